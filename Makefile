@@ -1,0 +1,166 @@
+# TimeCoin — GNU make build.
+#
+#   make              build/timed, build/time-cli, test programs
+#   make test         every suite (unit, simulator, fuzz corpora, functional,
+#                     then unit + simulator again under ASan+UBSan)
+#   make SAN=1 test   the suites under ASan+UBSan only (build-san/)
+#   make bench        benchmarks
+#   make fuzz         libFuzzer harnesses (clang) in build/fuzz
+#   make devnet       local 4-masternode network (see README)
+#
+# Sources are found by glob: a new src/<module>/x.c, test/unit/test_x.c,
+# bench/x.c or fuzz/fuzz_x.c needs no edit here.
+
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD   ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT     ?= -O1
+else
+BUILD   ?= build
+SANFLAGS =
+OPT     ?= -O2
+endif
+
+CC      ?= cc
+CLANG   ?= clang
+CSTD     = -std=c11 -D_GNU_SOURCE
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS  ?= $(OPT) -g
+ALLCFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(SANFLAGS) -Isrc -I$(BUILD)/blake3 -MMD -MP -pthread
+LDLIBS   = -lsodium -llmdb -levent_core -levent_extra -levent_openssl -levent_pthreads \
+           -lssl -lcrypto -ljansson -linih -lpthread -lm
+LDFLAGS += $(SANFLAGS) -pthread
+
+# BLAKE3: Debian's librust-blake3-dev ships the official C sources; the
+# versioned folder is found at recipe time (after install-deps has run).
+BLAKE3_GLOB = /usr/share/cargo/registry/blake3-*/c
+ARCH := $(shell uname -m)
+
+LIB_SRC   := $(shell find src -name '*.c' ! -path 'src/cmd/*' | sort)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CMD_OBJ   := $(BUILD)/obj/src/cmd/timed.o $(BUILD)/obj/src/cmd/time_cli.o
+UNIT_SRC  := $(sort $(wildcard test/unit/test_*.c))
+UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
+TESTLIB_SRC := $(filter-out $(UNIT_SRC),$(wildcard test/unit/*.c))
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/obj/%.o)
+SIM_SRC   := $(sort $(wildcard test/sim/*.c))
+SIM_OBJ   := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+
+LIBTC     := $(BUILD)/libtimecoin.a
+LIBB3     := $(BUILD)/blake3/libblake3.a
+
+.PHONY: all deps test test-unit test-sim test-fuzz test-functional test-san \
+        bench fuzz sim-long devnet devnet-stop clean
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/timed $(BUILD)/time-cli $(UNIT_BIN) $(if $(SIM_SRC),$(BUILD)/tc-sim)
+
+# Cheap when everything is installed (dpkg-query only); apt-get otherwise.
+deps:
+	@scripts/install-deps.sh
+
+$(LIBB3): | deps
+	@mkdir -p $(BUILD)/blake3
+	@set -e; dir=$$(ls -d $(BLAKE3_GLOB) 2>/dev/null | sort -V | tail -n 1); \
+	if [ -z "$$dir" ]; then echo "blake3: no C sources under $(BLAKE3_GLOB) (install librust-blake3-dev)" >&2; exit 1; fi; \
+	cp "$$dir/blake3.h" $(BUILD)/blake3/blake3.h; \
+	srcs="blake3.c blake3_dispatch.c blake3_portable.c"; defs=""; \
+	if [ "$(ARCH)" = x86_64 ]; then \
+	  srcs="$$srcs blake3_sse2_x86-64_unix.S blake3_sse41_x86-64_unix.S blake3_avx2_x86-64_unix.S blake3_avx512_x86-64_unix.S"; \
+	else defs="-DBLAKE3_NO_SSE2 -DBLAKE3_NO_SSE41 -DBLAKE3_NO_AVX2 -DBLAKE3_NO_AVX512"; fi; \
+	objs=""; for s in $$srcs; do o=$(BUILD)/blake3/$${s%.*}.o; \
+	  $(CC) -O3 -fPIC $(SANFLAGS) $$defs -c "$$dir/$$s" -o $$o; objs="$$objs $$o"; done; \
+	rm -f $@; ar rcs $@ $$objs; echo "blake3: built from $$dir"
+
+$(BUILD)/obj/%.o: %.c | deps $(LIBB3)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -c $< -o $@
+
+$(LIBTC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/timed: $(BUILD)/obj/src/cmd/timed.o $(LIBTC) $(LIBB3)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/time-cli: $(BUILD)/obj/src/cmd/time_cli.o $(LIBTC) $(LIBB3)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(TESTLIB_OBJ) $(LIBTC) $(LIBB3)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/tc-sim: $(SIM_OBJ) $(LIBTC) $(LIBB3)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBTC) $(LIBB3)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# ---- tests -----------------------------------------------------------------
+
+test-unit: $(UNIT_BIN)
+	@scripts/run-unit.sh $(BUILD) $(UNIT_BIN)
+
+test-sim: $(if $(SIM_SRC),$(BUILD)/tc-sim)
+	@if [ -x scripts/run-sim.sh ]; then scripts/run-sim.sh $(BUILD)/tc-sim; fi
+
+test-fuzz: fuzz
+	@scripts/run-fuzz-corpus.sh $(FUZZ_BIN)
+
+test-functional: all
+	@scripts/run-functional.sh
+
+test-san:
+	@$(MAKE) --no-print-directory SAN=1 test-unit test-sim
+
+ifeq ($(SAN),1)
+test: test-unit test-sim
+else
+test: test-unit test-sim test-fuzz test-functional test-san
+	@echo "make test: all suites passed"
+endif
+
+sim-long: $(BUILD)/tc-sim
+	@scripts/run-sim.sh $(BUILD)/tc-sim $(SEEDS)
+
+bench: $(BENCH_BIN)
+	@set -e; for b in $(BENCH_BIN); do echo "== $$b"; $$b; done
+
+# ---- fuzzing (clang + libFuzzer, always its own build) ---------------------
+
+FUZZ_CFLAGS = $(CSTD) $(WARN) -O1 -g -Isrc -Ibuild-fuzz/blake3 \
+              -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build-fuzz/obj/%.o)
+
+fuzz: $(FUZZ_BIN)
+
+build-fuzz/blake3/libblake3.a: | deps
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(CLANG) SAN=0 \
+	  SANFLAGS="-fsanitize=address,undefined" build-fuzz/blake3/libblake3.a
+
+build-fuzz/obj/%.o: %.c | deps build-fuzz/blake3/libblake3.a
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+build/fuzz/%: build-fuzz/obj/fuzz/%.o $(FUZZ_LIB_OBJ) build-fuzz/blake3/libblake3.a
+	@mkdir -p $(@D)
+	$(CLANG) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS) -o $@
+
+# ---- devnet ----------------------------------------------------------------
+
+devnet: all
+	@scripts/devnet.sh start
+
+devnet-stop:
+	@scripts/devnet.sh stop
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find build/obj build-san/obj build-fuzz/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,61 @@
+/* Blocks: header, body (transactions and the previous block's commit
+ * certificate), canonical encoding, block hash and merkle root.
+ *
+ * Header encoding (216 bytes): u32 version | u32 chain_id | u64 height
+ *   | prev32 | u64 time_ms | proposer32 | tx_root32 | valset_hash32
+ *   | last_commit_hash32 | utxo_commitment32
+ * Block: header | cs n_tx | txs | certificate (empty, n = 0, at height 1). */
+#ifndef TC_CHAIN_BLOCK_H
+#define TC_CHAIN_BLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/cert.h"
+#include "chain/tx.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#define TC_HEADER_SIZE 216
+
+typedef struct {
+    uint32_t version;
+    uint32_t chain_id;
+    uint64_t height;
+    tc_hash prev;
+    uint64_t time_ms;
+    tc_pubkey proposer;
+    tc_hash tx_root;
+    tc_hash valset_hash;      /* validator set of this height */
+    tc_hash last_commit_hash; /* tc_cert_hash of last_commit */
+    tc_hash utxo_commitment;  /* UTXO set after this block */
+} tc_header;
+
+typedef struct {
+    tc_header hdr;
+    size_t n_tx;
+    tc_tx *txs;
+    tc_cert last_commit;
+} tc_block;
+
+void tc_header_encode(const tc_header *h, tc_buf *b);
+int tc_header_read(tc_reader *r, tc_header *h) TC_MUST_CHECK;
+/* BLAKE3 (TC_H_BLOCK) of the header encoding: the block's id. */
+void tc_header_hash(const tc_header *h, tc_hash *out);
+
+void tc_block_init(tc_block *blk);
+void tc_block_release(tc_block *blk);
+/* Appends a copy of tx. */
+void tc_block_add_tx(tc_block *blk, const tc_tx *tx);
+void tc_block_encode(const tc_block *blk, tc_buf *b);
+int tc_block_decode(tc_block *blk, const uint8_t *p, size_t len) TC_MUST_CHECK;
+size_t tc_block_size(const tc_block *blk);
+
+/* Merkle root over txids: interior node = BLAKE3 (TC_H_MERKLE) of left||right;
+ * an odd last node is carried up unchanged; zero hash for no leaves. */
+void tc_merkle_root(const tc_hash *leaves, size_t n, tc_hash *root);
+/* Computes the txids and the merkle root of blk's transactions into
+ * txids (n_tx entries, may be NULL) and root. */
+void tc_block_tx_root(const tc_block *blk, tc_hash *txids, tc_hash *root);
+
+#endif

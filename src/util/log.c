@@ -1,0 +1,269 @@
+#include "util/log.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/clock.h"
+
+static int g_level = TC_LOG_INFO;
+static int g_format = TC_LOG_LOGFMT;
+static int g_fd = 2;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
+
+void tc_log_setup(int min_level, int format, int fd)
+{
+    g_level = min_level;
+    g_format = format;
+    g_fd = fd;
+}
+
+int tc_log_level(void)
+{
+    return g_level;
+}
+
+int tc_log_parse_level(const char *s, int *level)
+{
+    for (int i = 0; i <= TC_LOG_OFF; i++) {
+        if (strcmp(s, level_names[i]) == 0) {
+            *level = i;
+            return 0;
+        }
+    }
+    return TC_EINVAL;
+}
+
+int tc_log_parse_format(const char *s, int *format)
+{
+    if (strcmp(s, "logfmt") == 0)
+        *format = TC_LOG_LOGFMT;
+    else if (strcmp(s, "json") == 0)
+        *format = TC_LOG_JSON;
+    else
+        return TC_EINVAL;
+    return 0;
+}
+
+/* A fixed line buffer; an over-long event is cut, never overflowed. */
+typedef struct {
+    char s[4096];
+    size_t n;
+} line;
+
+static void put_n(line *l, const char *p, size_t n)
+{
+    size_t room = sizeof l->s - 2 - l->n; /* keep room for '\n' */
+    if (n > room)
+        n = room;
+    memcpy(l->s + l->n, p, n);
+    l->n += n;
+}
+
+static void put(line *l, const char *p)
+{
+    put_n(l, p, strlen(p));
+}
+
+static void put_json_string(line *l, const char *v)
+{
+    put(l, "\"");
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+        char esc[8];
+        if (*c == '"' || *c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*c;
+            put_n(l, esc, 2);
+        } else if (*c < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", *c);
+            put(l, esc);
+        } else {
+            put_n(l, (const char *)c, 1);
+        }
+    }
+    put(l, "\"");
+}
+
+static bool logfmt_needs_quotes(const char *v)
+{
+    if (*v == '\0')
+        return true;
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+        if (*c <= ' ' || *c == '=' || *c == '"' || *c == '\\' || *c >= 0x7f)
+            return true;
+    return false;
+}
+
+static void put_logfmt_value(line *l, const char *v)
+{
+    if (logfmt_needs_quotes(v))
+        put_json_string(l, v); /* same escaping rules suffice for logfmt */
+    else
+        put(l, v);
+}
+
+static void put_field(line *l, const char *key, size_t keylen, const char *val, bool numeric)
+{
+    if (g_format == TC_LOG_JSON) {
+        char k[64];
+        snprintf(k, sizeof k, "%.*s", (int)keylen, key);
+        put(l, ",");
+        put_json_string(l, k);
+        put(l, ":");
+        if (numeric)
+            put(l, val);
+        else
+            put_json_string(l, val);
+    } else {
+        put(l, " ");
+        put_n(l, key, keylen);
+        put(l, "=");
+        put_logfmt_value(l, val);
+    }
+}
+
+/* Formats one conversion spec (starting at '%') consuming its argument.
+ * Returns the spec's length, or 0 if the spec is not supported. */
+static size_t format_value(const char *spec, va_list *ap, char *out, size_t outsz, bool *numeric)
+{
+    char fmt[16];
+    size_t i = 1;
+    int lmods = 0;
+    bool z = false, j = false;
+    while (spec[i] == '.' || (spec[i] >= '0' && spec[i] <= '9') || spec[i] == '-')
+        i++;
+    for (;; i++) {
+        if (spec[i] == 'l')
+            lmods++;
+        else if (spec[i] == 'z')
+            z = true;
+        else if (spec[i] == 'j')
+            j = true;
+        else
+            break;
+    }
+    char conv = spec[i];
+    size_t len = i + 1;
+    if (len >= sizeof fmt)
+        return 0;
+    memcpy(fmt, spec, len);
+    fmt[len] = '\0';
+    *numeric = conv != 's' && conv != 'c' && conv != 'x';
+    switch (conv) {
+    case 'd':
+    case 'i':
+        if (z)
+            snprintf(out, outsz, fmt, va_arg(*ap, ssize_t));
+        else if (j)
+            snprintf(out, outsz, fmt, va_arg(*ap, intmax_t));
+        else if (lmods == 2)
+            snprintf(out, outsz, fmt, va_arg(*ap, long long));
+        else if (lmods == 1)
+            snprintf(out, outsz, fmt, va_arg(*ap, long));
+        else
+            snprintf(out, outsz, fmt, va_arg(*ap, int));
+        break;
+    case 'u':
+    case 'x':
+        if (z)
+            snprintf(out, outsz, fmt, va_arg(*ap, size_t));
+        else if (j)
+            snprintf(out, outsz, fmt, va_arg(*ap, uintmax_t));
+        else if (lmods == 2)
+            snprintf(out, outsz, fmt, va_arg(*ap, unsigned long long));
+        else if (lmods == 1)
+            snprintf(out, outsz, fmt, va_arg(*ap, unsigned long));
+        else
+            snprintf(out, outsz, fmt, va_arg(*ap, unsigned));
+        break;
+    case 'f':
+    case 'g':
+        snprintf(out, outsz, fmt, va_arg(*ap, double));
+        break;
+    case 'c':
+        snprintf(out, outsz, fmt, va_arg(*ap, int));
+        break;
+    case 's': {
+        const char *s = va_arg(*ap, const char *);
+        snprintf(out, outsz, fmt, s ? s : "(null)");
+        break;
+    }
+    default:
+        return 0;
+    }
+    return len;
+}
+
+static void format_ts(char *out, size_t n)
+{
+    uint64_t ms = tc_clock_wall_ms();
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, n, "%s.%03uZ", base, (unsigned)(ms % 1000));
+}
+
+void tc_log(int level, const char *mod, const char *msg, const char *kv, ...)
+{
+    if (level < g_level || level >= TC_LOG_OFF)
+        return;
+    line l = {.n = 0};
+    char ts[40];
+    format_ts(ts, sizeof ts);
+    if (g_format == TC_LOG_JSON) {
+        put(&l, "{\"ts\":\"");
+        put(&l, ts);
+        put(&l, "\",\"level\":\"");
+        put(&l, level_names[level]);
+        put(&l, "\",\"mod\":");
+        put_json_string(&l, mod);
+        put(&l, ",\"msg\":");
+        put_json_string(&l, msg);
+    } else {
+        put(&l, "ts=");
+        put(&l, ts);
+        put(&l, " level=");
+        put(&l, level_names[level]);
+        put(&l, " mod=");
+        put_logfmt_value(&l, mod);
+        put(&l, " msg=");
+        put_logfmt_value(&l, msg);
+    }
+    va_list ap;
+    va_start(ap, kv);
+    const char *p = kv ? kv : "";
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *eq = strchr(p, '=');
+        if (*p == '\0' || eq == NULL)
+            break;
+        const char *v = eq + 1;
+        char val[1024];
+        bool numeric = false;
+        size_t used = 0;
+        if (*v == '%')
+            used = format_value(v, &ap, val, sizeof val, &numeric);
+        if (used == 0) { /* literal value up to the next space */
+            size_t n = strcspn(v, " ");
+            snprintf(val, sizeof val, "%.*s", (int)n, v);
+            used = n;
+            numeric = false;
+        }
+        put_field(&l, p, (size_t)(eq - p), val, numeric);
+        p = v + used;
+    }
+    va_end(ap);
+    if (g_format == TC_LOG_JSON)
+        put(&l, "}");
+    l.s[l.n++] = '\n';
+    ssize_t w = write(g_fd, l.s, l.n);
+    (void)w;
+}
