@@ -83,6 +83,21 @@
     X(TC_EGENESIS, -99, "genesis: invalid")                                     \
     /* consensus (-120 .. -139): add codes here */                              \
     /* net (-140 .. -169): add codes here */                                    \
+    X(TC_ENET_MAGIC, -140, "net: wrong network magic")                          \
+    X(TC_ENET_FRAME_SIZE, -141, "net: frame exceeds maximum size")              \
+    X(TC_ENET_MSG_TYPE, -142, "net: unknown message type")                      \
+    X(TC_ENET_PROTOCOL, -143, "net: message not allowed in this state")         \
+    X(TC_ENET_CHAIN, -144, "net: peer is on another chain")                     \
+    X(TC_ENET_VERSION, -145, "net: unsupported protocol version")               \
+    X(TC_ENET_KEY, -146, "net: node key differs from TLS certificate")          \
+    X(TC_ENET_SELF, -147, "net: connection to self")                            \
+    X(TC_ENET_DUPLICATE, -148, "net: already connected to this node")           \
+    X(TC_ENET_BANNED, -149, "net: peer is banned")                              \
+    X(TC_ENET_TIMEOUT, -150, "net: peer timed out")                             \
+    X(TC_ENET_RATE, -151, "net: rate limit exceeded")                           \
+    X(TC_ENET_TLS, -152, "net: TLS failure")                                    \
+    X(TC_ENET_CLOSED, -153, "net: connection closed")                           \
+    X(TC_ENET_ADDR, -154, "net: invalid network address")                       \
     /* general (-110 .. -119) */                                                \
     X(TC_EINVAL, -110, "invalid argument")                                      \
     X(TC_ELIMIT, -111, "limit reached")                                         \
