@@ -4,6 +4,7 @@
 #define TC_UTIL_MEM_H
 
 #include <stddef.h>
+#include <stdlib.h> /* free() for everything tc_x* returns */
 
 /* Each returns valid memory or aborts; size 0 returns a unique pointer. Free with free(). */
 void *tc_xmalloc(size_t n);

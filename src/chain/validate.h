@@ -1,0 +1,46 @@
+/* Transaction rules (DESIGN.md §3, §4), in three layers:
+ *   basic   — context-free structure and amounts;
+ *   sigs    — every signature (inputs, extra signatures, evidence votes);
+ *   inputs  — against chain state through a tc_view (the store, or the
+ *             mempool's overlay of it), at the height that would include it.
+ * Every rejection returns its TC_E* code and says what and where in *e. */
+#ifndef TC_CHAIN_VALIDATE_H
+#define TC_CHAIN_VALIDATE_H
+
+#include <stdint.h>
+
+#include "chain/masternode.h"
+#include "chain/tx.h"
+#include "chain/utxo.h"
+#include "crypto/sigcache.h"
+#include "util/err.h"
+
+/* Read access to chain state. Each lookup returns 0 and fills *out, or
+ * TC_ENOTFOUND, or another error (a store failure, passed through). */
+typedef struct {
+    void *ctx;
+    int (*get_utxo)(void *ctx, const tc_outpoint *o, tc_utxo *out);
+    int (*get_mn)(void *ctx, const tc_outpoint *collateral, tc_mn *out);
+    int (*get_mn_by_operator)(void *ctx, const tc_pubkey *op, tc_mn *out);
+    /* 1 if a transaction with this id is already on chain, 0 if not, <0 on error. */
+    int (*has_tx)(void *ctx, const tc_hash *txid);
+} tc_view;
+
+int tc_tx_check_basic(const tc_tx *tx, tc_errmsg *e) TC_MUST_CHECK;
+
+/* txid must be tc_tx_txid(tx). cache may be NULL. */
+int tc_tx_check_sigs(const tc_tx *tx, const tc_hash *txid, uint32_t chain_id, tc_sigcache *cache,
+                     tc_errmsg *e) TC_MUST_CHECK;
+
+/* Contextual rules for a non-coinbase transaction included at `height`:
+ * inputs exist and are owned by their keys, no overflow, inputs ≥ outputs,
+ * fee ≥ the schedule, lock time reached, kind payload consistent with the
+ * masternode table, not already on chain. On success *fee is inputs − outputs. */
+int tc_tx_check_inputs(const tc_tx *tx, const tc_hash *txid, const tc_view *v, uint64_t height,
+                       uint64_t *fee, tc_errmsg *e) TC_MUST_CHECK;
+
+/* The amount a transaction sends for the fee schedule: outputs that do not pay
+ * back to an address of one of its own inputs (change is not "sent"). */
+uint64_t tc_tx_sent_amount(const tc_tx *tx);
+
+#endif
