@@ -1,0 +1,124 @@
+#include "net/frame.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/mem.h"
+
+void tc_frame_header_encode(uint8_t out[TC_FRAME_HEADER_SIZE], const uint8_t magic[4],
+                            uint16_t type, size_t len)
+{
+    if (len > TC_FRAME_MAX_PAYLOAD)
+        abort(); /* caller bug: message encoders bound their output */
+    memcpy(out, magic, 4);
+    out[4] = (uint8_t)type;
+    out[5] = (uint8_t)(type >> 8);
+    tc_le32(out + 6, (uint32_t)len);
+}
+
+void tc_frame_encode(tc_buf *b, const uint8_t magic[4], uint16_t type, const uint8_t *payload,
+                     size_t len)
+{
+    tc_frame_header_encode(tc_buf_extend(b, TC_FRAME_HEADER_SIZE), magic, type, len);
+    tc_buf_put(b, payload, len);
+}
+
+int tc_frame_header_decode(tc_frame_header *h, const uint8_t magic[4], const uint8_t *p,
+                           size_t len)
+{
+    h->type = 0;
+    h->len = 0;
+    if (len < TC_FRAME_HEADER_SIZE)
+        return TC_ETRUNC;
+    if (memcmp(p, magic, 4) != 0)
+        return TC_ENET_MAGIC;
+    uint32_t n = tc_get_le32(p + 6);
+    if (n > TC_FRAME_MAX_PAYLOAD)
+        return TC_ENET_FRAME_SIZE;
+    h->type = (uint16_t)(p[4] | p[5] << 8);
+    h->len = n;
+    return 0;
+}
+
+void tc_frame_parser_init(tc_frame_parser *fp, const uint8_t magic[4])
+{
+    memset(fp, 0, sizeof *fp);
+    memcpy(fp->magic, magic, 4);
+}
+
+void tc_frame_parser_release(tc_frame_parser *fp)
+{
+    free(fp->payload);
+    uint8_t magic[4];
+    memcpy(magic, fp->magic, 4);
+    tc_frame_parser_init(fp, magic);
+}
+
+int tc_frame_parser_feed(tc_frame_parser *fp, const uint8_t *p, size_t len, size_t *used)
+{
+    *used = 0;
+    if (fp->err)
+        return fp->err;
+    if (fp->ready)
+        return 1;
+    if (fp->hdr_have < TC_FRAME_HEADER_SIZE) {
+        size_t n = TC_FRAME_HEADER_SIZE - fp->hdr_have;
+        if (n > len)
+            n = len;
+        memcpy(fp->hdr + fp->hdr_have, p, n);
+        fp->hdr_have += n;
+        *used += n;
+        if (fp->hdr_have < TC_FRAME_HEADER_SIZE)
+            return 0;
+        int err = tc_frame_header_decode(&fp->h, fp->magic, fp->hdr, fp->hdr_have);
+        if (err) {
+            fp->err = err;
+            return err;
+        }
+        /* Bounded by TC_FRAME_MAX_PAYLOAD, checked just above. */
+        fp->payload = fp->h.len ? tc_xmalloc(fp->h.len) : NULL;
+        fp->have = 0;
+    }
+    size_t n = fp->h.len - fp->have;
+    if (n > len - *used)
+        n = len - *used;
+    if (n) {
+        memcpy(fp->payload + fp->have, p + *used, n);
+        fp->have += n;
+        *used += n;
+    }
+    if (fp->have < fp->h.len)
+        return 0;
+    fp->ready = 1;
+    return 1;
+}
+
+int tc_frame_parser_take(tc_frame_parser *fp, uint16_t *type, uint8_t **payload, size_t *len)
+{
+    if (!fp->ready) {
+        *type = 0;
+        *payload = NULL;
+        *len = 0;
+        return TC_ESTATE;
+    }
+    *type = fp->h.type;
+    *payload = fp->payload;
+    *len = fp->h.len;
+    fp->payload = NULL;
+    fp->hdr_have = 0;
+    fp->have = 0;
+    fp->h.type = 0;
+    fp->h.len = 0;
+    fp->ready = 0;
+    return 0;
+}
+
+size_t tc_frame_parser_want(const tc_frame_parser *fp)
+{
+    if (fp->err || fp->ready)
+        return 1;
+    if (fp->hdr_have < TC_FRAME_HEADER_SIZE)
+        return TC_FRAME_HEADER_SIZE - fp->hdr_have;
+    size_t n = fp->h.len - fp->have;
+    return n ? n : 1;
+}
