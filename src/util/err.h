@@ -82,6 +82,15 @@
     X(TC_ECONFIG, -98, "configuration error")                                   \
     X(TC_EGENESIS, -99, "genesis: invalid")                                     \
     /* consensus (-120 .. -139): add codes here */                              \
+    X(TC_ECONS_DUP, -120, "consensus: duplicate message")                       \
+    X(TC_ECONS_CONFLICT, -121, "consensus: conflicting vote (double sign)")     \
+    X(TC_ECONS_OLD, -122, "consensus: message for a past height or round")      \
+    X(TC_ECONS_FUTURE, -123, "consensus: message buffered for a later height")  \
+    X(TC_ECONS_NOT_VALIDATOR, -124, "consensus: signer not in validator set")   \
+    X(TC_ECONS_PROPOSER, -125, "consensus: proposal from the wrong proposer")   \
+    X(TC_ECONS_DOUBLE_SIGN, -126, "consensus: refusing to sign a conflicting message")\
+    X(TC_ECONS_EQUIVOCATION, -127, "consensus: second different proposal for a round")\
+    X(TC_ECONS_TORN, -128, "consensus: sign log ends in a torn record")         \
     /* net (-140 .. -169): add codes here */                                    \
     X(TC_ENET_MAGIC, -140, "net: wrong network magic")                          \
     X(TC_ENET_FRAME_SIZE, -141, "net: frame exceeds maximum size")              \
