@@ -1,0 +1,152 @@
+/* Ban list: expiry under a fake clock, persistence through the in-memory
+ * netstore across a "restart", the API edge cases. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "net/banlist.h"
+
+#define HOUR (3600ull * 1000)
+
+static void test_expiry(void **state)
+{
+    (void)state;
+    uint64_t t = 1700000000000ull;
+    int err;
+    tc_banlist *bl = tc_banlist_new(NULL, t, &err);
+    assert_non_null(bl);
+    assert_int_equal(err, 0);
+    assert_int_equal(tc_banlist_add(bl, "10.1.2.3", t, t + TC_BAN_DEFAULT_MS, "bad frame"), 0);
+    assert_true(tc_banlist_is_banned(bl, "10.1.2.3", t));
+    assert_true(tc_banlist_is_banned(bl, "10.1.2.3", t + TC_BAN_DEFAULT_MS - 1));
+    assert_false(tc_banlist_is_banned(bl, "10.1.2.4", t));
+    assert_false(tc_banlist_is_banned(bl, "10.1.2.3", t + TC_BAN_DEFAULT_MS));
+    /* dropped once expired */
+    tc_ban *list;
+    assert_int_equal(tc_banlist_list(bl, t, &list), 0);
+    assert_null(list);
+    tc_banlist_free(bl);
+}
+
+static void test_longer_ban_wins(void **state)
+{
+    (void)state;
+    int err;
+    tc_banlist *bl = tc_banlist_new(NULL, 0, &err);
+    assert_int_equal(tc_banlist_add(bl, "a", 0, 10 * HOUR, "long"), 0);
+    assert_int_equal(tc_banlist_add(bl, "a", 0, 1 * HOUR, "short"), 0);
+    assert_true(tc_banlist_is_banned(bl, "a", 5 * HOUR));
+    assert_int_equal(tc_banlist_add(bl, "a", 0, 20 * HOUR, "longer"), 0);
+    tc_ban *list;
+    assert_int_equal(tc_banlist_list(bl, 0, &list), 1);
+    assert_string_equal(list[0].reason, "longer");
+    assert_int_equal(list[0].until_ms, 20 * HOUR);
+    free(list);
+    assert_int_equal(tc_banlist_remove(bl, "a"), 0);
+    assert_int_equal(tc_banlist_remove(bl, "a"), TC_ENOTFOUND);
+    assert_false(tc_banlist_is_banned(bl, "a", 0));
+    assert_int_equal(tc_banlist_add(bl, "", 0, HOUR, NULL), TC_EINVAL);
+    char longs[TC_BAN_SUBJECT_MAX + 1];
+    memset(longs, 'x', sizeof longs - 1);
+    longs[TC_BAN_SUBJECT_MAX] = 0;
+    assert_int_equal(tc_banlist_add(bl, longs, 0, HOUR, NULL), TC_EINVAL);
+    tc_banlist_free(bl);
+    tc_banlist_free(NULL);
+}
+
+static void test_persists_across_restart(void **state)
+{
+    (void)state;
+    tc_netstore_mem *mem = tc_netstore_mem_new();
+    tc_netstore st = tc_netstore_mem_iface(mem);
+    uint64_t t = 1000 * HOUR;
+    int err;
+    tc_banlist *bl = tc_banlist_new(&st, t, &err);
+    assert_non_null(bl);
+    tc_pubkey k;
+    memset(k.b, 0xab, 32);
+    char subj[TC_BAN_SUBJECT_MAX];
+    tc_ban_subject_key(subj, &k);
+    assert_int_equal(strlen(subj), 4 + 64);
+    assert_memory_equal(subj, "key:abab", 8);
+    assert_int_equal(tc_banlist_add(bl, subj, t, t + 24 * HOUR, "bad signature"), 0);
+    assert_int_equal(tc_banlist_add(bl, "127.0.0.9", t, t + 1 * HOUR, "garbage"), 0);
+    assert_int_equal(tc_banlist_add(bl, "::1", t, t + 2 * HOUR, "garbage"), 0);
+    assert_int_equal(tc_netstore_mem_ban_count(mem), 3);
+    assert_int_equal(tc_banlist_remove(bl, "::1"), 0);
+    assert_int_equal(tc_netstore_mem_ban_count(mem), 2);
+    tc_banlist_free(bl);
+
+    /* restart 90 minutes later: the IP ban has expired and is deleted */
+    t += 90 * 60 * 1000;
+    bl = tc_banlist_new(&st, t, &err);
+    assert_non_null(bl);
+    assert_int_equal(tc_netstore_mem_ban_count(mem), 1);
+    assert_true(tc_banlist_is_banned(bl, subj, t));
+    assert_false(tc_banlist_is_banned(bl, "127.0.0.9", t));
+    tc_ban *list;
+    assert_int_equal(tc_banlist_list(bl, t, &list), 1);
+    assert_string_equal(list[0].reason, "bad signature");
+    free(list);
+    /* sweeping after the key ban expires empties the store too */
+    assert_int_equal(tc_banlist_sweep(bl, t + 24 * HOUR), 1);
+    assert_int_equal(tc_netstore_mem_ban_count(mem), 0);
+    assert_int_equal(tc_banlist_add(bl, "x", t, t + HOUR, NULL), 0);
+    tc_banlist_clear(bl);
+    assert_int_equal(tc_netstore_mem_ban_count(mem), 0);
+    tc_banlist_free(bl);
+    tc_netstore_mem_free(mem);
+}
+
+static int failing_load(void *ctx, tc_ban_visit fn, void *arg)
+{
+    (void)ctx;
+    (void)fn;
+    (void)arg;
+    return TC_ESTORE;
+}
+
+static void test_store_failure(void **state)
+{
+    (void)state;
+    tc_netstore_mem *mem = tc_netstore_mem_new();
+    tc_netstore st = tc_netstore_mem_iface(mem);
+    st.ban_load = failing_load;
+    int err;
+    assert_null(tc_banlist_new(&st, 0, &err));
+    assert_int_equal(err, TC_ESTORE);
+    tc_netstore_mem_free(mem);
+}
+
+static void test_netstore_mem_addrs(void **state)
+{
+    (void)state;
+    tc_netstore_mem *mem = tc_netstore_mem_new();
+    tc_netstore st = tc_netstore_mem_iface(mem);
+    tc_addr_rec a = {.source = TC_ADDR_GOSSIP, .last_seen = 5};
+    assert_int_equal(tc_netaddr_set(&a.addr, "127.0.0.1:1"), 0);
+    assert_int_equal(st.addr_save(st.ctx, &a), 0);
+    a.failures = 3;
+    assert_int_equal(st.addr_save(st.ctx, &a), 0); /* replaces */
+    assert_int_equal(tc_netstore_mem_addr_count(mem), 1);
+    assert_int_equal(st.addr_remove(st.ctx, "127.0.0.1:1"), 0);
+    assert_int_equal(tc_netstore_mem_addr_count(mem), 0);
+    tc_netstore_mem_free(mem);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_longer_ban_wins),
+        cmocka_unit_test(test_persists_across_restart),
+        cmocka_unit_test(test_store_failure),
+        cmocka_unit_test(test_netstore_mem_addrs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
