@@ -1,0 +1,81 @@
+/* The ledger: chain state on the store, advanced one certified block at a
+ * time and rolled back one block at a time.
+ *
+ * apply and rollback are each a single LMDB write transaction: after a crash
+ * the store is at a block boundary. Every state write of a block is recorded
+ * as undo data (previous value or absence), so rollback is an exact replay in
+ * reverse. The UTXO-set commitment (LtHash) is updated per output created or
+ * spent, never by a scan.
+ *
+ * Not thread-safe: one thread (the node's event loop) drives a ledger; the
+ * signature work inside apply runs on the pool given at open. */
+#ifndef TC_STORE_LEDGER_H
+#define TC_STORE_LEDGER_H
+
+#include <stdint.h>
+
+#include "chain/block.h"
+#include "chain/genesis.h"
+#include "chain/utxo.h"
+#include "chain/validate.h"
+#include "crypto/sigcache.h"
+#include "store/store.h"
+#include "util/pool.h"
+
+typedef struct tc_ledger tc_ledger;
+
+typedef struct {
+    uint64_t map_size;  /* store map size (0: default) */
+    tc_sigcache *cache; /* may be NULL */
+    tc_pool *pool;      /* may be NULL: signatures checked in the caller */
+} tc_ledger_opts;
+
+/* Opens the store in dir; an empty store is initialized with the genesis
+ * block. A store made for another chain (chain id or genesis hash) is refused
+ * with TC_EFOREIGN. The ledger keeps pointers to g's parameters: g must
+ * outlive it. */
+int tc_ledger_open(tc_ledger **out, const char *dir, const tc_genesis *g, const tc_ledger_opts *opts,
+                   tc_errmsg *e) TC_MUST_CHECK;
+void tc_ledger_close(tc_ledger *L); /* NULL is a no-op */
+
+uint64_t tc_ledger_height(const tc_ledger *L);
+void tc_ledger_tip(const tc_ledger *L, tc_header *hdr, tc_hash *hash);
+const tc_hash *tc_ledger_genesis_hash(const tc_ledger *L);
+tc_store *tc_ledger_store(tc_ledger *L);
+
+/* Validates blk as the next block against the tip state; verifies cert (its
+ * own commit certificate) against the validator set of its height; then
+ * writes block, certificate, state changes and undo data in one transaction.
+ * Returns 0 or the first violated rule with detail in e (nothing written). */
+int tc_ledger_apply_block(tc_ledger *L, const tc_block *blk, const tc_cert *cert, tc_errmsg *e) TC_MUST_CHECK;
+/* The same validation without a certificate and without writing anything:
+ * the answer a validator needs before it prevotes a proposal. */
+int tc_ledger_check_block(tc_ledger *L, const tc_block *blk, tc_errmsg *e) TC_MUST_CHECK;
+/* Undoes the tip block (never genesis: TC_ETIP). */
+int tc_ledger_rollback_tip(tc_ledger *L, tc_errmsg *e) TC_MUST_CHECK;
+
+/* Builds the next block proposed by `proposer` at time_ms from candidate
+ * transactions in the given order: invalid ones and ones that would exceed
+ * the size limit are skipped (their count in *skipped if not NULL).
+ * last_commit certifies the tip (empty at height 1). Nothing is written. */
+int tc_ledger_build_block(tc_ledger *L, const tc_tx *txs, size_t n, uint64_t time_ms, const tc_pubkey *proposer,
+                          const tc_cert *last_commit, tc_block *out, size_t *skipped, tc_errmsg *e) TC_MUST_CHECK;
+
+/* Validator set of any height from 1 to tip + 1. */
+int tc_ledger_valset(tc_ledger *L, uint64_t height, tc_valset *out) TC_MUST_CHECK;
+int tc_ledger_get_block(tc_ledger *L, uint64_t height, tc_block *out) TC_MUST_CHECK;
+int tc_ledger_get_cert(tc_ledger *L, uint64_t height, tc_cert *out) TC_MUST_CHECK;
+int tc_ledger_height_of(tc_ledger *L, const tc_hash *block, uint64_t *height) TC_MUST_CHECK;
+int tc_ledger_get_utxo(tc_ledger *L, const tc_outpoint *o, tc_utxo *out) TC_MUST_CHECK;
+int tc_ledger_get_mn(tc_ledger *L, const tc_outpoint *collateral, tc_mn *out) TC_MUST_CHECK;
+
+/* Full check of a loose transaction against the tip state (as if included in
+ * the next block): basic rules, signatures, inputs. *fee on success. */
+int tc_ledger_check_tx(tc_ledger *L, const tc_tx *tx, uint64_t *fee, tc_errmsg *e) TC_MUST_CHECK;
+
+/* The UTXO commitment kept incrementally, and the same recomputed by a full
+ * scan of the UTXO table (for consistency checks and tests). */
+void tc_ledger_utxo_commitment(const tc_ledger *L, tc_hash *out);
+int tc_ledger_scan_utxo_commitment(tc_ledger *L, tc_hash *out) TC_MUST_CHECK;
+
+#endif

@@ -1,0 +1,214 @@
+#include "store/store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/log.h"
+#include "util/mem.h"
+
+struct tc_store {
+    MDB_env *env;
+    MDB_dbi dbi[TC_TB_COUNT];
+};
+
+struct tc_txn {
+    tc_store *s;
+    MDB_txn *txn;
+};
+
+static const char *const table_names[TC_TB_COUNT] = {
+    "meta", "blocks", "hashes", "certs", "undo", "utxo", "mn", "mn_operator", "txindex", "valsets", "bans", "peers",
+};
+
+const char *tc_store_table_name(enum tc_table tb)
+{
+    return tb < TC_TB_COUNT ? table_names[tb] : "?";
+}
+
+/* LMDB and errno codes into ours; every unexpected one is logged with its text. */
+static int map_err(int rc, const char *what)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return 0;
+    case MDB_NOTFOUND:
+        return TC_ENOTFOUND;
+    case MDB_MAP_FULL:
+    case ENOSPC:
+    case EDQUOT:
+        tc_log_error("store", "store full", "op=%s err=%s", what, mdb_strerror(rc));
+        return TC_ESTORE_FULL;
+    default:
+        tc_log_error("store", "database error", "op=%s err=%s", what, mdb_strerror(rc));
+        return TC_ESTORE;
+    }
+}
+
+int tc_store_open(tc_store **out, const char *dir, uint64_t map_size, tc_errmsg *e)
+{
+    *out = NULL;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return tc_fail(e, TC_EIO, "%s: cannot create directory: %s", dir, strerror(errno));
+    tc_store *s = tc_xcalloc(1, sizeof *s);
+    MDB_txn *txn = NULL;
+    int rc = mdb_env_create(&s->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(s->env, TC_TB_COUNT);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(s->env, map_size ? map_size : (16ull << 30));
+    if (rc == 0)
+        rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
+    if (rc != 0) {
+        tc_fail(e, rc == EACCES || rc == ENOENT ? TC_EIO : TC_ESTORE, "%s: cannot open store: %s", dir,
+                mdb_strerror(rc));
+        goto fail;
+    }
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    for (int i = 0; rc == 0 && i < TC_TB_COUNT; i++)
+        rc = mdb_dbi_open(txn, table_names[i], MDB_CREATE, &s->dbi[i]);
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
+    if (rc != 0) {
+        tc_fail(e, rc == MDB_MAP_FULL || rc == ENOSPC ? TC_ESTORE_FULL : TC_ESTORE, "%s: cannot open tables: %s",
+                dir, mdb_strerror(rc));
+        goto fail;
+    }
+    *out = s;
+    return 0;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (s->env)
+        mdb_env_close(s->env);
+    int err = rc == MDB_MAP_FULL || rc == ENOSPC ? TC_ESTORE_FULL : rc == EACCES || rc == ENOENT ? TC_EIO : TC_ESTORE;
+    free(s);
+    return err;
+}
+
+void tc_store_close(tc_store *s)
+{
+    if (s == NULL)
+        return;
+    mdb_env_close(s->env);
+    free(s);
+}
+
+int tc_store_begin(tc_store *s, int write, tc_txn **out)
+{
+    *out = NULL;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+    if (rc != 0)
+        return map_err(rc, "begin");
+    tc_txn *t = tc_xmalloc(sizeof *t);
+    t->s = s;
+    t->txn = txn;
+    *out = t;
+    return 0;
+}
+
+int tc_store_commit(tc_txn *t)
+{
+    int rc = mdb_txn_commit(t->txn);
+    free(t);
+    return map_err(rc, "commit");
+}
+
+void tc_store_abort(tc_txn *t)
+{
+    if (t == NULL)
+        return;
+    mdb_txn_abort(t->txn);
+    free(t);
+}
+
+int tc_store_get(tc_txn *t, enum tc_table tb, const void *k, size_t kl, const uint8_t **v, size_t *vl)
+{
+    MDB_val key = {kl, (void *)k}, val;
+    int rc = mdb_get(t->txn, t->s->dbi[tb], &key, &val);
+    if (rc != 0) {
+        *v = NULL;
+        *vl = 0;
+        return rc == MDB_NOTFOUND ? TC_ENOTFOUND : map_err(rc, table_names[tb]);
+    }
+    *v = val.mv_data;
+    *vl = val.mv_size;
+    return 0;
+}
+
+int tc_store_put(tc_txn *t, enum tc_table tb, const void *k, size_t kl, const void *v, size_t vl)
+{
+    MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
+    return map_err(mdb_put(t->txn, t->s->dbi[tb], &key, &val, 0), table_names[tb]);
+}
+
+int tc_store_del(tc_txn *t, enum tc_table tb, const void *k, size_t kl)
+{
+    MDB_val key = {kl, (void *)k};
+    int rc = mdb_del(t->txn, t->s->dbi[tb], &key, NULL);
+    return rc == MDB_NOTFOUND ? TC_ENOTFOUND : map_err(rc, table_names[tb]);
+}
+
+int tc_store_each(tc_txn *t, enum tc_table tb, const void *from, size_t fl, tc_store_each_fn fn, void *ctx)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t->txn, t->s->dbi[tb], &c);
+    if (rc != 0)
+        return map_err(rc, table_names[tb]);
+    MDB_val key = {fl, (void *)from}, val;
+    int ret = 0;
+    rc = mdb_cursor_get(c, &key, &val, from ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0) {
+        ret = fn(ctx, key.mv_data, key.mv_size, val.mv_data, val.mv_size);
+        if (ret != 0)
+            break;
+        rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+    }
+    if (ret == 0 && rc != MDB_NOTFOUND)
+        ret = map_err(rc, table_names[tb]);
+    mdb_cursor_close(c);
+    return ret;
+}
+
+int tc_store_floor(tc_txn *t, enum tc_table tb, const void *k, size_t kl, const uint8_t **found_k,
+                   const uint8_t **v, size_t *vl)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t->txn, t->s->dbi[tb], &c);
+    if (rc != 0)
+        return map_err(rc, table_names[tb]);
+    MDB_val key = {kl, (void *)k}, val;
+    rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+    if (rc == 0 && (key.mv_size != kl || memcmp(key.mv_data, k, kl) != 0))
+        rc = mdb_cursor_get(c, &key, &val, MDB_PREV); /* first key > k: step back */
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(c, &key, &val, MDB_LAST); /* every key < k */
+    int err = rc == MDB_NOTFOUND ? TC_ENOTFOUND : map_err(rc, table_names[tb]);
+    if (err == 0) {
+        if (found_k)
+            *found_k = key.mv_data;
+        *v = val.mv_data;
+        *vl = val.mv_size;
+    }
+    mdb_cursor_close(c);
+    return err;
+}
+
+uint64_t tc_store_count(tc_txn *t, enum tc_table tb)
+{
+    MDB_stat st;
+    return mdb_stat(t->txn, t->s->dbi[tb], &st) == 0 ? st.ms_entries : 0;
+}
+
+uint64_t tc_store_size(tc_store *s)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+        return 0;
+    return (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+}
