@@ -34,6 +34,7 @@ typedef struct {
     tc_buf undo;   /* records: u8 table | var key | u8 had_old | [var old] */
     tc_lthash set; /* UTXO commitment as the block changes it */
     tc_view view;
+    int committing; /* events are logged only for a block that will be committed */
 } applier;
 
 /* ---- tracked writes: every state change leaves an undo record ---------------- */
@@ -223,8 +224,9 @@ static int jail(applier *a, tc_mn *m, const char *why)
     if (c.n <= 1 && tc_mn_is_validator(m, a->height + 1))
         return 0;
     char hex[65];
-    tc_log_warn("ledger", "masternode jailed", "height=%llu operator=%s reason=%s", (unsigned long long)a->height,
-                tc_hex_encode(hex, m->operator_key.b, 32), why);
+    if (a->committing)
+        tc_log_warn("ledger", "masternode jailed", "height=%llu operator=%s reason=%s", (unsigned long long)a->height,
+                    tc_hex_encode(hex, m->operator_key.b, 32), why);
     m->jailed = 1;
     return put_mn(a, m);
 }
@@ -510,6 +512,7 @@ static void applier_init(applier *a, tc_ledger *L, tc_txn *t)
     a->height = L->height + 1;
     tc_buf_init(&a->undo);
     a->set = L->utxo_set;
+    a->committing = 0;
     view_init(&a->view, t);
 }
 
@@ -558,6 +561,7 @@ static int process_block(tc_ledger *L, const tc_block *blk, const tc_cert *cert,
     if (err)
         return tc_fail(e, err, "store: %s", tc_strerror(err));
     applier_init(&a, L, t);
+    a.committing = cert != NULL;
     tc_valset_init(&vs);
     tc_valset_init(&signers);
     if ((err = check_header(L, t, blk, &vs, e)))
