@@ -57,6 +57,8 @@ LIBB3     := $(BUILD)/blake3/libblake3.a
 .PHONY: all deps test test-unit test-sim test-fuzz test-functional test-san \
         bench fuzz sim-long devnet devnet-stop clean
 .DEFAULT_GOAL := all
+# Keep intermediate objects of test and bench programs between runs.
+.SECONDARY:
 
 all: $(BUILD)/timed $(BUILD)/time-cli $(UNIT_BIN) $(if $(SIM_SRC),$(BUILD)/tc-sim)
 
