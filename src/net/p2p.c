@@ -1,0 +1,1004 @@
+#include "net/p2p.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sodium.h>
+
+#include "net/addrbook.h"
+#include "net/banlist.h"
+#include "net/banscore.h"
+#include "net/frame.h"
+#include "net/handshake.h"
+#include "net/knownset.h"
+#include "net/tlscert.h"
+#include "net/tokenbucket.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/version.h"
+
+#define KNOWN_CAP 8192                        /* inventory hashes remembered per peer */
+#define MAX_OUTPUT_QUEUE (64u * 1024 * 1024)  /* a peer that does not read is dropped */
+#define MAX_DIALS_PER_TICK 2
+
+/* ---- message classes ------------------------------------------------------ */
+
+enum tc_msg_class tc_msg_class_of(uint16_t type)
+{
+    switch (type) {
+    case TC_MSG_GETPEERS:
+    case TC_MSG_GETMASTERNODES:
+    case TC_MSG_GETBLOCKS:
+    case TC_MSG_GETHASH:
+        return TC_MC_REQUEST;
+    case TC_MSG_PEERS:
+    case TC_MSG_MASTERNODES:
+    case TC_MSG_HEARTBEAT:
+    case TC_MSG_INV:
+    case TC_MSG_GETDATA:
+    case TC_MSG_TX:
+    case TC_MSG_EVIDENCE:
+        return TC_MC_GOSSIP;
+    case TC_MSG_PROPOSAL:
+    case TC_MSG_VOTE:
+        return TC_MC_CONSENSUS;
+    case TC_MSG_BLOCK:
+    case TC_MSG_BLOCKS:
+    case TC_MSG_HASH:
+        return TC_MC_RESPONSE;
+    default:
+        return TC_MC_CONTROL;
+    }
+}
+
+const char *tc_msg_class_name(enum tc_msg_class c)
+{
+    static const char *const names[TC_MC_COUNT] = {"control", "request", "gossip", "consensus",
+                                                   "response"};
+    return (unsigned)c < TC_MC_COUNT ? names[c] : "unknown";
+}
+
+void tc_p2p_config_default(tc_p2p_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->max_inbound = 64;
+    cfg->outbound_target = 8;
+    cfg->inbound_per_minute = 30;
+    cfg->handshake_timeout_ms = TC_HS_TIMEOUT_MS;
+    cfg->ping_interval_ms = 30000;
+    cfg->idle_timeout_ms = 90000;
+    cfg->tick_ms = 1000;
+    cfg->ban_ms = TC_BAN_DEFAULT_MS;
+    cfg->ban_addresses = true;
+    cfg->rates[TC_MC_CONTROL] = (tc_rate){20, 50};
+    cfg->rates[TC_MC_REQUEST] = (tc_rate){10, 20};
+    cfg->rates[TC_MC_GOSSIP] = (tc_rate){500, 2000};
+    cfg->rates[TC_MC_CONSENSUS] = (tc_rate){2000, 5000};
+    cfg->rates[TC_MC_RESPONSE] = (tc_rate){50, 100};
+    cfg->drop_points = 1;
+    cfg->ban_score = TC_BANSCORE_BAN;
+}
+
+/* ---- state ----------------------------------------------------------------- */
+
+typedef struct conn conn;
+
+struct conn {
+    tc_p2p *p;
+    conn *next;
+    uint64_t id;
+    struct bufferevent *bev;
+    bool inbound;
+    bool tls_up; /* hs.cert_key is the peer's certificate key */
+    bool established;
+    char addr[TC_MAX_NETADDR + 1]; /* remote ip:port */
+    char ip[INET6_ADDRSTRLEN];
+    tc_frame_parser fp;
+    tc_handshake hs;
+    uint64_t start_mono, last_recv_mono, last_ping_mono;
+    uint64_t ping_nonce, ping_sent_mono, ping_ms;
+    uint64_t connected_wall;
+    uint64_t height;
+    tc_tokenbucket tb[TC_MC_COUNT];
+    tc_banscore score;
+    tc_knownset *known;
+    uint64_t bytes_in, bytes_out, msgs_in, msgs_out, dropped;
+};
+
+struct tc_p2p {
+    struct event_base *base;
+    tc_p2p_config cfg;
+    char advertise[TC_MAX_NETADDR + 1];
+    char user_agent[TC_MSG_MAX_UA + 1];
+    uint64_t nonce;
+    SSL_CTX *ssl_ctx;
+    struct evconnlistener *listener;
+    uint16_t port;
+    struct event *tick;
+    conn *conns;
+    uint64_t next_id;
+    tc_banlist *bans;
+    tc_addrbook *book;
+    uint64_t *accepts; /* mono ms of recent inbound accepts (ring) */
+    size_t accept_pos;
+    tc_p2p_stats stats;
+};
+
+static uint64_t height_of(const tc_p2p *p)
+{
+    return p->cfg.best_height ? p->cfg.best_height(p->cfg.ctx) : 0;
+}
+
+static void clear_tls_errors(void)
+{
+    ERR_clear_error();
+}
+
+/* ---- closing ------------------------------------------------------------- */
+
+static void conn_unlink(conn *c)
+{
+    for (conn **pp = &c->p->conns; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            return;
+        }
+}
+
+static void conn_free(conn *c)
+{
+    tc_p2p *p = c->p;
+    conn_unlink(c);
+    bool was_up = c->established;
+    uint64_t id = c->id;
+    if (c->bev) {
+        while (bufferevent_get_openssl_error(c->bev))
+            ;
+        bufferevent_free(c->bev);
+    }
+    clear_tls_errors();
+    tc_frame_parser_release(&c->fp);
+    tc_knownset_free(c->known);
+    sodium_memzero(&c->hs, sizeof c->hs);
+    free(c);
+    if (was_up && p->cfg.on_peer)
+        p->cfg.on_peer(p->cfg.ctx, id, false);
+}
+
+static void ban_subject(tc_p2p *p, const char *subject, int err)
+{
+    uint64_t now = tc_clock_wall_ms();
+    int rc = tc_banlist_add(p->bans, subject, now, now + p->cfg.ban_ms, tc_errname(err));
+    if (rc)
+        tc_log_warn("net", "ban not recorded", "subject=%s err=%s", subject, tc_errname(rc));
+}
+
+/* Drops c (and bans it if ban): the one place a connection ends. */
+static void conn_drop(conn *c, int err, bool ban)
+{
+    tc_p2p *p = c->p;
+    if (ban) {
+        char subj[TC_BAN_SUBJECT_MAX];
+        if (c->tls_up) {
+            tc_ban_subject_key(subj, &c->hs.cert_key);
+            ban_subject(p, subj, err);
+        }
+        if (p->cfg.ban_addresses && c->ip[0])
+            ban_subject(p, c->ip, err);
+        p->stats.bans++;
+    }
+    if (!c->inbound && !c->established)
+        tc_addrbook_failure(p->book, c->addr, tc_clock_wall_ms());
+    p->stats.disconnects++;
+    tc_log(ban ? TC_LOG_WARN : TC_LOG_INFO, "net", ban ? "peer banned" : "peer disconnected",
+           "peer=%llu addr=%s inbound=%d reason=%s", (unsigned long long)c->id, c->addr,
+           (int)c->inbound, tc_errname(err));
+    conn_free(c);
+}
+
+/* ---- sending --------------------------------------------------------------- */
+
+static int conn_send(conn *c, const tc_msg *m)
+{
+    tc_p2p *p = c->p;
+    tc_buf b;
+    tc_buf_init(&b);
+    tc_buf_extend(&b, TC_FRAME_HEADER_SIZE);
+    int err = tc_msg_encode(m, &b);
+    if (err == 0) {
+        size_t len = b.len - TC_FRAME_HEADER_SIZE;
+        tc_frame_header_encode(b.p, p->cfg.magic, m->type, len);
+        if (bufferevent_write(c->bev, b.p, b.len) != 0)
+            err = TC_ENET_CLOSED;
+    }
+    if (err == 0) {
+        uint16_t t = m->type < TC_MSG_TYPE_END ? m->type : 0;
+        c->msgs_out++;
+        c->bytes_out += b.len;
+        p->stats.msgs_out[t]++;
+        p->stats.bytes_out[t] += b.len;
+    }
+    tc_buf_release(&b);
+    return err;
+}
+
+/* ---- connection setup ---------------------------------------------------- */
+
+static void read_cb(struct bufferevent *bev, void *arg);
+static void event_cb(struct bufferevent *bev, short events, void *arg);
+static void write_cb(struct bufferevent *bev, void *arg);
+
+static void sockaddr_text(const struct sockaddr *sa, char *ip, size_t iplen, char *addr,
+                          size_t addrlen)
+{
+    uint16_t port = 0;
+    ip[0] = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        evutil_inet_ntop(AF_INET, &in->sin_addr, ip, iplen);
+        port = ntohs(in->sin_port);
+        snprintf(addr, addrlen, "%s:%u", ip, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        evutil_inet_ntop(AF_INET6, &in6->sin6_addr, ip, iplen);
+        port = ntohs(in6->sin6_port);
+        snprintf(addr, addrlen, "[%s]:%u", ip, port);
+    } else {
+        snprintf(addr, addrlen, "?");
+    }
+}
+
+/* "a.b.c.d:port" or "[v6]:port", numeric only; port 0 allowed (listen on
+ * any free port). 0 or TC_ENET_ADDR. */
+static int parse_addr(const char *s, struct sockaddr_storage *ss, int *sslen)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *colon = s ? strrchr(s, ':') : NULL;
+    if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof host)
+        return TC_ENET_ADDR;
+    char *end;
+    errno = 0;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (colon[1] == 0 || *end != 0 || errno || port > 65535 || colon[1] == '+' || colon[1] == '-')
+        return TC_ENET_ADDR;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = 0;
+    memset(ss, 0, sizeof *ss);
+    size_t hl = strlen(host);
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = 0;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+        if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+            return TC_ENET_ADDR;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *sslen = sizeof *in6;
+        return 0;
+    }
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+        return TC_ENET_ADDR;
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    *sslen = sizeof *in;
+    return 0;
+}
+
+static conn *conn_new(tc_p2p *p, evutil_socket_t fd, bool inbound)
+{
+    SSL *ssl = SSL_new(p->ssl_ctx);
+    if (ssl == NULL) {
+        clear_tls_errors();
+        return NULL;
+    }
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        p->base, fd, ssl, inbound ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING,
+        BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL) {
+        SSL_free(ssl);
+        clear_tls_errors();
+        return NULL;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    conn *c = tc_xcalloc(1, sizeof *c);
+    c->p = p;
+    c->id = ++p->next_id;
+    c->bev = bev;
+    c->inbound = inbound;
+    uint64_t now = tc_clock_mono_ms();
+    c->start_mono = c->last_recv_mono = now;
+    c->connected_wall = tc_clock_wall_ms();
+    tc_frame_parser_init(&c->fp, p->cfg.magic);
+    tc_hs_config hc = {.chain_id = p->cfg.chain_id,
+                       .genesis = p->cfg.genesis,
+                       .local_nonce = p->nonce,
+                       .min_protocol = TC_PROTOCOL_VERSION,
+                       .max_protocol = TC_PROTOCOL_VERSION};
+    tc_handshake_init(&c->hs, &hc);
+    for (int k = 0; k < TC_MC_COUNT; k++)
+        tc_tokenbucket_init(&c->tb[k], p->cfg.rates[k].rate, p->cfg.rates[k].burst, now);
+    tc_banscore_init(&c->score, now);
+    c->known = tc_knownset_new(KNOWN_CAP);
+    c->next = p->conns;
+    p->conns = c;
+    bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    return c;
+}
+
+static size_t count_conns(const tc_p2p *p, bool inbound)
+{
+    size_t n = 0;
+    for (const conn *c = p->conns; c; c = c->next)
+        n += c->inbound == inbound;
+    return n;
+}
+
+static bool accept_rate_ok(tc_p2p *p, uint64_t now)
+{
+    uint32_t n = p->cfg.inbound_per_minute;
+    if (n == 0)
+        return true;
+    uint64_t oldest = p->accepts[p->accept_pos];
+    if (oldest && now - oldest < 60000)
+        return false;
+    p->accepts[p->accept_pos] = now ? now : 1;
+    p->accept_pos = (p->accept_pos + 1) % n;
+    return true;
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    (void)l;
+    (void)salen;
+    tc_p2p *p = arg;
+    char ip[INET6_ADDRSTRLEN], addr[TC_MAX_NETADDR + 1];
+    sockaddr_text(sa, ip, sizeof ip, addr, sizeof addr);
+    const char *why = NULL;
+    if (tc_banlist_is_banned(p->bans, ip, tc_clock_wall_ms()))
+        why = "banned";
+    else if (count_conns(p, true) >= p->cfg.max_inbound)
+        why = "inbound limit";
+    else if (!accept_rate_ok(p, tc_clock_mono_ms()))
+        why = "inbound rate";
+    if (why) {
+        p->stats.refused++;
+        tc_log_info("net", "inbound refused", "addr=%s reason=%s", addr, why);
+        evutil_closesocket(fd);
+        return;
+    }
+    evutil_make_socket_nonblocking(fd);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    conn *c = conn_new(p, fd, true);
+    if (c == NULL) {
+        evutil_closesocket(fd);
+        return;
+    }
+    snprintf(c->ip, sizeof c->ip, "%s", ip);
+    snprintf(c->addr, sizeof c->addr, "%s", addr);
+    p->stats.accepted++;
+}
+
+static bool is_connected_addr(void *arg, const char *addr)
+{
+    tc_p2p *p = arg;
+    for (const conn *c = p->conns; c; c = c->next)
+        if (strcmp(c->addr, addr) == 0 || (c->established && strcmp(c->hs.peer.listen.s, addr) == 0))
+            return true;
+    if (p->advertise[0] && strcmp(p->advertise, addr) == 0)
+        return true;
+    return false;
+}
+
+int tc_p2p_connect(tc_p2p *p, const char *addr)
+{
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+    if (parse_addr(addr, &ss, &sslen) != 0 || ((struct sockaddr_in *)&ss)->sin_port == 0)
+        return TC_ENET_ADDR;
+    char ip[INET6_ADDRSTRLEN], text[TC_MAX_NETADDR + 1];
+    sockaddr_text((struct sockaddr *)&ss, ip, sizeof ip, text, sizeof text);
+    if (tc_banlist_is_banned(p->bans, ip, tc_clock_wall_ms()))
+        return TC_ENET_BANNED;
+    if (count_conns(p, false) >= p->cfg.outbound_target + 8u)
+        return TC_ELIMIT;
+    conn *c = conn_new(p, -1, false);
+    if (c == NULL)
+        return TC_ECRYPTO;
+    snprintf(c->ip, sizeof c->ip, "%s", ip);
+    snprintf(c->addr, sizeof c->addr, "%s", addr);
+    tc_addrbook_attempt(p->book, addr, tc_clock_wall_ms());
+    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, sslen) != 0) {
+        conn_drop(c, TC_ENET_CLOSED, false);
+        return TC_ENET_CLOSED;
+    }
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    tc_log_debug("net", "connecting", "peer=%llu addr=%s", (unsigned long long)c->id, addr);
+    return 0;
+}
+
+static conn *find_conn(tc_p2p *p, uint64_t id)
+{
+    for (conn *c = p->conns; c; c = c->next)
+        if (c->id == id)
+            return c;
+    return NULL;
+}
+
+/* ---- handshake ------------------------------------------------------------ */
+
+static void on_tls_up(conn *c)
+{
+    tc_p2p *p = c->p;
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    tc_pubkey key;
+    uint8_t exporter[32];
+    if (tc_tlscert_peer_key(ssl, &key) != 0 || tc_tlscert_exporter(ssl, exporter) != 0) {
+        conn_drop(c, TC_ENET_TLS, false);
+        return;
+    }
+    tc_handshake_tls_done(&c->hs, exporter, &key);
+    c->tls_up = true;
+    sodium_memzero(exporter, sizeof exporter);
+    char subj[TC_BAN_SUBJECT_MAX];
+    tc_ban_subject_key(subj, &key);
+    if (tc_banlist_is_banned(p->bans, subj, tc_clock_wall_ms())) {
+        conn_drop(c, TC_ENET_BANNED, false);
+        return;
+    }
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_VERSION);
+    tc_handshake_make_version(&c->hs, p->cfg.node_key, height_of(p), p->advertise, p->user_agent,
+                              &m.u.version);
+    if (conn_send(c, &m) != 0)
+        conn_drop(c, TC_ENET_CLOSED, false);
+}
+
+static const tc_pubkey *initiator(const conn *c)
+{
+    return c->inbound ? &c->hs.peer.node_key : &c->p->cfg.node_key->pk;
+}
+
+/* The handshake completed: enforce one connection per node key. Returns
+ * false if c was dropped. */
+static bool on_established(conn *c)
+{
+    tc_p2p *p = c->p;
+    for (conn *o = p->conns; o; o = o->next) {
+        if (o == c || !o->established ||
+            memcmp(o->hs.peer.node_key.b, c->hs.peer.node_key.b, 32) != 0)
+            continue;
+        /* Both ends keep the link opened by the smaller node key; between two
+         * links opened by the same side, the newer (the old one is stale). */
+        int cmp = memcmp(initiator(o)->b, initiator(c)->b, 32);
+        if (cmp < 0) {
+            conn_drop(c, TC_ENET_DUPLICATE, false);
+            return false;
+        }
+        conn_drop(o, TC_ENET_DUPLICATE, false);
+        break;
+    }
+    c->established = true;
+    c->height = c->hs.peer.height;
+    c->last_ping_mono = tc_clock_mono_ms();
+    uint64_t now = tc_clock_wall_ms();
+    if (!c->inbound)
+        tc_addrbook_success(p->book, c->addr, now);
+    if (c->hs.peer.listen.s[0]) {
+        int rc = tc_addrbook_add(p->book, c->hs.peer.listen.s, TC_ADDR_GOSSIP, now);
+        (void)rc; /* a full book keeps its stronger entries */
+    }
+    tc_log_info("net", "peer connected", "peer=%llu addr=%s inbound=%d height=%llu ua=%s",
+                (unsigned long long)c->id, c->addr, (int)c->inbound,
+                (unsigned long long)c->height, c->hs.peer.user_agent);
+    if (p->cfg.on_peer)
+        p->cfg.on_peer(p->cfg.ctx, c->id, true);
+    return true;
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+/* Returns false if c was dropped. */
+static bool handle_prehandshake(conn *c, const tc_msg *m)
+{
+    enum tc_hs_action act = tc_handshake_on_message(&c->hs, m);
+    switch (act) {
+    case TC_HS_CONTINUE:
+        if (c->hs.state == TC_HS_AWAIT_VERACK) {
+            tc_msg ack;
+            tc_msg_init(&ack, TC_MSG_VERACK);
+            if (conn_send(c, &ack) != 0) {
+                conn_drop(c, TC_ENET_CLOSED, false);
+                return false;
+            }
+        }
+        return true;
+    case TC_HS_DONE:
+        return on_established(c);
+    case TC_HS_DISCONNECT:
+        conn_drop(c, c->hs.err, false);
+        return false;
+    case TC_HS_BAN:
+    default:
+        conn_drop(c, c->hs.err, true);
+        return false;
+    }
+}
+
+static void reply_peers(conn *c)
+{
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_PEERS);
+    m.u.peers.v = tc_xcalloc(TC_MSG_MAX_PEERS, sizeof *m.u.peers.v);
+    m.u.peers.n = tc_addrbook_sample(c->p->book, m.u.peers.v, TC_MSG_MAX_PEERS);
+    int rc = conn_send(c, &m);
+    (void)rc; /* a failed write shows up as a connection event */
+    tc_msg_release(&m);
+}
+
+/* Returns false if c was dropped. */
+static bool handle_established(conn *c, const tc_msg *m)
+{
+    tc_p2p *p = c->p;
+    uint64_t now = tc_clock_wall_ms();
+    switch (m->type) {
+    case TC_MSG_VERSION:
+    case TC_MSG_VERACK:
+        conn_drop(c, TC_ENET_PROTOCOL, true);
+        return false;
+    case TC_MSG_PING: {
+        c->height = m->u.ping.height;
+        tc_msg pong;
+        tc_msg_init(&pong, TC_MSG_PONG);
+        pong.u.ping.nonce = m->u.ping.nonce;
+        pong.u.ping.height = height_of(p);
+        int rc = conn_send(c, &pong);
+        (void)rc;
+        return true;
+    }
+    case TC_MSG_PONG:
+        c->height = m->u.ping.height;
+        if (c->ping_nonce && m->u.ping.nonce == c->ping_nonce) {
+            c->ping_ms = tc_clock_mono_ms() - c->ping_sent_mono;
+            c->ping_nonce = 0;
+        }
+        return true;
+    case TC_MSG_GETPEERS:
+        reply_peers(c);
+        return true;
+    case TC_MSG_PEERS:
+        for (size_t i = 0; i < m->u.peers.n; i++) {
+            int rc = tc_addrbook_add(p->book, m->u.peers.v[i].addr.s, TC_ADDR_GOSSIP, now);
+            (void)rc;
+        }
+        return true;
+    case TC_MSG_INV:
+        for (size_t i = 0; i < m->u.inv.n; i++)
+            tc_knownset_add(c->known, &m->u.inv.h[i]);
+        break;
+    default:
+        break;
+    }
+    if (p->cfg.on_message) {
+        uint64_t id = c->id;
+        int err = p->cfg.on_message(p->cfg.ctx, id, m);
+        if (err) {
+            /* the callback may have dropped the peer itself */
+            conn *x = find_conn(p, id);
+            if (x)
+                conn_drop(x, err, true);
+            return false;
+        }
+        return find_conn(p, id) != NULL;
+    }
+    return true;
+}
+
+/* Returns false if c was dropped. */
+static bool handle_frame(conn *c, uint16_t type, const uint8_t *payload, size_t len)
+{
+    tc_p2p *p = c->p;
+    uint64_t now = tc_clock_mono_ms();
+    uint16_t t = type < TC_MSG_TYPE_END ? type : 0;
+    c->last_recv_mono = now;
+    c->msgs_in++;
+    c->bytes_in += len + TC_FRAME_HEADER_SIZE;
+    p->stats.msgs_in[t]++;
+    p->stats.bytes_in[t] += len + TC_FRAME_HEADER_SIZE;
+
+    if (t == 0) {
+        conn_drop(c, TC_ENET_MSG_TYPE, true);
+        return false;
+    }
+    if (c->established) {
+        enum tc_msg_class cls = tc_msg_class_of(type);
+        if (!tc_tokenbucket_take(&c->tb[cls], now)) {
+            c->dropped++;
+            p->stats.dropped[cls]++;
+            if (tc_banscore_add(&c->score, p->cfg.drop_points, now) >= p->cfg.ban_score) {
+                conn_drop(c, TC_ENET_RATE, true);
+                return false;
+            }
+            return true;
+        }
+    }
+    tc_msg m;
+    int err = tc_msg_decode(&m, type, payload, len);
+    if (err) {
+        conn_drop(c, err, true);
+        return false;
+    }
+    bool alive = c->established ? handle_established(c, &m) : handle_prehandshake(c, &m);
+    tc_msg_release(&m);
+    return alive;
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    while (evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        size_t used;
+        int rc = tc_frame_parser_feed(&c->fp, v.iov_base, v.iov_len, &used);
+        evbuffer_drain(in, used);
+        if (rc < 0) {
+            conn_drop(c, rc, true);
+            return;
+        }
+        if (rc == 1) {
+            uint16_t type;
+            uint8_t *payload;
+            size_t len;
+            if (tc_frame_parser_take(&c->fp, &type, &payload, &len) != 0)
+                abort();
+            bool alive = handle_frame(c, type, payload, len);
+            free(payload);
+            if (!alive)
+                return;
+        }
+    }
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    (void)arg;
+}
+
+static void event_cb(struct bufferevent *bev, short events, void *arg)
+{
+    (void)bev;
+    conn *c = arg;
+    if (events & BEV_EVENT_CONNECTED) {
+        on_tls_up(c);
+        return;
+    }
+    if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        conn_drop(c, (events & BEV_EVENT_EOF) ? TC_ENET_CLOSED : TC_ENET_TLS, false);
+}
+
+/* ---- housekeeping ---------------------------------------------------------- */
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    tc_p2p *p = arg;
+    uint64_t now = tc_clock_mono_ms();
+    conn *next;
+    for (conn *c = p->conns; c; c = next) {
+        next = c->next;
+        if (!c->established) {
+            if (now - c->start_mono >= p->cfg.handshake_timeout_ms)
+                conn_drop(c, TC_ENET_TIMEOUT, false);
+            continue;
+        }
+        if (p->cfg.idle_timeout_ms && now - c->last_recv_mono >= p->cfg.idle_timeout_ms) {
+            conn_drop(c, TC_ENET_TIMEOUT, false);
+            continue;
+        }
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) > MAX_OUTPUT_QUEUE) {
+            conn_drop(c, TC_ELIMIT, false);
+            continue;
+        }
+        if (p->cfg.ping_interval_ms && now - c->last_ping_mono >= p->cfg.ping_interval_ms) {
+            tc_msg ping;
+            tc_msg_init(&ping, TC_MSG_PING);
+            randombytes_buf(&ping.u.ping.nonce, sizeof ping.u.ping.nonce);
+            ping.u.ping.height = height_of(p);
+            c->last_ping_mono = now;
+            if (c->ping_nonce == 0) {
+                c->ping_nonce = ping.u.ping.nonce;
+                c->ping_sent_mono = now;
+            }
+            int rc = conn_send(c, &ping);
+            (void)rc;
+        }
+    }
+    uint64_t wall = tc_clock_wall_ms();
+    tc_banlist_sweep(p->bans, wall);
+    tc_addrbook_age(p->book, wall);
+    for (int dials = 0; dials < MAX_DIALS_PER_TICK && count_conns(p, false) < p->cfg.outbound_target;
+         dials++) {
+        tc_netaddr a;
+        if (!tc_addrbook_next(p->book, wall, is_connected_addr, p, &a))
+            break;
+        if (tc_p2p_connect(p, a.s) != 0)
+            tc_addrbook_failure(p->book, a.s, wall);
+    }
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static int start_listener(tc_p2p *p, const char *listen)
+{
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+    if (parse_addr(listen, &ss, &sslen) != 0)
+        return TC_ENET_ADDR;
+    p->listener = evconnlistener_new_bind(p->base, accept_cb, p,
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                              LEV_OPT_CLOSE_ON_EXEC,
+                                          128, (struct sockaddr *)&ss, sslen);
+    if (p->listener == NULL) {
+        tc_log_error("net", "cannot listen", "addr=%s", listen);
+        return TC_EIO;
+    }
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    if (getsockname(evconnlistener_get_fd(p->listener), (struct sockaddr *)&bound, &blen) == 0) {
+        char ip[INET6_ADDRSTRLEN];
+        sockaddr_text((struct sockaddr *)&bound, ip, sizeof ip, p->advertise, sizeof p->advertise);
+        p->port = bound.ss_family == AF_INET
+                      ? ntohs(((struct sockaddr_in *)&bound)->sin_port)
+                      : ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+    }
+    return 0;
+}
+
+tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err)
+{
+    *err = TC_EINVAL;
+    if (base == NULL || cfg == NULL || cfg->node_key == NULL || cfg->tick_ms == 0)
+        return NULL;
+    /* A peer that closes while we write must not kill the process. */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
+    tc_p2p *p = tc_xcalloc(1, sizeof *p);
+    p->base = base;
+    p->cfg = *cfg;
+    p->cfg.datadir = NULL;
+    p->cfg.listen = NULL;
+    p->cfg.advertise = NULL;
+    p->cfg.user_agent = NULL;
+    snprintf(p->user_agent, sizeof p->user_agent, "%s",
+             cfg->user_agent ? cfg->user_agent : TC_USER_AGENT);
+    p->nonce = cfg->nonce;
+    while (p->nonce == 0)
+        randombytes_buf(&p->nonce, sizeof p->nonce);
+    if (cfg->inbound_per_minute)
+        p->accepts = tc_xcalloc(cfg->inbound_per_minute, sizeof *p->accepts);
+
+    p->ssl_ctx = cfg->datadir ? tc_tlscert_ctx_load(cfg->node_key, cfg->datadir, err)
+                              : tc_tlscert_ctx_new(cfg->node_key, err);
+    if (p->ssl_ctx == NULL)
+        goto fail;
+    p->bans = tc_banlist_new(cfg->store, tc_clock_wall_ms(), err);
+    if (p->bans == NULL)
+        goto fail;
+    p->book = tc_addrbook_new(cfg->store, err);
+    if (p->book == NULL)
+        goto fail;
+    if (cfg->listen && (*err = start_listener(p, cfg->listen)) != 0)
+        goto fail;
+    if (cfg->advertise && tc_netaddr_set(&(tc_netaddr){0}, cfg->advertise) == 0)
+        snprintf(p->advertise, sizeof p->advertise, "%s", cfg->advertise);
+    p->tick = event_new(base, -1, EV_PERSIST, tick_cb, p);
+    struct timeval tv = {.tv_sec = cfg->tick_ms / 1000, .tv_usec = (cfg->tick_ms % 1000) * 1000};
+    if (p->tick == NULL || event_add(p->tick, &tv) != 0) {
+        *err = TC_EIO;
+        goto fail;
+    }
+    *err = 0;
+    return p;
+fail:
+    tc_p2p_free(p);
+    return NULL;
+}
+
+void tc_p2p_free(tc_p2p *p)
+{
+    if (p == NULL)
+        return;
+    while (p->conns)
+        conn_free(p->conns);
+    if (p->tick)
+        event_free(p->tick);
+    if (p->listener)
+        evconnlistener_free(p->listener);
+    SSL_CTX_free(p->ssl_ctx);
+    tc_banlist_free(p->bans);
+    tc_addrbook_free(p->book);
+    free(p->accepts);
+    free(p);
+}
+
+uint16_t tc_p2p_listen_port(const tc_p2p *p)
+{
+    return p->port;
+}
+
+uint64_t tc_p2p_nonce(const tc_p2p *p)
+{
+    return p->nonce;
+}
+
+int tc_p2p_add_address(tc_p2p *p, const char *addr, uint8_t source)
+{
+    return tc_addrbook_add(p->book, addr, source, tc_clock_wall_ms());
+}
+
+/* ---- node API ------------------------------------------------------------- */
+
+int tc_p2p_send(tc_p2p *p, uint64_t peer, const tc_msg *m)
+{
+    conn *c = find_conn(p, peer);
+    if (c == NULL || !c->established)
+        return TC_ENOTFOUND;
+    return conn_send(c, m);
+}
+
+size_t tc_p2p_broadcast(tc_p2p *p, const tc_msg *m, uint64_t except)
+{
+    size_t n = 0;
+    for (conn *c = p->conns; c; c = c->next)
+        if (c->established && c->id != except && conn_send(c, m) == 0)
+            n++;
+    return n;
+}
+
+size_t tc_p2p_relay(tc_p2p *p, uint8_t inv_type, const tc_hash *h, uint64_t from)
+{
+    conn *src = from ? find_conn(p, from) : NULL;
+    if (src)
+        tc_knownset_add(src->known, h);
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_INV);
+    m.u.inv.type = inv_type;
+    m.u.inv.n = 1;
+    m.u.inv.h = (tc_hash *)h;
+    size_t n = 0;
+    for (conn *c = p->conns; c; c = c->next) {
+        if (!c->established || c == src || tc_knownset_has(c->known, h))
+            continue;
+        if (conn_send(c, &m) == 0) {
+            tc_knownset_add(c->known, h);
+            n++;
+        }
+    }
+    return n;
+}
+
+int tc_p2p_disconnect(tc_p2p *p, uint64_t peer)
+{
+    conn *c = find_conn(p, peer);
+    if (c == NULL)
+        return TC_ENOTFOUND;
+    conn_drop(c, TC_ENET_CLOSED, false);
+    return 0;
+}
+
+static void fill_info(tc_p2p *p, conn *c, tc_peer_info *o)
+{
+    memset(o, 0, sizeof *o);
+    o->id = c->id;
+    snprintf(o->addr, sizeof o->addr, "%s", c->addr);
+    if (c->tls_up)
+        o->key = c->hs.cert_key;
+    o->inbound = c->inbound;
+    o->established = c->established;
+    o->height = c->height;
+    o->ping_ms = c->ping_ms;
+    o->connected_ms = c->connected_wall;
+    o->bytes_in = c->bytes_in;
+    o->bytes_out = c->bytes_out;
+    o->msgs_in = c->msgs_in;
+    o->msgs_out = c->msgs_out;
+    o->dropped = c->dropped;
+    o->ban_score = tc_banscore_get(&c->score, tc_clock_mono_ms());
+    if (c->established)
+        snprintf(o->user_agent, sizeof o->user_agent, "%s", c->hs.peer.user_agent);
+    (void)p;
+}
+
+size_t tc_p2p_peers(tc_p2p *p, tc_peer_info **out)
+{
+    size_t n = 0;
+    for (conn *c = p->conns; c; c = c->next)
+        n++;
+    *out = n ? tc_xcalloc(n, sizeof **out) : NULL;
+    size_t i = 0;
+    for (conn *c = p->conns; c; c = c->next)
+        fill_info(p, c, &(*out)[i++]);
+    return n;
+}
+
+int tc_p2p_peer(tc_p2p *p, uint64_t peer, tc_peer_info *out)
+{
+    conn *c = find_conn(p, peer);
+    if (c == NULL)
+        return TC_ENOTFOUND;
+    fill_info(p, c, out);
+    return 0;
+}
+
+size_t tc_p2p_count(const tc_p2p *p)
+{
+    size_t n = 0;
+    for (const conn *c = p->conns; c; c = c->next)
+        n += c->established;
+    return n;
+}
+
+void tc_p2p_get_stats(const tc_p2p *p, tc_p2p_stats *out)
+{
+    *out = p->stats;
+}
+
+int tc_p2p_setban(tc_p2p *p, const char *subject, uint64_t duration_ms, const char *reason)
+{
+    uint64_t now = tc_clock_wall_ms();
+    uint64_t d = duration_ms ? duration_ms : p->cfg.ban_ms;
+    int err = tc_banlist_add(p->bans, subject, now, now + d, reason ? reason : "manual");
+    if (err)
+        return err;
+    conn *next;
+    for (conn *c = p->conns; c; c = next) {
+        next = c->next;
+        char subj[TC_BAN_SUBJECT_MAX] = "";
+        if (c->tls_up)
+            tc_ban_subject_key(subj, &c->hs.cert_key);
+        if (strcmp(c->ip, subject) == 0 || strcmp(subj, subject) == 0)
+            conn_drop(c, TC_ENET_BANNED, false);
+    }
+    return 0;
+}
+
+int tc_p2p_unban(tc_p2p *p, const char *subject)
+{
+    return tc_banlist_remove(p->bans, subject);
+}
+
+size_t tc_p2p_listbanned(tc_p2p *p, tc_ban **out)
+{
+    return tc_banlist_list(p->bans, tc_clock_wall_ms(), out);
+}
+
+bool tc_p2p_is_banned(tc_p2p *p, const char *subject)
+{
+    return tc_banlist_is_banned(p->bans, subject, tc_clock_wall_ms());
+}

@@ -1,0 +1,159 @@
+/* The peer-to-peer endpoint of a node: TLS 1.3 links authenticated by node
+ * key (tlscert), the version/verack handshake (handshake), framing (frame),
+ * per-peer token buckets and ban scores, bans (banlist), the address book
+ * (addrbook), outbound connection upkeep, keepalive, relay with per-peer
+ * known-inventory filters, counters and the peer-info / ban APIs.
+ *
+ * Runs on the caller's libevent event_base; every function and callback runs
+ * on that loop's thread. The node sees established peers by id (never 0) and
+ * gets every message that is not link-level (version, verack, ping, pong,
+ * getpeers, peers are handled here) through on_message. */
+#ifndef TC_NET_P2P_H
+#define TC_NET_P2P_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "crypto/ed25519.h"
+#include "crypto/hash.h"
+#include "net/msg.h"
+#include "net/netstore.h"
+#include "util/err.h"
+
+/* Message classes, each with its own token bucket per peer. */
+enum tc_msg_class {
+    TC_MC_CONTROL = 0, /* verack, ping, pong, reject */
+    TC_MC_REQUEST,     /* getpeers, getmasternodes, getblocks, gethash */
+    TC_MC_GOSSIP,      /* peers, masternodes, heartbeat, inv, getdata, tx, evidence */
+    TC_MC_CONSENSUS,   /* proposal, vote */
+    TC_MC_RESPONSE,    /* block, blocks, hash */
+    TC_MC_COUNT
+};
+
+/* Class of a message type (TC_MC_CONTROL for unknown types). */
+enum tc_msg_class tc_msg_class_of(uint16_t type);
+const char *tc_msg_class_name(enum tc_msg_class c);
+
+typedef struct {
+    uint32_t rate;  /* messages per second; 0 = unlimited */
+    uint32_t burst;
+} tc_rate;
+
+typedef struct {
+    /* identity and chain */
+    const tc_keypair *node_key; /* borrowed: outlives the tc_p2p */
+    uint8_t magic[4];
+    uint32_t chain_id;
+    tc_hash genesis;
+    const char *datadir;    /* TLS certificate and key; NULL: fresh identity in memory */
+    const char *listen;     /* "ip:port" (port 0: any free port); NULL: no listener */
+    const char *advertise;  /* listen address sent in version; NULL: the listener's */
+    const char *user_agent; /* NULL: TC_USER_AGENT */
+    uint64_t nonce;         /* self-connection detection; 0: random */
+
+    /* limits (0 in a field of tc_p2p_config_default's output means "none") */
+    uint32_t max_inbound;         /* 64 */
+    uint32_t outbound_target;     /* 8 */
+    uint32_t inbound_per_minute;  /* 30 new inbound connections per minute */
+    uint32_t handshake_timeout_ms;/* 10 000 */
+    uint32_t ping_interval_ms;    /* 30 000 */
+    uint32_t idle_timeout_ms;     /* 90 000: silent peers dropped */
+    uint32_t tick_ms;             /* housekeeping period: 1000 */
+    uint64_t ban_ms;              /* 24 h */
+    bool ban_addresses;           /* a violation bans the IP too (true) */
+    tc_rate rates[TC_MC_COUNT];   /* per peer and class */
+    uint32_t drop_points;         /* ban-score points per rate-limited message (1) */
+    uint32_t ban_score;           /* score that bans (TC_BANSCORE_BAN) */
+
+    const tc_netstore *store; /* bans and addresses; NULL: memory only */
+
+    /* node callbacks */
+    void *ctx;
+    /* Best certified height for version / ping / pong (NULL: 0). */
+    uint64_t (*best_height)(void *ctx);
+    /* A message from established peer `peer`. Return 0, or a TC_E* code for a
+     * clear violation (invalid block, bad signature…): the peer is then
+     * disconnected and banned. Out-of-sync behaviour must return 0. */
+    int (*on_message)(void *ctx, uint64_t peer, const tc_msg *m);
+    /* A peer became established (up) or went away (down). */
+    void (*on_peer)(void *ctx, uint64_t peer, bool up);
+} tc_p2p_config;
+
+/* Defaults of DESIGN.md §7 and issue 4; the caller fills identity and chain. */
+void tc_p2p_config_default(tc_p2p_config *cfg);
+
+typedef struct tc_p2p tc_p2p;
+
+/* Creates the endpoint: TLS identity, bans and address book from the store,
+ * the listener. Sets SIGPIPE to ignored if it still has its default action. NULL with *err (TC_EINVAL, TC_ENET_ADDR, TC_EIO, TC_ECRYPTO,
+ * a store error) on failure. */
+tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err);
+/* Closes every connection and the listener. NULL is a no-op. */
+void tc_p2p_free(tc_p2p *p);
+
+/* The port the listener is bound to (0 without one). */
+uint16_t tc_p2p_listen_port(const tc_p2p *p);
+/* This node's version nonce. */
+uint64_t tc_p2p_nonce(const tc_p2p *p);
+
+/* Adds an address to the book (source: enum tc_addr_source). */
+int tc_p2p_add_address(tc_p2p *p, const char *addr, uint8_t source) TC_MUST_CHECK;
+/* Opens an outbound connection now ("ip:port", numeric). TC_ENET_ADDR,
+ * TC_ENET_BANNED, TC_ELIMIT. */
+int tc_p2p_connect(tc_p2p *p, const char *addr) TC_MUST_CHECK;
+
+/* Sends m to an established peer. TC_ENOTFOUND if there is no such peer. */
+int tc_p2p_send(tc_p2p *p, uint64_t peer, const tc_msg *m) TC_MUST_CHECK;
+/* Sends m to every established peer but `except` (0: none); returns how many. */
+size_t tc_p2p_broadcast(tc_p2p *p, const tc_msg *m, uint64_t except);
+/* Announces an item: marks it known for `from` (0: our own) and sends an inv
+ * to every established peer that does not know it yet; returns how many. */
+size_t tc_p2p_relay(tc_p2p *p, uint8_t inv_type, const tc_hash *h, uint64_t from);
+/* Closes a connection (no ban). TC_ENOTFOUND if unknown. */
+int tc_p2p_disconnect(tc_p2p *p, uint64_t peer) TC_MUST_CHECK;
+
+typedef struct {
+    uint64_t id;
+    char addr[TC_MAX_NETADDR + 1]; /* remote ip:port */
+    tc_pubkey key;
+    bool inbound;
+    bool established;
+    uint64_t height;
+    uint64_t ping_ms;       /* last round trip, 0 if none yet */
+    uint64_t connected_ms;  /* wall clock */
+    uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
+    uint64_t dropped;       /* rate-limited messages */
+    uint32_t ban_score;
+    char user_agent[TC_MSG_MAX_UA + 1];
+} tc_peer_info;
+
+/* A heap array (caller frees) of every connection's info; returns the count. */
+size_t tc_p2p_peers(tc_p2p *p, tc_peer_info **out);
+/* Info on one peer; TC_ENOTFOUND if unknown. */
+int tc_p2p_peer(tc_p2p *p, uint64_t peer, tc_peer_info *out) TC_MUST_CHECK;
+/* Number of established peers. */
+size_t tc_p2p_count(const tc_p2p *p);
+
+typedef struct {
+    uint64_t msgs_in[TC_MSG_TYPE_END], bytes_in[TC_MSG_TYPE_END];
+    uint64_t msgs_out[TC_MSG_TYPE_END], bytes_out[TC_MSG_TYPE_END];
+    uint64_t dropped[TC_MC_COUNT];  /* rate-limited, by class */
+    uint64_t bans, disconnects, accepted, refused;
+} tc_p2p_stats;
+
+/* Totals since start, per message type (index 0: unknown types). */
+void tc_p2p_get_stats(const tc_p2p *p, tc_p2p_stats *out);
+
+/* setban: bans an IP address or a node key ("key:<hex>") for duration_ms
+ * (0: the configured default) and drops matching connections. */
+int tc_p2p_setban(tc_p2p *p, const char *subject, uint64_t duration_ms, const char *reason)
+    TC_MUST_CHECK;
+int tc_p2p_unban(tc_p2p *p, const char *subject) TC_MUST_CHECK;
+/* listbanned: heap array (caller frees), count returned. */
+size_t tc_p2p_listbanned(tc_p2p *p, tc_ban **out);
+bool tc_p2p_is_banned(tc_p2p *p, const char *subject);
+
+#endif

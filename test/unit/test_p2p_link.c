@@ -1,0 +1,1124 @@
+/* P2P links end to end, in process, on 127.0.0.1 with ephemeral ports:
+ * two endpoints handshake over TLS 1.3 and exchange every message type; raw
+ * hostile clients (garbage, oversize frame, wrong genesis, bad signature,
+ * replayed version, early message, silence, flood) each get their outcome
+ * while a good peer stays served; a TLS-terminating proxy makes the
+ * handshake fail; self and duplicate connections; relay; setban/listbanned.
+ *
+ * The nodes run on an event_base in the test thread; raw clients and the
+ * proxy are blocking OpenSSL code in a helper thread. Every wait is bounded. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "net/banlist.h"
+#include "net/frame.h"
+#include "net/handshake.h"
+#include "net/msg.h"
+#include "net/p2p.h"
+#include "net/tlscert.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/version.h"
+
+static const uint8_t MAGIC[4] = {0xDE, 0x7E, 0x7E, 0x4D};
+static const uint32_t CHAIN = 3;
+
+/* ---- nodes ---------------------------------------------------------------- */
+
+typedef struct {
+    tc_keypair kp;
+    tc_netstore_mem *mem;
+    tc_netstore st;
+    tc_p2p *p;
+    uint64_t got[TC_MSG_TYPE_END];
+    tc_buf last[TC_MSG_TYPE_END]; /* re-encoded last message of each type */
+    uint64_t ups, downs, last_up;
+} node;
+
+static uint64_t node_height(void *ctx)
+{
+    (void)ctx;
+    return 1234;
+}
+
+static int node_on_message(void *ctx, uint64_t peer, const tc_msg *m)
+{
+    (void)peer;
+    node *n = ctx;
+    if (m->type < TC_MSG_TYPE_END) {
+        n->got[m->type]++;
+        tc_buf_reset(&n->last[m->type]);
+        if (tc_msg_encode(m, &n->last[m->type]) != 0)
+            return TC_EBADVAL;
+    }
+    return 0;
+}
+
+static void node_on_peer(void *ctx, uint64_t peer, bool up)
+{
+    node *n = ctx;
+    if (up) {
+        n->ups++;
+        n->last_up = peer;
+    } else {
+        n->downs++;
+    }
+}
+
+static void genesis_of(tc_hash *g)
+{
+    memset(g->b, 0x61, 32);
+}
+
+static void node_config(node *n, tc_p2p_config *c)
+{
+    tc_p2p_config_default(c);
+    c->node_key = &n->kp;
+    memcpy(c->magic, MAGIC, 4);
+    c->chain_id = CHAIN;
+    genesis_of(&c->genesis);
+    c->listen = "127.0.0.1:0";
+    c->tick_ms = 20;
+    c->handshake_timeout_ms = 1500;
+    c->ping_interval_ms = 100;
+    c->idle_timeout_ms = 5000;
+    c->outbound_target = 0; /* tests dial explicitly */
+    c->ban_addresses = false; /* every test client shares 127.0.0.1 */
+    c->store = &n->st;
+    c->ctx = n;
+    c->best_height = node_height;
+    c->on_message = node_on_message;
+    c->on_peer = node_on_peer;
+}
+
+static void node_start_cfg(node *n, struct event_base *base, uint8_t seed, tc_p2p_config *c)
+{
+    uint8_t s[32];
+    memset(s, seed, sizeof s);
+    tc_keypair_from_seed(&n->kp, s);
+    int err;
+    n->p = tc_p2p_new(base, c, &err);
+    if (n->p == NULL)
+        fail_msg("tc_p2p_new: %s", tc_errname(err));
+}
+
+static void node_init(node *n)
+{
+    memset(n, 0, sizeof *n);
+    n->mem = tc_netstore_mem_new();
+    n->st = tc_netstore_mem_iface(n->mem);
+    for (int i = 0; i < TC_MSG_TYPE_END; i++)
+        tc_buf_init(&n->last[i]);
+}
+
+static void node_start(node *n, struct event_base *base, uint8_t seed)
+{
+    node_init(n);
+    tc_p2p_config c;
+    node_config(n, &c);
+    node_start_cfg(n, base, seed, &c);
+}
+
+static void node_stop(node *n)
+{
+    tc_p2p_free(n->p);
+    tc_netstore_mem_free(n->mem);
+    for (int i = 0; i < TC_MSG_TYPE_END; i++)
+        tc_buf_release(&n->last[i]);
+    tc_keypair_wipe(&n->kp);
+}
+
+static void addr_of(const node *n, char *out, size_t len)
+{
+    snprintf(out, len, "127.0.0.1:%u", tc_p2p_listen_port(n->p));
+}
+
+/* Runs the loop until cond holds or timeout_ms passes. */
+static bool run_until(struct event_base *b, bool (*cond)(void *), void *arg, uint64_t timeout_ms)
+{
+    uint64_t end = tc_clock_mono_ms() + timeout_ms;
+    while (!cond(arg)) {
+        if (tc_clock_mono_ms() > end)
+            return false;
+        struct timeval tv = {0, 2000};
+        event_base_loopexit(b, &tv);
+        event_base_dispatch(b);
+    }
+    return true;
+}
+
+static void run_for(struct event_base *b, uint64_t ms)
+{
+    uint64_t end = tc_clock_mono_ms() + ms;
+    while (tc_clock_mono_ms() < end) {
+        struct timeval tv = {0, 2000};
+        event_base_loopexit(b, &tv);
+        event_base_dispatch(b);
+    }
+}
+
+typedef struct {
+    node *a, *b;
+    size_t na, nb;
+} pair_want;
+
+static bool counts_are(void *arg)
+{
+    pair_want *w = arg;
+    return tc_p2p_count(w->a->p) == w->na && tc_p2p_count(w->b->p) == w->nb;
+}
+
+static bool connect_pair(struct event_base *base, node *a, node *b)
+{
+    char addr[64];
+    addr_of(b, addr, sizeof addr);
+    size_t na = tc_p2p_count(a->p) + 1, nb = tc_p2p_count(b->p) + 1;
+    if (tc_p2p_connect(a->p, addr) != 0)
+        return false;
+    pair_want w = {a, b, na, nb};
+    return run_until(base, counts_are, &w, 5000);
+}
+
+static uint64_t first_peer(tc_p2p *p)
+{
+    tc_peer_info *v;
+    size_t n = tc_p2p_peers(p, &v);
+    uint64_t id = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].established && id == 0)
+            id = v[i].id;
+    free(v);
+    return id;
+}
+
+static bool key_banned(node *n, const tc_pubkey *k)
+{
+    char subj[TC_BAN_SUBJECT_MAX];
+    tc_ban_subject_key(subj, k);
+    return tc_p2p_is_banned(n->p, subj);
+}
+
+/* ---- message vectors: the fuzz seed corpus holds one of each type ---------- */
+
+typedef struct {
+    uint16_t type;
+    uint8_t *p;
+    size_t len;
+} vector;
+
+static size_t load_vectors(vector *v, size_t max)
+{
+    DIR *d = opendir("fuzz/corpus/fuzz_msg");
+    if (d == NULL)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "fuzz/corpus/fuzz_msg/%s", e->d_name);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        uint8_t *buf = tc_xmalloc(1 << 20);
+        size_t len = fread(buf, 1, 1 << 20, f);
+        fclose(f);
+        if (len < 2) {
+            free(buf);
+            continue;
+        }
+        v[n].type = (uint16_t)(buf[0] | buf[1] << 8);
+        v[n].p = buf;
+        v[n].len = len;
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* ---- raw clients (helper thread, blocking) --------------------------------- */
+
+typedef struct {
+    int fd;
+    SSL *ssl;
+    SSL_CTX *ctx;
+    uint8_t exporter[32];
+    tc_pubkey server_key;
+} raw_conn;
+
+static int tcp_connect(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int raw_open(raw_conn *r, uint16_t port, const tc_keypair *kp)
+{
+    memset(r, 0, sizeof *r);
+    int err;
+    r->ctx = tc_tlscert_ctx_new(kp, &err);
+    r->fd = tcp_connect(port);
+    if (r->ctx == NULL || r->fd < 0)
+        return -1;
+    r->ssl = SSL_new(r->ctx);
+    SSL_set_fd(r->ssl, r->fd);
+    if (SSL_connect(r->ssl) != 1)
+        return -1;
+    if (tc_tlscert_exporter(r->ssl, r->exporter) != 0 ||
+        tc_tlscert_peer_key(r->ssl, &r->server_key) != 0)
+        return -1;
+    return 0;
+}
+
+static void raw_close(raw_conn *r)
+{
+    if (r->ssl)
+        SSL_free(r->ssl);
+    if (r->fd >= 0)
+        close(r->fd);
+    SSL_CTX_free(r->ctx);
+    ERR_clear_error();
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+}
+
+static int raw_write(raw_conn *r, const void *p, size_t n)
+{
+    return SSL_write(r->ssl, p, (int)n) == (int)n ? 0 : -1;
+}
+
+static int raw_send(raw_conn *r, const tc_msg *m)
+{
+    tc_buf b;
+    tc_buf_init(&b);
+    tc_buf_extend(&b, TC_FRAME_HEADER_SIZE);
+    int rc = tc_msg_encode(m, &b);
+    if (rc == 0) {
+        tc_frame_header_encode(b.p, MAGIC, m->type, b.len - TC_FRAME_HEADER_SIZE);
+        rc = raw_write(r, b.p, b.len);
+    }
+    tc_buf_release(&b);
+    return rc;
+}
+
+static int read_full(raw_conn *r, uint8_t *p, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        int k = SSL_read(r->ssl, p + got, (int)(n - got));
+        if (k <= 0)
+            return -1;
+        got += (size_t)k;
+    }
+    return 0;
+}
+
+/* Reads one frame; payload (heap) in *out. -1 on EOF, error or timeout. */
+static int raw_recv(raw_conn *r, uint16_t *type, uint8_t **out, size_t *len)
+{
+    uint8_t h[TC_FRAME_HEADER_SIZE];
+    tc_frame_header fh;
+    *out = NULL;
+    if (read_full(r, h, sizeof h) != 0 || tc_frame_header_decode(&fh, MAGIC, h, sizeof h) != 0)
+        return -1;
+    *out = tc_xmalloc(fh.len ? fh.len : 1);
+    if (read_full(r, *out, fh.len) != 0) {
+        free(*out);
+        *out = NULL;
+        return -1;
+    }
+    *type = fh.type;
+    *len = fh.len;
+    return 0;
+}
+
+/* Waits (≤ 3 s read timeout per read) until the server closes; true if it did. */
+static bool raw_wait_closed(raw_conn *r)
+{
+    uint64_t end = tc_clock_mono_ms() + 4000;
+    while (tc_clock_mono_ms() < end) {
+        uint8_t buf[4096];
+        int k = SSL_read(r->ssl, buf, sizeof buf);
+        if (k > 0)
+            continue;
+        int e = SSL_get_error(r->ssl, k);
+        ERR_clear_error();
+        if (e == SSL_ERROR_ZERO_RETURN)
+            return true;
+        if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return false; /* timed out: still open */
+        return true;      /* reset or EOF */
+    }
+    return false;
+}
+
+static void make_version(const raw_conn *r, const tc_keypair *kp, const uint8_t exporter[32],
+                         uint32_t chain, const tc_hash *genesis, tc_msg *m)
+{
+    tc_hs_config hc = {.chain_id = chain, .genesis = *genesis, .local_nonce = 777,
+                       .min_protocol = TC_PROTOCOL_VERSION, .max_protocol = TC_PROTOCOL_VERSION};
+    tc_handshake hs;
+    tc_handshake_init(&hs, &hc);
+    tc_handshake_tls_done(&hs, exporter, &r->server_key);
+    tc_msg_init(m, TC_MSG_VERSION);
+    tc_handshake_make_version(&hs, kp, 0, "", "raw-test", &m->u.version);
+}
+
+/* An honest handshake from the raw side. */
+static int raw_handshake(raw_conn *r, const tc_keypair *kp)
+{
+    tc_hash g;
+    genesis_of(&g);
+    tc_msg v;
+    make_version(r, kp, r->exporter, CHAIN, &g, &v);
+    if (raw_send(r, &v) != 0)
+        return -1;
+    bool got_version = false, got_verack = false;
+    while (!(got_version && got_verack)) {
+        uint16_t t;
+        uint8_t *p;
+        size_t n;
+        if (raw_recv(r, &t, &p, &n) != 0)
+            return -1;
+        free(p);
+        if (t == TC_MSG_VERSION)
+            got_version = true;
+        else if (t == TC_MSG_VERACK)
+            got_verack = true;
+        else
+            return -1;
+    }
+    tc_msg ack;
+    tc_msg_init(&ack, TC_MSG_VERACK);
+    return raw_send(r, &ack);
+}
+
+enum attack {
+    ATK_TCP_GARBAGE,
+    ATK_TLS_GARBAGE,
+    ATK_OVERSIZE,
+    ATK_WRONG_GENESIS,
+    ATK_BAD_SIG,
+    ATK_REPLAY,
+    ATK_EARLY_MSG,
+    ATK_SILENT,
+    ATK_SMALL_FLOOD,
+    ATK_FLOOD,
+    ATK_IDLE,
+    ATK_RETRY, /* an honest handshake attempt (by a banned key) */
+};
+
+typedef struct {
+    uint16_t port;
+    enum attack atk;
+    tc_keypair kp;
+    bool closed;      /* the server closed the connection */
+    bool setup_ok;    /* the attack could be delivered */
+    int served;       /* peers answers to the flood */
+    bool handshake_ok;
+    uint64_t took_ms; /* until closed */
+    atomic_int done;
+} raw_job;
+
+static void *raw_thread(void *arg)
+{
+    raw_job *j = arg;
+    raw_conn r;
+    uint64_t t0 = tc_clock_mono_ms();
+    tc_hash g;
+    genesis_of(&g);
+    if (j->atk == ATK_TCP_GARBAGE) {
+        int fd = tcp_connect(j->port);
+        const char junk[] = "GET / HTTP/1.0\r\n\r\n\x16\x03\x01\x00\x05hello";
+        j->setup_ok = fd >= 0 && write(fd, junk, sizeof junk) == (ssize_t)sizeof junk;
+        char buf[256];
+        ssize_t k;
+        while ((k = read(fd, buf, sizeof buf)) > 0)
+            ;
+        j->closed = k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+        close(fd);
+        atomic_store(&j->done, 1);
+        return NULL;
+    }
+    if (raw_open(&r, j->port, &j->kp) != 0)
+        goto out;
+    j->setup_ok = true;
+    tc_msg m;
+    switch (j->atk) {
+    case ATK_TLS_GARBAGE: {
+        uint8_t junk[64];
+        memset(junk, 0x5a, sizeof junk);
+        j->setup_ok = raw_write(&r, junk, sizeof junk) == 0;
+        break;
+    }
+    case ATK_OVERSIZE: {
+        uint8_t h[TC_FRAME_HEADER_SIZE];
+        tc_frame_header_encode(h, MAGIC, TC_MSG_VERSION, 16);
+        tc_le32(h + 6, TC_FRAME_MAX_PAYLOAD + 1);
+        j->setup_ok = raw_write(&r, h, sizeof h) == 0;
+        break;
+    }
+    case ATK_WRONG_GENESIS: {
+        tc_hash other = g;
+        other.b[0] ^= 0xff;
+        make_version(&r, &j->kp, r.exporter, CHAIN, &other, &m);
+        j->setup_ok = raw_send(&r, &m) == 0;
+        break;
+    }
+    case ATK_BAD_SIG:
+        make_version(&r, &j->kp, r.exporter, CHAIN, &g, &m);
+        m.u.version.sig.b[7] ^= 0x10;
+        j->setup_ok = raw_send(&r, &m) == 0;
+        break;
+    case ATK_REPLAY: {
+        /* a version signed for this session, sent on another one */
+        tc_msg captured;
+        make_version(&r, &j->kp, r.exporter, CHAIN, &g, &captured);
+        raw_close(&r);
+        if (raw_open(&r, j->port, &j->kp) != 0) {
+            j->setup_ok = false;
+            goto out;
+        }
+        j->setup_ok = raw_send(&r, &captured) == 0;
+        break;
+    }
+    case ATK_EARLY_MSG:
+        tc_msg_init(&m, TC_MSG_GETPEERS);
+        j->setup_ok = raw_send(&r, &m) == 0;
+        break;
+    case ATK_RETRY:
+        j->handshake_ok = raw_handshake(&r, &j->kp) == 0;
+        break;
+    case ATK_SILENT:
+    case ATK_IDLE:
+        if (j->atk == ATK_IDLE)
+            j->setup_ok = raw_handshake(&r, &j->kp) == 0;
+        t0 = tc_clock_mono_ms();
+        break;
+    case ATK_SMALL_FLOOD:
+    case ATK_FLOOD: {
+        j->setup_ok = raw_handshake(&r, &j->kp) == 0;
+        int n = j->atk == ATK_FLOOD ? 400 : 60;
+        tc_msg_init(&m, TC_MSG_GETPEERS);
+        for (int i = 0; i < n && j->setup_ok; i++)
+            if (raw_send(&r, &m) != 0)
+                break;
+        if (j->atk == ATK_SMALL_FLOOD) {
+            /* count the answers, then leave politely */
+            for (;;) {
+                uint16_t t;
+                uint8_t *p;
+                size_t len;
+                if (raw_recv(&r, &t, &p, &len) != 0)
+                    break;
+                free(p);
+                if (t == TC_MSG_PEERS)
+                    j->served++;
+                else if (t == TC_MSG_PING) {
+                    tc_msg pong;
+                    tc_msg_init(&pong, TC_MSG_PONG);
+                    if (raw_send(&r, &pong) != 0)
+                        break;
+                }
+                if (tc_clock_mono_ms() - t0 > 1500)
+                    break;
+            }
+            j->closed = false;
+            goto out;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    j->closed = raw_wait_closed(&r);
+    j->took_ms = tc_clock_mono_ms() - t0;
+out:
+    raw_close(&r);
+    atomic_store(&j->done, 1);
+    return NULL;
+}
+
+static bool job_done(void *arg)
+{
+    return atomic_load(&((raw_job *)arg)->done) != 0;
+}
+
+static void run_job(struct event_base *base, raw_job *j)
+{
+    pthread_t th;
+    atomic_store(&j->done, 0);
+    assert_int_equal(pthread_create(&th, NULL, raw_thread, j), 0);
+    bool ok = run_until(base, job_done, j, 15000);
+    pthread_join(th, NULL);
+    assert_true(ok);
+    run_for(base, 50); /* let the server finish its side */
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+static void test_handshake_and_every_message(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node a, b;
+    node_start(&a, base, 1);
+    node_start(&b, base, 2);
+    assert_true(connect_pair(base, &a, &b));
+
+    tc_peer_info *pi;
+    assert_int_equal(tc_p2p_peers(a.p, &pi), 1);
+    assert_true(pi[0].established);
+    assert_false(pi[0].inbound);
+    assert_memory_equal(pi[0].key.b, b.kp.pk.b, 32);
+    assert_int_equal(pi[0].height, 1234);
+    assert_string_equal(pi[0].user_agent, TC_USER_AGENT);
+    uint64_t to_b = pi[0].id;
+    free(pi);
+    assert_int_equal(tc_p2p_peers(b.p, &pi), 1);
+    assert_true(pi[0].inbound);
+    assert_memory_equal(pi[0].key.b, a.kp.pk.b, 32);
+    free(pi);
+    assert_int_equal(a.ups, 1);
+    assert_int_equal(b.ups, 1);
+
+    /* every message type from the vectors, A -> B */
+    vector v[64];
+    size_t nv = load_vectors(v, 64);
+    assert_int_equal(nv, TC_MSG_TYPE_END - 1);
+    size_t expect_node = 0;
+    for (size_t i = 0; i < nv; i++) {
+        tc_msg m;
+        int rc = tc_msg_decode(&m, v[i].type, v[i].p + 2, v[i].len - 2);
+        if (rc != 0)
+            fail_msg("vector %s: %s", tc_msg_type_name(v[i].type), tc_errname(rc));
+        if (v[i].type == TC_MSG_VERSION || v[i].type == TC_MSG_VERACK) {
+            tc_msg_release(&m);
+            continue; /* link-level only: sending them now would be a violation */
+        }
+        assert_int_equal(tc_p2p_send(a.p, to_b, &m), 0);
+        tc_msg_release(&m);
+        if (v[i].type != TC_MSG_PING && v[i].type != TC_MSG_PONG &&
+            v[i].type != TC_MSG_GETPEERS && v[i].type != TC_MSG_PEERS)
+            expect_node++;
+    }
+    run_for(base, 300);
+    size_t delivered = 0;
+    for (size_t i = 0; i < nv; i++) {
+        uint16_t t = v[i].type;
+        if (t == TC_MSG_VERSION || t == TC_MSG_VERACK || t == TC_MSG_PING || t == TC_MSG_PONG ||
+            t == TC_MSG_GETPEERS || t == TC_MSG_PEERS)
+            continue;
+        if (b.got[t] != 1)
+            fail_msg("%s delivered %llu times", tc_msg_type_name(t), (unsigned long long)b.got[t]);
+        assert_int_equal(b.last[t].len, v[i].len - 2);
+        assert_memory_equal(b.last[t].p, v[i].p + 2, v[i].len - 2);
+        delivered++;
+    }
+    assert_int_equal(delivered, expect_node);
+
+    tc_p2p_stats sa, sb;
+    tc_p2p_get_stats(a.p, &sa);
+    tc_p2p_get_stats(b.p, &sb);
+    assert_int_equal(sb.msgs_in[TC_MSG_VERSION], 1);
+    assert_int_equal(sb.msgs_in[TC_MSG_VERACK], 1);
+    assert_int_equal(sb.msgs_in[TC_MSG_GETPEERS], 1);
+    assert_true(sa.msgs_in[TC_MSG_PEERS] >= 1); /* B answered getpeers */
+    assert_true(sa.msgs_in[TC_MSG_PONG] >= 1);  /* keepalive */
+    assert_true(sb.msgs_in[TC_MSG_PING] >= 1);
+    assert_true(sb.bytes_in[TC_MSG_BLOCK] > 0);
+    assert_int_equal(sa.bans + sb.bans, 0);
+    assert_int_equal(tc_p2p_peer(a.p, to_b, pi = tc_xmalloc(sizeof *pi)), 0);
+    assert_true(pi->bytes_out > 0 && pi->msgs_out >= nv);
+    free(pi);
+
+    for (size_t i = 0; i < nv; i++)
+        free(v[i].p);
+    node_stop(&a);
+    node_stop(&b);
+    event_base_free(base);
+}
+
+typedef struct {
+    node *n;
+    uint64_t min_pongs;
+} pong_want;
+
+static bool pongs_reached(void *arg)
+{
+    pong_want *w = arg;
+    tc_p2p_stats s;
+    tc_p2p_get_stats(w->n->p, &s);
+    return s.msgs_in[TC_MSG_PONG] >= w->min_pongs;
+}
+
+/* The good peer A (connected to B throughout) still gets pongs from B. */
+static void assert_good_peer_served(struct event_base *base, node *a)
+{
+    tc_p2p_stats s;
+    tc_p2p_get_stats(a->p, &s);
+    pong_want w = {a, s.msgs_in[TC_MSG_PONG] + 2};
+    assert_true(run_until(base, pongs_reached, &w, 3000));
+    assert_int_equal(tc_p2p_count(a->p), 1);
+}
+
+static void hostile(struct event_base *base, node *b, raw_job *j, enum attack atk, uint8_t seed)
+{
+    memset(j, 0, sizeof *j);
+    j->port = tc_p2p_listen_port(b->p);
+    j->atk = atk;
+    uint8_t s[32];
+    memset(s, seed, sizeof s);
+    tc_keypair_from_seed(&j->kp, s);
+    run_job(base, j);
+    if (!j->setup_ok)
+        fail_msg("attack %d could not be delivered", (int)atk);
+}
+
+static void test_hostile_clients(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node a, b;
+    node_init(&b);
+    tc_p2p_config cb;
+    node_config(&b, &cb);
+    cb.handshake_timeout_ms = 800;
+    cb.idle_timeout_ms = 700;
+    node_start_cfg(&b, base, 2, &cb);
+    node_start(&a, base, 1);
+    assert_true(connect_pair(base, &a, &b));
+    raw_job j;
+    tc_p2p_stats s0, s1;
+
+    /* garbage instead of TLS: disconnected; nothing to ban it by */
+    tc_p2p_get_stats(b.p, &s0);
+    hostile(base, &b, &j, ATK_TCP_GARBAGE, 10);
+    assert_true(j.closed);
+    tc_p2p_get_stats(b.p, &s1);
+    assert_int_equal(s1.bans, s0.bans);
+    assert_good_peer_served(base, &a);
+
+    /* garbage inside TLS (wrong magic): disconnect and ban */
+    hostile(base, &b, &j, ATK_TLS_GARBAGE, 11);
+    assert_true(j.closed);
+    assert_true(key_banned(&b, &j.kp.pk));
+    assert_good_peer_served(base, &a);
+
+    /* oversize length: refused on the header */
+    hostile(base, &b, &j, ATK_OVERSIZE, 12);
+    assert_true(j.closed);
+    assert_true(key_banned(&b, &j.kp.pk));
+
+    /* wrong genesis */
+    hostile(base, &b, &j, ATK_WRONG_GENESIS, 13);
+    assert_true(j.closed);
+    assert_true(key_banned(&b, &j.kp.pk));
+    assert_good_peer_served(base, &a);
+
+    /* bad signature */
+    hostile(base, &b, &j, ATK_BAD_SIG, 14);
+    assert_true(j.closed);
+    assert_true(key_banned(&b, &j.kp.pk));
+
+    /* version replayed from another session */
+    hostile(base, &b, &j, ATK_REPLAY, 15);
+    assert_true(j.closed);
+    assert_true(key_banned(&b, &j.kp.pk));
+
+    /* a message before the handshake */
+    hostile(base, &b, &j, ATK_EARLY_MSG, 16);
+    assert_true(j.closed);
+    assert_true(key_banned(&b, &j.kp.pk));
+    assert_good_peer_served(base, &a);
+
+    /* a banned key reconnecting is dropped right after TLS */
+    hostile(base, &b, &j, ATK_RETRY, 16);
+    assert_false(j.handshake_ok);
+    assert_true(j.closed);
+
+    /* silence after TLS: dropped at the handshake timeout, not banned */
+    tc_p2p_get_stats(b.p, &s0);
+    hostile(base, &b, &j, ATK_SILENT, 17);
+    assert_true(j.closed);
+    assert_true(j.took_ms >= 700 && j.took_ms < 3000);
+    assert_false(key_banned(&b, &j.kp.pk));
+    tc_p2p_get_stats(b.p, &s1);
+    assert_int_equal(s1.bans, s0.bans);
+
+    /* established but silent (never answers pings): dropped, not banned */
+    hostile(base, &b, &j, ATK_IDLE, 18);
+    assert_true(j.closed);
+    assert_false(key_banned(&b, &j.kp.pk));
+
+    /* a short burst of getpeers: the excess is dropped and counted, no ban */
+    tc_p2p_get_stats(b.p, &s0);
+    hostile(base, &b, &j, ATK_SMALL_FLOOD, 19);
+    tc_p2p_get_stats(b.p, &s1);
+    assert_in_range(j.served, 20, 35);
+    assert_true(s1.dropped[TC_MC_REQUEST] - s0.dropped[TC_MC_REQUEST] >= 25);
+    assert_false(key_banned(&b, &j.kp.pk));
+
+    /* sustained flood: dropped, then banned */
+    hostile(base, &b, &j, ATK_FLOOD, 20);
+    assert_true(j.closed);
+    assert_true(key_banned(&b, &j.kp.pk));
+    tc_ban *bans;
+    size_t nb = tc_p2p_listbanned(b.p, &bans);
+    bool rate_ban = false;
+    for (size_t i = 0; i < nb; i++)
+        if (strcmp(bans[i].reason, "TC_ENET_RATE") == 0)
+            rate_ban = true;
+    free(bans);
+    assert_true(rate_ban);
+    assert_int_equal(nb, 7); /* tls garbage, oversize, genesis, sig, replay, early, flood */
+
+    /* the good peer was never touched */
+    assert_good_peer_served(base, &a);
+    assert_false(key_banned(&b, &a.kp.pk));
+    tc_p2p_get_stats(a.p, &s1);
+    assert_int_equal(s1.disconnects, 0);
+    assert_int_equal(tc_netstore_mem_ban_count(b.mem), 7); /* persisted */
+
+    tc_keypair_wipe(&j.kp);
+    node_stop(&a);
+    node_stop(&b);
+    event_base_free(base);
+}
+
+/* ---- man in the middle -------------------------------------------------------- */
+
+typedef struct {
+    int lfd;
+    uint16_t target;
+    tc_keypair kp;
+    atomic_int done;
+} mitm_job;
+
+static void *mitm_thread(void *arg)
+{
+    mitm_job *j = arg;
+    int err;
+    SSL_CTX *ctx = tc_tlscert_ctx_new(&j->kp, &err);
+    int cfd = accept(j->lfd, NULL, NULL);
+    int sfd = tcp_connect(j->target);
+    SSL *cs = NULL, *ss = NULL;
+    if (ctx && cfd >= 0 && sfd >= 0) {
+        struct timeval tv = {3, 0};
+        setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        cs = SSL_new(ctx);
+        ss = SSL_new(ctx);
+        SSL_set_fd(cs, cfd);
+        SSL_set_fd(ss, sfd);
+        if (SSL_accept(cs) == 1 && SSL_connect(ss) == 1) {
+            /* relay application data both ways until either side closes */
+            uint64_t end = tc_clock_mono_ms() + 5000;
+            while (tc_clock_mono_ms() < end) {
+                struct pollfd pf[2] = {{cfd, POLLIN, 0}, {sfd, POLLIN, 0}};
+                if (SSL_pending(cs) == 0 && SSL_pending(ss) == 0 && poll(pf, 2, 100) <= 0)
+                    continue;
+                uint8_t buf[16384];
+                int k;
+                if ((SSL_pending(cs) || (pf[0].revents & (POLLIN | POLLHUP))) &&
+                    ((k = SSL_read(cs, buf, sizeof buf)) <= 0 || SSL_write(ss, buf, k) != k))
+                    break;
+                if ((SSL_pending(ss) || (pf[1].revents & (POLLIN | POLLHUP))) &&
+                    ((k = SSL_read(ss, buf, sizeof buf)) <= 0 || SSL_write(cs, buf, k) != k))
+                    break;
+            }
+        }
+    }
+    SSL_free(cs);
+    SSL_free(ss);
+    if (cfd >= 0)
+        close(cfd);
+    if (sfd >= 0)
+        close(sfd);
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
+    atomic_store(&j->done, 1);
+    return NULL;
+}
+
+static bool mitm_done(void *arg)
+{
+    return atomic_load(&((mitm_job *)arg)->done) != 0;
+}
+
+static void test_mitm_fails(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node a, b;
+    node_start(&a, base, 1);
+    node_start(&b, base, 2);
+
+    mitm_job j;
+    memset(&j, 0, sizeof j);
+    uint8_t s[32];
+    memset(s, 66, sizeof s);
+    tc_keypair_from_seed(&j.kp, s);
+    j.target = tc_p2p_listen_port(b.p);
+    j.lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(j.lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(j.lfd, 4), 0);
+    socklen_t sl = sizeof sa;
+    getsockname(j.lfd, (struct sockaddr *)&sa, &sl);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, mitm_thread, &j), 0);
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", ntohs(sa.sin_port));
+    assert_int_equal(tc_p2p_connect(a.p, addr), 0);
+    bool finished = run_until(base, mitm_done, &j, 10000);
+    pthread_join(th, NULL);
+    close(j.lfd);
+    assert_true(finished);
+    run_for(base, 100);
+    /* neither side accepted the link; both recognised the proxy's key */
+    assert_int_equal(tc_p2p_count(a.p), 0);
+    assert_int_equal(tc_p2p_count(b.p), 0);
+    assert_int_equal(a.ups + b.ups, 0);
+    assert_true(key_banned(&a, &j.kp.pk));
+    assert_false(key_banned(&a, &b.kp.pk));
+    /* the real link still works */
+    assert_true(connect_pair(base, &a, &b));
+    tc_keypair_wipe(&j.kp);
+    node_stop(&a);
+    node_stop(&b);
+    event_base_free(base);
+}
+
+/* ---- self, duplicates, relay, bans ---------------------------------------------- */
+
+static bool no_conns(void *arg)
+{
+    tc_peer_info *v;
+    size_t n = tc_p2p_peers(arg, &v);
+    free(v);
+    return n == 0;
+}
+
+static void test_self_and_duplicate(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node a, b;
+    node_start(&a, base, 1);
+    node_start(&b, base, 2);
+
+    /* to itself: dropped on the nonce, not banned */
+    char self[64];
+    addr_of(&a, self, sizeof self);
+    assert_int_equal(tc_p2p_connect(a.p, self), 0);
+    assert_true(run_until(base, no_conns, a.p, 5000));
+    tc_ban *bans;
+    assert_int_equal(tc_p2p_listbanned(a.p, &bans), 0);
+    assert_int_equal(a.ups, 0);
+
+    /* A dials B twice and B dials A: one link survives on both sides */
+    char ab[64], ba[64];
+    addr_of(&b, ab, sizeof ab);
+    addr_of(&a, ba, sizeof ba);
+    assert_int_equal(tc_p2p_connect(a.p, ab), 0);
+    assert_int_equal(tc_p2p_connect(a.p, ab), 0);
+    assert_int_equal(tc_p2p_connect(b.p, ba), 0);
+    run_for(base, 600);
+    pair_want w = {&a, &b, 1, 1};
+    assert_true(run_until(base, counts_are, &w, 3000));
+    run_for(base, 200);
+    assert_int_equal(tc_p2p_count(a.p), 1);
+    assert_int_equal(tc_p2p_count(b.p), 1);
+    assert_int_equal(tc_p2p_listbanned(a.p, &bans) + tc_p2p_listbanned(b.p, &bans), 0);
+    /* and it is the same link: A's outbound is B's inbound or the reverse */
+    tc_peer_info pa, pb;
+    assert_int_equal(tc_p2p_peer(a.p, first_peer(a.p), &pa), 0);
+    assert_int_equal(tc_p2p_peer(b.p, first_peer(b.p), &pb), 0);
+    assert_true(pa.inbound != pb.inbound);
+    node_stop(&a);
+    node_stop(&b);
+    event_base_free(base);
+}
+
+static void test_relay_never_echoes(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node a, b, c;
+    node_start(&a, base, 1);
+    node_start(&b, base, 2);
+    node_start(&c, base, 3);
+    assert_true(connect_pair(base, &a, &b));
+    assert_true(connect_pair(base, &c, &b));
+    /* B learned h from A: only C hears of it */
+    uint64_t from_a = 0;
+    tc_peer_info *v;
+    size_t n = tc_p2p_peers(b.p, &v);
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(v[i].key.b, a.kp.pk.b, 32) == 0)
+            from_a = v[i].id;
+    free(v);
+    assert_true(from_a != 0);
+    tc_hash h;
+    memset(h.b, 0x3c, 32);
+    assert_int_equal(tc_p2p_relay(b.p, TC_INV_TX, &h, from_a), 1);
+    assert_int_equal(tc_p2p_relay(b.p, TC_INV_TX, &h, 0), 0); /* everyone knows it */
+    run_for(base, 200);
+    assert_int_equal(c.got[TC_MSG_INV], 1);
+    assert_int_equal(a.got[TC_MSG_INV], 0);
+    /* C announces it back: B marks it known for C and does not answer */
+    assert_memory_equal(c.last[TC_MSG_INV].p + 2, h.b, 32);
+    node_stop(&a);
+    node_stop(&b);
+    node_stop(&c);
+    event_base_free(base);
+}
+
+static void test_setban_and_address_bans(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node a, b;
+    node_start(&a, base, 1);
+    node_init(&b);
+    tc_p2p_config cb;
+    node_config(&b, &cb);
+    cb.ban_addresses = true;
+    node_start_cfg(&b, base, 2, &cb);
+    assert_true(connect_pair(base, &a, &b));
+
+    /* setban on a connected key drops it; listbanned shows it; unban lifts it */
+    char subj[TC_BAN_SUBJECT_MAX];
+    tc_ban_subject_key(subj, &a.kp.pk);
+    assert_int_equal(tc_p2p_setban(b.p, subj, 60000, "operator"), 0);
+    pair_want w = {&a, &b, 0, 0};
+    assert_true(run_until(base, counts_are, &w, 3000));
+    tc_ban *bans;
+    assert_int_equal(tc_p2p_listbanned(b.p, &bans), 1);
+    assert_string_equal(bans[0].subject, subj);
+    assert_string_equal(bans[0].reason, "operator");
+    assert_true(bans[0].until_ms > bans[0].created_ms);
+    free(bans);
+    /* a banned key is refused after TLS */
+    char ab[64];
+    addr_of(&b, ab, sizeof ab);
+    assert_int_equal(tc_p2p_connect(a.p, ab), 0);
+    run_for(base, 300);
+    assert_int_equal(tc_p2p_count(b.p), 0);
+    assert_int_equal(tc_p2p_unban(b.p, subj), 0);
+    assert_int_equal(tc_p2p_unban(b.p, subj), TC_ENOTFOUND);
+    assert_true(connect_pair(base, &a, &b));
+
+    /* a violation with address bans on: the IP is banned and refused at accept */
+    raw_job j;
+    hostile(base, &b, &j, ATK_BAD_SIG, 30);
+    assert_true(j.closed);
+    assert_true(tc_p2p_is_banned(b.p, "127.0.0.1"));
+    tc_p2p_stats s0, s1;
+    tc_p2p_get_stats(b.p, &s0);
+    int fd = tcp_connect(tc_p2p_listen_port(b.p));
+    run_for(base, 100);
+    tc_p2p_get_stats(b.p, &s1);
+    assert_int_equal(s1.refused, s0.refused + 1);
+    if (fd >= 0)
+        close(fd);
+    /* the established good peer is kept (a violation bans the offender only) */
+    assert_int_equal(tc_p2p_count(b.p), 1);
+    assert_int_equal(tc_p2p_unban(b.p, "127.0.0.1"), 0);
+    assert_int_equal(tc_p2p_setban(b.p, "127.0.0.1", 0, NULL), 0); /* drops A too */
+    w.na = w.nb = 0;
+    assert_true(run_until(base, counts_are, &w, 3000));
+    assert_int_equal(tc_p2p_connect(b.p, "not an address"), TC_ENET_ADDR);
+    tc_keypair_wipe(&j.kp);
+    node_stop(&a);
+    node_stop(&b);
+    event_base_free(base);
+}
+
+static void test_persistent_identity(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tc-p2p-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct event_base *base = event_base_new();
+    node a;
+    node_init(&a);
+    tc_p2p_config c;
+    node_config(&a, &c);
+    c.datadir = dir;
+    node_start_cfg(&a, base, 1, &c);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, TC_TLS_KEY_FILE);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    fclose(f);
+    tc_p2p_free(a.p);
+    /* second start reuses the files */
+    int err;
+    a.p = tc_p2p_new(base, &c, &err);
+    assert_non_null(a.p);
+    node b;
+    node_start(&b, base, 2);
+    assert_true(connect_pair(base, &b, &a));
+    node_stop(&a);
+    node_stop(&b);
+    snprintf(path, sizeof path, "%s/%s", dir, TC_TLS_KEY_FILE);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/%s", dir, TC_TLS_CERT_FILE);
+    unlink(path);
+    rmdir(dir);
+    event_base_free(base);
+}
+
+int main(void)
+{
+    if (tc_crypto_init() != 0)
+        return 1;
+    signal(SIGPIPE, SIG_IGN); /* raw clients write to sockets the node closed */
+    tc_log_setup(TC_LOG_ERROR, TC_LOG_LOGFMT, 2);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_handshake_and_every_message),
+        cmocka_unit_test(test_hostile_clients),
+        cmocka_unit_test(test_mitm_fails),
+        cmocka_unit_test(test_self_and_duplicate),
+        cmocka_unit_test(test_relay_never_echoes),
+        cmocka_unit_test(test_setban_and_address_bans),
+        cmocka_unit_test(test_persistent_identity),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
