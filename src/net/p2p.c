@@ -118,6 +118,7 @@ struct conn {
     tc_banscore score;
     tc_knownset *known;
     uint64_t bytes_in, bytes_out, msgs_in, msgs_out, dropped;
+    tc_p2p_stats st; /* per type */
 };
 
 struct tc_p2p {
@@ -230,6 +231,8 @@ static int conn_send(conn *c, const tc_msg *m)
         uint16_t t = m->type < TC_MSG_TYPE_END ? m->type : 0;
         c->msgs_out++;
         c->bytes_out += b.len;
+        c->st.msgs_out[t]++;
+        c->st.bytes_out[t] += b.len;
         p->stats.msgs_out[t]++;
         p->stats.bytes_out[t] += b.len;
     }
@@ -623,6 +626,8 @@ static bool handle_frame(conn *c, uint16_t type, const uint8_t *payload, size_t 
     c->last_recv_mono = now;
     c->msgs_in++;
     c->bytes_in += len + TC_FRAME_HEADER_SIZE;
+    c->st.msgs_in[t]++;
+    c->st.bytes_in[t] += len + TC_FRAME_HEADER_SIZE;
     p->stats.msgs_in[t]++;
     p->stats.bytes_in[t] += len + TC_FRAME_HEADER_SIZE;
 
@@ -634,6 +639,7 @@ static bool handle_frame(conn *c, uint16_t type, const uint8_t *payload, size_t 
         enum tc_msg_class cls = tc_msg_class_of(type);
         if (!tc_tokenbucket_take(&c->tb[cls], now)) {
             c->dropped++;
+            c->st.dropped[cls]++;
             p->stats.dropped[cls]++;
             if (tc_banscore_add(&c->score, p->cfg.drop_points, now) >= p->cfg.ban_score) {
                 conn_drop(c, TC_ENET_RATE, true);
@@ -881,26 +887,46 @@ size_t tc_p2p_broadcast(tc_p2p *p, const tc_msg *m, uint64_t except)
     return n;
 }
 
-size_t tc_p2p_relay(tc_p2p *p, uint8_t inv_type, const tc_hash *h, uint64_t from)
+size_t tc_p2p_push(tc_p2p *p, const tc_msg *m, const tc_hash *h, uint64_t from)
 {
     conn *src = from ? find_conn(p, from) : NULL;
     if (src)
         tc_knownset_add(src->known, h);
-    tc_msg m;
-    tc_msg_init(&m, TC_MSG_INV);
-    m.u.inv.type = inv_type;
-    m.u.inv.n = 1;
-    m.u.inv.h = (tc_hash *)h;
     size_t n = 0;
     for (conn *c = p->conns; c; c = c->next) {
         if (!c->established || c == src || tc_knownset_has(c->known, h))
             continue;
-        if (conn_send(c, &m) == 0) {
+        if (conn_send(c, m) == 0) {
             tc_knownset_add(c->known, h);
             n++;
         }
     }
     return n;
+}
+
+size_t tc_p2p_relay(tc_p2p *p, uint8_t inv_type, const tc_hash *h, uint64_t from)
+{
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_INV);
+    m.u.inv.type = inv_type;
+    m.u.inv.n = 1;
+    m.u.inv.h = (tc_hash *)h; /* borrowed: not released */
+    return tc_p2p_push(p, &m, h, from);
+}
+
+size_t tc_p2p_queued(tc_p2p *p, uint64_t peer)
+{
+    conn *c = find_conn(p, peer);
+    return c ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
+int tc_p2p_peer_stats(tc_p2p *p, uint64_t peer, tc_p2p_stats *out)
+{
+    conn *c = find_conn(p, peer);
+    if (c == NULL)
+        return TC_ENOTFOUND;
+    *out = c->st;
+    return 0;
 }
 
 int tc_p2p_disconnect(tc_p2p *p, uint64_t peer)

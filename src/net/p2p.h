@@ -112,6 +112,14 @@ size_t tc_p2p_broadcast(tc_p2p *p, const tc_msg *m, uint64_t except);
 /* Announces an item: marks it known for `from` (0: our own) and sends an inv
  * to every established peer that does not know it yet; returns how many. */
 size_t tc_p2p_relay(tc_p2p *p, uint8_t inv_type, const tc_hash *h, uint64_t from);
+/* Sends the whole message m, identified by h (a vote's or proposal's hash),
+ * to every established peer that does not know h yet, except `from`, and
+ * marks h known for all of them: consensus messages go straight to peers and
+ * are relayed once. Returns how many peers it was sent to. */
+size_t tc_p2p_push(tc_p2p *p, const tc_msg *m, const tc_hash *h, uint64_t from);
+/* Bytes queued for sending to peer (0 if unknown): backpressure for bulk
+ * senders such as block sync. */
+size_t tc_p2p_queued(tc_p2p *p, uint64_t peer);
 /* Closes a connection (no ban). TC_ENOTFOUND if unknown. */
 int tc_p2p_disconnect(tc_p2p *p, uint64_t peer) TC_MUST_CHECK;
 
@@ -146,6 +154,9 @@ typedef struct {
 
 /* Totals since start, per message type (index 0: unknown types). */
 void tc_p2p_get_stats(const tc_p2p *p, tc_p2p_stats *out);
+/* The same counters for one connection (bans/accepted/refused stay 0);
+ * TC_ENOTFOUND if unknown. */
+int tc_p2p_peer_stats(tc_p2p *p, uint64_t peer, tc_p2p_stats *out) TC_MUST_CHECK;
 
 /* setban: bans an IP address or a node key ("key:<hex>") for duration_ms
  * (0: the configured default) and drops matching connections. */

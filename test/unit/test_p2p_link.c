@@ -665,6 +665,11 @@ static void test_handshake_and_every_message(void **state)
     assert_int_equal(tc_p2p_peer(a.p, to_b, pi = tc_xmalloc(sizeof *pi)), 0);
     assert_true(pi->bytes_out > 0 && pi->msgs_out >= nv);
     free(pi);
+    tc_p2p_stats ps;
+    assert_int_equal(tc_p2p_peer_stats(a.p, to_b, &ps), 0);
+    assert_int_equal(ps.msgs_out[TC_MSG_BLOCK], 1);
+    assert_true(ps.bytes_out[TC_MSG_BLOCK] > TC_FRAME_HEADER_SIZE);
+    assert_int_equal(tc_p2p_peer_stats(a.p, 9999, &ps), TC_ENOTFOUND);
 
     for (size_t i = 0; i < nv; i++)
         free(v[i].p);
@@ -1001,8 +1006,21 @@ static void test_relay_never_echoes(void **state)
     run_for(base, 200);
     assert_int_equal(c.got[TC_MSG_INV], 1);
     assert_int_equal(a.got[TC_MSG_INV], 0);
-    /* C announces it back: B marks it known for C and does not answer */
     assert_memory_equal(c.last[TC_MSG_INV].p + 2, h.b, 32);
+
+    /* a consensus message pushed whole, relayed once */
+    tc_msg ping;
+    tc_msg_init(&ping, TC_MSG_GETBLOCKS);
+    ping.u.getblocks.from = 1;
+    ping.u.getblocks.count = 1;
+    tc_hash id;
+    memset(id.b, 0x4d, 32);
+    assert_int_equal(tc_p2p_push(b.p, &ping, &id, 0), 2);
+    assert_int_equal(tc_p2p_push(b.p, &ping, &id, 0), 0);
+    run_for(base, 200);
+    assert_int_equal(a.got[TC_MSG_GETBLOCKS], 1);
+    assert_int_equal(c.got[TC_MSG_GETBLOCKS], 1);
+    assert_int_equal(tc_p2p_queued(b.p, from_a), 0);
     node_stop(&a);
     node_stop(&b);
     node_stop(&c);
@@ -1105,6 +1123,108 @@ static void test_persistent_identity(void **state)
     event_base_free(base);
 }
 
+static bool refused_at_least(void *arg)
+{
+    void **a = arg;
+    tc_p2p_stats s;
+    tc_p2p_get_stats(a[0], &s);
+    return s.refused >= *(uint64_t *)a[1];
+}
+
+static void test_inbound_limits(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node a, b, c;
+    node_init(&b);
+    tc_p2p_config cb;
+    node_config(&b, &cb);
+    cb.max_inbound = 1;
+    cb.inbound_per_minute = 3;
+    node_start_cfg(&b, base, 2, &cb);
+    node_start(&a, base, 1);
+    node_start(&c, base, 3);
+    /* one inbound allowed: the second is refused at accept, no ban */
+    assert_true(connect_pair(base, &a, &b));
+    char ab[64];
+    addr_of(&b, ab, sizeof ab);
+    assert_int_equal(tc_p2p_connect(c.p, ab), 0);
+    uint64_t want = 1;
+    void *arg[2] = {b.p, &want};
+    assert_true(run_until(base, refused_at_least, arg, 3000));
+    assert_int_equal(tc_p2p_count(c.p), 0);
+    /* new inbound per minute: A's reconnects exhaust the budget of 3 */
+    assert_int_equal(tc_p2p_disconnect(b.p, first_peer(b.p)), 0);
+    pair_want w = {&a, &b, 0, 0};
+    assert_true(run_until(base, counts_are, &w, 3000));
+    assert_true(connect_pair(base, &a, &b)); /* 2nd accept */
+    assert_int_equal(tc_p2p_disconnect(b.p, first_peer(b.p)), 0);
+    assert_true(run_until(base, counts_are, &w, 3000));
+    assert_true(connect_pair(base, &a, &b)); /* 3rd accept */
+    assert_int_equal(tc_p2p_disconnect(b.p, first_peer(b.p)), 0);
+    assert_true(run_until(base, counts_are, &w, 3000));
+    want = 2; /* the inbound-limit refusal, then this one */
+    assert_int_equal(tc_p2p_connect(a.p, ab), 0); /* 4th within the minute */
+    assert_true(run_until(base, refused_at_least, arg, 3000));
+    tc_ban *bans;
+    assert_int_equal(tc_p2p_listbanned(b.p, &bans), 0);
+    node_stop(&a);
+    node_stop(&b);
+    node_stop(&c);
+    event_base_free(base);
+}
+
+static void test_autodial_and_reconnect(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node a, b;
+    node_init(&a);
+    tc_p2p_config ca;
+    node_config(&a, &ca);
+    ca.outbound_target = 1;
+    node_start_cfg(&a, base, 1, &ca);
+    node_start(&b, base, 2);
+    char ab[64];
+    addr_of(&b, ab, sizeof ab);
+    assert_int_equal(tc_p2p_add_address(a.p, ab, TC_ADDR_CONNECT), 0);
+    assert_int_equal(tc_p2p_add_address(a.p, "no port", TC_ADDR_CONNECT), TC_ENET_ADDR);
+    pair_want w = {&a, &b, 1, 1};
+    assert_true(run_until(base, counts_are, &w, 5000)); /* dialled from the book */
+    /* B drops A: A reconnects after its backoff */
+    assert_int_equal(tc_p2p_disconnect(b.p, first_peer(b.p)), 0);
+    w.na = w.nb = 0;
+    assert_true(run_until(base, counts_are, &w, 3000));
+    w.na = w.nb = 1;
+    assert_true(run_until(base, counts_are, &w, 5000));
+    assert_int_equal(a.ups, 2);
+    /* the address book is persisted */
+    assert_true(tc_netstore_mem_addr_count(a.mem) >= 1);
+    node_stop(&a);
+    node_stop(&b);
+    event_base_free(base);
+}
+
+static void test_bans_survive_restart(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node b;
+    node_start(&b, base, 2);
+    assert_int_equal(tc_p2p_setban(b.p, "10.9.8.7", 3600000, "test"), 0);
+    assert_int_equal(tc_p2p_setban(b.p, "", 0, NULL), TC_EINVAL);
+    tc_p2p_free(b.p);
+    tc_p2p_config c;
+    node_config(&b, &c);
+    int err;
+    b.p = tc_p2p_new(base, &c, &err);
+    assert_non_null(b.p);
+    assert_true(tc_p2p_is_banned(b.p, "10.9.8.7"));
+    assert_false(tc_p2p_is_banned(b.p, "10.9.8.6"));
+    node_stop(&b);
+    event_base_free(base);
+}
+
 int main(void)
 {
     if (tc_crypto_init() != 0)
@@ -1119,6 +1239,9 @@ int main(void)
         cmocka_unit_test(test_relay_never_echoes),
         cmocka_unit_test(test_setban_and_address_bans),
         cmocka_unit_test(test_persistent_identity),
+        cmocka_unit_test(test_inbound_limits),
+        cmocka_unit_test(test_autodial_and_reconnect),
+        cmocka_unit_test(test_bans_survive_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
