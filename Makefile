@@ -100,7 +100,9 @@ $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(TESTLIB_OBJ) $(LIBTC) $(LIBB3)
 $(BUILD)/tc-sim: $(SIM_OBJ) $(LIBTC) $(LIBB3)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBTC) $(LIBB3)
+# Benchmarks reuse the unit tests' chain fixture (test/unit/testchain).
+$(BUILD)/obj/bench/%.o: ALLCFLAGS += -Itest/unit
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(TESTLIB_OBJ) $(LIBTC) $(LIBB3)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

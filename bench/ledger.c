@@ -1,0 +1,203 @@
+/* Ledger benchmark: transactions validated per second and blocks applied per
+ * second, each beside the machine's Ed25519 verify rate measured in the same
+ * run on the same cores (the hardware limit for signature-bound work).
+ *
+ * Targets (issue [Foundation]): validation ≥ 80 % of that limit, block
+ * application ≥ 50 %. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testchain.h"
+#include "util/clock.h"
+
+#define FANOUT_TXS 12
+#define FANOUT_OUTS 2000
+#define N_VALIDATE (FANOUT_TXS * FANOUT_OUTS / 2)
+#define BLOCK_TXS 1000
+#define N_BLOCKS (FANOUT_TXS * FANOUT_OUTS / 2 / BLOCK_TXS)
+
+static void check(int err, const char *what, const tc_errmsg *e)
+{
+    if (err) {
+        fprintf(stderr, "bench: %s: %s (%s)\n", what, tc_strerror(err), e ? e->msg : "");
+        exit(2);
+    }
+}
+
+/* ---- the limit: Ed25519 verifies per second on every core ------------------ */
+
+typedef struct {
+    tc_keypair kp;
+    uint8_t msg[32];
+    tc_sig sig;
+    uint64_t done;
+    uint64_t until_ns;
+} verify_job;
+
+static void *verify_loop(void *arg)
+{
+    verify_job *j = arg;
+    uint64_t n = 0;
+    while (tc_clock_mono_ns() < j->until_ns) {
+        for (int i = 0; i < 64; i++)
+            n += tc_verify(&j->kp.pk, j->msg, 32, &j->sig) == 0;
+    }
+    j->done = n;
+    return NULL;
+}
+
+static double verify_rate(size_t threads)
+{
+    verify_job jobs[64];
+    pthread_t th[64];
+    uint64_t start = tc_clock_mono_ns();
+    for (size_t i = 0; i < threads; i++) {
+        testchain_key(&jobs[i].kp, 'b', (uint32_t)i);
+        memset(jobs[i].msg, (int)i, 32);
+        tc_sign(&jobs[i].kp, jobs[i].msg, 32, &jobs[i].sig);
+        jobs[i].until_ns = start + 1000000000ull;
+        pthread_create(&th[i], NULL, verify_loop, &jobs[i]);
+    }
+    uint64_t total = 0;
+    for (size_t i = 0; i < threads; i++) {
+        pthread_join(th[i], NULL);
+        total += jobs[i].done;
+    }
+    return (double)total / ((double)(tc_clock_mono_ns() - start) / 1e9);
+}
+
+/* ---- set-up: many small coins for user 0 ------------------------------------- */
+
+/* Fan-out transactions to user 0's own address (change only: minimum fee),
+ * each spending the previous one's last output. */
+static void make_coins(testchain *a, testchain *b, tc_outpoint *coins, uint64_t *coin_value)
+{
+    tc_tx txs[FANOUT_TXS];
+    tc_outpoint in = testchain_user_outpoint(a, 0);
+    uint64_t in_value = TESTCHAIN_USER_FUNDS;
+    uint64_t each = 10 * TC_COIN;
+    for (size_t k = 0; k < FANOUT_TXS; k++) {
+        tc_tx *tx = &txs[k];
+        tc_tx_init(tx);
+        tc_tx_alloc(tx, 1, FANOUT_OUTS + 1);
+        tx->in[0].prev = in;
+        for (size_t i = 0; i < FANOUT_OUTS; i++) {
+            tx->out[i].value = each;
+            tx->out[i].addr = a->user_addr[0];
+        }
+        tx->out[FANOUT_OUTS].value = in_value - each * FANOUT_OUTS - TC_MIN_FEE;
+        tx->out[FANOUT_OUTS].addr = a->user_addr[0];
+        tc_tx_sign_input(tx, 0, a->g.chain_id, &a->user[0]);
+        tc_tx_txid(tx, &in.txid);
+        in.vout = FANOUT_OUTS;
+        in_value = tx->out[FANOUT_OUTS].value;
+        for (uint32_t i = 0; i < FANOUT_OUTS; i++) {
+            coins[k * FANOUT_OUTS + i].txid = in.txid;
+            coins[k * FANOUT_OUTS + i].vout = i;
+        }
+    }
+    *coin_value = each;
+    tc_block blk;
+    tc_cert cert;
+    tc_errmsg e;
+    testchain_build(a, txs, FANOUT_TXS, &blk);
+    if (blk.n_tx != FANOUT_TXS + 1) {
+        fprintf(stderr, "bench: fan-out block kept %zu of %d txs\n", blk.n_tx - 1, FANOUT_TXS);
+        exit(2);
+    }
+    testchain_certify(a, &blk, ~0ull, &cert);
+    check(tc_ledger_apply_block(a->L, &blk, &cert, &e), "fan-out block on A", &e);
+    check(tc_ledger_apply_block(b->L, &blk, &cert, &e), "fan-out block on B", &e);
+    tc_cert_release(&cert);
+    tc_block_release(&blk);
+    for (size_t k = 0; k < FANOUT_TXS; k++)
+        tc_tx_release(&txs[k]);
+}
+
+/* ---- transaction validation on every core ------------------------------------ */
+
+typedef struct {
+    testchain *c;
+    const tc_tx *txs;
+    int failed;
+} validate_job;
+
+static void validate_one(void *ctx, size_t i)
+{
+    validate_job *j = ctx;
+    uint64_t fee;
+    if (tc_ledger_check_tx(j->c->L, &j->txs[i], &fee, NULL) != 0)
+        j->failed = 1;
+}
+
+int main(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t threads = cpus > 0 ? (size_t)cpus : 1;
+    testchain a, b;
+    testchain_init(&a, 4, 2, 1000, 1); /* builds blocks; validation bench */
+    testchain_init(&b, 4, 2, 1000, 1); /* applies them with a cold sig cache */
+    printf("ledger bench: %zu cores, %d tx validated, %d blocks of %d tx applied\n", threads, N_VALIDATE, N_BLOCKS,
+           BLOCK_TXS);
+
+    double limit1 = verify_rate(1), limit = verify_rate(threads);
+    printf("  ed25519 verify limit     : %9.0f /s on %zu cores (%0.f /s on 1 core)\n", limit, threads, limit1);
+
+    tc_outpoint *coins = malloc(sizeof *coins * FANOUT_TXS * FANOUT_OUTS);
+    uint64_t coin_value;
+    make_coins(&a, &b, coins, &coin_value);
+
+    /* Half of the coins for the validation bench, half for blocks. */
+    tc_tx *txs = calloc(FANOUT_TXS * FANOUT_OUTS, sizeof *txs);
+    for (size_t i = 0; i < FANOUT_TXS * FANOUT_OUTS; i++)
+        testchain_transfer(&a, &coins[i], coin_value, &a.user[0], &a.user_addr[1], TC_COIN, &txs[i]);
+
+    validate_job vj = {&a, txs, 0};
+    uint64_t t0 = tc_clock_mono_ns();
+    tc_pool_run(a.pool, N_VALIDATE, validate_one, &vj);
+    double vsec = (double)(tc_clock_mono_ns() - t0) / 1e9;
+    if (vj.failed) {
+        fprintf(stderr, "bench: a transaction failed validation\n");
+        return 2;
+    }
+    double vrate = N_VALIDATE / vsec;
+    printf("  tx validation            : %9.0f tx/s  = %5.1f %% of the verify limit (target >= 80 %%)\n", vrate,
+           100.0 * vrate / limit);
+
+    double cold_sec = 0, warm_sec = 0;
+    for (int k = 0; k < N_BLOCKS; k++) {
+        tc_block blk;
+        tc_cert cert;
+        tc_errmsg e;
+        testchain_build(&a, txs + N_VALIDATE + (size_t)k * BLOCK_TXS, BLOCK_TXS, &blk);
+        if (blk.n_tx != BLOCK_TXS + 1) {
+            fprintf(stderr, "bench: block %d kept %zu of %d txs\n", k, blk.n_tx - 1, BLOCK_TXS);
+            return 2;
+        }
+        testchain_certify(&a, &blk, ~0ull, &cert);
+        t0 = tc_clock_mono_ns();
+        check(tc_ledger_apply_block(b.L, &blk, &cert, &e), "apply on B (cold)", &e);
+        cold_sec += (double)(tc_clock_mono_ns() - t0) / 1e9;
+        t0 = tc_clock_mono_ns();
+        check(tc_ledger_apply_block(a.L, &blk, &cert, &e), "apply on A (warm)", &e);
+        warm_sec += (double)(tc_clock_mono_ns() - t0) / 1e9;
+        tc_cert_release(&cert);
+        tc_block_release(&blk);
+    }
+    double cold = N_BLOCKS / cold_sec, warm = N_BLOCKS / warm_sec;
+    printf("  block apply, cold cache  : %9.1f blocks/s = %7.0f tx/s = %5.1f %% of the verify limit (target >= 50 %%)\n",
+           cold, cold * BLOCK_TXS, 100.0 * cold * BLOCK_TXS / limit);
+    printf("  block apply, warm cache  : %9.1f blocks/s = %7.0f tx/s (signatures seen on admission)\n", warm,
+           warm * BLOCK_TXS);
+
+    for (size_t i = 0; i < FANOUT_TXS * FANOUT_OUTS; i++)
+        tc_tx_release(&txs[i]);
+    free(txs);
+    free(coins);
+    testchain_release(&a);
+    testchain_release(&b);
+    return 0;
+}
