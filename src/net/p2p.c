@@ -214,30 +214,63 @@ static void conn_drop(conn *c, int err, bool ban)
 
 /* ---- sending --------------------------------------------------------------- */
 
+/* Size of the chain payloads m carries, so the encoding buffer is allocated
+ * once instead of growing (and copying) for a large block. */
+static size_t payload_hint(const tc_msg *m)
+{
+    switch (m->type) {
+    case TC_MSG_TX:
+        return m->u.tx.len + 16;
+    case TC_MSG_PROPOSAL:
+        return m->u.proposal.proposal.len + m->u.proposal.block.len + 16;
+    case TC_MSG_BLOCK:
+        return m->u.block.block.len + m->u.block.cert.len + 16;
+    case TC_MSG_BLOCKS: {
+        size_t n = 16;
+        for (size_t i = 0; i < m->u.blocks.n && n <= TC_FRAME_MAX_PAYLOAD; i++)
+            n += m->u.blocks.v[i].block.len + m->u.blocks.v[i].cert.len + 10;
+        return n;
+    }
+    default:
+        return 256;
+    }
+}
+
+static void free_buf(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
 static int conn_send(conn *c, const tc_msg *m)
 {
     tc_p2p *p = c->p;
     tc_buf b;
     tc_buf_init(&b);
-    tc_buf_extend(&b, TC_FRAME_HEADER_SIZE);
+    size_t hint = payload_hint(m);
+    tc_buf_extend(&b, TC_FRAME_HEADER_SIZE + (hint < TC_FRAME_MAX_PAYLOAD ? hint : 0));
+    b.len = TC_FRAME_HEADER_SIZE;
     int err = tc_msg_encode(m, &b);
-    if (err == 0) {
-        size_t len = b.len - TC_FRAME_HEADER_SIZE;
-        tc_frame_header_encode(b.p, p->cfg.magic, m->type, len);
-        if (bufferevent_write(c->bev, b.p, b.len) != 0)
-            err = TC_ENET_CLOSED;
+    if (err) {
+        tc_buf_release(&b);
+        return err;
     }
-    if (err == 0) {
-        uint16_t t = m->type < TC_MSG_TYPE_END ? m->type : 0;
-        c->msgs_out++;
-        c->bytes_out += b.len;
-        c->st.msgs_out[t]++;
-        c->st.bytes_out[t] += b.len;
-        p->stats.msgs_out[t]++;
-        p->stats.bytes_out[t] += b.len;
+    size_t total = b.len;
+    tc_frame_header_encode(b.p, p->cfg.magic, m->type, total - TC_FRAME_HEADER_SIZE);
+    /* the output buffer takes the encoding over: no second copy */
+    if (evbuffer_add_reference(bufferevent_get_output(c->bev), b.p, total, free_buf, NULL) != 0) {
+        tc_buf_release(&b);
+        return TC_ENET_CLOSED;
     }
-    tc_buf_release(&b);
-    return err;
+    uint16_t t = m->type < TC_MSG_TYPE_END ? m->type : 0;
+    c->msgs_out++;
+    c->bytes_out += total;
+    c->st.msgs_out[t]++;
+    c->st.bytes_out[t] += total;
+    p->stats.msgs_out[t]++;
+    p->stats.bytes_out[t] += total;
+    return 0;
 }
 
 /* ---- connection setup ---------------------------------------------------- */
@@ -318,6 +351,9 @@ static conn *conn_new(tc_p2p *p, evutil_socket_t fd, bool inbound)
         return NULL;
     }
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    /* full TLS records per read and write instead of the 16 KiB default */
+    bufferevent_set_max_single_read(bev, 256 * 1024);
+    bufferevent_set_max_single_write(bev, 256 * 1024);
     conn *c = tc_xcalloc(1, sizeof *c);
     c->p = p;
     c->id = ++p->next_id;
