@@ -144,13 +144,24 @@ static uint64_t backoff_ms(uint32_t failures)
     return d < TC_ADDR_BACKOFF_MAX_MS ? d : TC_ADDR_BACKOFF_MAX_MS;
 }
 
+static bool due(const tc_addr_rec *r, uint64_t now_ms)
+{
+    return r->last_try == 0 || now_ms >= r->last_try + backoff_ms(r->failures);
+}
+
+bool tc_addrbook_due(const tc_addrbook *ab, const char *addr, uint64_t now_ms)
+{
+    long i = find(ab, addr);
+    return i < 0 || due(&ab->v[i], now_ms);
+}
+
 bool tc_addrbook_next(tc_addrbook *ab, uint64_t now_ms, bool (*skip)(void *arg, const char *addr),
                       void *arg, tc_netaddr *out)
 {
     long best = -1;
     for (size_t i = 0; i < ab->n; i++) {
         const tc_addr_rec *r = &ab->v[i];
-        if (r->last_try && now_ms < r->last_try + backoff_ms(r->failures))
+        if (!due(r, now_ms))
             continue;
         if (skip && skip(arg, r->addr.s))
             continue;

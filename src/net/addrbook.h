@@ -36,6 +36,8 @@ int tc_addrbook_add(tc_addrbook *ab, const char *addr, uint8_t source, uint64_t 
  * and returns true, or false if none is due. */
 bool tc_addrbook_next(tc_addrbook *ab, uint64_t now_ms, bool (*skip)(void *arg, const char *addr),
                       void *arg, tc_netaddr *out);
+/* Whether addr's backoff has elapsed at now_ms (true for an unknown address). */
+bool tc_addrbook_due(const tc_addrbook *ab, const char *addr, uint64_t now_ms);
 void tc_addrbook_attempt(tc_addrbook *ab, const char *addr, uint64_t now_ms);
 void tc_addrbook_success(tc_addrbook *ab, const char *addr, uint64_t now_ms);
 /* A failed attempt: backoff doubles; after TC_ADDR_MAX_FAILURES a non-config

@@ -135,6 +135,8 @@ struct tc_p2p {
     uint64_t next_id;
     tc_banlist *bans;
     tc_addrbook *book;
+    tc_netaddr mesh[TC_P2P_MESH_MAX]; /* validator addresses kept connected */
+    size_t n_mesh;
     uint64_t *accepts; /* mono ms of recent inbound accepts (ring) */
     size_t accept_pos;
     tc_p2p_stats stats;
@@ -783,6 +785,14 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     uint64_t wall = tc_clock_wall_ms();
     tc_banlist_sweep(p->bans, wall);
     tc_addrbook_age(p->book, wall);
+    for (size_t i = 0; i < p->n_mesh; i++) {
+        const char *a = p->mesh[i].s;
+        const tc_addr_rec *r = tc_addrbook_get(p->book, a);
+        if (is_connected_addr(p, a) || (r && r->last_try && !tc_addrbook_due(p->book, a, wall)))
+            continue;
+        if (tc_p2p_connect(p, a) != 0)
+            tc_addrbook_failure(p->book, a, wall);
+    }
     for (int dials = 0; dials < MAX_DIALS_PER_TICK && count_conns(p, false) < p->cfg.outbound_target;
          dials++) {
         tc_netaddr a;
@@ -897,6 +907,21 @@ uint16_t tc_p2p_listen_port(const tc_p2p *p)
 uint64_t tc_p2p_nonce(const tc_p2p *p)
 {
     return p->nonce;
+}
+
+void tc_p2p_set_mesh(tc_p2p *p, const char *const *addrs, size_t n)
+{
+    uint64_t now = tc_clock_wall_ms();
+    p->n_mesh = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (tc_addrbook_add(p->book, addrs[i], TC_ADDR_CHAIN, now) != 0)
+            continue;
+        if (n > TC_P2P_MESH_MAX || (p->advertise[0] && strcmp(addrs[i], p->advertise) == 0))
+            continue;
+        int rc = tc_netaddr_set(&p->mesh[p->n_mesh], addrs[i]);
+        if (rc == 0)
+            p->n_mesh++;
+    }
 }
 
 int tc_p2p_add_address(tc_p2p *p, const char *addr, uint8_t source)

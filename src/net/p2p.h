@@ -101,6 +101,14 @@ uint64_t tc_p2p_nonce(const tc_p2p *p);
 
 /* Adds an address to the book (source: enum tc_addr_source). */
 int tc_p2p_add_address(tc_p2p *p, const char *addr, uint8_t source) TC_MUST_CHECK;
+#define TC_P2P_MESH_MAX 50
+
+/* The network addresses of the current validator set (from chain data). While
+ * the set has at most TC_P2P_MESH_MAX members a validator keeps a link to
+ * every one of them, beyond the outbound target (with the same backoff);
+ * larger sets only feed the address book. Replaces the previous list; the
+ * node's own address is skipped. Invalid addresses are ignored. */
+void tc_p2p_set_mesh(tc_p2p *p, const char *const *addrs, size_t n);
 /* Opens an outbound connection now ("ip:port", numeric). TC_ENET_ADDR,
  * TC_ENET_BANNED, TC_ELIMIT. */
 int tc_p2p_connect(tc_p2p *p, const char *addr) TC_MUST_CHECK;

@@ -42,6 +42,9 @@ static void test_backoff_and_ageing(void **state)
     tc_addrbook_attempt(ab, "127.0.0.1:2", t);
     tc_addrbook_failure(ab, "127.0.0.1:2", t);
     assert_false(tc_addrbook_next(ab, t + 1999, skip_named, "127.0.0.1:1", &next));
+    assert_false(tc_addrbook_due(ab, "127.0.0.1:2", t + 1999));
+    assert_true(tc_addrbook_due(ab, "127.0.0.1:2", t + 2000));
+    assert_true(tc_addrbook_due(ab, "10.0.0.99:1", t)); /* unknown */
     assert_true(tc_addrbook_next(ab, t + 2000, skip_named, "127.0.0.1:1", &next));
     tc_addrbook_attempt(ab, "127.0.0.1:2", t + 2000);
     tc_addrbook_failure(ab, "127.0.0.1:2", t + 2000);

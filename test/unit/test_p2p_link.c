@@ -1206,6 +1206,36 @@ static void test_autodial_and_reconnect(void **state)
     event_base_free(base);
 }
 
+static bool mesh_up(void *arg)
+{
+    node **n = arg;
+    return tc_p2p_count(n[0]->p) == 2 && tc_p2p_count(n[1]->p) == 1 && tc_p2p_count(n[2]->p) == 1;
+}
+
+static void test_validator_mesh(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node a, b, c;
+    node_start(&a, base, 1); /* outbound target 0: only the mesh dials */
+    node_start(&b, base, 2);
+    node_start(&c, base, 3);
+    char ab[64], ac[64], aa[64];
+    addr_of(&b, ab, sizeof ab);
+    addr_of(&c, ac, sizeof ac);
+    addr_of(&a, aa, sizeof aa);
+    const char *vals[] = {ab, ac, aa, "bad address"};
+    tc_p2p_set_mesh(a.p, vals, 4);
+    node *all[3] = {&a, &b, &c};
+    assert_true(run_until(base, mesh_up, all, 5000));
+    run_for(base, 200);
+    assert_int_equal(tc_p2p_count(a.p), 2); /* never itself */
+    node_stop(&a);
+    node_stop(&b);
+    node_stop(&c);
+    event_base_free(base);
+}
+
 static void test_bans_survive_restart(void **state)
 {
     (void)state;
@@ -1243,6 +1273,7 @@ int main(void)
         cmocka_unit_test(test_inbound_limits),
         cmocka_unit_test(test_autodial_and_reconnect),
         cmocka_unit_test(test_bans_survive_restart),
+        cmocka_unit_test(test_validator_mesh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
