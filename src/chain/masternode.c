@@ -28,10 +28,7 @@ int tc_mn_decode(tc_mn *m, const uint8_t *p, size_t len)
     tc_rd_bytes(&r, m->operator_key.b, 32);
     tc_rd_u8(&r, &m->reward.version);
     tc_rd_bytes(&r, m->reward.hash.b, 32);
-    size_t n;
-    const uint8_t *a = tc_rd_var(&r, TC_MAX_NETADDR, &n);
-    if (a)
-        memcpy(m->netaddr, a, n);
+    tc_netaddr_read(&r, m->netaddr);
     tc_rd_u64(&r, &m->registered_height);
     tc_rd_u64(&r, &m->active_height);
     tc_rd_u8(&r, &m->jailed);

@@ -182,8 +182,7 @@ static void read_address(tc_reader *r, tc_address *a)
     tc_rd_bytes(r, a->hash.b, 32);
 }
 
-/* Network addresses are printable ASCII without spaces, 1..TC_MAX_NETADDR long. */
-static void read_netaddr(tc_reader *r, char out[TC_MAX_NETADDR + 1])
+void tc_netaddr_read(tc_reader *r, char out[TC_MAX_NETADDR + 1])
 {
     size_t n;
     const uint8_t *p = tc_rd_var(r, TC_MAX_NETADDR, &n);
@@ -214,13 +213,13 @@ static void read_payload(tc_reader *r, tc_tx *tx)
         tc_rd_bytes(r, tx->u.reg.owner.b, 32);
         tc_rd_bytes(r, tx->u.reg.operator_key.b, 32);
         read_address(r, &tx->u.reg.reward);
-        read_netaddr(r, tx->u.reg.netaddr);
+        tc_netaddr_read(r, tx->u.reg.netaddr);
         break;
     case TC_TX_MN_UPDATE:
         read_outpoint(r, &tx->u.update.collateral);
         tc_rd_bytes(r, tx->u.update.owner.b, 32);
         read_address(r, &tx->u.update.reward);
-        read_netaddr(r, tx->u.update.netaddr);
+        tc_netaddr_read(r, tx->u.update.netaddr);
         break;
     case TC_TX_MN_DEREGISTER:
     case TC_TX_MN_UNJAIL:

@@ -126,6 +126,11 @@ void tc_tx_sign_input(tc_tx *tx, size_t i, uint32_t chain_id, const tc_keypair *
 /* Signs extra signature slot k. */
 void tc_tx_sign_extra(tc_tx *tx, size_t k, uint32_t chain_id, const tc_keypair *kp);
 
+/* Reads a compact-size-prefixed network address ("host:port"): printable
+ * ASCII without spaces, at most TC_MAX_NETADDR bytes; fails the reader with
+ * TC_EBADVAL / TC_EOVERSIZE otherwise. out is NUL-terminated ("" on failure). */
+void tc_netaddr_read(tc_reader *r, char out[TC_MAX_NETADDR + 1]);
+
 /* "transfer", "coinbase", … or "unknown". */
 const char *tc_tx_kind_name(uint8_t kind);
 
