@@ -44,14 +44,22 @@ void tc_frame_parser_init(tc_frame_parser *fp, const uint8_t magic[4])
 {
     memset(fp, 0, sizeof *fp);
     memcpy(fp->magic, magic, 4);
+    fp->max = TC_FRAME_MAX_PAYLOAD;
+}
+
+void tc_frame_parser_set_max(tc_frame_parser *fp, uint32_t max)
+{
+    fp->max = max < TC_FRAME_MAX_PAYLOAD ? max : TC_FRAME_MAX_PAYLOAD;
 }
 
 void tc_frame_parser_release(tc_frame_parser *fp)
 {
     free(fp->payload);
     uint8_t magic[4];
+    uint32_t max = fp->max;
     memcpy(magic, fp->magic, 4);
     tc_frame_parser_init(fp, magic);
+    fp->max = max;
 }
 
 int tc_frame_parser_feed(tc_frame_parser *fp, const uint8_t *p, size_t len, size_t *used)
@@ -71,11 +79,13 @@ int tc_frame_parser_feed(tc_frame_parser *fp, const uint8_t *p, size_t len, size
         if (fp->hdr_have < TC_FRAME_HEADER_SIZE)
             return 0;
         int err = tc_frame_header_decode(&fp->h, fp->magic, fp->hdr, fp->hdr_have);
+        if (err == 0 && fp->h.len > fp->max)
+            err = TC_ENET_FRAME_SIZE;
         if (err) {
             fp->err = err;
             return err;
         }
-        /* Bounded by TC_FRAME_MAX_PAYLOAD, checked just above. */
+        /* Bounded by fp->max ≤ TC_FRAME_MAX_PAYLOAD, checked just above. */
         fp->payload = fp->h.len ? tc_xmalloc(fp->h.len) : NULL;
         fp->have = 0;
     }

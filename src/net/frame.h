@@ -51,9 +51,15 @@ typedef struct {
     size_t have; /* payload bytes received */
     int ready;   /* a complete frame waits to be taken */
     int err;
+    uint32_t max; /* largest payload accepted (≤ TC_FRAME_MAX_PAYLOAD) */
 } tc_frame_parser;
 
+/* A new parser accepts payloads up to TC_FRAME_MAX_PAYLOAD. */
 void tc_frame_parser_init(tc_frame_parser *fp, const uint8_t magic[4]);
+/* Lowers (or restores) the largest payload accepted, e.g. a few KiB until a
+ * link is authenticated; clamped to TC_FRAME_MAX_PAYLOAD. A longer announced
+ * length fails with TC_ENET_FRAME_SIZE before any allocation. */
+void tc_frame_parser_set_max(tc_frame_parser *fp, uint32_t max);
 void tc_frame_parser_release(tc_frame_parser *fp);
 
 /* Consumes bytes from (p, len) until one frame is complete or input runs out;

@@ -35,6 +35,7 @@
 #define KNOWN_CAP 8192                        /* inventory hashes remembered per peer */
 #define MAX_OUTPUT_QUEUE (64u * 1024 * 1024)  /* a peer that does not read is dropped */
 #define MAX_DIALS_PER_TICK 2
+#define PREHANDSHAKE_MAX_FRAME 4096 /* a version is a few hundred bytes */
 
 /* ---- message classes ------------------------------------------------------ */
 
@@ -138,6 +139,9 @@ struct tc_p2p {
     tc_netaddr mesh[TC_P2P_MESH_MAX]; /* validator addresses kept connected */
     size_t n_mesh;
     uint64_t *accepts; /* mono ms of recent inbound accepts (ring) */
+    uint64_t *downs;   /* peers gone, reported to on_peer from notify_cb */
+    size_t n_downs, cap_downs;
+    struct event *notify;
     size_t accept_pos;
     tc_p2p_stats stats;
 };
@@ -179,8 +183,27 @@ static void conn_free(conn *c)
     tc_knownset_free(c->known);
     sodium_memzero(&c->hs, sizeof c->hs);
     free(c);
-    if (was_up && p->cfg.on_peer)
-        p->cfg.on_peer(p->cfg.ctx, id, false);
+    /* Reported from the loop, never from inside a caller's iteration over
+     * connections (a callback that closes another link cannot pull the list
+     * from under us). */
+    if (was_up && p->cfg.on_peer && p->notify) {
+        if (p->n_downs == p->cap_downs) {
+            p->cap_downs = p->cap_downs ? p->cap_downs * 2 : 16;
+            p->downs = tc_xrealloc(p->downs, p->cap_downs * sizeof *p->downs);
+        }
+        p->downs[p->n_downs++] = id;
+        event_active(p->notify, 0, 0);
+    }
+}
+
+static void notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    tc_p2p *p = arg;
+    for (size_t i = 0; i < p->n_downs; i++) /* callbacks may append */
+        p->cfg.on_peer(p->cfg.ctx, p->downs[i], false);
+    p->n_downs = 0;
 }
 
 static void ban_subject(tc_p2p *p, const char *subject, int err)
@@ -365,6 +388,7 @@ static conn *conn_new(tc_p2p *p, evutil_socket_t fd, bool inbound)
     c->start_mono = c->last_recv_mono = now;
     c->connected_wall = tc_clock_wall_ms();
     tc_frame_parser_init(&c->fp, p->cfg.magic);
+    tc_frame_parser_set_max(&c->fp, PREHANDSHAKE_MAX_FRAME);
     tc_hs_config hc = {.chain_id = p->cfg.chain_id,
                        .genesis = p->cfg.genesis,
                        .local_nonce = p->nonce,
@@ -540,6 +564,7 @@ static bool on_established(conn *c)
         break;
     }
     c->established = true;
+    tc_frame_parser_set_max(&c->fp, TC_FRAME_MAX_PAYLOAD);
     c->height = c->hs.peer.height;
     c->last_ping_mono = tc_clock_mono_ms();
     uint64_t now = tc_clock_wall_ms();
@@ -552,8 +577,11 @@ static bool on_established(conn *c)
     tc_log_info("net", "peer connected", "peer=%llu addr=%s inbound=%d height=%llu ua=%s",
                 (unsigned long long)c->id, c->addr, (int)c->inbound,
                 (unsigned long long)c->height, c->hs.peer.user_agent);
-    if (p->cfg.on_peer)
-        p->cfg.on_peer(p->cfg.ctx, c->id, true);
+    if (p->cfg.on_peer) {
+        uint64_t id = c->id;
+        p->cfg.on_peer(p->cfg.ctx, id, true);
+        return find_conn(p, id) != NULL; /* the node may have dropped it */
+    }
     return true;
 }
 
@@ -869,9 +897,10 @@ tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err)
         goto fail;
     if (cfg->advertise && tc_netaddr_set(&(tc_netaddr){0}, cfg->advertise) == 0)
         snprintf(p->advertise, sizeof p->advertise, "%s", cfg->advertise);
+    p->notify = event_new(base, -1, 0, notify_cb, p);
     p->tick = event_new(base, -1, EV_PERSIST, tick_cb, p);
     struct timeval tv = {.tv_sec = cfg->tick_ms / 1000, .tv_usec = (cfg->tick_ms % 1000) * 1000};
-    if (p->tick == NULL || event_add(p->tick, &tv) != 0) {
+    if (p->notify == NULL || p->tick == NULL || event_add(p->tick, &tv) != 0) {
         *err = TC_EIO;
         goto fail;
     }
@@ -886,8 +915,12 @@ void tc_p2p_free(tc_p2p *p)
 {
     if (p == NULL)
         return;
+    if (p->notify)
+        event_free(p->notify);
+    p->notify = NULL; /* no callbacks from here on */
     while (p->conns)
         conn_free(p->conns);
+    free(p->downs);
     if (p->tick)
         event_free(p->tick);
     if (p->listener)

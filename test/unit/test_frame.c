@@ -129,6 +129,21 @@ static void test_parser_errors_sticky(void **state)
     assert_int_equal(tc_frame_parser_feed(&fp, h + 9, 1, &used), TC_ENET_MAGIC);
     tc_frame_parser_release(&fp);
 
+    /* a lowered limit (before a link is authenticated) */
+    tc_frame_header_encode(h, MAGIC, 1, 4097);
+    tc_frame_parser_init(&fp, MAGIC);
+    tc_frame_parser_set_max(&fp, 4096);
+    assert_int_equal(tc_frame_parser_feed(&fp, h, TC_FRAME_HEADER_SIZE, &used), TC_ENET_FRAME_SIZE);
+    assert_null(fp.payload);
+    tc_frame_parser_release(&fp);
+    assert_int_equal(fp.max, 4096); /* release keeps the limit */
+    tc_frame_header_encode(h, MAGIC, 1, 4);
+    memset(h + TC_FRAME_HEADER_SIZE, 7, 4);
+    assert_int_equal(tc_frame_parser_feed(&fp, h, sizeof h, &used), 1);
+    tc_frame_parser_set_max(&fp, UINT32_MAX);
+    assert_int_equal(fp.max, TC_FRAME_MAX_PAYLOAD);
+    tc_frame_parser_release(&fp);
+
     /* take with nothing ready */
     uint16_t type;
     uint8_t *pl;

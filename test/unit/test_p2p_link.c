@@ -1199,6 +1199,8 @@ static void test_autodial_and_reconnect(void **state)
     w.na = w.nb = 1;
     assert_true(run_until(base, counts_are, &w, 5000));
     assert_int_equal(a.ups, 2);
+    assert_int_equal(a.downs, 1); /* reported from the loop */
+    assert_int_equal(b.downs, 1);
     /* the address book is persisted */
     assert_true(tc_netstore_mem_addr_count(a.mem) >= 1);
     node_stop(&a);
