@@ -482,7 +482,8 @@ int tc_p2p_connect(tc_p2p *p, const char *addr)
     sockaddr_text((struct sockaddr *)&ss, ip, sizeof ip, text, sizeof text);
     if (tc_banlist_is_banned(p->bans, ip, tc_clock_wall_ms()))
         return TC_ENET_BANNED;
-    if (count_conns(p, false) >= p->cfg.outbound_target + 8u)
+    /* room for the target, the validator mesh and a few manual connects */
+    if (count_conns(p, false) >= p->cfg.outbound_target + p->n_mesh + 8u)
         return TC_ELIMIT;
     conn *c = conn_new(p, -1, false);
     if (c == NULL)
@@ -774,6 +775,17 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
 
 /* ---- housekeeping ---------------------------------------------------------- */
 
+/* A dial from the address book; an address we cannot dial (banned, not
+ * numeric) counts as a failure so it backs off and ages out. */
+static void dial(tc_p2p *p, const char *addr, uint64_t wall)
+{
+    int err = tc_p2p_connect(p, addr);
+    if (err == TC_ENET_ADDR || err == TC_ENET_BANNED) {
+        tc_addrbook_attempt(p->book, addr, wall);
+        tc_addrbook_failure(p->book, addr, wall);
+    }
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -818,16 +830,14 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         const tc_addr_rec *r = tc_addrbook_get(p->book, a);
         if (is_connected_addr(p, a) || (r && r->last_try && !tc_addrbook_due(p->book, a, wall)))
             continue;
-        if (tc_p2p_connect(p, a) != 0)
-            tc_addrbook_failure(p->book, a, wall);
+        dial(p, a, wall);
     }
     for (int dials = 0; dials < MAX_DIALS_PER_TICK && count_conns(p, false) < p->cfg.outbound_target;
          dials++) {
         tc_netaddr a;
         if (!tc_addrbook_next(p->book, wall, is_connected_addr, p, &a))
             break;
-        if (tc_p2p_connect(p, a.s) != 0)
-            tc_addrbook_failure(p->book, a.s, wall);
+        dial(p, a.s, wall);
     }
 }
 
