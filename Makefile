@@ -25,7 +25,7 @@ endif
 CC      ?= cc
 CLANG   ?= clang
 CSTD     = -std=c11 -D_GNU_SOURCE
-WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-zero-length
 CFLAGS  ?= $(OPT) -g
 ALLCFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(SANFLAGS) -Isrc -I$(BUILD)/blake3 -MMD -MP -pthread
 LDLIBS   = -lsodium -llmdb -levent_core -levent_extra -levent_openssl -levent_pthreads \
@@ -66,18 +66,24 @@ all: $(BUILD)/timed $(BUILD)/time-cli $(UNIT_BIN) $(if $(SIM_SRC),$(BUILD)/tc-si
 deps:
 	@scripts/install-deps.sh
 
-$(LIBB3): | deps
-	@mkdir -p $(BUILD)/blake3
+# $(call build_blake3,OUTDIR,CC,EXTRA_FLAGS): compile the C sources installed by
+# librust-blake3-dev (x86-64: the .S SIMD files, never the .c of the same level).
+define build_blake3
+	@mkdir -p $(1)
 	@set -e; dir=$$(ls -d $(BLAKE3_GLOB) 2>/dev/null | sort -V | tail -n 1); \
 	if [ -z "$$dir" ]; then echo "blake3: no C sources under $(BLAKE3_GLOB) (install librust-blake3-dev)" >&2; exit 1; fi; \
-	cp "$$dir/blake3.h" $(BUILD)/blake3/blake3.h; \
+	cp "$$dir/blake3.h" $(1)/blake3.h; \
 	srcs="blake3.c blake3_dispatch.c blake3_portable.c"; defs=""; \
 	if [ "$(ARCH)" = x86_64 ]; then \
 	  srcs="$$srcs blake3_sse2_x86-64_unix.S blake3_sse41_x86-64_unix.S blake3_avx2_x86-64_unix.S blake3_avx512_x86-64_unix.S"; \
 	else defs="-DBLAKE3_NO_SSE2 -DBLAKE3_NO_SSE41 -DBLAKE3_NO_AVX2 -DBLAKE3_NO_AVX512"; fi; \
-	objs=""; for s in $$srcs; do o=$(BUILD)/blake3/$${s%.*}.o; \
-	  $(CC) -O3 -fPIC $(SANFLAGS) $$defs -c "$$dir/$$s" -o $$o; objs="$$objs $$o"; done; \
-	rm -f $@; ar rcs $@ $$objs; echo "blake3: built from $$dir"
+	objs=""; for s in $$srcs; do o=$(1)/$${s%.*}.o; \
+	  $(2) -O3 -fPIC $(3) $$defs -c "$$dir/$$s" -o $$o; objs="$$objs $$o"; done; \
+	rm -f $(1)/libblake3.a; ar rcs $(1)/libblake3.a $$objs; echo "blake3: built from $$dir into $(1)"
+endef
+
+$(LIBB3): | deps
+	$(call build_blake3,$(BUILD)/blake3,$(CC),$(SANFLAGS))
 
 $(BUILD)/obj/%.o: %.c | deps $(LIBB3)
 	@mkdir -p $(@D)
@@ -141,12 +147,14 @@ bench: $(BENCH_BIN)
 FUZZ_CFLAGS = $(CSTD) $(WARN) -O1 -g -Isrc -Ibuild-fuzz/blake3 \
               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build-fuzz/obj/%.o)
+FUZZ_B3FLAGS = -fsanitize=address,undefined
 
 fuzz: $(FUZZ_BIN)
 
+ifneq ($(BUILD),build-fuzz)
 build-fuzz/blake3/libblake3.a: | deps
-	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(CLANG) SAN=0 \
-	  SANFLAGS="-fsanitize=address,undefined" build-fuzz/blake3/libblake3.a
+	$(call build_blake3,build-fuzz/blake3,$(CLANG),$(FUZZ_B3FLAGS))
+endif
 
 build-fuzz/obj/%.o: %.c | deps build-fuzz/blake3/libblake3.a
 	@mkdir -p $(@D)

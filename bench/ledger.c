@@ -84,6 +84,7 @@ static void make_coins(testchain *a, testchain *b, tc_outpoint *coins, uint64_t 
         tc_tx_init(tx);
         tc_tx_alloc(tx, 1, FANOUT_OUTS + 1);
         tx->in[0].prev = in;
+        tx->in[0].pubkey = a->user[0].pk;
         for (size_t i = 0; i < FANOUT_OUTS; i++) {
             tx->out[i].value = each;
             tx->out[i].addr = a->user_addr[0];

@@ -103,8 +103,13 @@ int tc_block_decode(tc_block *blk, const uint8_t *p, size_t len)
     size_t n = 0;
     if (tc_header_read(&r, &blk->hdr) || tc_rd_count(&r, MAX_BLOCK_TXS, TX_MIN, &n))
         goto out;
-    blk->txs = tc_xcalloc(n, sizeof *blk->txs);
+    /* Grown as transactions are read: a count alone never sizes an allocation. */
+    size_t cap = 0;
     for (size_t i = 0; i < n; i++) {
+        if (i == cap) {
+            cap = cap ? cap * 2 : 16;
+            blk->txs = tc_xrealloc(blk->txs, cap * sizeof *blk->txs);
+        }
         if (tc_tx_read(&r, &blk->txs[i]))
             goto out;
         blk->n_tx = i + 1;

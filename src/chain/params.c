@@ -65,14 +65,8 @@ int tc_tier_parse(const char *name, uint8_t *tier)
 
 uint64_t tc_required_fee(uint64_t sent)
 {
-    uint64_t fee;
-    if (sent < 100 * TC_COIN)
-        fee = sent / 100;
-    else if (sent < 1000 * TC_COIN)
-        fee = sent / 200;
-    else if (sent < 10000 * TC_COIN)
-        fee = sent / 400;
-    else
-        fee = sent / 1000;
+    /* Rounded up, so the fee is never below the percentage. */
+    uint64_t div = sent < 100 * TC_COIN ? 100 : sent < 1000 * TC_COIN ? 200 : sent < 10000 * TC_COIN ? 400 : 1000;
+    uint64_t fee = sent / div + (sent % div != 0);
     return fee < TC_MIN_FEE ? TC_MIN_FEE : fee;
 }

@@ -46,7 +46,8 @@ const char *tc_tier_name(uint8_t tier);
 int tc_tier_parse(const char *name, uint8_t *tier) TC_MUST_CHECK;
 
 /* The fee a transfer of `sent` sat must pay at least: 1% below 100 TIME, 0.5%
- * below 1k, 0.25% below 10k, else 0.1%; never below TC_MIN_FEE. */
+ * below 1k, 0.25% below 10k, else 0.1% (rounded up to whole sat); never below
+ * TC_MIN_FEE. */
 uint64_t tc_required_fee(uint64_t sent);
 
 /* Consensus rules that genesis fixes for a chain (DESIGN.md §4, §5). */

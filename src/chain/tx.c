@@ -1,5 +1,6 @@
 #include "chain/tx.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "util/mem.h"
@@ -189,6 +190,10 @@ void tc_netaddr_read(tc_reader *r, char out[TC_MAX_NETADDR + 1])
     out[0] = '\0';
     if (p == NULL)
         return;
+    if (n == 0) {
+        tc_rd_fail(r, TC_EBADVAL);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         if (p[i] < 0x21 || p[i] > 0x7e) {
             tc_rd_fail(r, TC_EBADVAL);
@@ -320,7 +325,10 @@ static void sighash_of(const tc_tx *tx, uint32_t chain_id, tc_hash *sh)
 void tc_tx_sign_input(tc_tx *tx, size_t i, uint32_t chain_id, const tc_keypair *kp)
 {
     tc_hash sh;
-    tx->in[i].pubkey = kp->pk;
+    if (memcmp(tx->in[i].pubkey.b, kp->pk.b, 32) != 0) {
+        fprintf(stderr, "fatal: tc_tx_sign_input: input %zu names another public key\n", i);
+        abort();
+    }
     sighash_of(tx, chain_id, &sh);
     tc_sign(kp, sh.b, 32, &tx->in[i].sig);
 }

@@ -121,13 +121,15 @@ int tc_tx_decode(tc_tx *tx, const uint8_t *p, size_t len) TC_MUST_CHECK;
 void tc_tx_txid(const tc_tx *tx, tc_hash *txid);
 void tc_tx_sighash(const tc_hash *txid, uint32_t chain_id, tc_hash *sighash);
 
-/* Signs input i with kp (kp must own the spent output). */
+/* Signs input i with kp. Every input's public key is part of the txid, so
+ * set all of them before signing any input; input i's key must be kp's
+ * (a different one aborts: a caller bug). */
 void tc_tx_sign_input(tc_tx *tx, size_t i, uint32_t chain_id, const tc_keypair *kp);
 /* Signs extra signature slot k. */
 void tc_tx_sign_extra(tc_tx *tx, size_t k, uint32_t chain_id, const tc_keypair *kp);
 
 /* Reads a compact-size-prefixed network address ("host:port"): printable
- * ASCII without spaces, at most TC_MAX_NETADDR bytes; fails the reader with
+ * ASCII without spaces, 1 to TC_MAX_NETADDR bytes; fails the reader with
  * TC_EBADVAL / TC_EOVERSIZE otherwise. out is NUL-terminated ("" on failure). */
 void tc_netaddr_read(tc_reader *r, char out[TC_MAX_NETADDR + 1]);
 

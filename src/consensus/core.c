@@ -323,8 +323,8 @@ static void decide(tc_core *c, uint32_t round, const tc_hash *value, const tc_ce
         c->commit_cert.round = round;
         c->commit_cert.block = *value;
         for (size_t i = 0; i < c->vs.n; i++) {
-            const tc_vote *v = tc_voteset_get(c->votes, round, TC_VOTE_PRECOMMIT, i);
-            if (v && tc_hash_eq(&v->block, value) && tc_cert_add(&c->commit_cert, v) != 0)
+            const tc_vote *v = tc_voteset_get_for(c->votes, round, TC_VOTE_PRECOMMIT, i, value);
+            if (v && tc_cert_add(&c->commit_cert, v) != 0)
                 abort(); /* one vote per validator, all matching: cannot fail */
         }
     }
@@ -479,9 +479,8 @@ static void add_vote(tc_core *c, const tc_vote *v, size_t idx, int *rc)
         a->u.evidence.a = prev;
         a->u.evidence.b = *v;
         c->stats.evidence++;
-        return;
     }
-    if (*rc != 0 || c->step != TC_STEP_COMMIT)
+    if ((*rc != 0 && *rc != TC_ECONS_CONFLICT) || c->step != TC_STEP_COMMIT)
         return;
     if (v->type == TC_VOTE_PRECOMMIT && v->round == c->decided_round &&
         tc_hash_eq(&v->block, &c->decided_value)) {
@@ -786,7 +785,8 @@ void tc_core_start_height(tc_core *c, uint64_t height, const tc_valset *vs,
     c->future = tc_xcalloc(vs->n, sizeof *c->future);
     c->nfuture = vs->n;
     uint32_t round = 0;
-    if (c->last.step != TC_SIGN_NONE && c->last.height == height) {
+    bool resumed = c->last.step != TC_SIGN_NONE && c->last.height == height;
+    if (resumed) {
         /* Restarted inside this height: resume where we signed, with our lock. */
         round = c->last.round;
         if (c->last.lock_round >= 0) {
@@ -796,6 +796,15 @@ void tc_core_start_height(tc_core *c, uint64_t height, const tc_valset *vs,
         }
     }
     start_round(c, round);
+    if (resumed && (c->last.step == TC_SIGN_PREVOTE || c->last.step == TC_SIGN_PRECOMMIT)) {
+        /* Back at the step we signed, and send that vote again: the same
+         * message, so the guard allows it (Ed25519 signatures are
+         * deterministic); peers that never got it can count it. */
+        tc_hash v = c->last.value;
+        bool pre = c->last.step == TC_SIGN_PREVOTE;
+        c->step = pre ? TC_STEP_PREVOTE : TC_STEP_PRECOMMIT;
+        cast_vote(c, pre ? TC_VOTE_PREVOTE : TC_VOTE_PRECOMMIT, &v);
+    }
     progress(c);
     for (size_t i = 0; i < nreplay; i++)
         for (size_t k = 0; k < replay[i].np; k++)

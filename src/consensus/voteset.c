@@ -11,7 +11,8 @@ struct tally {
 };
 
 struct typeset {
-    tc_vote *votes;   /* n slots */
+    tc_vote *votes;   /* n slots: first vote of each validator */
+    tc_vote *extra;   /* n slots: its first conflicting vote (SLOT_CONFLICT_SEEN) */
     uint8_t *state;   /* per slot: SLOT_* */
     struct tally *tally;
     size_t ntally;    /* distinct values; at most n */
@@ -47,6 +48,7 @@ static void entry_free(struct round_entry *e)
 {
     for (int t = 0; t < 2; t++) {
         free(e->t[t].votes);
+        free(e->t[t].extra);
         free(e->t[t].state);
         free(e->t[t].tally);
     }
@@ -103,6 +105,7 @@ static struct round_entry *find_or_make(tc_voteset *s, uint32_t round)
     size_t n = s->vs->n ? s->vs->n : 1;
     for (int t = 0; t < 2; t++) {
         e->t[t].votes = tc_xcalloc(n, sizeof *e->t[t].votes);
+        e->t[t].extra = tc_xcalloc(n, sizeof *e->t[t].extra);
         e->t[t].state = tc_xcalloc(n, 1);
         e->t[t].tally = tc_xcalloc(n, sizeof *e->t[t].tally);
     }
@@ -117,6 +120,19 @@ static struct typeset *typeset_of(struct round_entry *e, uint8_t type)
     return &e->t[type - 1];
 }
 
+static void tally_add(struct typeset *ts, const tc_hash *value, uint64_t w)
+{
+    size_t k = 0;
+    while (k < ts->ntally && !tc_hash_eq(&ts->tally[k].value, value))
+        k++;
+    if (k == ts->ntally) {
+        ts->tally[k].value = *value;
+        ts->tally[k].weight = 0;
+        ts->ntally++;
+    }
+    ts->tally[k].weight += w;
+}
+
 int tc_voteset_add(tc_voteset *s, const tc_vote *v, size_t idx, tc_vote *prev)
 {
     if (idx >= s->vs->n || v->height != s->height ||
@@ -126,32 +142,42 @@ int tc_voteset_add(tc_voteset *s, const tc_vote *v, size_t idx, tc_vote *prev)
     if (e == NULL)
         return TC_ELIMIT;
     struct typeset *ts = typeset_of(e, v->type);
+    uint64_t w = s->vs->v[idx].weight;
     if (ts->state[idx] != SLOT_EMPTY) {
         const tc_vote *old = &ts->votes[idx];
         if (tc_hash_eq(&old->block, &v->block))
             return TC_ECONS_DUP;
         if (ts->state[idx] == SLOT_CONFLICT_SEEN)
             return TC_ECONS_DUP;
+        /* An equivocator's second value counts too, as in the paper's model
+         * (a quorum for v is 2f+1 senders of v, whatever else they sent);
+         * further values are dropped to keep memory bounded. */
         ts->state[idx] = SLOT_CONFLICT_SEEN;
+        ts->extra[idx] = *v;
+        tally_add(ts, &v->block, w);
         if (prev)
             *prev = *old;
         return TC_ECONS_CONFLICT;
     }
-    uint64_t w = s->vs->v[idx].weight;
     ts->votes[idx] = *v;
     ts->state[idx] = SLOT_VOTE;
     ts->any += w;
     ts->count++;
-    size_t k = 0;
-    while (k < ts->ntally && !tc_hash_eq(&ts->tally[k].value, &v->block))
-        k++;
-    if (k == ts->ntally) {
-        ts->tally[k].value = v->block;
-        ts->tally[k].weight = 0;
-        ts->ntally++;
-    }
-    ts->tally[k].weight += w;
+    tally_add(ts, &v->block, w);
     return 0;
+}
+
+const tc_vote *tc_voteset_get_for(const tc_voteset *s, uint32_t round, uint8_t type, size_t idx,
+                                  const tc_hash *value)
+{
+    struct typeset *ts = typeset_of(find(s, round), type);
+    if (ts == NULL || idx >= s->vs->n || ts->state[idx] == SLOT_EMPTY)
+        return NULL;
+    if (tc_hash_eq(&ts->votes[idx].block, value))
+        return &ts->votes[idx];
+    if (ts->state[idx] == SLOT_CONFLICT_SEEN && tc_hash_eq(&ts->extra[idx].block, value))
+        return &ts->extra[idx];
+    return NULL;
 }
 
 const tc_vote *tc_voteset_get(const tc_voteset *s, uint32_t round, uint8_t type, size_t idx)
@@ -194,6 +220,10 @@ size_t tc_voteset_votes(const tc_voteset *s)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->nr; i++)
-        n += s->r[i]->t[0].count + s->r[i]->t[1].count;
+        for (int t = 0; t < 2; t++) {
+            n += s->r[i]->t[t].count;
+            for (size_t k = 0; k < s->vs->n; k++)
+                n += s->r[i]->t[t].state[k] == SLOT_CONFLICT_SEEN;
+        }
     return n;
 }

@@ -27,13 +27,17 @@ void tc_voteset_free(tc_voteset *s); /* NULL is a no-op */
 
 /* Adds v cast by validator idx (the caller checked height, membership and
  * signature). Returns 0 when stored; TC_ECONS_DUP for the same vote again or
- * a further conflicting vote after the first; TC_ECONS_CONFLICT for the first
- * vote that conflicts with the stored one, which is copied to *prev; TC_ELIMIT
- * when the round table is full. */
+ * a third value; TC_ECONS_CONFLICT for the first vote that conflicts with the
+ * stored one, which is copied to *prev (the conflicting vote is kept and
+ * counted for its value too: a quorum for v is a quorum of senders of v);
+ * TC_ELIMIT when the round table is full. */
 int tc_voteset_add(tc_voteset *s, const tc_vote *v, size_t idx, tc_vote *prev);
 
 /* The vote of validator idx at (round, type), or NULL. Valid until the next add. */
 const tc_vote *tc_voteset_get(const tc_voteset *s, uint32_t round, uint8_t type, size_t idx);
+/* The vote of validator idx at (round, type) for value (first or conflicting), or NULL. */
+const tc_vote *tc_voteset_get_for(const tc_voteset *s, uint32_t round, uint8_t type, size_t idx,
+                                  const tc_hash *value);
 /* Weight voting for value (all-zero: nil) at (round, type). */
 uint64_t tc_voteset_weight(const tc_voteset *s, uint32_t round, uint8_t type, const tc_hash *value);
 /* Weight of all votes at (round, type), whatever the value. */
@@ -41,7 +45,7 @@ uint64_t tc_voteset_weight_any(const tc_voteset *s, uint32_t round, uint8_t type
 
 /* Rounds that are never evicted (up to TC_VOTESET_MAX_PROTECT; extra ignored). */
 void tc_voteset_protect(tc_voteset *s, const uint32_t *rounds, size_t n);
-/* Number of rounds held and of votes held (for bounds and tests). */
+/* Number of rounds held and of votes held, conflicting ones included. */
 size_t tc_voteset_rounds(const tc_voteset *s);
 size_t tc_voteset_votes(const tc_voteset *s);
 

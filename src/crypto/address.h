@@ -21,7 +21,9 @@ typedef struct {
 
 void tc_address_from_pubkey(tc_address *a, const tc_pubkey *pk);
 bool tc_address_eq(const tc_address *a, const tc_address *b);
-/* Writes the bech32m string into out (TC_ADDR_STRLEN bytes). 0 or TC_EBECH32_HRP. */
+/* Writes the bech32m string into out (TC_ADDR_STRLEN bytes). 0, or
+ * TC_EBECH32_HRP / TC_EBECH32_LEN (hrp bad or over 30 chars), TC_EADDR_VERSION
+ * (a version decode would refuse). */
 int tc_address_encode(char *out, const tc_address *a, const char *hrp) TC_MUST_CHECK;
 /* Parses s, which must carry exactly hrp; 0 or a TC_EBECH32_* / TC_EADDR_VERSION code. */
 int tc_address_decode(tc_address *a, const char *hrp, const char *s) TC_MUST_CHECK;

@@ -367,16 +367,26 @@ static conn *conn_new(tc_p2p *p, evutil_socket_t fd, bool inbound)
         clear_tls_errors();
         return NULL;
     }
-    struct bufferevent *bev = bufferevent_openssl_socket_new(
-        p->base, fd, ssl, inbound ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING,
-        BEV_OPT_CLOSE_ON_FREE);
+    /* TLS as a filter over a plain socket bufferevent: the socket is read in
+     * large chunks and OpenSSL works from memory, instead of one read(2) per
+     * record header and body. Freeing the filter frees the socket layer. */
+    struct bufferevent *sock = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev =
+        sock ? bufferevent_openssl_filter_new(p->base, sock, ssl,
+                                              inbound ? BUFFEREVENT_SSL_ACCEPTING
+                                                      : BUFFEREVENT_SSL_CONNECTING,
+                                              BEV_OPT_CLOSE_ON_FREE)
+             : NULL;
     if (bev == NULL) {
+        if (sock)
+            bufferevent_free(sock);
         SSL_free(ssl);
         clear_tls_errors();
         return NULL;
     }
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    /* full TLS records per read and write instead of the 16 KiB default */
+    bufferevent_set_max_single_read(sock, 256 * 1024);
+    bufferevent_set_max_single_write(sock, 256 * 1024);
     bufferevent_set_max_single_read(bev, 256 * 1024);
     bufferevent_set_max_single_write(bev, 256 * 1024);
     conn *c = tc_xcalloc(1, sizeof *c);
@@ -491,7 +501,8 @@ int tc_p2p_connect(tc_p2p *p, const char *addr)
     snprintf(c->ip, sizeof c->ip, "%s", ip);
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     tc_addrbook_attempt(p->book, addr, tc_clock_wall_ms());
-    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, sslen) != 0) {
+    if (bufferevent_socket_connect(bufferevent_get_underlying(c->bev), (struct sockaddr *)&ss,
+                                   sslen) != 0) {
         conn_drop(c, TC_ENET_CLOSED, false);
         return TC_ENET_CLOSED;
     }

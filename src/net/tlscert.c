@@ -99,7 +99,6 @@ static SSL_CTX *ctx_with(X509 *cert, EVP_PKEY *key, int *err)
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(ctx, 0);
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     *err = 0;
     return ctx;
 }

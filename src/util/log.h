@@ -6,8 +6,9 @@
  * json:   {"ts":"…","level":"info","mod":"store","msg":"opened store","path":"/x","height":7}
  *
  * The key/value format is a space-separated list of `key=%conv` tokens, one
- * conversion per token (%s %d %i %u %x %c %f %g with l/ll/z/j modifiers and
- * optional precision). Values are quoted / escaped as the format needs.
+ * conversion per token (%s %d %i %u %x %c %p %f %g with h/hh/l/ll/z/j
+ * modifiers and optional width/precision). Values are quoted / escaped as the
+ * format needs; non-finite numbers are strings in JSON.
  * Thread-safe: each event is written with one write(2). */
 #ifndef TC_UTIL_LOG_H
 #define TC_UTIL_LOG_H
@@ -25,7 +26,11 @@ int tc_log_parse_level(const char *s, int *level) TC_MUST_CHECK;
 /* "logfmt" | "json" → format; TC_EINVAL otherwise. */
 int tc_log_parse_format(const char *s, int *format) TC_MUST_CHECK;
 
-void tc_log(int level, const char *mod, const char *msg, const char *kv, ...);
+/* kv is printf syntax, so the compiler checks its arguments. A line longer
+ * than 4 KiB drops the fields that do not fit (never half a field) and says
+ * so with truncated=true. */
+void tc_log(int level, const char *mod, const char *msg, const char *kv, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #define tc_log_debug(mod, msg, ...) tc_log(TC_LOG_DEBUG, mod, msg, __VA_ARGS__)
 #define tc_log_info(mod, msg, ...) tc_log(TC_LOG_INFO, mod, msg, __VA_ARGS__)

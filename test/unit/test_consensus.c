@@ -554,20 +554,21 @@ static void test_restart_refuses_double_sign(void **state)
     answer_checks(&h, NULL);
     assert_vote(&h, TC_VOTE_PREVOTE, 0, v);
     tc_signstate durable = h.persisted;
+    tc_vote sent = *(const tc_vote *)&find(&h, TC_ACT_VOTE, TC_VOTE_PREVOTE)->u.vote;
     finish(&h); /* crash: memory is gone */
 
-    start(&h, self, &durable);
-    assert_int_equal(tc_core_round(h.core), 0); /* resumes at the signed round */
+    /* restart: back at (1, 0) in the prevote step, the same prevote sent again */
     mark(&h);
-    /* an equivocating proposer now shows w: signing a prevote for w at (1, 0) would conflict */
+    start(&h, self, &durable);
+    assert_int_equal(tc_core_round(h.core), 0);
+    assert_int_equal(tc_core_step(h.core), TC_STEP_PREVOTE);
+    const tc_core_action *again = find(&h, TC_ACT_VOTE, TC_VOTE_PREVOTE);
+    assert_non_null(again);
+    assert_memory_equal(&again->u.vote, &sent, sizeof sent); /* byte-identical */
+    mark(&h);
+    /* an equivocating proposer now shows w: no prevote for w at (1, 0) */
     propose(&h, proposer_of(H, 0), 0, -1, w);
     answer_checks(&h, NULL);
-    assert_null(find(&h, TC_ACT_VOTE, TC_VOTE_PREVOTE));
-    assert_null(find(&h, TC_ACT_PERSIST, 0));
-    tc_core_stats st;
-    tc_core_get_stats(h.core, &st);
-    assert_int_equal(st.refused, 1);
-    /* the propose timeout would sign nil at (1, 0, prevote): also refused */
     timeout(&h, 0, TC_TIMEOUT_PROPOSE);
     assert_null(find(&h, TC_ACT_VOTE, TC_VOTE_PREVOTE));
     /* a later step is fine: the others' polka for w makes it precommit w at round 0
@@ -575,6 +576,23 @@ static void test_restart_refuses_double_sign(void **state)
     for (size_t k = 0; k < 3; k++)
         vote(&h, other(&h, NV, k), TC_VOTE_PREVOTE, 0, w);
     assert_vote(&h, TC_VOTE_PRECOMMIT, 0, w);
+    finish(&h);
+
+    /* the guard refuses outright: a proposer that signed a proposal for x at
+     * (1, 0) restarts and its block source now offers another block */
+    size_t p0 = proposer_of(H, 0);
+    tc_signstate signed_x;
+    tc_signstate_init(&signed_x);
+    signed_x.height = H;
+    signed_x.round = 0;
+    signed_x.step = TC_SIGN_PROPOSAL;
+    signed_x.value = val(0x33);
+    start(&h, p0, &signed_x);
+    assert_null(find(&h, TC_ACT_PROPOSAL, 0));
+    assert_null(find(&h, TC_ACT_PERSIST, 0));
+    tc_core_stats st;
+    tc_core_get_stats(h.core, &st);
+    assert_int_equal(st.refused, 1);
     finish(&h);
 
     /* the lock survives: precommit v at round 0, crash, restart */
@@ -637,7 +655,7 @@ static void test_flood_is_bounded(void **state)
         if (r % 64 == 0) {
             tc_core_memory(h.core, &votes, &rounds, &buffered);
             assert_true(rounds <= TC_VOTESET_MAX_ROUNDS);
-            assert_true(votes <= rounds * 2 * NV);
+            assert_true(votes <= rounds * 2 * 2 * NV); /* first + one conflicting per slot */
             assert_true(buffered <= NV * (TC_CORE_FUTURE_VOTES + TC_CORE_FUTURE_PROPOSALS) +
                                         TC_VOTESET_MAX_ROUNDS);
         }

@@ -413,6 +413,7 @@ static void test_masternode_lifecycle(void **state)
     reg.kind = TC_TX_MN_REGISTER;
     tc_tx_alloc(&reg, 1, 1);
     reg.in[0].prev = feeop;
+    reg.in[0].pubkey = owner.pk;
     reg.out[0].value = 5 * TC_COIN - TC_MIN_FEE;
     reg.out[0].addr = owner_addr;
     reg.u.reg.tier = TC_TIER_BRONZE;
@@ -523,6 +524,7 @@ static void test_jail_absent_validator_and_unjail(void **state)
     tc_tx_alloc(&un, 1, 1);
     tc_tx_txid(&gift, &un.in[0].prev.txid);
     un.in[0].prev.vout = 0;
+    un.in[0].pubkey = c.owner[3].pk;
     un.out[0].value = 2 * TC_COIN - TC_MIN_FEE;
     un.out[0].addr = owner_addr;
     un.u.unjail.collateral = col;

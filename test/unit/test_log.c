@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -222,6 +223,33 @@ static void test_long_line_is_cut(void **state)
     assert_ptr_equal(strchr(s, '\n'), s + n - 1);
 }
 
+static void test_json_long_line_stays_valid(void **state)
+{
+    capture *c = *state;
+    static char big[1001];
+    memset(big, 'b', sizeof big - 1);
+    start(c, TC_LOG_DEBUG, TC_LOG_JSON);
+    tc_log_info("m", "long", "a=%s b=%s c=%s d=%s e=%s n=%d", big, big, big, big, big, 7);
+    json_t *j = json_line(c); /* fails unless the cut line is still one JSON object */
+    assert_true(json_is_true(json_object_get(j, "truncated")));
+    assert_int_equal(strlen(json_string_value(json_object_get(j, "a"))), 1000);
+    assert_null(json_object_get(j, "e")); /* dropped whole, never cut in half */
+    assert_true(strlen(written(c)) <= 4096);
+    json_decref(j);
+}
+
+static void test_json_nonfinite_numbers_are_strings(void **state)
+{
+    capture *c = *state;
+    start(c, TC_LOG_DEBUG, TC_LOG_JSON);
+    tc_log_info("m", "x", "nan=%f inf=%g ok=%.1f", NAN, INFINITY, 2.5);
+    json_t *j = json_line(c);
+    assert_string_equal(json_string_value(json_object_get(j, "nan")), "nan");
+    assert_string_equal(json_string_value(json_object_get(j, "inf")), "inf");
+    assert_true(json_is_real(json_object_get(j, "ok")));
+    json_decref(j);
+}
+
 static void test_parse_level(void **state)
 {
     (void)state;
@@ -268,6 +296,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json_no_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_level_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_line_is_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_long_line_stays_valid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_nonfinite_numbers_are_strings, setup, teardown),
         cmocka_unit_test(test_parse_level),
         cmocka_unit_test(test_parse_format),
     };

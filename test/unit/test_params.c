@@ -139,20 +139,20 @@ static void test_fee_schedule_boundaries(void **state)
         uint64_t sent, fee;
     } v[] = {
         /* 1% below 100 TIME */
-        {TIME(100) - 1, 99999999ull},          /* 99.99999999 TIME -> 0.99999999 */
+        {TIME(100) - 1, 100000000ull},         /* 99.99999999 TIME -> 0.9999999999, rounded up */
         {TIME(50), TIME(50) / 100},
         /* 0.5% from 100 TIME */
         {TIME(100), 50000000ull},              /* 0.5 TIME */
-        {TIME(100) + 1, 50000000ull},
-        {TIME(1000) - 1, 499999999ull},        /* 999.99999999 -> 4.99999999(5) */
+        {TIME(100) + 1, 50000001ull},          /* 0.500000005 rounded up */
+        {TIME(1000) - 1, 500000000ull},        /* 999.99999999 -> 4.99999999(5), rounded up */
         /* 0.25% from 1,000 TIME */
         {TIME(1000), 250000000ull},            /* 2.5 TIME */
-        {TIME(10000) - 1, 2499999999ull},      /* 9999.99999999 -> 24.99999999(75) */
+        {TIME(10000) - 1, 2500000000ull},      /* 9999.99999999 -> 24.99999999(75), rounded up */
         /* 0.1% from 10,000 TIME */
         {TIME(10000), 1000000000ull},          /* 10 TIME */
         {TIME(1000000), TIME(1000)},
         {TC_MAX_MONEY, TC_MAX_MONEY / 1000},
-        {UINT64_MAX, UINT64_MAX / 1000},
+        {UINT64_MAX, UINT64_MAX / 1000 + 1},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         uint64_t got = tc_required_fee(v[i].sent);

@@ -35,6 +35,7 @@ static void transfer(tc_tx *tx)
     tc_tx_init(tx);
     tc_tx_alloc(tx, 1, 2);
     memset(tx->in[0].prev.txid.b, 0xab, 32);
+    tx->in[0].pubkey = alice.pk;
     tx->out[0].value = 10 * TC_COIN;
     tx->out[0].addr = bob_addr;
     tx->out[1].value = 5 * TC_COIN;
