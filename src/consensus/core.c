@@ -223,6 +223,12 @@ static bool guard_and_sign(tc_core *c, uint8_t step, const tc_hash *value, const
     }
     if (c->cfg.iface.sign(c->cfg.iface.ctx, msg, sig) != 0)
         return false;
+    if (c->last.height != c->height)
+        c->last.prevote_round = -1;
+    if (step == TC_SIGN_PREVOTE) {
+        c->last.prevote_round = (int32_t)c->round;
+        c->last.prevote_value = *value;
+    }
     c->last.height = c->height;
     c->last.round = c->round;
     c->last.step = step;
@@ -250,6 +256,29 @@ static void cast_vote(tc_core *c, uint8_t type, const tc_hash *value)
     if (!guard_and_sign(c, type == TC_VOTE_PREVOTE ? TC_SIGN_PREVOTE : TC_SIGN_PRECOMMIT, value,
                         &msg, &v.sig))
         return;
+    push(c, TC_ACT_VOTE)->u.vote = v;
+    int rc;
+    add_vote(c, &v, (size_t)c->self, &rc);
+}
+
+/* After a restart in the precommit step: the prevote of this round, exactly
+ * as signed before (recorded in the durable state). Not a new signature
+ * decision, so the guard (which forbids going back a step) is not asked. */
+static void resend_prevote(tc_core *c)
+{
+    tc_vote v;
+    tc_hash msg;
+    memset(&v, 0, sizeof v);
+    v.type = TC_VOTE_PREVOTE;
+    v.height = c->height;
+    v.round = c->round;
+    v.block = c->last.prevote_value;
+    v.validator = c->cfg.self;
+    tc_vote_sign_bytes(&v, c->cfg.chain_id, &msg);
+    if (c->self < 0 || c->cfg.iface.sign == NULL ||
+        c->cfg.iface.sign(c->cfg.iface.ctx, &msg, &v.sig) != 0)
+        return;
+    c->stats.signs++;
     push(c, TC_ACT_VOTE)->u.vote = v;
     int rc;
     add_vote(c, &v, (size_t)c->self, &rc);
@@ -492,6 +521,15 @@ static void add_vote(tc_core *c, const tc_vote *v, size_t idx, int *rc)
         finish_height(c);
 }
 
+/* Field-wise: tc_vote has padding, so memcmp on whole structs is not equality. */
+static bool vote_same(const tc_vote *a, const tc_vote *b)
+{
+    return a->type == b->type && a->height == b->height && a->round == b->round &&
+           tc_hash_eq(&a->block, &b->block) &&
+           memcmp(a->validator.b, b->validator.b, sizeof a->validator.b) == 0 &&
+           memcmp(a->sig.b, b->sig.b, sizeof a->sig.b) == 0;
+}
+
 static int drop(tc_core *c, int err)
 {
     c->stats.dropped++;
@@ -550,7 +588,7 @@ static int buffer_vote(tc_core *c, const tc_vote *v)
     if (f == NULL)
         return drop(c, err);
     for (size_t i = 0; i < f->nv; i++)
-        if (memcmp(&f->votes[i], v, sizeof *v) == 0)
+        if (vote_same(&f->votes[i], v))
             return TC_ECONS_DUP;
     if (vote_sig(c, v) != 0)
         return drop(c, TC_ESIG);
@@ -597,7 +635,7 @@ int tc_core_on_vote(tc_core *c, const tc_vote *v)
     if (idx < 0)
         return drop(c, TC_ECONS_NOT_VALIDATOR);
     const tc_vote *held = tc_voteset_get(c->votes, v->round, v->type, (size_t)idx);
-    if (held && memcmp(held, v, sizeof *v) == 0)
+    if (held && vote_same(held, v))
         return TC_ECONS_DUP; /* the common gossip repeat: no signature check */
     if (vote_sig(c, v) != 0)
         return drop(c, TC_ESIG);
@@ -803,6 +841,8 @@ void tc_core_start_height(tc_core *c, uint64_t height, const tc_valset *vs,
         tc_hash v = c->last.value;
         bool pre = c->last.step == TC_SIGN_PREVOTE;
         c->step = pre ? TC_STEP_PREVOTE : TC_STEP_PRECOMMIT;
+        if (!pre && c->last.prevote_round == (int32_t)round)
+            resend_prevote(c);
         cast_vote(c, pre ? TC_VOTE_PREVOTE : TC_VOTE_PRECOMMIT, &v);
     }
     progress(c);

@@ -9,6 +9,7 @@ void tc_signstate_init(tc_signstate *s)
     memset(s, 0, sizeof *s);
     s->step = TC_SIGN_NONE;
     s->lock_round = -1;
+    s->prevote_round = -1;
 }
 
 /* -1, 0, 1 as (h, r, step) a is before, equal to, after b. */
@@ -44,12 +45,14 @@ void tc_signstate_encode(const tc_signstate *s, uint8_t out[TC_SIGNSTATE_SIZE])
     memcpy(out + 13, s->value.b, 32);
     tc_le32(out + 45, (uint32_t)s->lock_round);
     memcpy(out + 49, s->lock_value.b, 32);
+    tc_le32(out + 81, (uint32_t)s->prevote_round);
+    memcpy(out + 85, s->prevote_value.b, 32);
 }
 
 int tc_signstate_decode(tc_signstate *s, const uint8_t *p, size_t len)
 {
     tc_reader r;
-    uint32_t lock;
+    uint32_t lock, prevote;
     tc_reader_init(&r, p, len);
     tc_rd_u64(&r, &s->height);
     tc_rd_u32(&r, &s->round);
@@ -57,9 +60,12 @@ int tc_signstate_decode(tc_signstate *s, const uint8_t *p, size_t len)
     tc_rd_bytes(&r, s->value.b, 32);
     tc_rd_u32(&r, &lock);
     tc_rd_bytes(&r, s->lock_value.b, 32);
+    tc_rd_u32(&r, &prevote);
+    tc_rd_bytes(&r, s->prevote_value.b, 32);
     s->lock_round = (int32_t)lock;
+    s->prevote_round = (int32_t)prevote;
     int err = tc_rd_done(&r);
-    if (err == 0 && (s->step > TC_SIGN_PRECOMMIT || s->lock_round < -1))
+    if (err == 0 && (s->step > TC_SIGN_PRECOMMIT || s->lock_round < -1 || s->prevote_round < -1))
         err = TC_EBADVAL;
     if (err)
         tc_signstate_init(s);

@@ -30,12 +30,18 @@ typedef struct {
     tc_hash value;      /* what was signed (zero: nil) */
     int32_t lock_round; /* -1: not locked at this height */
     tc_hash lock_value;
+    /* The prevote signed at this height in prevote_round (-1: none), so a
+     * validator restarted after its precommit can send that prevote again:
+     * the same message, never a new one. */
+    int32_t prevote_round;
+    tc_hash prevote_value;
 } tc_signstate;
 
-/* Encoding: u64 height | u32 round | u8 step | value32 | i32 lock_round | lock_value32. */
-#define TC_SIGNSTATE_SIZE 81
+/* Encoding: u64 height | u32 round | u8 step | value32 | i32 lock_round | lock_value32
+ *           | i32 prevote_round | prevote_value32. */
+#define TC_SIGNSTATE_SIZE 117
 
-/* Nothing signed, not locked. */
+/* Nothing signed, not locked, no prevote. */
 void tc_signstate_init(tc_signstate *s);
 
 /* Returns 0 if signing `value` at (height, round, step) is safe after *last,
@@ -47,7 +53,7 @@ int tc_signguard_check(const tc_signstate *last, uint64_t height, uint32_t round
 
 void tc_signstate_encode(const tc_signstate *s, uint8_t out[TC_SIGNSTATE_SIZE]);
 /* TC_ETRUNC / TC_ETRAILING for a wrong length, TC_EBADVAL for an unknown step
- * or a lock round below -1; *s is reset to the initial state on failure. */
+ * or a lock or prevote round below -1; *s is reset to the initial state on failure. */
 int tc_signstate_decode(tc_signstate *s, const uint8_t *p, size_t len) TC_MUST_CHECK;
 
 #endif

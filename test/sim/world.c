@@ -309,6 +309,19 @@ static void record_evidence(world *w, node *nd, const tc_vote *a, const tc_vote 
 
 /* ---- actions ------------------------------------------------------------ */
 
+/* The durable state covers v: it is the last signed vote, or the prevote of
+ * that round recorded beside a later precommit. */
+static bool persisted_vote(const tc_signstate *d, const tc_vote *v)
+{
+    if (d->height != v->height)
+        return false;
+    if (v->type == TC_VOTE_PREVOTE && d->prevote_round == (int32_t)v->round &&
+        tc_hash_eq(&d->prevote_value, &v->block))
+        return true;
+    return d->round == v->round && tc_hash_eq(&d->value, &v->block) &&
+           d->step == (v->type == TC_VOTE_PREVOTE ? TC_SIGN_PREVOTE : TC_SIGN_PRECOMMIT);
+}
+
 static void byz_proposal(world *w, node *nd, const tc_proposal *p);
 static void byz_vote(world *w, node *nd, const tc_vote *v);
 
@@ -344,8 +357,7 @@ static void run_actions(world *w, node *nd)
                 byz_vote(w, nd, &a.u.vote);
                 break;
             }
-            if (nd->durable.height != m.u.v.height || nd->durable.round != m.u.v.round ||
-                !tc_hash_eq(&nd->durable.value, &m.u.v.block))
+            if (!persisted_vote(&nd->durable, &m.u.v))
                 violation(w, "node %d sent a vote before persisting it", nd->idx);
             check_signed(w, nd, m.u.v.height, m.u.v.round,
                          m.u.v.type == TC_VOTE_PREVOTE ? TC_SIGN_PREVOTE : TC_SIGN_PRECOMMIT,
@@ -909,6 +921,12 @@ int sim_run(const sim_config *cfg, sim_result *res)
                     i, nd->byz, nd->nchain, tc_core_height(nd->core), tc_core_round(nd->core),
                     tc_core_step(nd->core), lr, lv.b[1], nd->durable.height, nd->durable.round,
                     nd->durable.step, nd->durable.value.b[1]);
+            for (size_t k = 0; k < w->vs.n; k++) {
+                const tc_vote *pv = tc_core_vote(nd->core, tc_core_round(nd->core), 1, &w->vs.v[k].key);
+                const tc_vote *pc = tc_core_vote(nd->core, tc_core_round(nd->core), 2, &w->vs.v[k].key);
+                fprintf(stderr, "   val %zu w=%" PRIu64 " prevote=%02x precommit=%02x\n", k,
+                        w->vs.v[k].weight, pv ? pv->block.b[1] : 0xee, pc ? pc->block.b[1] : 0xee);
+            }
         }
     res->sim_ms = w->now;
     res->min_height = honest_min_height(w, NULL);
