@@ -746,7 +746,7 @@ out:
 
 /* ---- building a block (proposer) ------------------------------------------------ */
 
-int tc_ledger_build_block(tc_ledger *L, const tc_tx *txs, size_t n, uint64_t time_ms, const tc_pubkey *proposer,
+int tc_ledger_build_block(tc_ledger *L, const tc_tx *const *txs, size_t n, uint64_t time_ms, const tc_pubkey *proposer,
                           const tc_cert *last_commit, tc_block *out, size_t *skipped, tc_errmsg *e)
 {
     tc_txn *t;
@@ -783,19 +783,19 @@ int tc_ledger_build_block(tc_ledger *L, const tc_tx *txs, size_t n, uint64_t tim
     for (size_t i = 0; i < n; i++) {
         tc_hash txid;
         uint64_t fee;
-        size_t sz = tc_tx_size(&txs[i]);
-        tc_tx_txid(&txs[i], &txid);
-        if (size + sz > TC_MAX_BLOCK_SIZE || tc_tx_check_basic(&txs[i], NULL) || txs[i].kind == TC_TX_COINBASE ||
-            tc_tx_check_sigs(&txs[i], &txid, L->g->chain_id, L->cache, NULL) ||
-            tc_tx_check_inputs(&txs[i], &txid, &a.view, a.height, &fee, NULL)) {
+        size_t sz = tc_tx_size(txs[i]);
+        tc_tx_txid(txs[i], &txid);
+        if (size + sz > TC_MAX_BLOCK_SIZE || tc_tx_check_basic(txs[i], NULL) || txs[i]->kind == TC_TX_COINBASE ||
+            tc_tx_check_sigs(txs[i], &txid, L->g->chain_id, L->cache, NULL) ||
+            tc_tx_check_inputs(txs[i], &txid, &a.view, a.height, &fee, NULL)) {
             skip++;
             continue;
         }
-        if ((err = apply_tx(&a, &txs[i], &txid, (uint32_t)out->n_tx))) {
+        if ((err = apply_tx(&a, txs[i], &txid, (uint32_t)out->n_tx))) {
             err = tc_fail(e, err, "store: %s", tc_strerror(err));
             goto out;
         }
-        tc_block_add_tx(out, &txs[i]);
+        tc_block_add_tx(out, txs[i]);
         fees += fee;
         size += sz;
     }
@@ -1077,6 +1077,32 @@ int tc_ledger_get_mn(tc_ledger *L, const tc_outpoint *collateral, tc_mn *out)
     int err;
     WITH_READ(L, t, err = view_mn(t, collateral, out));
     return err;
+}
+
+int tc_ledger_view_begin(tc_ledger *L, tc_view *out)
+{
+    tc_txn *t;
+    int err = tc_store_begin(L->store, 0, &t);
+    if (err)
+        return err;
+    view_init(out, t);
+    return 0;
+}
+
+void tc_ledger_view_end(tc_view *v)
+{
+    tc_store_abort(v->ctx);
+    v->ctx = NULL;
+}
+
+tc_sigcache *tc_ledger_sigcache(tc_ledger *L)
+{
+    return L->cache;
+}
+
+const tc_genesis *tc_ledger_genesis(const tc_ledger *L)
+{
+    return L->g;
 }
 
 int tc_ledger_check_tx(tc_ledger *L, const tc_tx *tx, uint64_t *fee, tc_errmsg *e)

@@ -41,6 +41,9 @@ void tc_ledger_close(tc_ledger *L); /* NULL is a no-op */
 uint64_t tc_ledger_height(const tc_ledger *L);
 void tc_ledger_tip(const tc_ledger *L, tc_header *hdr, tc_hash *hash);
 const tc_hash *tc_ledger_genesis_hash(const tc_ledger *L);
+const tc_genesis *tc_ledger_genesis(const tc_ledger *L);
+/* The signature cache given at open (may be NULL). */
+tc_sigcache *tc_ledger_sigcache(tc_ledger *L);
 tc_store *tc_ledger_store(tc_ledger *L);
 
 /* Validates blk as the next block against the tip state; verifies cert (its
@@ -58,7 +61,7 @@ int tc_ledger_rollback_tip(tc_ledger *L, tc_errmsg *e) TC_MUST_CHECK;
  * transactions in the given order: invalid ones and ones that would exceed
  * the size limit are skipped (their count in *skipped if not NULL).
  * last_commit certifies the tip (empty at height 1). Nothing is written. */
-int tc_ledger_build_block(tc_ledger *L, const tc_tx *txs, size_t n, uint64_t time_ms, const tc_pubkey *proposer,
+int tc_ledger_build_block(tc_ledger *L, const tc_tx *const *txs, size_t n, uint64_t time_ms, const tc_pubkey *proposer,
                           const tc_cert *last_commit, tc_block *out, size_t *skipped, tc_errmsg *e) TC_MUST_CHECK;
 
 /* Validator set of any height from 1 to tip + 1. */
@@ -68,6 +71,12 @@ int tc_ledger_get_cert(tc_ledger *L, uint64_t height, tc_cert *out) TC_MUST_CHEC
 int tc_ledger_height_of(tc_ledger *L, const tc_hash *block, uint64_t *height) TC_MUST_CHECK;
 int tc_ledger_get_utxo(tc_ledger *L, const tc_outpoint *o, tc_utxo *out) TC_MUST_CHECK;
 int tc_ledger_get_mn(tc_ledger *L, const tc_outpoint *collateral, tc_mn *out) TC_MUST_CHECK;
+
+/* A read view of the tip state for tc_tx_check_inputs and friends, valid
+ * until tc_ledger_view_end. Safe from any thread while no block is applied or
+ * rolled back. */
+int tc_ledger_view_begin(tc_ledger *L, tc_view *out) TC_MUST_CHECK;
+void tc_ledger_view_end(tc_view *v);
 
 /* Full check of a loose transaction against the tip state (as if included in
  * the next block): basic rules, signatures, inputs. *fee on success. */

@@ -341,7 +341,7 @@ static void test_tx_rules(void **state)
     expect_block_error(&c, &blk, TC_ETX_MISSING_INPUT);
     tc_block_release(&blk);
     /* and the builder leaves the conflicting one out */
-    tc_tx both[2] = {a, b2};
+    const tc_tx *both[2] = {&a, &b2};
     size_t skipped = 0;
     tc_cert last;
     testchain_tip_cert(&c, &last);

@@ -169,8 +169,12 @@ void testchain_build(testchain *c, const tc_tx *txs, size_t n, tc_block *out)
         die("build", "no validator set");
     tc_ledger_tip(c->L, &tip, NULL);
     testchain_tip_cert(c, &last);
-    if (tc_ledger_build_block(c->L, txs, n, tip.time_ms + 1000, &vs.v[0].key, &last, out, NULL, &e))
+    const tc_tx **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = &txs[i];
+    if (tc_ledger_build_block(c->L, ptrs, n, tip.time_ms + 1000, &vs.v[0].key, &last, out, NULL, &e))
         die("build", e.msg);
+    free(ptrs);
     tc_cert_release(&last);
     tc_valset_release(&vs);
 }
