@@ -2,12 +2,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "node/config.h"
 #include "util/version.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: timed --config FILE [options]\n"
-               "       timed --help | --version\n");
+    fprintf(f, "usage: timed --config FILE [--KEY VALUE ...]\n"
+               "       timed --help | --version\n\n"
+               "Every configuration key is also a flag and overrides the file:\n");
+    tc_config_print_keys(f);
 }
 
 int main(int argc, char **argv)
@@ -22,8 +25,15 @@ int main(int argc, char **argv)
             return 0;
         }
     }
-    usage(stderr);
-    fprintf(stderr, "timed: this build has the ledger, store and crypto layers; "
-                    "the daemon itself lands with the [Node] issue\n");
+    tc_config cfg;
+    tc_errmsg e;
+    tc_config_defaults(&cfg);
+    if (tc_config_from_args(&cfg, argc, argv, &e) != 0) {
+        fprintf(stderr, "timed: %s\n", e.msg);
+        return 1;
+    }
+    fprintf(stderr, "timed: configuration is valid (network %s, data dir %s); the daemon itself lands "
+                    "with the [Node] issue\n",
+            cfg.net->name, cfg.datadir);
     return 1;
 }

@@ -1,0 +1,348 @@
+#include "node/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+enum kind { K_PATH, K_ADDR, K_LIST, K_UINT, K_INT, K_LEVEL, K_FORMAT, K_NETWORK, K_TEXT };
+
+typedef struct {
+    const char *name;
+    enum kind kind;
+    size_t off;       /* field in tc_config */
+    size_t size;      /* string capacity, or list entry size */
+    size_t count_off; /* K_LIST: the count field */
+    int64_t min, max; /* K_UINT / K_INT */
+    const char *def;  /* default as text ("" = derived at the end) */
+    const char *help;
+} key_def;
+
+#define F(field) offsetof(tc_config, field), sizeof(((tc_config *)0)->field)
+#define L(field) offsetof(tc_config, field), sizeof(((tc_config *)0)->field[0]), offsetof(tc_config, n_##field)
+
+static const key_def keys[] = {
+    {"network", K_NETWORK, F(net), 0, 0, 0, "devnet", "mainnet, testnet or devnet"},
+    {"datadir", K_PATH, F(datadir), 0, 0, 0, "", "data directory (default ~/.timecoin/<network>)"},
+    {"genesis", K_PATH, F(genesis), 0, 0, 0, "", "genesis document (default <datadir>/genesis.json)"},
+    {"operator-key", K_PATH, F(operator_key), 0, 0, 0, "", "masternode operator key file (default <datadir>/operator.key)"},
+    {"listen", K_ADDR, F(listen), 0, 0, 0, "", "P2P listen address host:port (default 0.0.0.0:<network P2P port>)"},
+    {"rpc-listen", K_ADDR, F(rpc_listen), 0, 0, 0, "", "JSON-RPC address (default 127.0.0.1:<network RPC port>)"},
+    {"metrics-listen", K_ADDR, F(metrics_listen), 0, 0, 0, "", "/metrics and /health address (default 127.0.0.1:<network metrics port>)"},
+    {"connect", K_LIST, L(connect), 0, 0, "", "peer to keep a connection to (repeatable)"},
+    {"addnode", K_LIST, L(addnode), 0, 0, "", "peer to add to the address book (repeatable)"},
+    {"seednode", K_LIST, L(seednode), 0, 0, "", "peer to ask for addresses (repeatable)"},
+    {"log-level", K_LEVEL, F(log_level), 0, 0, 0, "info", "debug, info, warn, error or off"},
+    {"log-format", K_FORMAT, F(log_format), 0, 0, 0, "logfmt", "logfmt or json"},
+    {"rpcuser", K_TEXT, F(rpcuser), 0, 0, 0, "", "RPC user (default: cookie file in the data dir)"},
+    {"rpcpassword", K_TEXT, F(rpcpassword), 0, 0, 0, "", "RPC password (with rpcuser)"},
+    {"max-inbound", K_UINT, F(max_inbound), 0, 0, 10000, "64", "inbound peer connections at most"},
+    {"max-outbound", K_UINT, F(max_outbound), 0, 0, 1000, "8", "outbound peer connections to aim for"},
+    {"inbound-per-minute", K_UINT, F(inbound_per_minute), 0, 1, 100000, "30", "new inbound connections accepted per minute"},
+    {"peer-timeout", K_UINT, F(peer_timeout_s), 0, 10, 86400, "90", "seconds of silence before a peer is dropped"},
+    {"ban-time", K_UINT, F(ban_time_s), 0, 1, 31536000, "86400", "seconds a misbehaving peer stays banned"},
+    {"request-rate", K_UINT, F(request_rate), 0, 1, 100000, "10", "requests per second a peer may send (getblocks, getpeers, ...)"},
+    {"request-burst", K_UINT, F(request_burst), 0, 1, 100000, "20", "burst of requests allowed above the rate"},
+    {"mempool-max-txs", K_UINT, F(mempool_max_txs), 0, 1, 10000000, "10000", "pending transactions at most"},
+    {"mempool-max-mb", K_UINT, F(mempool_max_mb), 0, 1, 1000000, "300", "megabytes of pending transactions at most"},
+    {"mempool-expiry-hours", K_UINT, F(mempool_expiry_h), 0, 1, 100000, "72", "hours a transaction may wait"},
+    {"block-interval-ms", K_INT, F(block_interval_ms), 0, -1, 3600000, "-1", "commit wait between blocks; 0 proposes as soon as transactions wait; -1 uses genesis"},
+    {"empty-block-interval-ms", K_UINT, F(empty_block_interval_ms), 0, 0, 86400000, "10000", "with block-interval-ms 0: an empty block at most this often"},
+    {"propose-timeout-ms", K_INT, F(propose_timeout_ms), 0, -1, 3600000, "-1", "devnet override of the genesis propose timeout (-1: genesis)"},
+    {"prevote-timeout-ms", K_INT, F(prevote_timeout_ms), 0, -1, 3600000, "-1", "devnet override of the genesis prevote timeout (-1: genesis)"},
+    {"precommit-timeout-ms", K_INT, F(precommit_timeout_ms), 0, -1, 3600000, "-1", "devnet override of the genesis precommit timeout (-1: genesis)"},
+    {"heartbeat-interval", K_UINT, F(heartbeat_interval_s), 0, 1, 86400, "60", "seconds between masternode heartbeats"},
+    {"store-map-mb", K_UINT, F(store_map_mb), 0, 64, 1u << 30, "16384", "address space reserved for the store (sparse; grows on disk as used)"},
+};
+
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+size_t tc_config_key_count(void)
+{
+    return N_KEYS;
+}
+
+const char *tc_config_key_name(size_t i)
+{
+    return i < N_KEYS ? keys[i].name : NULL;
+}
+
+void tc_config_print_keys(void *file)
+{
+    FILE *f = file;
+    for (size_t i = 0; i < N_KEYS; i++)
+        fprintf(f, "  %-24s %-10s %s\n", keys[i].name, keys[i].def[0] ? keys[i].def : "-", keys[i].help);
+}
+
+/* Levenshtein distance, capped: good enough to suggest a key for a typo. */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40)
+        return 99;
+    size_t d[41][41];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    return d[la][lb];
+}
+
+static const key_def *find_key(const char *name)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static int unknown_key(const char *name, const char *where, tc_errmsg *e)
+{
+    const char *best = NULL;
+    size_t best_d = 4;
+    char norm[64];
+    snprintf(norm, sizeof norm, "%s", name);
+    for (char *p = norm; *p; p++)
+        if (*p == '_')
+            *p = '-';
+    for (size_t i = 0; i < N_KEYS; i++) {
+        size_t dd = distance(norm, keys[i].name);
+        if (dd < best_d) {
+            best_d = dd;
+            best = keys[i].name;
+        }
+    }
+    if (best)
+        return tc_fail(e, TC_ECONFIG, "%s: unknown key \"%s\" (did you mean \"%s\"?)", where, name, best);
+    return tc_fail(e, TC_ECONFIG, "%s: unknown key \"%s\" (the keys are listed in docs/config.md and by timed --help)",
+                   where, name);
+}
+
+static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    if (*s == '\0' || *s == '+' || (*s == '-' && min >= 0) || strchr(s, ' '))
+        return false;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* host:port with a non-empty host ([v6] allowed) and a port of 1..65535. */
+static bool valid_addr(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s || strlen(s) >= TC_CONFIG_ADDR || strpbrk(s, " \t\"'") != NULL)
+        return false;
+    if (s[0] == '[' && colon[-1] != ']')
+        return false;
+    int64_t port;
+    return parse_int(colon + 1, 1, 65535, &port);
+}
+
+int tc_config_set(tc_config *cfg, const char *name, const char *value, const char *where, tc_errmsg *e)
+{
+    const key_def *k = find_key(name);
+    if (k == NULL)
+        return unknown_key(name, where, e);
+    char *field = (char *)cfg + k->off;
+    int64_t v;
+    switch (k->kind) {
+    case K_PATH:
+    case K_TEXT:
+        if (strlen(value) >= k->size)
+            return tc_fail(e, TC_ECONFIG, "%s: %s: longer than %zu characters", where, name, k->size - 1);
+        strcpy(field, value);
+        return 0;
+    case K_ADDR:
+        if (value[0] != '\0' && !valid_addr(value))
+            return tc_fail(e, TC_ECONFIG, "%s: %s: expected host:port (e.g. 127.0.0.1:24201), got \"%s\"", where,
+                           name, value);
+        strcpy(field, value);
+        return 0;
+    case K_LIST: {
+        size_t *count = (size_t *)((char *)cfg + k->count_off);
+        if (!valid_addr(value))
+            return tc_fail(e, TC_ECONFIG, "%s: %s: expected host:port, got \"%s\"", where, name, value);
+        if (*count >= TC_CONFIG_MAX_PEERS)
+            return tc_fail(e, TC_ECONFIG, "%s: %s: more than %d entries", where, name, TC_CONFIG_MAX_PEERS);
+        strcpy(field + *count * k->size, value);
+        (*count)++;
+        return 0;
+    }
+    case K_UINT:
+        if (!parse_int(value, k->min, k->max, &v))
+            return tc_fail(e, TC_ECONFIG, "%s: %s: expected a whole number from %lld to %lld, got \"%s\"", where,
+                           name, (long long)k->min, (long long)k->max, value);
+        *(uint64_t *)field = (uint64_t)v;
+        return 0;
+    case K_INT:
+        if (!parse_int(value, k->min, k->max, &v))
+            return tc_fail(e, TC_ECONFIG, "%s: %s: expected a whole number from %lld to %lld, got \"%s\"", where,
+                           name, (long long)k->min, (long long)k->max, value);
+        *(int64_t *)field = v;
+        return 0;
+    case K_LEVEL:
+        if (tc_log_parse_level(value, (int *)field))
+            return tc_fail(e, TC_ECONFIG, "%s: %s: expected debug, info, warn, error or off, got \"%s\"", where,
+                           name, value);
+        return 0;
+    case K_FORMAT:
+        if (tc_log_parse_format(value, (int *)field))
+            return tc_fail(e, TC_ECONFIG, "%s: %s: expected logfmt or json, got \"%s\"", where, name, value);
+        return 0;
+    case K_NETWORK: {
+        const tc_netparams *net = tc_params_by_name(value);
+        if (net == NULL)
+            return tc_fail(e, TC_ECONFIG, "%s: %s: expected mainnet, testnet or devnet, got \"%s\"", where, name,
+                           value);
+        *(const tc_netparams **)field = net;
+        return 0;
+    }
+    }
+    return tc_fail(e, TC_ECONFIG, "%s: %s: unhandled key kind", where, name);
+}
+
+void tc_config_defaults(tc_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (keys[i].def[0] == '\0')
+            continue;
+        tc_errmsg e;
+        if (tc_config_set(cfg, keys[i].name, keys[i].def, "default", &e) != 0) {
+            fprintf(stderr, "fatal: config default: %s\n", e.msg); /* a bug in the table */
+            abort();
+        }
+    }
+}
+
+typedef struct {
+    tc_config *cfg;
+    const char *path;
+    int line;
+    tc_errmsg *e;
+    int err;
+} load_ctx;
+
+/* inih does not pass line numbers to handlers; it returns the line of the
+ * first handler failure, so the message is completed after the parse. */
+static int on_line(void *user, const char *section, const char *name, const char *value)
+{
+    load_ctx *l = user;
+    if (section[0] != '\0' && strcmp(section, "main") != 0) {
+        l->err = tc_fail(l->e, TC_ECONFIG, "section [%s] is not known (keys go at the top or under [main])",
+                         section);
+        return 0;
+    }
+    tc_errmsg inner;
+    if ((l->err = tc_config_set(l->cfg, name, value, "", &inner)) != 0) {
+        /* drop the empty "where" prefix ": " that tc_config_set put first */
+        tc_fail(l->e, l->err, "%s", inner.msg[0] == ':' ? inner.msg + 2 : inner.msg);
+        return 0;
+    }
+    return 1;
+}
+
+int tc_config_load(tc_config *cfg, const char *path, tc_errmsg *e)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return tc_fail(e, TC_EIO, "%s: cannot read config file: %s", path, strerror(errno));
+    tc_errmsg inner = {""};
+    load_ctx l = {cfg, path, 0, &inner, 0};
+    ini_stop_on_first_error = true;
+    ini_allow_multiline = false;
+    int line = ini_parse_file(f, on_line, &l);
+    fclose(f);
+    if (line == 0)
+        return 0;
+    if (line < 0)
+        return tc_fail(e, TC_EIO, "%s: cannot read config file", path);
+    if (l.err == 0) /* inih's own syntax error */
+        return tc_fail(e, TC_ECONFIG, "%s:%d: expected \"key = value\", a [section] or a comment", path, line);
+    return tc_fail(e, TC_ECONFIG, "%s:%d: %s", path, line, inner.msg);
+}
+
+static int finish(tc_config *cfg, tc_errmsg *e)
+{
+    const tc_netparams *n = cfg->net;
+    if (cfg->datadir[0] == '\0') {
+        const char *home = getenv("HOME");
+        if (home == NULL || home[0] == '\0')
+            return tc_fail(e, TC_ECONFIG, "datadir: not set and $HOME is empty; pass --datadir");
+        snprintf(cfg->datadir, sizeof cfg->datadir, "%.400s/.timecoin/%s", home, n->name);
+    }
+    if (cfg->genesis[0] == '\0')
+        snprintf(cfg->genesis, sizeof cfg->genesis, "%.480s/genesis.json", cfg->datadir);
+    if (cfg->operator_key[0] == '\0')
+        snprintf(cfg->operator_key, sizeof cfg->operator_key, "%.480s/operator.key", cfg->datadir);
+    if (cfg->listen[0] == '\0')
+        snprintf(cfg->listen, sizeof cfg->listen, "0.0.0.0:%u", n->p2p_port);
+    if (cfg->rpc_listen[0] == '\0')
+        snprintf(cfg->rpc_listen, sizeof cfg->rpc_listen, "127.0.0.1:%u", n->rpc_port);
+    if (cfg->metrics_listen[0] == '\0')
+        snprintf(cfg->metrics_listen, sizeof cfg->metrics_listen, "127.0.0.1:%u", n->metrics_port);
+    if ((cfg->rpcuser[0] == '\0') != (cfg->rpcpassword[0] == '\0'))
+        return tc_fail(e, TC_ECONFIG, "rpcuser and rpcpassword: set both or neither (neither: cookie file)");
+    return 0;
+}
+
+int tc_config_from_args(tc_config *cfg, int argc, char **argv, tc_errmsg *e)
+{
+    int err;
+    /* The config file first, wherever --config stands, so flags override it. */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *path = NULL;
+        if (strncmp(a, "--config=", 9) == 0)
+            path = a + 9;
+        else if (strcmp(a, "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strcmp(a, "--config") == 0)
+            return tc_fail(e, TC_ECONFIG, "--config: expects a file name");
+        if (path) {
+            snprintf(cfg->config_file, sizeof cfg->config_file, "%s", path);
+            if ((err = tc_config_load(cfg, path, e)))
+                return err;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        char name[64];
+        const char *a = argv[i], *value;
+        if (strncmp(a, "--", 2) != 0)
+            return tc_fail(e, TC_ECONFIG, "%s: unexpected argument (options start with --)", a);
+        const char *eq = strchr(a, '=');
+        if (eq) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - a - 2), a + 2);
+            value = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", a + 2);
+            if (strcmp(name, "config") != 0 && find_key(name) == NULL)
+                return unknown_key(name, a, e);
+            if (i + 1 >= argc)
+                return tc_fail(e, TC_ECONFIG, "%s: expects a value", a);
+            value = argv[++i];
+        }
+        if (strcmp(name, "config") == 0)
+            continue;
+        char where[80];
+        snprintf(where, sizeof where, "--%s", name);
+        if ((err = tc_config_set(cfg, name, value, where, e)))
+            return err;
+    }
+    return finish(cfg, e);
+}

@@ -1,0 +1,163 @@
+/* Configuration: file and flags, defaults, every rejection with file:line and
+ * a hint, and docs/config.md naming every key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node/config.h"
+#include "util/log.h"
+
+static char path[64];
+
+static void write_conf(const char *text)
+{
+    snprintf(path, sizeof path, "/tmp/tc-conf-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static int run(tc_config *cfg, tc_errmsg *e, int argc, char **argv)
+{
+    tc_config_defaults(cfg);
+    return tc_config_from_args(cfg, argc, argv, e);
+}
+
+static void test_file_and_flags(void **state)
+{
+    (void)state;
+    write_conf("# a devnet node\n"
+               "network = devnet\n"
+               "datadir = /tmp/tc-node0\n"
+               "[main]\n"
+               "listen = 127.0.0.1:24200 ; inline comment\n"
+               "connect = 127.0.0.1:24210\n"
+               "connect = 127.0.0.1:24220\n"
+               "max-inbound = 5\n"
+               "log-format = json\n");
+    tc_config cfg;
+    tc_errmsg e;
+    char *argv[] = {"timed", "--max-inbound", "7", "--config", path, "--rpc-listen=127.0.0.1:1", "--log-level", "debug"};
+    if (run(&cfg, &e, 8, argv))
+        fail_msg("%s", e.msg);
+    assert_string_equal(cfg.net->name, "devnet");
+    assert_string_equal(cfg.datadir, "/tmp/tc-node0");
+    assert_string_equal(cfg.listen, "127.0.0.1:24200");
+    assert_int_equal(cfg.n_connect, 2);
+    assert_string_equal(cfg.connect[1], "127.0.0.1:24220");
+    assert_int_equal(cfg.max_inbound, 7); /* the flag beats the file, wherever it stands */
+    assert_string_equal(cfg.rpc_listen, "127.0.0.1:1");
+    assert_int_equal(cfg.log_level, TC_LOG_DEBUG);
+    assert_int_equal(cfg.log_format, TC_LOG_JSON);
+    /* derived defaults */
+    assert_string_equal(cfg.genesis, "/tmp/tc-node0/genesis.json");
+    assert_string_equal(cfg.operator_key, "/tmp/tc-node0/operator.key");
+    assert_string_equal(cfg.metrics_listen, "127.0.0.1:24202");
+    assert_int_equal(cfg.mempool_max_txs, 10000);
+    assert_int_equal(cfg.block_interval_ms, -1);
+    unlink(path);
+}
+
+static void test_network_defaults(void **state)
+{
+    (void)state;
+    tc_config cfg;
+    tc_errmsg e;
+    char *argv[] = {"timed", "--network", "mainnet", "--datadir", "/x"};
+    assert_int_equal(run(&cfg, &e, 5, argv), 0);
+    assert_string_equal(cfg.listen, "0.0.0.0:24000");
+    assert_string_equal(cfg.rpc_listen, "127.0.0.1:24001");
+    assert_string_equal(cfg.metrics_listen, "127.0.0.1:24002");
+}
+
+static void expect_file_error(const char *text, const char *needle)
+{
+    write_conf(text);
+    tc_config cfg;
+    tc_errmsg e = {""};
+    char *argv[] = {"timed", "--config", path};
+    int err = run(&cfg, &e, 3, argv);
+    unlink(path);
+    if (err != TC_ECONFIG)
+        fail_msg("expected TC_ECONFIG for \"%s\", got %s (%s)", text, tc_errname(err), e.msg);
+    char want[256];
+    snprintf(want, sizeof want, "%s:%s", path, needle);
+    if (strstr(e.msg, want) == NULL)
+        fail_msg("message \"%s\" lacks \"%s\"", e.msg, want);
+}
+
+static void test_file_errors_name_line_and_hint(void **state)
+{
+    (void)state;
+    expect_file_error("network = devnet\nrpc_listen = 127.0.0.1:1\n",
+                      "2: unknown key \"rpc_listen\" (did you mean \"rpc-listen\"?)");
+    expect_file_error("\n\nmax-inbound = lots\n", "3: max-inbound: expected a whole number from 0 to 10000, got \"lots\"");
+    expect_file_error("max-inbound = 10001\n", "1: max-inbound: expected a whole number");
+    expect_file_error("max-inbound = -1\n", "1: max-inbound: expected a whole number");
+    expect_file_error("listen = 127.0.0.1\n", "1: listen: expected host:port");
+    expect_file_error("listen = 127.0.0.1:70000\n", "1: listen: expected host:port");
+    expect_file_error("network = moonnet\n", "1: network: expected mainnet, testnet or devnet");
+    expect_file_error("log-level = loud\n", "1: log-level: expected debug, info");
+    expect_file_error("[devnet]\nlisten = 1.2.3.4:5\n", "2: section [devnet] is not known");
+    expect_file_error("just some words\n", "1: expected \"key = value\"");
+    expect_file_error("completelyunrelated = 1\n", "1: unknown key \"completelyunrelated\" (the keys are listed");
+}
+
+static void test_flag_errors(void **state)
+{
+    (void)state;
+    tc_config cfg;
+    tc_errmsg e;
+    char *a1[] = {"timed", "--max-inbund", "3"};
+    assert_int_equal(run(&cfg, &e, 3, a1), TC_ECONFIG);
+    assert_non_null(strstr(e.msg, "did you mean \"max-inbound\""));
+    char *a2[] = {"timed", "--listen"};
+    assert_int_equal(run(&cfg, &e, 2, a2), TC_ECONFIG);
+    assert_non_null(strstr(e.msg, "--listen: expects a value"));
+    char *a3[] = {"timed", "stray"};
+    assert_int_equal(run(&cfg, &e, 2, a3), TC_ECONFIG);
+    assert_non_null(strstr(e.msg, "stray: unexpected argument"));
+    char *a4[] = {"timed", "--config", "/nonexistent/time.conf"};
+    assert_int_equal(run(&cfg, &e, 3, a4), TC_EIO);
+    assert_non_null(strstr(e.msg, "/nonexistent/time.conf"));
+    char *a5[] = {"timed", "--rpcuser", "u", "--datadir", "/x"};
+    assert_int_equal(run(&cfg, &e, 5, a5), TC_ECONFIG);
+    assert_non_null(strstr(e.msg, "rpcuser and rpcpassword"));
+}
+
+static void test_docs_name_every_key(void **state)
+{
+    (void)state;
+    FILE *f = fopen("docs/config.md", "r");
+    assert_non_null(f);
+    static char doc[65536];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    for (size_t i = 0; i < tc_config_key_count(); i++) {
+        char cell[80];
+        snprintf(cell, sizeof cell, "| `%s` |", tc_config_key_name(i));
+        if (strstr(doc, cell) == NULL)
+            fail_msg("docs/config.md has no row for key \"%s\"", tc_config_key_name(i));
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_file_and_flags),
+        cmocka_unit_test(test_network_defaults),
+        cmocka_unit_test(test_file_errors_name_line_and_hint),
+        cmocka_unit_test(test_flag_errors),
+        cmocka_unit_test(test_docs_name_every_key),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
