@@ -1263,7 +1263,7 @@ int main(void)
     if (tc_crypto_init() != 0)
         return 1;
     signal(SIGPIPE, SIG_IGN); /* raw clients write to sockets the node closed */
-    tc_log_setup(TC_LOG_ERROR, TC_LOG_LOGFMT, 2);
+    tc_log_setup(getenv("TC_DEBUG") ? TC_LOG_DEBUG : TC_LOG_ERROR, TC_LOG_LOGFMT, 2);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handshake_and_every_message),
         cmocka_unit_test(test_hostile_clients),
