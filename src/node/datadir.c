@@ -1,0 +1,154 @@
+#include "node/datadir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/hex.h"
+#include "util/mem.h"
+
+struct tc_datadir {
+    char *path;
+    int lock_fd;
+};
+
+int tc_datadir_open(tc_datadir **out, const char *path, tc_errmsg *e)
+{
+    char lock[PATH_MAX];
+    *out = NULL;
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return tc_fail(e, TC_EIO, "%s: cannot create data dir: %s", path, strerror(errno));
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return tc_fail(e, TC_EIO, "%s: not a directory", path);
+    snprintf(lock, sizeof lock, "%s/%s", path, TC_DATADIR_LOCK);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return tc_fail(e, TC_EIO, "%s: cannot open lock file: %s", lock, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(fd);
+        return tc_fail(e, TC_ELOCKED, "%s: data dir in use by another timed%s%s%s", path, pid[0] ? " (pid " : "",
+                       pid, pid[0] ? ")" : "");
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        int saved = errno;
+        close(fd);
+        return tc_fail(e, TC_EIO, "%s: cannot write lock file: %s", lock, strerror(saved));
+    }
+    tc_datadir *d = tc_xcalloc(1, sizeof *d);
+    d->path = tc_xstrdup(path);
+    d->lock_fd = fd;
+    *out = d;
+    return 0;
+}
+
+void tc_datadir_close(tc_datadir *d)
+{
+    if (d == NULL)
+        return;
+    close(d->lock_fd); /* releases the flock */
+    free(d->path);
+    free(d);
+}
+
+const char *tc_datadir_path(const tc_datadir *d)
+{
+    return d->path;
+}
+
+/* Writes text to path through a temporary file, fsyncs file and directory. */
+static int write_atomic(const char *path, const char *text, size_t n, tc_errmsg *e)
+{
+    char tmp[PATH_MAX + 8], dir[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return tc_fail(e, TC_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    int ok = fchmod(fd, 0600) == 0 && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+    int saved = errno;
+    close(fd);
+    if (!ok || rename(tmp, path) != 0) {
+        if (ok)
+            saved = errno;
+        unlink(tmp);
+        return tc_fail(e, saved == ENOSPC ? TC_ESTORE_FULL : TC_EIO, "%s: cannot write: %s", path,
+                       strerror(saved));
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+int tc_keyfile_write(const char *path, const tc_keypair *kp, tc_errmsg *e)
+{
+    if (access(path, F_OK) == 0)
+        return tc_fail(e, TC_EEXIST, "%s: already exists; refusing to overwrite a key", path);
+    uint8_t seed[32];
+    char text[66];
+    tc_keypair_seed(kp, seed);
+    tc_hex_encode(text, seed, 32);
+    text[64] = '\n';
+    int err = write_atomic(path, text, 65, e);
+    sodium_memzero(seed, sizeof seed);
+    sodium_memzero(text, sizeof text);
+    return err;
+}
+
+int tc_keyfile_load(const char *path, bool create, tc_keypair *kp, tc_errmsg *e)
+{
+    memset(kp, 0, sizeof *kp);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        if (!create)
+            return tc_fail(e, TC_ENOTFOUND, "%s: no key file", path);
+        tc_keypair_generate(kp);
+        int err = tc_keyfile_write(path, kp, e);
+        if (err)
+            tc_keypair_wipe(kp);
+        return err;
+    }
+    if (fd < 0)
+        return tc_fail(e, TC_EIO, "%s: cannot read key: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+        close(fd);
+        return tc_fail(e, TC_ECONFIG, "%s: key file is readable by others (mode %03o); run: chmod 600 %s", path,
+                       (unsigned)(st.st_mode & 0777), path);
+    }
+    char text[80];
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    int err = 0;
+    uint8_t seed[32];
+    if (n < 64 || (n > 64 && text[64] != '\n') || n > 65) {
+        err = tc_fail(e, TC_ECORRUPT, "%s: expected 64 hex digits and a newline", path);
+    } else {
+        text[64] = '\0';
+        if (tc_hex_decode(seed, 32, text) != 0)
+            err = tc_fail(e, TC_ECORRUPT, "%s: expected 64 hex digits and a newline", path);
+        else
+            tc_keypair_from_seed(kp, seed);
+    }
+    sodium_memzero(seed, sizeof seed);
+    sodium_memzero(text, sizeof text);
+    return err;
+}
