@@ -99,7 +99,8 @@ int main(int argc, char **argv)
     if (tc_crypto_init() != 0)
         return 2;
     tc_log_setup(TC_LOG_OFF, TC_LOG_LOGFMT, 2);
-    uint64_t passed = 0, failed = 0;
+    uint64_t passed = 0, failed = 0, worst_live = 0, evidence = 0, bound = 0;
+    uint32_t worst_round = 0;
     clock_t t0 = clock();
     for (uint64_t seed = seed_lo; seed <= seed_hi; seed++) {
         sim_config cfg;
@@ -134,6 +135,10 @@ int main(int argc, char **argv)
             passed++;
         else
             failed++;
+        worst_live = r.liveness_ms > worst_live ? r.liveness_ms : worst_live;
+        worst_round = r.max_round > worst_round ? r.max_round : worst_round;
+        evidence += r.evidence;
+        bound = r.liveness_bound_ms;
         if (!range || !r.ok)
             printf("%s seed=%" PRIu64 " profile=%s validators=%d byzantine=%d weight=%" PRIu64
                    "/%" PRIu64 " heights=%" PRIu64 " sim_ms=%" PRIu64 " max_round=%u events=%" PRIu64
@@ -150,8 +155,9 @@ int main(int argc, char **argv)
     }
     if (range)
         printf("tc-sim: profile=%s seeds=%" PRIu64 "..%" PRIu64 " passed=%" PRIu64
-               " failed=%" PRIu64 " cpu=%.1fs\n",
+               " failed=%" PRIu64 " worst_liveness=%" PRIu64 "ms (bound %" PRIu64 "ms) max_round=%u"
+               " evidence=%" PRIu64 " cpu=%.1fs\n",
                sim_profile_name((enum sim_profile)profile), seed_lo, seed_hi, passed, failed,
-               (double)(clock() - t0) / CLOCKS_PER_SEC);
+               worst_live, bound, worst_round, evidence, (double)(clock() - t0) / CLOCKS_PER_SEC);
     return failed ? 1 : 0;
 }
