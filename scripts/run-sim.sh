@@ -6,8 +6,8 @@
 #
 #   scripts/run-sim.sh <tc-sim> [SEEDS]     SEEDS in total (default 250)
 #
-# Ends with "sim: N passed, N failed" (seeds; the over-threshold check counts
-# as one more) and exits non-zero on any failure. A failing seed's line says
+# Ends with "sim: N passed, N failed" (seeds, plus one per over-threshold
+# configuration) and exits non-zero on any failure. A failing seed's line says
 # how to replay it.
 set -u
 sim=${1:?usage: run-sim.sh <tc-sim> [SEEDS]}
@@ -52,17 +52,22 @@ for ((i = 0; i < njobs; i++)); do
   fi
 done
 
-# Over the threshold: 2 of 4 equal validators Byzantine, splitting the honest
-# two. The checker must report an agreement violation and exit 1.
-out=$("$sim" --seed 7 --validators 4 --byzantine 2 --heights 10 --profile fork 2>&1); rc=$?
-printf '%s\n' "$out"
-if [ $rc -eq 1 ] && printf '%s\n' "$out" | grep -q 'violation: .*agreement'; then
-  echo "sim: over-threshold check failed as it must (agreement violation caught)"
-  passed=$((passed + 1))
-else
-  echo "sim: over-threshold check did NOT catch a violation (rc $rc)" >&2
-  failed=$((failed + 1))
-fi
+# Over the threshold: Byzantine validators holding 1/2, 3/7 and 4/10 of the
+# weight split the honest ones. On every seed the checker must report an
+# agreement violation (tc-sim exits 1); each configuration counts as one check.
+for cfg in "4 2" "7 3" "10 4"; do
+  set -- $cfg
+  out=$("$sim" --seeds 1..20 --validators "$1" --byzantine "$2" --heights 10 --profile fork 2>&1); rc=$?
+  caught=$(printf '%s\n' "$out" | grep -c 'violation: .* agreement:')
+  if [ $rc -eq 1 ] && [ "$caught" -eq 20 ]; then
+    echo "sim: over-threshold $2 of $1 Byzantine: agreement violation caught on 20/20 seeds, as it must"
+    passed=$((passed + 1))
+  else
+    printf '%s\n' "$out" | tail -n 3
+    echo "sim: over-threshold $2 of $1 Byzantine: checker caught $caught/20 (rc $rc)" >&2
+    failed=$((failed + 1))
+  fi
+done
 
 echo "sim: $(( $(date +%s) - start ))s wall"
 echo "sim: $passed passed, $failed failed"
