@@ -1,8 +1,11 @@
-/* timed — the TimeCoin node daemon. */
+/* timed — the TimeCoin node daemon: parse, build, run. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "node/config.h"
+#include "node/node.h"
+#include "util/log.h"
 #include "util/version.h"
 
 static void usage(FILE *f)
@@ -32,8 +35,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "timed: %s\n", e.msg);
         return 1;
     }
-    fprintf(stderr, "timed: configuration is valid (network %s, data dir %s); the daemon itself lands "
-                    "with the [Node] issue\n",
-            cfg.net->name, cfg.datadir);
-    return 1;
+    tc_log_setup(cfg.log_level, cfg.log_format, STDERR_FILENO);
+    tc_node *node;
+    int err = tc_node_new(&node, &cfg, &e);
+    if (err) {
+        fprintf(stderr, "timed: %s\n", e.msg);
+        return err == TC_ECONFIG ? 1 : 2;
+    }
+    err = tc_node_run(node);
+    tc_node_free(node);
+    return err ? 2 : 0;
 }

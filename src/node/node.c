@@ -1,0 +1,1010 @@
+#include "node/node.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chain/genesis.h"
+#include "consensus/core.h"
+#include "crypto/sigcache.h"
+#include "mempool/mempool.h"
+#include "net/p2p.h"
+#include "node/datadir.h"
+#include "store/ledger.h"
+#include "store/signlog.h"
+#include "util/clock.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/pool.h"
+
+#define MAX_CANDIDATES 16     /* proposed blocks kept for the current height */
+#define MAX_TIMERS 64         /* consensus timeouts in flight */
+#define BLOCK_MAX_TXS 5000    /* mempool transactions offered to one block */
+#define SYNC_BATCH 64         /* blocks asked for per getblocks */
+#define SYNC_STALL_MS 10000   /* a sync request unanswered this long is retried elsewhere */
+#define SIGCACHE_ENTRIES (1u << 18)
+
+/* A block proposed for the current height, kept until the height is done. */
+typedef struct {
+    bool used;
+    uint64_t height;
+    tc_hash hash;
+    tc_block blk;
+    tc_buf raw;
+} candidate;
+
+typedef struct {
+    struct tc_node *n;
+    struct event *ev;
+    bool armed;
+    uint64_t height;
+    uint32_t round;
+    enum tc_timeout_kind kind;
+} timer;
+
+struct tc_node {
+    tc_config cfg;
+    tc_genesis g;
+    struct event_base *base;
+    struct event *sigint, *sigterm, *tick;
+    tc_datadir *dd;
+    tc_keypair node_key, op_key;
+    bool has_op_key;
+    tc_sigcache *cache;
+    tc_pool *pool;
+    tc_ledger *L;
+    tc_mempool *mp;
+    tc_p2p *p2p;
+    tc_core *core;
+    tc_signlog *slog;
+    candidate cands[MAX_CANDIDATES];
+    timer timers[MAX_TIMERS];
+    tc_cert last_commit; /* certificate of the tip, for the next proposal */
+    uint64_t committed_ms;        /* when the tip was committed (monotonic) */
+    tc_valset vs;                 /* validator set of the current height */
+    tc_proposal prop;             /* latest proposal seen at the current height */
+    bool have_prop;
+    uint64_t stuck_height;        /* consensus position at the last tick */
+    uint32_t stuck_round;
+    int stuck_step, stuck_ticks;
+    struct event *next_height_ev; /* paces heights to the block interval */
+    /* sync */
+    uint64_t sync_peer;  /* peer asked for blocks (0: none) */
+    uint64_t sync_from;  /* first height asked */
+    uint64_t sync_asked_ms;
+    uint64_t sync_start_ms, sync_start_height;
+    uint64_t hint_height, hint_peer; /* a consensus message at H says H-1 is certified */
+    int exit_code;
+};
+
+/* ---- candidates ------------------------------------------------------------- */
+
+static candidate *find_candidate(tc_node *n, uint64_t height, const tc_hash *hash)
+{
+    for (size_t i = 0; i < MAX_CANDIDATES; i++)
+        if (n->cands[i].used && n->cands[i].height == height && tc_hash_eq(&n->cands[i].hash, hash))
+            return &n->cands[i];
+    return NULL;
+}
+
+static void drop_candidate(candidate *c)
+{
+    tc_block_release(&c->blk);
+    tc_buf_release(&c->raw);
+    c->used = false;
+}
+
+/* Keeps blk (taken over: the caller's copy is emptied) under its hash;
+ * replaces the oldest entry of a past height, or any, when full. */
+static candidate *keep_candidate(tc_node *n, tc_block *blk)
+{
+    tc_hash h;
+    tc_header_hash(&blk->hdr, &h);
+    candidate *c = find_candidate(n, blk->hdr.height, &h);
+    if (c) {
+        tc_block_release(blk);
+        return c;
+    }
+    size_t slot = 0;
+    for (size_t i = 0; i < MAX_CANDIDATES; i++) {
+        if (!n->cands[i].used) {
+            slot = i;
+            break;
+        }
+        if (n->cands[i].height < n->cands[slot].height)
+            slot = i;
+    }
+    c = &n->cands[slot];
+    if (c->used)
+        drop_candidate(c);
+    c->used = true;
+    c->height = blk->hdr.height;
+    c->hash = h;
+    c->blk = *blk;
+    tc_block_init(blk);
+    tc_buf_init(&c->raw);
+    tc_block_encode(&c->blk, &c->raw);
+    return c;
+}
+
+static void drop_old_candidates(tc_node *n, uint64_t below)
+{
+    for (size_t i = 0; i < MAX_CANDIDATES; i++)
+        if (n->cands[i].used && n->cands[i].height < below)
+            drop_candidate(&n->cands[i]);
+}
+
+/* ---- consensus driver -------------------------------------------------------- */
+
+/* Genesis timing with the devnet overrides of the config. */
+static tc_consensus_params timing(const tc_node *n)
+{
+    tc_consensus_params cp = n->g.cp;
+    if (n->cfg.block_interval_ms >= 0)
+        cp.block_interval_ms = (uint32_t)n->cfg.block_interval_ms;
+    if (n->cfg.propose_timeout_ms >= 0)
+        cp.propose_timeout_ms = (uint32_t)n->cfg.propose_timeout_ms;
+    if (n->cfg.prevote_timeout_ms >= 0)
+        cp.prevote_timeout_ms = (uint32_t)n->cfg.prevote_timeout_ms;
+    if (n->cfg.precommit_timeout_ms >= 0)
+        cp.precommit_timeout_ms = (uint32_t)n->cfg.precommit_timeout_ms;
+    return cp;
+}
+
+
+static void drain(tc_node *n);
+
+static void stop_fatal(tc_node *n, const char *why)
+{
+    tc_log_error("node", "stopping", "reason=%s", why);
+    n->exit_code = 2;
+    event_base_loopexit(n->base, NULL);
+}
+
+static int core_sign(void *ctx, const tc_hash *msg, tc_sig *sig)
+{
+    tc_node *n = ctx;
+    if (!n->has_op_key)
+        return TC_ESTATE;
+    tc_sign(&n->op_key, msg->b, 32, sig);
+    return 0;
+}
+
+static int core_get_value(void *ctx, uint64_t height, uint32_t round, tc_hash *value)
+{
+    tc_node *n = ctx;
+    if (height != tc_ledger_height(n->L) + 1)
+        return TC_ESTATE;
+    const tc_tx **txs = tc_xcalloc(BLOCK_MAX_TXS, sizeof *txs);
+    size_t k = tc_mempool_select(n->mp, txs, BLOCK_MAX_TXS);
+    tc_block blk;
+    tc_errmsg e;
+    size_t skipped = 0;
+    int err = tc_ledger_build_block(n->L, txs, k, tc_clock_wall_ms(), &n->op_key.pk, &n->last_commit, &blk, &skipped,
+                                    &e);
+    free(txs);
+    if (err) {
+        tc_log_error("node", "cannot build a block", "height=%llu err=%s", (unsigned long long)height, e.msg);
+        return err;
+    }
+    candidate *c = keep_candidate(n, &blk);
+    *value = c->hash;
+    tc_log_debug("node", "proposing", "height=%llu round=%u txs=%zu skipped=%zu", (unsigned long long)height, round,
+                 c->blk.n_tx - 1, skipped);
+    return 0;
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    timer *t = arg;
+    t->armed = false;
+    tc_core_on_timeout(t->n->core, t->height, t->round, t->kind);
+    drain(t->n);
+}
+
+static void schedule_timeout(tc_node *n, uint64_t height, uint32_t round, enum tc_timeout_kind kind, uint32_t ms)
+{
+    timer *t = NULL;
+    for (size_t i = 0; i < MAX_TIMERS && t == NULL; i++)
+        if (!n->timers[i].armed)
+            t = &n->timers[i];
+    if (t == NULL) { /* all in flight: reuse the one for the oldest round */
+        t = &n->timers[0];
+        for (size_t i = 1; i < MAX_TIMERS; i++)
+            if (n->timers[i].height < t->height ||
+                (n->timers[i].height == t->height && n->timers[i].round < t->round))
+                t = &n->timers[i];
+    }
+    t->height = height;
+    t->round = round;
+    t->kind = kind;
+    t->armed = true;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(t->ev, &tv);
+}
+
+static void push_encoded(tc_node *n, tc_msg *m, enum tc_hash_domain domain, const uint8_t *p, size_t len)
+{
+    tc_hash h;
+    tc_hash_once(domain, p, len, &h);
+    tc_p2p_push(n->p2p, m, &h, 0);
+}
+
+static void broadcast_vote(tc_node *n, const tc_vote *v)
+{
+    tc_buf b;
+    tc_msg m;
+    tc_buf_init(&b);
+    tc_vote_encode(v, &b);
+    tc_msg_init(&m, TC_MSG_VOTE);
+    m.u.vote.p = b.p;
+    m.u.vote.len = b.len;
+    push_encoded(n, &m, TC_H_VOTE, b.p, b.len);
+    tc_buf_release(&b);
+}
+
+static void remember_proposal(tc_node *n, const tc_proposal *p)
+{
+    if (!n->have_prop || p->round >= n->prop.round) {
+        n->prop = *p;
+        n->have_prop = true;
+    }
+}
+
+static void broadcast_proposal(tc_node *n, const tc_proposal *p)
+{
+    remember_proposal(n, p);
+    candidate *c = find_candidate(n, p->height, &p->block);
+    if (c == NULL) {
+        tc_log_error("node", "proposal without its block", "height=%llu", (unsigned long long)p->height);
+        return;
+    }
+    tc_buf b;
+    tc_msg m;
+    tc_buf_init(&b);
+    tc_proposal_encode(p, &b);
+    tc_msg_init(&m, TC_MSG_PROPOSAL);
+    m.u.proposal.proposal.p = b.p;
+    m.u.proposal.proposal.len = b.len;
+    m.u.proposal.block.p = c->raw.p;
+    m.u.proposal.block.len = c->raw.len;
+    push_encoded(n, &m, TC_H_PROPOSAL, b.p, b.len);
+    tc_buf_release(&b);
+}
+
+static void answer_check(tc_node *n, uint64_t height, const tc_hash *value)
+{
+    candidate *c = find_candidate(n, height, value);
+    if (c == NULL)
+        return; /* answered when the block arrives with its proposal */
+    tc_errmsg e;
+    int err = tc_ledger_check_block(n->L, &c->blk, &e);
+    if (err)
+        tc_log_warn("node", "proposed block is invalid", "height=%llu reason=%s", (unsigned long long)height, e.msg);
+    tc_core_on_validity(n->core, height, value, err == 0);
+}
+
+static void start_height(tc_node *n);
+
+static void commit_block(tc_node *n, uint64_t height, uint32_t round, const tc_hash *value, const tc_cert *cert)
+{
+    if (height != tc_ledger_height(n->L) + 1)
+        return; /* already applied (by sync) */
+    candidate *c = find_candidate(n, height, value);
+    if (c == NULL) {
+        tc_log_warn("node", "decided a block it does not hold; syncing it", "height=%llu",
+                    (unsigned long long)height);
+        return;
+    }
+    tc_errmsg e;
+    uint64_t t0 = tc_clock_mono_ms();
+    int err = tc_ledger_apply_block(n->L, &c->blk, cert, &e);
+    if (err) {
+        /* A decided block that does not apply is a broken invariant or a full
+         * disk: stop rather than run on. */
+        tc_log_error("node", "cannot commit the decided block", "height=%llu err=%s", (unsigned long long)height,
+                     e.msg);
+        stop_fatal(n, "commit failed");
+        return;
+    }
+    tc_mempool_block_committed(n->mp, &c->blk, tc_clock_wall_ms());
+    n->committed_ms = tc_clock_mono_ms();
+    char hex[65];
+    tc_log_info("node", "block committed", "height=%llu round=%u hash=%s txs=%zu signers=%zu apply_ms=%llu",
+                (unsigned long long)height, round, tc_hex_encode(hex, value->b, 32), c->blk.n_tx - 1, cert->n,
+                (unsigned long long)(tc_clock_mono_ms() - t0));
+    tc_hash hash = *value;
+    tc_p2p_relay(n->p2p, TC_INV_BLOCK, &hash, 0);
+}
+
+static void record_evidence(tc_node *n, const tc_vote *a, const tc_vote *b)
+{
+    tc_tx tx;
+    tc_tx_init(&tx);
+    tx.kind = TC_TX_EVIDENCE;
+    tx.u.evidence.a = *a;
+    tx.u.evidence.b = *b;
+    tc_hash txid;
+    tc_errmsg e;
+    char hex[65];
+    int err = tc_mempool_add(n->mp, &tx, tc_clock_wall_ms(), &txid, &e);
+    tc_log_warn("node", "double sign seen", "validator=%s height=%llu round=%u evidence=%s",
+                tc_hex_encode(hex, a->validator.b, 32), (unsigned long long)a->height, a->round,
+                err ? e.msg : "queued");
+    if (err == 0)
+        tc_p2p_relay(n->p2p, TC_INV_TX, &txid, 0);
+    tc_tx_release(&tx);
+}
+
+static void on_next_height(evutil_socket_t fd, short what, void *arg)
+{
+    start_height(arg);
+}
+
+/* The next height starts block_interval_ms after the last commit (the core's
+ * commit wait may already have used part of it). */
+static void schedule_next_height(tc_node *n)
+{
+    uint64_t interval = timing(n).block_interval_ms, since = tc_clock_mono_ms() - n->committed_ms;
+    uint64_t ms = since < interval ? interval - since : 0;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_add(n->next_height_ev, &tv);
+}
+
+static void drain(tc_node *n)
+{
+    tc_core_action a;
+    bool persist_failed = false;
+    while (tc_core_next_action(n->core, &a)) {
+        switch (a.kind) {
+        case TC_ACT_PERSIST: {
+            uint8_t rec[TC_SIGNSTATE_SIZE];
+            tc_signstate_encode(&a.u.persist, rec);
+            if (persist_failed || tc_signlog_append(n->slog, rec) != 0) {
+                persist_failed = true;
+                stop_fatal(n, "cannot make the signed state durable (sign log)");
+            }
+            break;
+        }
+        case TC_ACT_PROPOSAL:
+            if (!persist_failed)
+                broadcast_proposal(n, &a.u.proposal);
+            break;
+        case TC_ACT_VOTE:
+            if (!persist_failed)
+                broadcast_vote(n, &a.u.vote);
+            break;
+        case TC_ACT_TIMEOUT:
+            schedule_timeout(n, a.u.timeout.height, a.u.timeout.round, a.u.timeout.kind, a.u.timeout.ms);
+            break;
+        case TC_ACT_CHECK:
+            answer_check(n, a.u.check.height, &a.u.check.value);
+            break;
+        case TC_ACT_COMMIT:
+            commit_block(n, a.u.commit.height, a.u.commit.round, &a.u.commit.value, a.u.commit.cert);
+            break;
+        case TC_ACT_NEXT_HEIGHT:
+            if (tc_ledger_height(n->L) >= a.u.commit.height) {
+                tc_cert_release(&n->last_commit);
+                tc_cert_copy(&n->last_commit, a.u.commit.cert);
+                schedule_next_height(n);
+            }
+            break;
+        case TC_ACT_EVIDENCE:
+            record_evidence(n, &a.u.evidence.a, &a.u.evidence.b);
+            break;
+        }
+    }
+}
+
+/* Starts consensus at tip + 1. */
+static void start_height(tc_node *n)
+{
+    uint64_t h = tc_ledger_height(n->L) + 1;
+    tc_valset vs;
+    if (tc_ledger_valset(n->L, h, &vs) != 0) {
+        stop_fatal(n, "no validator set for the next height");
+        return;
+    }
+    drop_old_candidates(n, h);
+    tc_valset_release(&n->vs);
+    tc_valset_copy(&n->vs, &vs);
+    n->have_prop = false;
+    if (n->last_commit.height != h - 1 || (h > 1 && n->last_commit.n == 0)) {
+        tc_cert_release(&n->last_commit);
+        if (h > 1 && tc_ledger_get_cert(n->L, h - 1, &n->last_commit) != 0)
+            tc_cert_init(&n->last_commit);
+    }
+    tc_core_start_height(n->core, h, &vs, &n->last_commit);
+    tc_valset_release(&vs);
+    drain(n);
+}
+
+/* ---- catch-up gossip ---------------------------------------------------------- */
+
+/* A reply to a peer that may have gone in the meantime: nothing to do then. */
+static void reply(tc_node *n, uint64_t peer, const tc_msg *m)
+{
+    if (tc_p2p_send(n->p2p, peer, m) != 0)
+        tc_log_debug("p2p", "reply not sent", "peer=%llu type=%s", (unsigned long long)peer,
+                     tc_msg_type_name(m->type));
+}
+
+static void send_or_broadcast(tc_node *n, uint64_t peer, const tc_msg *m)
+{
+    if (peer)
+        reply(n, peer, m);
+    else
+        tc_p2p_broadcast(n->p2p, m, 0);
+}
+
+/* Consensus messages go out once; a peer that connected later, or a round
+ * that stalls after restarts, needs them again. Sends the current round's
+ * proposal and every vote held for it to `peer` (0: everyone). */
+static void regossip(tc_node *n, uint64_t peer)
+{
+    uint64_t h = tc_core_height(n->core);
+    uint32_t r = tc_core_round(n->core);
+    if (h == 0 || tc_core_step(n->core) == TC_STEP_NEW)
+        return;
+    if (n->have_prop && n->prop.height == h && n->prop.round == r) {
+        candidate *c = find_candidate(n, h, &n->prop.block);
+        tc_buf b;
+        tc_msg m;
+        tc_buf_init(&b);
+        tc_proposal_encode(&n->prop, &b);
+        tc_msg_init(&m, TC_MSG_PROPOSAL);
+        m.u.proposal.proposal = (tc_bytes){b.p, b.len};
+        if (c)
+            m.u.proposal.block = (tc_bytes){c->raw.p, c->raw.len};
+        send_or_broadcast(n, peer, &m);
+        tc_buf_release(&b);
+    }
+    for (size_t i = 0; i < n->vs.n; i++) {
+        for (uint8_t type = TC_VOTE_PREVOTE; type <= TC_VOTE_PRECOMMIT; type++) {
+            const tc_vote *v = tc_core_vote(n->core, r, type, &n->vs.v[i].key);
+            if (v == NULL)
+                continue;
+            tc_buf b;
+            tc_msg m;
+            tc_buf_init(&b);
+            tc_vote_encode(v, &b);
+            tc_msg_init(&m, TC_MSG_VOTE);
+            m.u.vote = (tc_bytes){b.p, b.len};
+            send_or_broadcast(n, peer, &m);
+            tc_buf_release(&b);
+        }
+    }
+}
+
+/* ---- sync ------------------------------------------------------------------- */
+
+
+static uint64_t best_peer(tc_node *n, uint64_t *height)
+{
+    tc_peer_info *peers;
+    size_t k = tc_p2p_peers(n->p2p, &peers);
+    uint64_t best = 0;
+    *height = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (peers[i].established && peers[i].height > *height) {
+            *height = peers[i].height;
+            best = peers[i].id;
+        }
+    }
+    free(peers);
+    return best;
+}
+
+/* The height the network is known to have certified, and a peer to ask. */
+static uint64_t sync_target(tc_node *n, uint64_t *peer)
+{
+    uint64_t target;
+    *peer = best_peer(n, &target);
+    if (n->hint_height > target && n->hint_peer) {
+        target = n->hint_height;
+        *peer = n->hint_peer;
+    }
+    return target;
+}
+
+/* Asks the best peer for the blocks after our tip when it is ahead. */
+static void maybe_sync(tc_node *n)
+{
+    uint64_t now = tc_clock_mono_ms();
+    if (n->sync_peer && now - n->sync_asked_ms < SYNC_STALL_MS)
+        return;
+    uint64_t peer, target = sync_target(n, &peer), tip = tc_ledger_height(n->L);
+    if (peer == 0 || target <= tip) {
+        n->sync_peer = 0;
+        return;
+    }
+    if (n->sync_start_ms == 0) {
+        n->sync_start_ms = now;
+        n->sync_start_height = tip;
+        tc_log_info("sync", "behind peers; syncing", "height=%llu target=%llu", (unsigned long long)tip,
+                    (unsigned long long)target);
+    }
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_GETBLOCKS);
+    m.u.getblocks.from = tip + 1;
+    m.u.getblocks.count = (uint32_t)(target - tip < SYNC_BATCH ? target - tip : SYNC_BATCH);
+    if (tc_p2p_send(n->p2p, peer, &m) == 0) {
+        n->sync_peer = peer;
+        n->sync_from = tip + 1;
+        n->sync_asked_ms = now;
+    }
+}
+
+static int serve_getblocks(tc_node *n, uint64_t peer, const tc_msg_getblocks *g)
+{
+    tc_msg out;
+    tc_msg_init(&out, TC_MSG_BLOCKS);
+    uint64_t tip = tc_ledger_height(n->L);
+    size_t want = g->count > TC_MSG_MAX_BLOCKS ? TC_MSG_MAX_BLOCKS : g->count;
+    tc_buf *raw = tc_xcalloc(want * 2, sizeof *raw);
+    out.u.blocks.v = tc_xcalloc(want ? want : 1, sizeof *out.u.blocks.v);
+    size_t bytes = 0;
+    for (size_t i = 0; i < want && g->from + i <= tip && g->from + i > 0; i++) {
+        tc_block blk;
+        tc_cert cert;
+        if (tc_ledger_get_block(n->L, g->from + i, &blk) != 0)
+            break;
+        if (tc_ledger_get_cert(n->L, g->from + i, &cert) != 0) {
+            tc_block_release(&blk);
+            break;
+        }
+        tc_buf_init(&raw[2 * i]);
+        tc_buf_init(&raw[2 * i + 1]);
+        tc_block_encode(&blk, &raw[2 * i]);
+        tc_cert_encode(&cert, &raw[2 * i + 1]);
+        tc_block_release(&blk);
+        tc_cert_release(&cert);
+        bytes += raw[2 * i].len + raw[2 * i + 1].len;
+        out.u.blocks.v[i].block = (tc_bytes){raw[2 * i].p, raw[2 * i].len};
+        out.u.blocks.v[i].cert = (tc_bytes){raw[2 * i + 1].p, raw[2 * i + 1].len};
+        out.u.blocks.n = i + 1;
+        if (bytes > TC_FRAME_MAX_PAYLOAD / 2)
+            break;
+    }
+    reply(n, peer, &out);
+    for (size_t i = 0; i < out.u.blocks.n; i++) {
+        tc_buf_release(&raw[2 * i]);
+        tc_buf_release(&raw[2 * i + 1]);
+    }
+    free(raw);
+    free(out.u.blocks.v);
+    return 0;
+}
+
+/* Applies served blocks in order; an invalid block or certificate bans the
+ * peer (it signed nothing, but served what no honest node would). */
+static int on_blocks(tc_node *n, uint64_t peer, const tc_msg_blocks *bl)
+{
+    uint64_t before = tc_ledger_height(n->L);
+    int violation = 0;
+    for (size_t i = 0; i < bl->n; i++) {
+        tc_block blk;
+        tc_cert cert;
+        tc_errmsg e;
+        if (tc_block_decode(&blk, bl->v[i].block.p, bl->v[i].block.len) != 0)
+            return TC_EBADVAL;
+        if (tc_cert_decode(&cert, bl->v[i].cert.p, bl->v[i].cert.len) != 0) {
+            tc_block_release(&blk);
+            return TC_EBADVAL;
+        }
+        int err = 0;
+        if (blk.hdr.height == tc_ledger_height(n->L) + 1) {
+            err = tc_ledger_apply_block(n->L, &blk, &cert, &e);
+            if (err == 0) {
+                tc_mempool_block_committed(n->mp, &blk, tc_clock_wall_ms());
+            } else if (err != TC_ESTORE && err != TC_ESTORE_FULL) {
+                char hex[65];
+                tc_log_warn("sync", "peer served an invalid block; banning it", "height=%llu peer=%s reason=%s",
+                            (unsigned long long)blk.hdr.height, tc_hex_encode(hex, blk.hdr.proposer.b, 8), e.msg);
+                violation = err;
+            }
+        }
+        tc_block_release(&blk);
+        tc_cert_release(&cert);
+        if (violation || err)
+            break;
+    }
+    uint64_t after = tc_ledger_height(n->L);
+    if (peer == n->sync_peer)
+        n->sync_peer = 0;
+    if (after > before) {
+        uint64_t ignored, target = sync_target(n, &ignored);
+        double secs = (double)(tc_clock_mono_ms() - n->sync_start_ms) / 1000.0;
+        double rate = secs > 0 ? (double)(after - n->sync_start_height) / secs : 0;
+        tc_log_info("sync", "progress", "height=%llu target=%llu blocks_per_s=%.1f eta_s=%.0f",
+                    (unsigned long long)after, (unsigned long long)target, rate,
+                    rate > 0 && target > after ? (double)(target - after) / rate : 0.0);
+        tc_cert_release(&n->last_commit);
+        tc_cert_init(&n->last_commit);
+        start_height(n); /* rejoin consensus at the new tip */
+        if (target > after)
+            maybe_sync(n);
+        else
+            n->sync_start_ms = 0;
+    }
+    return violation;
+}
+
+/* ---- P2P messages ----------------------------------------------------------- */
+
+
+static int on_tx(tc_node *n, uint64_t peer, const tc_bytes *raw)
+{
+    tc_tx tx;
+    if (tc_tx_decode(&tx, raw->p, raw->len) != 0)
+        return TC_EBADVAL;
+    tc_hash txid;
+    tc_errmsg e;
+    int err = tc_mempool_add(n->mp, &tx, tc_clock_wall_ms(), &txid, &e);
+    tc_tx_release(&tx);
+    if (err == 0)
+        tc_p2p_relay(n->p2p, TC_INV_TX, &txid, peer);
+    else if (err != TC_EEXIST)
+        tc_log_debug("mempool", "transaction refused", "reason=%s", e.msg);
+    /* A peer may relay what our state no longer accepts: never a violation. */
+    return 0;
+}
+
+static int on_inv(tc_node *n, uint64_t peer, const tc_msg_inv *inv)
+{
+    if (inv->type != TC_INV_TX)
+        return 0; /* blocks arrive by sync, driven by heights */
+    tc_msg req;
+    tc_msg_init(&req, TC_MSG_GETDATA);
+    req.u.inv.type = TC_INV_TX;
+    req.u.inv.h = tc_xcalloc(inv->n, sizeof *req.u.inv.h);
+    for (size_t i = 0; i < inv->n; i++)
+        if (!tc_mempool_has(n->mp, &inv->h[i]))
+            req.u.inv.h[req.u.inv.n++] = inv->h[i];
+    if (req.u.inv.n)
+        reply(n, peer, &req);
+    free(req.u.inv.h);
+    return 0;
+}
+
+static int on_getdata(tc_node *n, uint64_t peer, const tc_msg_inv *inv)
+{
+    if (inv->type != TC_INV_TX)
+        return 0;
+    for (size_t i = 0; i < inv->n; i++) {
+        const tc_tx *tx = tc_mempool_get(n->mp, &inv->h[i]);
+        if (tx == NULL)
+            continue;
+        tc_buf b;
+        tc_msg m;
+        tc_buf_init(&b);
+        tc_tx_encode(tx, &b);
+        tc_msg_init(&m, TC_MSG_TX);
+        m.u.tx.p = b.p;
+        m.u.tx.len = b.len;
+        reply(n, peer, &m);
+        tc_buf_release(&b);
+    }
+    return 0;
+}
+
+/* Notes that the network is past height - 1 when a peer talks consensus at a
+ * height beyond the next one; a certificate-verified sync follows. */
+static void note_height(tc_node *n, uint64_t peer, uint64_t height)
+{
+    if (height > tc_ledger_height(n->L) + 1 && height - 1 > n->hint_height) {
+        n->hint_height = height - 1;
+        n->hint_peer = peer;
+    }
+}
+
+static int on_proposal(tc_node *n, uint64_t peer, const tc_msg_proposal *mp)
+{
+    tc_proposal p;
+    if (tc_proposal_decode(&p, mp->proposal.p, mp->proposal.len) != 0)
+        return TC_EBADVAL;
+    note_height(n, peer, p.height);
+    uint64_t h = tc_core_height(n->core);
+    if (p.height == h && mp->block.len > 0 && find_candidate(n, p.height, &p.block) == NULL) {
+        tc_block blk;
+        if (tc_block_decode(&blk, mp->block.p, mp->block.len) != 0)
+            return TC_EBADVAL;
+        tc_hash bh;
+        tc_header_hash(&blk.hdr, &bh);
+        if (!tc_hash_eq(&bh, &p.block)) {
+            tc_block_release(&blk);
+            return TC_EBADVAL; /* a proposal must carry the block it names */
+        }
+        keep_candidate(n, &blk);
+    }
+    int rc = tc_core_on_proposal(n->core, &p);
+    if (rc == 0) {
+        remember_proposal(n, &p);
+        tc_msg fwd;
+        tc_msg_init(&fwd, TC_MSG_PROPOSAL);
+        fwd.u.proposal = *mp;
+        push_encoded(n, &fwd, TC_H_PROPOSAL, mp->proposal.p, mp->proposal.len);
+        /* the block may have arrived after the core asked for a check */
+        answer_check(n, p.height, &p.block);
+    }
+    drain(n);
+    return rc == TC_ESIG || rc == TC_ECONS_PROPOSER ? rc : 0;
+}
+
+static int on_vote(tc_node *n, uint64_t peer, const tc_bytes *raw)
+{
+    tc_vote v;
+    if (tc_vote_decode(&v, raw->p, raw->len) != 0)
+        return TC_EBADVAL;
+    note_height(n, peer, v.height);
+    int rc = tc_core_on_vote(n->core, &v);
+    if (rc == 0 || rc == TC_ECONS_CONFLICT) {
+        tc_msg fwd;
+        tc_msg_init(&fwd, TC_MSG_VOTE);
+        fwd.u.vote = *raw;
+        push_encoded(n, &fwd, TC_H_VOTE, raw->p, raw->len);
+    }
+    drain(n);
+    /* A vote for a height we are not at is what an out-of-sync peer sends. */
+    if (rc == TC_ECONS_OLD || rc == TC_ECONS_FUTURE)
+        maybe_sync(n);
+    return rc == TC_ESIG ? rc : 0;
+}
+
+static int on_message(void *ctx, uint64_t peer, const tc_msg *m)
+{
+    tc_node *n = ctx;
+    switch (m->type) {
+    case TC_MSG_TX:
+        return on_tx(n, peer, &m->u.tx);
+    case TC_MSG_INV:
+        return on_inv(n, peer, &m->u.inv);
+    case TC_MSG_GETDATA:
+        return on_getdata(n, peer, &m->u.inv);
+    case TC_MSG_PROPOSAL:
+        return on_proposal(n, peer, &m->u.proposal);
+    case TC_MSG_VOTE:
+        return on_vote(n, peer, &m->u.vote);
+    case TC_MSG_GETBLOCKS:
+        return serve_getblocks(n, peer, &m->u.getblocks);
+    case TC_MSG_BLOCKS:
+        return on_blocks(n, peer, &m->u.blocks);
+    default:
+        return 0;
+    }
+}
+
+static uint64_t best_height(void *ctx)
+{
+    tc_node *n = ctx;
+    return tc_ledger_height(n->L);
+}
+
+static void on_peer(void *ctx, uint64_t peer, bool up)
+{
+    tc_node *n = ctx;
+    if (!up && peer == n->sync_peer)
+        n->sync_peer = 0;
+    if (!up && peer == n->hint_peer)
+        n->hint_peer = 0;
+    if (up) {
+        maybe_sync(n);
+        regossip(n, peer);
+    }
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    tc_node *n = arg;
+    tc_log_info("node", "shutting down", "signal=%d", (int)sig);
+    event_base_loopexit(n->base, NULL);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    tc_node *n = arg;
+    maybe_sync(n);
+    uint64_t h = tc_core_height(n->core);
+    uint32_t r = tc_core_round(n->core);
+    int step = (int)tc_core_step(n->core);
+    if (h == n->stuck_height && r == n->stuck_round && step == n->stuck_step) {
+        if (++n->stuck_ticks >= 2) {
+            regossip(n, 0);
+            n->stuck_ticks = 0;
+        }
+    } else {
+        n->stuck_height = h;
+        n->stuck_round = r;
+        n->stuck_step = step;
+        n->stuck_ticks = 0;
+    }
+}
+
+static int open_keys(tc_node *n, tc_errmsg *e)
+{
+    char path[TC_CONFIG_PATH + 32];
+    snprintf(path, sizeof path, "%s/%s", n->cfg.datadir, TC_NODE_KEY_FILE);
+    int err = tc_keyfile_load(path, true, &n->node_key, e);
+    if (err)
+        return err;
+    err = tc_keyfile_load(n->cfg.operator_key, false, &n->op_key, e);
+    if (err == TC_ENOTFOUND)
+        return 0; /* a follower */
+    if (err)
+        return err;
+    n->has_op_key = true;
+    return 0;
+}
+
+static int open_signlog(tc_node *n, tc_signstate *last, tc_errmsg *e)
+{
+    char path[TC_CONFIG_PATH + 32];
+    uint8_t rec[TC_SIGNSTATE_SIZE];
+    bool have = false;
+    snprintf(path, sizeof path, "%s/consensus.log", n->cfg.datadir);
+    tc_signstate_init(last);
+    int err = tc_signlog_open(&n->slog, path, TC_SIGNSTATE_SIZE, rec, &have);
+    if (err)
+        return tc_fail(e, err, "%s: %s", path, tc_strerror(err));
+    if (have && tc_signstate_decode(last, rec, sizeof rec) != 0)
+        return tc_fail(e, TC_ECORRUPT, "%s: last record does not decode", path);
+    return 0;
+}
+
+static int open_p2p(tc_node *n, tc_errmsg *e)
+{
+    tc_p2p_config pc;
+    tc_p2p_config_default(&pc);
+    pc.node_key = &n->node_key;
+    memcpy(pc.magic, n->g.net->magic, 4);
+    pc.chain_id = n->g.chain_id;
+    pc.genesis = *tc_ledger_genesis_hash(n->L);
+    pc.datadir = n->cfg.datadir;
+    pc.listen = n->cfg.listen;
+    pc.max_inbound = (uint32_t)n->cfg.max_inbound;
+    pc.outbound_target = (uint32_t)n->cfg.max_outbound;
+    pc.inbound_per_minute = (uint32_t)n->cfg.inbound_per_minute;
+    pc.idle_timeout_ms = (uint32_t)(n->cfg.peer_timeout_s * 1000);
+    pc.ban_ms = n->cfg.ban_time_s * 1000;
+    pc.rates[TC_MC_REQUEST].rate = (uint32_t)n->cfg.request_rate;
+    pc.rates[TC_MC_REQUEST].burst = (uint32_t)n->cfg.request_burst;
+    pc.ctx = n;
+    pc.best_height = best_height;
+    pc.on_message = on_message;
+    pc.on_peer = on_peer;
+    int err = 0;
+    n->p2p = tc_p2p_new(n->base, &pc, &err);
+    if (n->p2p == NULL)
+        return tc_fail(e, err, "P2P on %s: %s", n->cfg.listen, tc_strerror(err));
+    for (size_t i = 0; i < n->cfg.n_connect; i++)
+        if (tc_p2p_add_address(n->p2p, n->cfg.connect[i], TC_ADDR_CONNECT) != 0 ||
+            tc_p2p_connect(n->p2p, n->cfg.connect[i]) != 0)
+            tc_log_warn("p2p", "cannot connect yet; will retry", "addr=%s", n->cfg.connect[i]);
+    for (size_t i = 0; i < n->cfg.n_addnode; i++)
+        if (tc_p2p_add_address(n->p2p, n->cfg.addnode[i], TC_ADDR_CONNECT) != 0)
+            tc_log_warn("p2p", "address not added", "addr=%s", n->cfg.addnode[i]);
+    for (size_t i = 0; i < n->cfg.n_seednode; i++)
+        if (tc_p2p_add_address(n->p2p, n->cfg.seednode[i], TC_ADDR_SEED) != 0)
+            tc_log_warn("p2p", "address not added", "addr=%s", n->cfg.seednode[i]);
+    return 0;
+}
+
+int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
+{
+    *out = NULL;
+    tc_node *n = tc_xcalloc(1, sizeof *n);
+    n->cfg = *cfg;
+    tc_cert_init(&n->last_commit);
+    tc_valset_init(&n->vs);
+    int err;
+    if ((err = tc_crypto_init())) {
+        tc_fail(e, err, "libsodium failed to initialise");
+        goto fail;
+    }
+    if ((err = tc_datadir_open(&n->dd, cfg->datadir, e)) || (err = tc_genesis_load(&n->g, cfg->genesis, e)))
+        goto fail;
+    if (n->g.net != cfg->net) {
+        err = tc_fail(e, TC_ECONFIG, "%s is a %s genesis but the node runs %s", cfg->genesis, n->g.net->name,
+                      cfg->net->name);
+        goto fail;
+    }
+    if ((err = open_keys(n, e)))
+        goto fail;
+    n->cache = tc_sigcache_new(SIGCACHE_ENTRIES);
+    n->pool = tc_pool_new(0);
+    tc_ledger_opts lo = {cfg->store_map_mb << 20, n->cache, n->pool};
+    char store[TC_CONFIG_PATH + 16];
+    snprintf(store, sizeof store, "%s/chain", cfg->datadir);
+    if ((err = tc_ledger_open(&n->L, store, &n->g, &lo, e)))
+        goto fail;
+    tc_mempool_opts mo = {cfg->mempool_max_txs, cfg->mempool_max_mb * 1000 * 1000,
+                          cfg->mempool_expiry_h * 3600 * 1000};
+    n->mp = tc_mempool_new(n->L, &mo);
+    tc_signstate last;
+    if ((err = open_signlog(n, &last, e)))
+        goto fail;
+    n->base = event_base_new();
+    if (n->base == NULL) {
+        err = tc_fail(e, TC_EIO, "cannot create the event loop");
+        goto fail;
+    }
+    if ((err = open_p2p(n, e)))
+        goto fail;
+    tc_core_config cc = {.chain_id = n->g.chain_id,
+                         .timing = timing(n),
+                         .self = n->has_op_key ? n->op_key.pk : (tc_pubkey){{0}},
+                         .iface = {n, n->has_op_key ? core_sign : NULL, core_get_value},
+                         .cache = n->cache,
+                         .last_signed = last};
+    n->core = tc_core_new(&cc);
+    for (size_t i = 0; i < MAX_TIMERS; i++) {
+        n->timers[i].n = n;
+        n->timers[i].ev = evtimer_new(n->base, on_timer, &n->timers[i]);
+    }
+    n->sigint = evsignal_new(n->base, SIGINT, on_signal, n);
+    n->sigterm = evsignal_new(n->base, SIGTERM, on_signal, n);
+    n->tick = event_new(n->base, -1, EV_PERSIST, on_tick, n);
+    n->next_height_ev = evtimer_new(n->base, on_next_height, n);
+    struct timeval second = {1, 0};
+    evsignal_add(n->sigint, NULL);
+    evsignal_add(n->sigterm, NULL);
+    event_add(n->tick, &second);
+    char hex[65];
+    tc_log_info("node", "started", "network=%s datadir=%s height=%llu validator_key=%s p2p=%s",
+                n->g.net->name, cfg->datadir, (unsigned long long)tc_ledger_height(n->L),
+                n->has_op_key ? tc_hex_encode(hex, n->op_key.pk.b, 32) : "none", cfg->listen);
+    *out = n;
+    return 0;
+fail:
+    tc_node_free(n);
+    return err;
+}
+
+int tc_node_run(tc_node *n)
+{
+    start_height(n);
+    event_base_dispatch(n->base);
+    tc_log_info("node", "stopped", "height=%llu", (unsigned long long)tc_ledger_height(n->L));
+    return n->exit_code;
+}
+
+void tc_node_free(tc_node *n)
+{
+    if (n == NULL)
+        return;
+    for (size_t i = 0; i < MAX_TIMERS; i++)
+        if (n->timers[i].ev)
+            event_free(n->timers[i].ev);
+    if (n->sigint)
+        event_free(n->sigint);
+    if (n->sigterm)
+        event_free(n->sigterm);
+    if (n->tick)
+        event_free(n->tick);
+    if (n->next_height_ev)
+        event_free(n->next_height_ev);
+    tc_p2p_free(n->p2p);
+    tc_core_free(n->core);
+    for (size_t i = 0; i < MAX_CANDIDATES; i++)
+        if (n->cands[i].used)
+            drop_candidate(&n->cands[i]);
+    tc_cert_release(&n->last_commit);
+    tc_valset_release(&n->vs);
+    tc_mempool_free(n->mp);
+    tc_signlog_close(n->slog);
+    tc_ledger_close(n->L); /* the store closes last: every commit is already durable */
+    tc_pool_free(n->pool);
+    tc_sigcache_free(n->cache);
+    if (n->base)
+        event_base_free(n->base);
+    tc_genesis_release(&n->g);
+    tc_keypair_wipe(&n->node_key);
+    tc_keypair_wipe(&n->op_key);
+    tc_datadir_close(n->dd);
+    free(n);
+}
