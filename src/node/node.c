@@ -287,6 +287,8 @@ static void answer_check(tc_node *n, uint64_t height, const tc_hash *value)
 }
 
 static void start_height(tc_node *n);
+static uint64_t best_peer(tc_node *n, uint64_t *height);
+static void maybe_sync(tc_node *n);
 
 static void commit_block(tc_node *n, uint64_t height, uint32_t round, const tc_hash *value, const tc_cert *cert)
 {
@@ -294,8 +296,14 @@ static void commit_block(tc_node *n, uint64_t height, uint32_t round, const tc_h
         return; /* already applied (by sync) */
     candidate *c = find_candidate(n, height, value);
     if (c == NULL) {
+        /* Decided by certificate without the block: fetch it from a peer. */
         tc_log_warn("node", "decided a block it does not hold; syncing it", "height=%llu",
                     (unsigned long long)height);
+        uint64_t ignored;
+        n->hint_height = height;
+        n->hint_peer = best_peer(n, &ignored);
+        n->sync_peer = 0;
+        maybe_sync(n);
         return;
     }
     tc_errmsg e;
@@ -601,9 +609,8 @@ static int on_blocks(tc_node *n, uint64_t peer, const tc_msg_blocks *bl)
             if (err == 0) {
                 tc_mempool_block_committed(n->mp, &blk, tc_clock_wall_ms());
             } else if (err != TC_ESTORE && err != TC_ESTORE_FULL) {
-                char hex[65];
-                tc_log_warn("sync", "peer served an invalid block; banning it", "height=%llu peer=%s reason=%s",
-                            (unsigned long long)blk.hdr.height, tc_hex_encode(hex, blk.hdr.proposer.b, 8), e.msg);
+                tc_log_warn("sync", "peer served an invalid block; banning it", "height=%llu peer=%llu reason=%s",
+                            (unsigned long long)blk.hdr.height, (unsigned long long)peer, e.msg);
                 violation = err;
             }
         }
