@@ -95,6 +95,8 @@ struct world {
     /* network */
     unsigned loss, dup, slow; /* per mille */
     uint64_t delay_lo, delay_hi;
+    uint16_t link_lo[SIM_MAX_NODES][SIM_MAX_NODES]; /* per-link delay range, ms */
+    uint16_t link_hi[SIM_MAX_NODES][SIM_MAX_NODES];
     bool part_active;
     uint64_t part_mask;
     /* checker */
@@ -133,9 +135,9 @@ static bool partitioned(const world *w, int a, int b)
     return w->part_active && (((w->part_mask >> a) ^ (w->part_mask >> b)) & 1);
 }
 
-static uint64_t link_delay(world *w)
+static uint64_t link_delay(world *w, int from, int to)
 {
-    uint64_t d = sim_range(&w->rng, w->delay_lo, w->delay_hi);
+    uint64_t d = sim_range(&w->rng, w->link_lo[from][to], w->link_hi[from][to]);
     if (w->slow && sim_chance(&w->rng, w->slow))
         d *= 8; /* a straggler: reorders behind later messages */
     return d;
@@ -151,7 +153,7 @@ static void send_msg(world *w, int from, int to, const sim_msg *m)
     for (int c = 0; c < copies; c++) {
         sim_event e;
         memset(&e, 0, sizeof e);
-        e.t = w->now + link_delay(w);
+        e.t = w->now + link_delay(w, from, to);
         e.kind = EV_DELIVER;
         e.node = to;
         e.u.m = *m;
@@ -553,6 +555,20 @@ static void byz_vote(world *w, node *nd, const tc_vote *v)
 
 /* ---- events ------------------------------------------------------------- */
 
+/* Height, round and which votes of that round this node holds. */
+static void make_status(world *w, node *nd, sim_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    m->kind = MSG_STATUS;
+    m->from = nd->idx;
+    m->u.status.height = tc_core_height(nd->core);
+    m->u.status.round = tc_core_round(nd->core);
+    for (uint8_t t = TC_VOTE_PREVOTE; t <= TC_VOTE_PRECOMMIT; t++)
+        for (size_t i = 0; i < w->vs.n; i++)
+            if (tc_core_vote(nd->core, m->u.status.round, t, &w->vs.v[i].key))
+                m->u.status.have[t - 1] |= 1ull << i;
+}
+
 static void deliver(world *w, node *nd, const sim_msg *m)
 {
     w->res->delivered++;
@@ -604,8 +620,13 @@ static void deliver(world *w, node *nd, const sim_msg *m)
         break;
     case MSG_CERT: {
         node *src = &w->nodes[m->from];
-        if (m->u.height <= src->nchain && m->u.height == tc_core_height(nd->core))
-            (void)tc_core_on_certificate(nd->core, &src->certs[m->u.height - 1]);
+        if (m->u.height <= src->nchain && m->u.height == tc_core_height(nd->core) &&
+            tc_core_on_certificate(nd->core, &src->certs[m->u.height - 1]) == 0) {
+            run_actions(w, nd);
+            sim_msg st; /* block sync: ask the same peer for the next height at once */
+            make_status(w, nd, &st);
+            send_msg(w, nd->idx, m->from, &st);
+        }
         break;
     }
     }
@@ -615,15 +636,7 @@ static void deliver(world *w, node *nd, const sim_msg *m)
 static void gossip(world *w, node *nd)
 {
     sim_msg m;
-    memset(&m, 0, sizeof m);
-    m.kind = MSG_STATUS;
-    m.from = nd->idx;
-    m.u.status.height = tc_core_height(nd->core);
-    m.u.status.round = tc_core_round(nd->core);
-    for (uint8_t t = TC_VOTE_PREVOTE; t <= TC_VOTE_PRECOMMIT; t++)
-        for (size_t i = 0; i < w->vs.n; i++)
-            if (tc_core_vote(nd->core, m.u.status.round, t, &w->vs.v[i].key))
-                m.u.status.have[t - 1] |= 1ull << i;
+    make_status(w, nd, &m);
     broadcast(w, nd->idx, &m);
     if (nd->byz && nd->mode == BYZ_SILENT)
         goto next;
@@ -784,6 +797,14 @@ static void plan_faults(world *w)
     default:
         break;
     }
+    /* every link gets its own delay range inside the profile's */
+    for (int a = 0; a < w->n; a++)
+        for (int b = 0; b < w->n; b++) {
+            uint64_t lo = sim_range(&w->rng, w->delay_lo, w->delay_hi);
+            uint64_t hi = sim_range(&w->rng, lo, w->delay_hi);
+            w->link_lo[a][b] = (uint16_t)lo;
+            w->link_hi[a][b] = (uint16_t)hi;
+        }
 }
 
 static void cleanup(world *w)
