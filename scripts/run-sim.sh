@@ -7,7 +7,7 @@
 #   scripts/run-sim.sh <tc-sim> [SEEDS]     SEEDS in total (default 250)
 #
 # Ends with "sim: N passed, N failed" (seeds, plus one per over-threshold
-# configuration) and exits non-zero on any failure. A failing seed's line says
+# configuration and one for the amnesia self-test) and exits non-zero on any failure. A failing seed's line says
 # how to replay it.
 set -u
 sim=${1:?usage: run-sim.sh <tc-sim> [SEEDS]}
@@ -68,6 +68,18 @@ for cfg in "4 2" "7 3" "10 4"; do
     failed=$((failed + 1))
   fi
 done
+
+# Checker self-test: restarted nodes forget their sign state (--amnesia). Some
+# of them then sign conflicting votes, and the checker must say so.
+out=$("$sim" --seeds 1..100 --validators 4..7 --heights 10 --profile crash-restart --amnesia 2>&1)
+caught=$(printf '%s\n' "$out" | grep -c 'violation: .* honest double-sign')
+if [ "$caught" -gt 0 ]; then
+  echo "sim: amnesia self-test: honest double-sign caught on $caught/100 seeds (sign log off)"
+  passed=$((passed + 1))
+else
+  echo "sim: amnesia self-test: no double-sign caught on 100 seeds" >&2
+  failed=$((failed + 1))
+fi
 
 echo "sim: $(( $(date +%s) - start ))s wall"
 echo "sim: $passed passed, $failed failed"

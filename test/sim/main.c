@@ -26,8 +26,11 @@ static void usage(void)
             "usage: tc-sim [--seed S | --seeds A..B | --count C] [--validators N|LO..HI]\n"
             "              [--byzantine K|max] [--heights H] [--weights W1,W2,...]\n"
             "              [--profile none|lossy|partition|crash-restart|byzantine|fork]\n"
+            "              [--amnesia]\n"
             "  fork: Byzantine weight over 1/3 split the honest nodes; the checker must\n"
-            "        report an agreement violation (exit 1).\n");
+            "        report an agreement violation (exit 1).\n"
+            "  --amnesia: restarted nodes lose their durable sign state (a checker\n"
+            "        self-test: honest double-signs must then be caught).\n");
 }
 
 static int parse_range(const char *s, uint64_t *lo, uint64_t *hi)
@@ -51,11 +54,15 @@ int main(int argc, char **argv)
 {
     uint64_t seed_lo = 1, seed_hi = 1, n_lo = 4, n_hi = 4, heights = 10;
     int byz = 0, profile = PROFILE_NONE;
-    bool byz_max = false, range = false;
+    bool byz_max = false, range = false, amnesia = false;
     uint64_t weights[SIM_MAX_NODES];
     int nweights = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--amnesia") == 0) {
+            amnesia = true;
+            continue;
+        }
         if (v == NULL) {
             usage();
             return 2;
@@ -112,6 +119,7 @@ int main(int argc, char **argv)
         if (profile == PROFILE_FORK && byz_max)
             cfg.byzantine = cfg.n / 2; /* over the threshold */
         cfg.heights = (int)heights;
+        cfg.amnesia = amnesia;
         cfg.profile = (enum sim_profile)profile;
         if (nweights) {
             if (nweights != cfg.n) {

@@ -714,6 +714,8 @@ static void handle(world *w, const sim_event *e)
         return;
     case EV_RESTART:
         if (!nd->up) {
+            if (w->cfg->amnesia)
+                tc_signstate_init(&nd->durable);
             node_boot(w, nd);
             run_actions(w, nd);
         }

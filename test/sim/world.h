@@ -27,6 +27,7 @@ typedef struct {
     enum sim_profile profile;
     const uint64_t *weights; /* n weights, or NULL: drawn from the seed */
     bool verbose;
+    bool amnesia;    /* checker self-test: restarts forget the durable sign state */
 } sim_config;
 
 typedef struct {
