@@ -15,6 +15,7 @@
 #include "store/signlog.h"
 #include "util/clock.h"
 #include "util/hex.h"
+#include "util/hmap.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/pool.h"
@@ -25,6 +26,15 @@
 #define SYNC_BATCH 64         /* blocks asked for per getblocks */
 #define SYNC_STALL_MS 10000   /* a sync request unanswered this long is retried elsewhere */
 #define SIGCACHE_ENTRIES (1u << 18)
+#define HEARTBEAT_SKEW_MS (10 * 60 * 1000) /* heartbeats dated further off are ignored */
+
+/* What the node knows of a masternode's liveness from its heartbeats. */
+typedef struct {
+    uint64_t time_ms; /* the heartbeat's own timestamp */
+    uint64_t seen_ms; /* when we received it (wall) */
+    uint64_t height;
+    char addr[TC_MAX_NETADDR + 1];
+} liveness;
 
 /* A block proposed for the current height, kept until the height is done. */
 typedef struct {
@@ -69,6 +79,9 @@ struct tc_node {
     uint64_t stuck_height;        /* consensus position at the last tick */
     uint32_t stuck_round;
     int stuck_step, stuck_ticks;
+    tc_hash mesh_for;             /* validator-set hash the mesh was built for */
+    tc_hmap *seen;                /* operator key -> liveness */
+    struct event *heartbeat_ev;
     struct event *next_height_ev; /* paces heights to the block interval */
     /* sync */
     uint64_t sync_peer;  /* peer asked for blocks (0: none) */
@@ -287,6 +300,7 @@ static void answer_check(tc_node *n, uint64_t height, const tc_hash *value)
 }
 
 static void start_height(tc_node *n);
+static void update_mesh(tc_node *n);
 static uint64_t best_peer(tc_node *n, uint64_t *height);
 static void maybe_sync(tc_node *n);
 
@@ -407,6 +421,39 @@ static void drain(tc_node *n)
     }
 }
 
+typedef struct {
+    const tc_node *n;
+    const char **addrs;
+    size_t count;
+} mesh_walk;
+
+static int mesh_add(void *ctx, const tc_mn *m)
+{
+    mesh_walk *w = ctx;
+    if (tc_valset_find(&w->n->vs, &m->operator_key) >= 0 &&
+        !(w->n->has_op_key && memcmp(m->operator_key.b, w->n->op_key.pk.b, 32) == 0))
+        w->addrs[w->count++] = tc_xstrdup(m->netaddr);
+    return 0;
+}
+
+/* A validator keeps links to every validator of the set (their on-chain
+ * addresses); recomputed when the set changes. */
+static void update_mesh(tc_node *n)
+{
+    tc_hash h;
+    tc_valset_hash(&n->vs, &h);
+    if (!n->has_op_key || tc_valset_find(&n->vs, &n->op_key.pk) < 0 || tc_hash_eq(&h, &n->mesh_for))
+        return;
+    mesh_walk w = {n, tc_xcalloc(n->vs.n, sizeof(char *)), 0};
+    if (tc_ledger_each_mn(n->L, mesh_add, &w) == 0) {
+        tc_p2p_set_mesh(n->p2p, w.addrs, w.count);
+        n->mesh_for = h;
+    }
+    for (size_t i = 0; i < w.count; i++)
+        free((char *)w.addrs[i]);
+    free(w.addrs);
+}
+
 /* Starts consensus at tip + 1. */
 static void start_height(tc_node *n)
 {
@@ -420,6 +467,7 @@ static void start_height(tc_node *n)
     tc_valset_release(&n->vs);
     tc_valset_copy(&n->vs, &vs);
     n->have_prop = false;
+    update_mesh(n);
     if (n->last_commit.height != h - 1 || (h > 1 && n->last_commit.n == 0)) {
         tc_cert_release(&n->last_commit);
         if (h > 1 && tc_ledger_get_cert(n->L, h - 1, &n->last_commit) != 0)
@@ -761,6 +809,46 @@ static int on_vote(tc_node *n, uint64_t peer, const tc_bytes *raw)
     return rc == TC_ESIG ? rc : 0;
 }
 
+/* Signed liveness from a registered masternode: tracked, and relayed once
+ * when newer than what we had. */
+static int on_heartbeat(tc_node *n, uint64_t peer, const tc_msg_heartbeat *hb)
+{
+    if (tc_msg_heartbeat_verify(hb, n->g.chain_id) != 0)
+        return TC_ESIG;
+    uint64_t now = tc_clock_wall_ms();
+    if (hb->time_ms + HEARTBEAT_SKEW_MS < now || hb->time_ms > now + HEARTBEAT_SKEW_MS)
+        return 0; /* stale or clock-skewed: not proof of anything now */
+    liveness *l = tc_hmap_get(n->seen, hb->key.b);
+    if (l && l->time_ms >= hb->time_ms)
+        return 0;
+    tc_view view;
+    tc_mn m;
+    if (tc_ledger_view_begin(n->L, &view) != 0)
+        return 0;
+    int known = view.get_mn_by_operator(view.ctx, &hb->key, &m) == 0;
+    tc_ledger_view_end(&view);
+    if (!known)
+        return 0; /* not registered in our state (yet): ignore, never punish */
+    if (l == NULL) {
+        l = tc_xcalloc(1, sizeof *l);
+        tc_hmap_put(n->seen, hb->key.b, l);
+    }
+    l->time_ms = hb->time_ms;
+    l->seen_ms = now;
+    l->height = hb->height;
+    snprintf(l->addr, sizeof l->addr, "%s", hb->addr.s);
+    char hex[65];
+    tc_log_debug("node", "heartbeat", "operator=%s height=%llu addr=%s", tc_hex_encode(hex, hb->key.b, 32),
+                 (unsigned long long)hb->height, l->addr);
+    tc_msg fwd;
+    tc_msg_init(&fwd, TC_MSG_HEARTBEAT);
+    fwd.u.heartbeat = *hb;
+    tc_hash id;
+    tc_msg_heartbeat_sign_bytes(hb, n->g.chain_id, &id);
+    tc_p2p_push(n->p2p, &fwd, &id, peer);
+    return 0;
+}
+
 static int on_message(void *ctx, uint64_t peer, const tc_msg *m)
 {
     tc_node *n = ctx;
@@ -779,6 +867,8 @@ static int on_message(void *ctx, uint64_t peer, const tc_msg *m)
         return serve_getblocks(n, peer, &m->u.getblocks);
     case TC_MSG_BLOCKS:
         return on_blocks(n, peer, &m->u.blocks);
+    case TC_MSG_HEARTBEAT:
+        return on_heartbeat(n, peer, &m->u.heartbeat);
     default:
         return 0;
     }
@@ -830,6 +920,30 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         n->stuck_step = step;
         n->stuck_ticks = 0;
     }
+}
+
+static void on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
+{
+    tc_node *n = arg;
+    if (!n->has_op_key)
+        return;
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_HEARTBEAT);
+    tc_msg_heartbeat *hb = &m.u.heartbeat;
+    hb->key = n->op_key.pk;
+    hb->height = tc_ledger_height(n->L);
+    hb->time_ms = tc_clock_wall_ms();
+    if (tc_netaddr_set(&hb->addr, n->cfg.listen) != 0)
+        return;
+    tc_msg_heartbeat_sign(hb, n->g.chain_id, &n->op_key);
+    tc_hash id;
+    tc_msg_heartbeat_sign_bytes(hb, n->g.chain_id, &id);
+    tc_p2p_push(n->p2p, &m, &id, 0);
+}
+
+static void free_liveness(void *ctx, const void *key, void *value)
+{
+    free(value);
 }
 
 static int open_keys(tc_node *n, tc_errmsg *e)
@@ -957,6 +1071,10 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
     n->sigterm = evsignal_new(n->base, SIGTERM, on_signal, n);
     n->tick = event_new(n->base, -1, EV_PERSIST, on_tick, n);
     n->next_height_ev = evtimer_new(n->base, on_next_height, n);
+    n->seen = tc_hmap_new(32);
+    n->heartbeat_ev = event_new(n->base, -1, EV_PERSIST, on_heartbeat_timer, n);
+    struct timeval hb_every = {(time_t)cfg->heartbeat_interval_s, 0};
+    event_add(n->heartbeat_ev, &hb_every);
     struct timeval second = {1, 0};
     evsignal_add(n->sigint, NULL);
     evsignal_add(n->sigterm, NULL);
@@ -995,6 +1113,12 @@ void tc_node_free(tc_node *n)
         event_free(n->tick);
     if (n->next_height_ev)
         event_free(n->next_height_ev);
+    if (n->heartbeat_ev)
+        event_free(n->heartbeat_ev);
+    if (n->seen) {
+        tc_hmap_each(n->seen, free_liveness, NULL);
+        tc_hmap_free(n->seen);
+    }
     tc_p2p_free(n->p2p);
     tc_core_free(n->core);
     for (size_t i = 0; i < MAX_CANDIDATES; i++)

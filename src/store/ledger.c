@@ -1105,6 +1105,31 @@ const tc_genesis *tc_ledger_genesis(const tc_ledger *L)
     return L->g;
 }
 
+typedef struct {
+    int (*fn)(void *ctx, const tc_mn *m);
+    void *ctx;
+} mn_walk;
+
+static int walk_mn(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    mn_walk *w = ctx;
+    tc_mn m;
+    if (kl != TC_UTXO_KEY_SIZE)
+        return TC_ECORRUPT;
+    tc_utxo_key_parse(k, &m.collateral);
+    if (tc_mn_decode(&m, v, vl))
+        return TC_ECORRUPT;
+    return w->fn(w->ctx, &m);
+}
+
+int tc_ledger_each_mn(tc_ledger *L, int (*fn)(void *ctx, const tc_mn *m), void *ctx)
+{
+    mn_walk w = {fn, ctx};
+    int err;
+    WITH_READ(L, t, err = tc_store_each(t, TC_TB_MN, NULL, 0, walk_mn, &w));
+    return err;
+}
+
 int tc_ledger_check_tx(tc_ledger *L, const tc_tx *tx, uint64_t *fee, tc_errmsg *e)
 {
     tc_hash txid;

@@ -78,6 +78,10 @@ int tc_ledger_get_mn(tc_ledger *L, const tc_outpoint *collateral, tc_mn *out) TC
 int tc_ledger_view_begin(tc_ledger *L, tc_view *out) TC_MUST_CHECK;
 void tc_ledger_view_end(tc_view *v);
 
+/* Calls fn for every registered masternode (collateral order) until fn
+ * returns non-zero, which is then returned. */
+int tc_ledger_each_mn(tc_ledger *L, int (*fn)(void *ctx, const tc_mn *m), void *ctx);
+
 /* Full check of a loose transaction against the tip state (as if included in
  * the next block): basic rules, signatures, inputs. *fee on success. */
 int tc_ledger_check_tx(tc_ledger *L, const tc_tx *tx, uint64_t *fee, tc_errmsg *e) TC_MUST_CHECK;
