@@ -7,7 +7,9 @@
  * actions with tc_core_next_action, in order:
  *
  *   TC_ACT_PERSIST   make u.persist durable (fsync) before sending anything
- *                    that follows it; if that fails, send nothing more.
+ *                    that follows it; if that fails, send nothing more. (After a
+ *                    restart the core resends the votes the restored state
+ *                    records, unchanged and without a new PERSIST.)
  *   TC_ACT_PROPOSAL  broadcast u.proposal (block bytes are the node's business)
  *   TC_ACT_VOTE      broadcast u.vote
  *   TC_ACT_TIMEOUT   call tc_core_on_timeout(height, round, kind) after ms
