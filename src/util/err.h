@@ -111,7 +111,8 @@
     X(TC_EINVAL, -110, "invalid argument")                                      \
     X(TC_ELIMIT, -111, "limit reached")                                         \
     X(TC_EEXIST, -112, "already exists")                                        \
-    X(TC_ESTATE, -113, "operation not valid in this state")
+    X(TC_ESTATE, -113, "operation not valid in this state")                     \
+    X(TC_EPASSPHRASE, -114, "wrong passphrase")
 
 enum tc_err {
 #define TC_ERR_ENUM(name, value, msg) name = value,
