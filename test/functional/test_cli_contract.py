@@ -1,0 +1,85 @@
+"""The command-line contract (DESIGN.md §8, §10) that holds without a running node."""
+
+import re
+
+import pytest
+
+from framework import REPO_ROOT, run, time_cli_path, timed_path
+
+VERSION = re.compile(r"^\S+ \d+\.\d+\.\d+\S*$", re.M)
+
+
+def config_md_keys():
+    """The keys of the table in docs/config.md (first column, in backquotes)."""
+    text = (REPO_ROOT / "docs" / "config.md").read_text()
+    keys = re.findall(r"^\|\s*`([a-z][a-z0-9-]*)`\s*\|", text, re.M)
+    assert len(keys) >= 20, "docs/config.md: key table not found or changed shape"
+    return keys
+
+
+def write_conf(tmp_path, *lines):
+    """A time.conf whose first line keeps any data dir inside tmp_path."""
+    path = tmp_path / "time.conf"
+    path.write_text("\n".join([f"datadir = {tmp_path / 'data'}", *lines]) + "\n")
+    return path
+
+
+def timed(*args):
+    return run([timed_path(), *args])
+
+
+@pytest.mark.parametrize("binary, name", [(timed_path, "timed"), (time_cli_path, "time-cli")])
+def test_version(binary, name):
+    r = run([binary(), "--version"])
+    assert r.rc == 0, r.stderr
+    assert VERSION.search(r.stdout) and r.stdout.startswith(name + " "), r.stdout
+
+
+def test_help_lists_every_documented_key():
+    r = timed("--help")
+    assert r.rc == 0, r.stderr
+    missing = [k for k in config_md_keys() if not re.search(rf"^\s*{re.escape(k)}\s", r.stdout, re.M)]
+    assert not missing, f"timed --help does not list {missing}"
+
+
+def test_unknown_key_names_file_line_and_nearest_key(tmp_path):
+    conf = write_conf(tmp_path, "network = devnet", "rpc_listen = 127.0.0.1:1")
+    r = timed("--config", conf)
+    assert r.rc == 1
+    assert f"{conf}:3" in r.stderr, r.stderr
+    assert "rpc_listen" in r.stderr and "did you mean" in r.stderr and "rpc-listen" in r.stderr, r.stderr
+
+
+def test_unknown_key_under_main_section(tmp_path):
+    conf = write_conf(tmp_path, "[main]", "max-inbund = 3")
+    r = timed("--config", conf)
+    assert r.rc == 1
+    assert f"{conf}:3" in r.stderr and "max-inbound" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("key, value", [
+    ("max-inbound", "lots"),
+    ("network", "moonnet"),
+    ("log-level", "loud"),
+    ("listen", "nohostport"),
+    ("block-interval-ms", "-2"),
+])
+def test_bad_value_names_file_line_and_key(tmp_path, key, value):
+    conf = write_conf(tmp_path, f"{key} = {value}")
+    r = timed("--config", conf)
+    assert r.rc == 1
+    assert f"{conf}:2" in r.stderr and key in r.stderr and value in r.stderr, r.stderr
+
+
+def test_bad_flag_value_names_the_key(tmp_path):
+    conf = write_conf(tmp_path)
+    r = timed("--config", conf, "--max-inbound", "lots")
+    assert r.rc == 1
+    assert "max-inbound" in r.stderr and "lots" in r.stderr, r.stderr
+
+
+def test_missing_config_file_is_named(tmp_path):
+    missing = tmp_path / "absent.conf"
+    r = timed("--config", missing)
+    assert r.rc == 1
+    assert str(missing) in r.stderr, r.stderr
