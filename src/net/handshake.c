@@ -64,6 +64,11 @@ static enum tc_hs_action check_version(tc_handshake *hs, const tc_msg_version *v
 
 enum tc_hs_action tc_handshake_on_message(tc_handshake *hs, const tc_msg *m)
 {
+    /* The peer refuses us (banned, limits, wrong chain) and says why: it is
+     * leaving, not misbehaving. */
+    if (m->type == TC_MSG_REJECT && hs->state != TC_HS_ESTABLISHED && hs->state != TC_HS_FAILED &&
+        hs->state != TC_HS_AWAIT_TLS)
+        return tc_handshake_fail(hs, TC_ENET_CLOSED, TC_HS_DISCONNECT);
     switch (hs->state) {
     case TC_HS_AWAIT_VERSION:
         if (m->type != TC_MSG_VERSION)

@@ -6,7 +6,9 @@
  *   AWAIT_TLS --tls_done--> AWAIT_VERSION --version ok--> AWAIT_VERACK
  *   AWAIT_VERACK --verack--> ESTABLISHED
  *
- * Anything else before ESTABLISHED is a violation. Every failure names what
+ * A `reject` from the peer before ESTABLISHED ends the link without a ban
+ * (the peer is refusing us and says why). Anything else before ESTABLISHED
+ * is a violation. Every failure names what
  * to do with the peer: TC_HS_DISCONNECT (honest mistakes: self-connection) or
  * TC_HS_BAN (wrong chain, bad signature, key mismatch, unknown version,
  * out-of-order message). Duplicate connections and limits are the peer

@@ -107,6 +107,9 @@ struct conn {
     bool inbound;
     bool tls_up; /* hs.cert_key is the peer's certificate key */
     bool established;
+    uint16_t last_type;   /* type of the last frame received */
+    bool closing;          /* lingering to flush a reject */
+    uint64_t closing_mono;
     char addr[TC_MAX_NETADDR + 1]; /* remote ip:port */
     char ip[INET6_ADDRSTRLEN];
     tc_frame_parser fp;
@@ -132,7 +135,8 @@ struct tc_p2p {
     struct evconnlistener *listener;
     uint16_t port;
     struct event *tick;
-    conn *conns;
+    conn *conns;   /* live connections */
+    conn *closing; /* dropped, flushing a last reject (invisible to the API) */
     uint64_t next_id;
     tc_banlist *bans;
     tc_addrbook *book;
@@ -145,6 +149,13 @@ struct tc_p2p {
     size_t accept_pos;
     tc_p2p_stats stats;
 };
+
+/* Milliseconds from then to now; 0 if then is later (a timestamp taken after
+ * the caller read the clock must not wrap into a huge age). */
+static uint64_t elapsed(uint64_t now, uint64_t then)
+{
+    return now > then ? now - then : 0;
+}
 
 static uint64_t height_of(const tc_p2p *p)
 {
@@ -160,7 +171,7 @@ static void clear_tls_errors(void)
 
 static void conn_unlink(conn *c)
 {
-    for (conn **pp = &c->p->conns; *pp; pp = &(*pp)->next)
+    for (conn **pp = c->closing ? &c->p->closing : &c->p->conns; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
             return;
@@ -169,10 +180,7 @@ static void conn_unlink(conn *c)
 
 static void conn_free(conn *c)
 {
-    tc_p2p *p = c->p;
     conn_unlink(c);
-    bool was_up = c->established;
-    uint64_t id = c->id;
     if (c->bev) {
         while (bufferevent_get_openssl_error(c->bev))
             ;
@@ -183,17 +191,21 @@ static void conn_free(conn *c)
     tc_knownset_free(c->known);
     sodium_memzero(&c->hs, sizeof c->hs);
     free(c);
-    /* Reported from the loop, never from inside a caller's iteration over
-     * connections (a callback that closes another link cannot pull the list
-     * from under us). */
-    if (was_up && p->cfg.on_peer && p->notify) {
-        if (p->n_downs == p->cap_downs) {
-            p->cap_downs = p->cap_downs ? p->cap_downs * 2 : 16;
-            p->downs = tc_xrealloc(p->downs, p->cap_downs * sizeof *p->downs);
-        }
-        p->downs[p->n_downs++] = id;
-        event_active(p->notify, 0, 0);
+}
+
+/* Reported from the loop, never from inside a caller's iteration over
+ * connections (a callback that closes another link cannot pull the list from
+ * under us). */
+static void post_down(tc_p2p *p, uint64_t id)
+{
+    if (!p->cfg.on_peer || !p->notify)
+        return;
+    if (p->n_downs == p->cap_downs) {
+        p->cap_downs = p->cap_downs ? p->cap_downs * 2 : 16;
+        p->downs = tc_xrealloc(p->downs, p->cap_downs * sizeof *p->downs);
     }
+    p->downs[p->n_downs++] = id;
+    event_active(p->notify, 0, 0);
 }
 
 static void notify_cb(evutil_socket_t fd, short what, void *arg)
@@ -214,7 +226,55 @@ static void ban_subject(tc_p2p *p, const char *subject, int err)
         tc_log_warn("net", "ban not recorded", "subject=%s err=%s", subject, tc_errname(rc));
 }
 
-/* Drops c (and bans it if ban): the one place a connection ends. */
+static int conn_send(conn *c, const tc_msg *m);
+
+/* Bytes waiting to go out (not yet handed to TLS and the socket). */
+static size_t conn_queued(const conn *c)
+{
+    return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/* Keeps reading (and discarding) while lingering: closing a socket with
+ * unread input makes the kernel send a reset, which can destroy the reject
+ * before the peer reads it. */
+static void closing_read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* The reject is out: half-close so the peer reads it and then sees EOF; the
+ * connection goes when the peer closes too (or at the reaping tick). Closing
+ * at once could reset the connection and destroy the reject in flight. */
+static void closing_write_cb(struct bufferevent *bev, void *arg)
+{
+    (void)arg;
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+        evutil_socket_t fd = bufferevent_getfd(bev);
+        if (fd >= 0)
+            shutdown(fd, SHUT_WR);
+    }
+}
+
+static void closing_event_cb(struct bufferevent *bev, short events, void *arg)
+{
+    (void)bev;
+    if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        conn_free(arg);
+}
+
+/* Whether telling the peer why is worth a last message: it speaks our
+ * protocol (TLS up) and the link itself still works. */
+static bool worth_reject(const conn *c, int err)
+{
+    return c->tls_up && err != TC_ENET_CLOSED && err != TC_ENET_TLS && err != TC_ELIMIT;
+}
+
+/* Drops c (and bans it if ban): the one place a connection ends. A peer that
+ * can still hear us gets a `reject` naming the reason; the connection then
+ * lingers (input discarded, invisible to the API) until the peer closes
+ * after reading it, or the next tick after a second. */
 static void conn_drop(conn *c, int err, bool ban)
 {
     tc_p2p *p = c->p;
@@ -234,7 +294,29 @@ static void conn_drop(conn *c, int err, bool ban)
     tc_log(ban ? TC_LOG_WARN : TC_LOG_INFO, "net", ban ? "peer banned" : "peer disconnected",
            "peer=%llu addr=%s inbound=%d reason=%s", (unsigned long long)c->id, c->addr,
            (int)c->inbound, tc_errname(err));
-    conn_free(c);
+    if (c->established)
+        post_down(p, c->id);
+    c->established = false;
+    if (!worth_reject(c, err)) {
+        conn_free(c);
+        return;
+    }
+    tc_msg r;
+    tc_msg_init(&r, TC_MSG_REJECT);
+    r.u.reject.type = c->last_type;
+    r.u.reject.code = err;
+    snprintf(r.u.reject.reason, sizeof r.u.reject.reason, "%s", tc_strerror(err));
+    if (conn_send(c, &r) != 0) {
+        conn_free(c);
+        return;
+    }
+    conn_unlink(c);
+    c->closing = true;
+    c->closing_mono = tc_clock_mono_ms();
+    c->next = p->closing;
+    p->closing = c;
+    bufferevent_setcb(c->bev, closing_read_cb, closing_write_cb, closing_event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
 /* ---- sending --------------------------------------------------------------- */
@@ -266,12 +348,6 @@ static void free_buf(const void *data, size_t len, void *arg)
     (void)len;
     (void)arg;
     free((void *)data);
-}
-
-/* Bytes waiting to go out (not yet handed to TLS and the socket). */
-static size_t conn_queued(const conn *c)
-{
-    return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
 static int conn_send(conn *c, const tc_msg *m)
@@ -429,7 +505,7 @@ static bool accept_rate_ok(tc_p2p *p, uint64_t now)
     if (n == 0)
         return true;
     uint64_t oldest = p->accepts[p->accept_pos];
-    if (oldest && now - oldest < 60000)
+    if (oldest && elapsed(now, oldest) < 60000)
         return false;
     p->accepts[p->accept_pos] = now ? now : 1;
     p->accept_pos = (p->accept_pos + 1) % n;
@@ -468,6 +544,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     snprintf(c->ip, sizeof c->ip, "%s", ip);
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     p->stats.accepted++;
+    tc_log_debug("net", "accepted", "peer=%llu fd=%d", (unsigned long long)c->id, (int)fd);
 }
 
 static bool is_connected_addr(void *arg, const char *addr)
@@ -609,6 +686,10 @@ static bool on_established(conn *c)
 /* Returns false if c was dropped. */
 static bool handle_prehandshake(conn *c, const tc_msg *m)
 {
+    if (m->type == TC_MSG_REJECT)
+        tc_log_info("net", "refused by peer", "peer=%llu addr=%s code=%s reason=%s",
+                    (unsigned long long)c->id, c->addr, tc_errname(m->u.reject.code),
+                    m->u.reject.reason);
     enum tc_hs_action act = tc_handshake_on_message(&c->hs, m);
     switch (act) {
     case TC_HS_CONTINUE:
@@ -708,6 +789,7 @@ static bool handle_frame(conn *c, uint16_t type, const uint8_t *payload, size_t 
     tc_p2p *p = c->p;
     uint64_t now = tc_clock_mono_ms();
     uint16_t t = type < TC_MSG_TYPE_END ? type : 0;
+    c->last_type = type;
     c->last_recv_mono = now;
     c->msgs_in++;
     c->bytes_in += len + TC_FRAME_HEADER_SIZE;
@@ -813,14 +895,19 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     tc_p2p *p = arg;
     uint64_t now = tc_clock_mono_ms();
     conn *next;
+    for (conn *c = p->closing; c; c = next) {
+        next = c->next;
+        if (elapsed(now, c->closing_mono) >= 1000)
+            conn_free(c);
+    }
     for (conn *c = p->conns; c; c = next) {
         next = c->next;
         if (!c->established) {
-            if (now - c->start_mono >= p->cfg.handshake_timeout_ms)
+            if (elapsed(now, c->start_mono) >= p->cfg.handshake_timeout_ms)
                 conn_drop(c, TC_ENET_TIMEOUT, false);
             continue;
         }
-        if (p->cfg.idle_timeout_ms && now - c->last_recv_mono >= p->cfg.idle_timeout_ms) {
+        if (p->cfg.idle_timeout_ms && elapsed(now, c->last_recv_mono) >= p->cfg.idle_timeout_ms) {
             conn_drop(c, TC_ENET_TIMEOUT, false);
             continue;
         }
@@ -828,7 +915,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
             conn_drop(c, TC_ELIMIT, false);
             continue;
         }
-        if (p->cfg.ping_interval_ms && now - c->last_ping_mono >= p->cfg.ping_interval_ms) {
+        if (p->cfg.ping_interval_ms &&
+            elapsed(now, c->last_ping_mono) >= p->cfg.ping_interval_ms) {
             tc_msg ping;
             tc_msg_init(&ping, TC_MSG_PING);
             randombytes_buf(&ping.u.ping.nonce, sizeof ping.u.ping.nonce);
@@ -950,6 +1038,8 @@ void tc_p2p_free(tc_p2p *p)
     p->notify = NULL; /* no callbacks from here on */
     while (p->conns)
         conn_free(p->conns);
+    while (p->closing)
+        conn_free(p->closing);
     free(p->downs);
     if (p->tick)
         event_free(p->tick);

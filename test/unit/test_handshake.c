@@ -173,7 +173,19 @@ static void test_self_connection_disconnects(void **state)
     b_version(&w, &m);
     expect(&w, &m, TC_HS_DISCONNECT, TC_ENET_SELF);
 
+    /* the peer refusing us with a reject: disconnect, no ban (either step) */
+    tc_msg rej;
+    tc_msg_init(&rej, TC_MSG_REJECT);
+    rej.u.reject.code = TC_ENET_BANNED;
+    expect(&w, &rej, TC_HS_DISCONNECT, TC_ENET_CLOSED);
     tc_handshake h;
+    world w2;
+    setup_world(&w2);
+    a_side(&w2, &h);
+    b_version(&w2, &m);
+    assert_int_equal(tc_handshake_on_message(&h, &m), TC_HS_CONTINUE);
+    assert_int_equal(tc_handshake_on_message(&h, &rej), TC_HS_DISCONNECT);
+
     a_side(&w, &h);
     assert_int_equal(tc_handshake_fail(&h, TC_ENET_TIMEOUT, TC_HS_DISCONNECT), TC_HS_DISCONNECT);
     assert_int_equal(h.state, TC_HS_FAILED);

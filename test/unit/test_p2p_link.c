@@ -335,53 +335,72 @@ static int raw_send(raw_conn *r, const tc_msg *m)
     return rc;
 }
 
+/* 0, -1 on EOF or error, -2 on the read timeout (connection still open). */
 static int read_full(raw_conn *r, uint8_t *p, size_t n)
 {
     size_t got = 0;
     while (got < n) {
+        errno = 0;
         int k = SSL_read(r->ssl, p + got, (int)(n - got));
-        if (k <= 0)
-            return -1;
+        if (k <= 0) {
+            int e = SSL_get_error(r->ssl, k);
+            int timed_out = (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_SYSCALL) &&
+                            (errno == EAGAIN || errno == EWOULDBLOCK);
+            if (getenv("TC_DEBUG"))
+                fprintf(stderr, "raw client read: ssl_err=%d errno=%d lib=%s\n", e, errno,
+                        ERR_reason_error_string(ERR_peek_error()));
+            ERR_clear_error();
+            return timed_out ? -2 : -1;
+        }
         got += (size_t)k;
     }
     return 0;
 }
 
-/* Reads one frame; payload (heap) in *out. -1 on EOF, error or timeout. */
+/* Reads one frame; payload (heap) in *out. -1 on EOF or error, -2 on timeout. */
 static int raw_recv(raw_conn *r, uint16_t *type, uint8_t **out, size_t *len)
 {
     uint8_t h[TC_FRAME_HEADER_SIZE];
     tc_frame_header fh;
     *out = NULL;
-    if (read_full(r, h, sizeof h) != 0 || tc_frame_header_decode(&fh, MAGIC, h, sizeof h) != 0)
+    int rc = read_full(r, h, sizeof h);
+    if (rc != 0)
+        return rc;
+    if (tc_frame_header_decode(&fh, MAGIC, h, sizeof h) != 0)
         return -1;
     *out = tc_xmalloc(fh.len ? fh.len : 1);
-    if (read_full(r, *out, fh.len) != 0) {
+    if ((rc = read_full(r, *out, fh.len)) != 0) {
         free(*out);
         *out = NULL;
-        return -1;
+        return rc;
     }
     *type = fh.type;
     *len = fh.len;
     return 0;
 }
 
-/* Waits (≤ 3 s read timeout per read) until the server closes; true if it did. */
-static bool raw_wait_closed(raw_conn *r)
+/* Reads frames until the server closes (true) or stays silent past the
+ * 3 s read timeout (false); the code of a `reject` seen on the way goes to
+ * *reject (0 if none). */
+static bool raw_wait_closed(raw_conn *r, int *reject)
 {
+    *reject = 0;
     uint64_t end = tc_clock_mono_ms() + 4000;
     while (tc_clock_mono_ms() < end) {
-        uint8_t buf[4096];
-        int k = SSL_read(r->ssl, buf, sizeof buf);
-        if (k > 0)
-            continue;
-        int e = SSL_get_error(r->ssl, k);
-        ERR_clear_error();
-        if (e == SSL_ERROR_ZERO_RETURN)
+        uint16_t t;
+        uint8_t *p;
+        size_t n;
+        int rc = raw_recv(r, &t, &p, &n);
+        if (rc == -2)
+            return false;
+        if (rc == -1)
             return true;
-        if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return false; /* timed out: still open */
-        return true;      /* reset or EOF */
+        tc_msg m;
+        if (t == TC_MSG_REJECT && tc_msg_decode(&m, t, p, n) == 0)
+            *reject = m.u.reject.code;
+        if (getenv("TC_DEBUG"))
+            fprintf(stderr, "raw client got %s\n", tc_msg_type_name(t));
+        free(p);
     }
     return false;
 }
@@ -450,6 +469,7 @@ typedef struct {
     bool setup_ok;    /* the attack could be delivered */
     int served;       /* peers answers to the flood */
     bool handshake_ok;
+    int reject;       /* code of the reject received before the close */
     uint64_t took_ms; /* until closed */
     atomic_int done;
 } raw_job;
@@ -565,7 +585,7 @@ static void *raw_thread(void *arg)
     default:
         break;
     }
-    j->closed = raw_wait_closed(&r);
+    j->closed = raw_wait_closed(&r, &j->reject);
     j->took_ms = tc_clock_mono_ms() - t0;
 out:
     raw_close(&r);
@@ -741,33 +761,39 @@ static void test_hostile_clients(void **state)
     /* garbage inside TLS (wrong magic): disconnect and ban */
     hostile(base, &b, &j, ATK_TLS_GARBAGE, 11);
     assert_true(j.closed);
+    assert_int_equal(j.reject, TC_ENET_MAGIC);
     assert_true(key_banned(&b, &j.kp.pk));
     assert_good_peer_served(base, &a);
 
     /* oversize length: refused on the header */
     hostile(base, &b, &j, ATK_OVERSIZE, 12);
     assert_true(j.closed);
+    assert_int_equal(j.reject, TC_ENET_FRAME_SIZE);
     assert_true(key_banned(&b, &j.kp.pk));
 
     /* wrong genesis */
     hostile(base, &b, &j, ATK_WRONG_GENESIS, 13);
     assert_true(j.closed);
+    assert_int_equal(j.reject, TC_ENET_CHAIN);
     assert_true(key_banned(&b, &j.kp.pk));
     assert_good_peer_served(base, &a);
 
     /* bad signature */
     hostile(base, &b, &j, ATK_BAD_SIG, 14);
     assert_true(j.closed);
+    assert_int_equal(j.reject, TC_ESIG);
     assert_true(key_banned(&b, &j.kp.pk));
 
     /* version replayed from another session */
     hostile(base, &b, &j, ATK_REPLAY, 15);
     assert_true(j.closed);
+    assert_int_equal(j.reject, TC_ESIG);
     assert_true(key_banned(&b, &j.kp.pk));
 
     /* a message before the handshake */
     hostile(base, &b, &j, ATK_EARLY_MSG, 16);
     assert_true(j.closed);
+    assert_int_equal(j.reject, TC_ENET_PROTOCOL);
     assert_true(key_banned(&b, &j.kp.pk));
     assert_good_peer_served(base, &a);
 
@@ -780,6 +806,7 @@ static void test_hostile_clients(void **state)
     tc_p2p_get_stats(b.p, &s0);
     hostile(base, &b, &j, ATK_SILENT, 17);
     assert_true(j.closed);
+    assert_int_equal(j.reject, TC_ENET_TIMEOUT);
     assert_true(j.took_ms >= 700 && j.took_ms < 3000);
     assert_false(key_banned(&b, &j.kp.pk));
     tc_p2p_get_stats(b.p, &s1);
@@ -801,6 +828,7 @@ static void test_hostile_clients(void **state)
     /* sustained flood: dropped, then banned */
     hostile(base, &b, &j, ATK_FLOOD, 20);
     assert_true(j.closed);
+    assert_int_equal(j.reject, TC_ENET_RATE);
     assert_true(key_banned(&b, &j.kp.pk));
     tc_ban *bans;
     size_t nb = tc_p2p_listbanned(b.p, &bans);
