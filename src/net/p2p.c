@@ -228,6 +228,12 @@ static void ban_subject(tc_p2p *p, const char *subject, int err)
 
 static int conn_send(conn *c, const tc_msg *m);
 
+static bool is_loopback(const char *ip)
+{
+    return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
+           strncmp(ip, "::ffff:127.", 11) == 0;
+}
+
 /* Bytes waiting to go out (not yet handed to TLS and the socket). */
 static size_t conn_queued(const conn *c)
 {
@@ -284,7 +290,7 @@ static void conn_drop(conn *c, int err, bool ban)
             tc_ban_subject_key(subj, &c->hs.cert_key);
             ban_subject(p, subj, err);
         }
-        if (p->cfg.ban_addresses && c->ip[0])
+        if (p->cfg.ban_addresses && c->ip[0] && (p->cfg.ban_loopback || !is_loopback(c->ip)))
             ban_subject(p, c->ip, err);
         p->stats.bans++;
     }

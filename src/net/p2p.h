@@ -64,6 +64,8 @@ typedef struct {
     uint32_t tick_ms;             /* housekeeping period: 1000 */
     uint64_t ban_ms;              /* 24 h */
     bool ban_addresses;           /* a violation bans the IP too (true) */
+    bool ban_loopback;            /* ... even a loopback IP (false: a local devnet
+                                     must not partition itself over one bad node) */
     tc_rate rates[TC_MC_COUNT];   /* per peer and class */
     uint32_t drop_points;         /* ban-score points per rate-limited message (1) */
     uint32_t ban_score;           /* score that bans (TC_BANSCORE_BAN) */

@@ -1059,6 +1059,7 @@ static void test_relay_never_echoes(void **state)
 static void test_setban_and_address_bans(void **state)
 {
     (void)state;
+    int err;
     struct event_base *base = event_base_new();
     node a, b;
     node_start(&a, base, 1);
@@ -1091,8 +1092,21 @@ static void test_setban_and_address_bans(void **state)
     assert_int_equal(tc_p2p_unban(b.p, subj), TC_ENOTFOUND);
     assert_true(connect_pair(base, &a, &b));
 
-    /* a violation with address bans on: the IP is banned and refused at accept */
+    /* loopback is exempt from automatic address bans by default */
     raw_job j;
+    hostile(base, &b, &j, ATK_BAD_SIG, 31);
+    assert_true(j.closed);
+    assert_true(key_banned(&b, &j.kp.pk));
+    assert_false(tc_p2p_is_banned(b.p, "127.0.0.1"));
+    tc_p2p_free(b.p);
+    cb.ban_loopback = true;
+    b.p = tc_p2p_new(base, &cb, &err);
+    assert_non_null(b.p);
+    pair_want gone = {&a, &b, 0, 0};
+    assert_true(run_until(base, counts_are, &gone, 3000)); /* A noticed the restart */
+    assert_true(connect_pair(base, &a, &b));
+
+    /* a violation with address bans on: the IP is banned and refused at accept */
     hostile(base, &b, &j, ATK_BAD_SIG, 30);
     assert_true(j.closed);
     assert_true(tc_p2p_is_banned(b.p, "127.0.0.1"));
@@ -1282,6 +1296,17 @@ static void test_bans_survive_restart(void **state)
     assert_non_null(b.p);
     assert_true(tc_p2p_is_banned(b.p, "10.9.8.7"));
     assert_false(tc_p2p_is_banned(b.p, "10.9.8.6"));
+    assert_int_equal(tc_p2p_connect(b.p, "10.9.8.7:24000"), TC_ENET_BANNED);
+
+    /* addresses are numeric ip:port or [ipv6]:port */
+    const char *bad[] = {"1.2.3.4", "1.2.3.4:", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:-1",
+                         "1.2.3.4:1x", "[::1:5", "host.example:1", ":1", "", "1.2.3:4"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (tc_p2p_connect(b.p, bad[i]) != TC_ENET_ADDR)
+            fail_msg("accepted address '%s'", bad[i]);
+    assert_int_equal(tc_p2p_connect(b.p, NULL), TC_ENET_ADDR);
+    assert_int_equal(tc_p2p_connect(b.p, "[::1]:9"), 0); /* nobody listens: fails later */
+    assert_true(run_until(base, no_conns, b.p, 3000));
     node_stop(&b);
     event_base_free(base);
 }
