@@ -605,10 +605,10 @@ static conn *find_conn(tc_p2p *p, uint64_t id)
 
 /* ---- handshake ------------------------------------------------------------ */
 
-/* TLS is up: identify the peer and send our version. Application data can
- * reach read_cb before the CONNECTED event (the filter delivers both from
- * one read), so whichever comes first calls this. Returns false if c was
- * dropped. */
+/* TLS is up: identify the peer and send our version. libevent can run the
+ * read callback from inside the handshake's completion, before the CONNECTED
+ * event, with the peer's version already decrypted; so whichever comes first
+ * calls this. Returns false if c was dropped. */
 static bool on_tls_up(conn *c)
 {
     tc_p2p *p = c->p;
