@@ -1311,6 +1311,40 @@ static void test_bans_survive_restart(void **state)
     event_base_free(base);
 }
 
+static void test_defaults_and_classes(void **state)
+{
+    (void)state;
+    tc_p2p_config c;
+    tc_p2p_config_default(&c);
+    assert_int_equal(c.max_inbound, 64);
+    assert_int_equal(c.outbound_target, 8);
+    assert_int_equal(c.handshake_timeout_ms, 10000);
+    assert_int_equal(c.ping_interval_ms, 30000);
+    assert_int_equal(c.idle_timeout_ms, 90000);
+    assert_int_equal(c.ban_ms, 24ull * 3600 * 1000);
+    assert_int_equal(c.rates[TC_MC_REQUEST].rate, 10);
+    assert_int_equal(c.rates[TC_MC_REQUEST].burst, 20);
+    assert_true(c.ban_addresses);
+    assert_false(c.ban_loopback);
+    const uint16_t requests[] = {TC_MSG_GETPEERS, TC_MSG_GETMASTERNODES, TC_MSG_GETBLOCKS,
+                                 TC_MSG_GETHASH};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(tc_msg_class_of(requests[i]), TC_MC_REQUEST);
+    assert_int_equal(tc_msg_class_of(TC_MSG_VOTE), TC_MC_CONSENSUS);
+    assert_int_equal(tc_msg_class_of(TC_MSG_PROPOSAL), TC_MC_CONSENSUS);
+    assert_int_equal(tc_msg_class_of(TC_MSG_BLOCKS), TC_MC_RESPONSE);
+    assert_int_equal(tc_msg_class_of(TC_MSG_TX), TC_MC_GOSSIP);
+    assert_int_equal(tc_msg_class_of(TC_MSG_PING), TC_MC_CONTROL);
+    for (uint16_t t = 0; t <= TC_MSG_TYPE_END; t++)
+        assert_true((unsigned)tc_msg_class_of(t) < TC_MC_COUNT);
+    assert_string_equal(tc_msg_class_name(TC_MC_REQUEST), "request");
+    assert_string_equal(tc_msg_class_name(TC_MC_COUNT), "unknown");
+    /* tc_p2p_new refuses a config without a node key */
+    int err;
+    assert_null(tc_p2p_new(NULL, &c, &err));
+    assert_int_equal(err, TC_EINVAL);
+}
+
 int main(void)
 {
     if (tc_crypto_init() != 0)
@@ -1318,6 +1352,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN); /* raw clients write to sockets the node closed */
     tc_log_setup(getenv("TC_DEBUG") ? TC_LOG_DEBUG : TC_LOG_ERROR, TC_LOG_LOGFMT, 2);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_and_classes),
         cmocka_unit_test(test_handshake_and_every_message),
         cmocka_unit_test(test_hostile_clients),
         cmocka_unit_test(test_mitm_fails),
