@@ -54,14 +54,15 @@ typedef struct {
     const char *user_agent; /* NULL: TC_USER_AGENT */
     uint64_t nonce;         /* self-connection detection; 0: random */
 
-    /* limits (0 in a field of tc_p2p_config_default's output means "none") */
+    /* limits; 0 disables inbound_per_minute, ping_interval_ms and
+     * idle_timeout_ms; max_inbound 0 refuses every inbound connection */
     uint32_t max_inbound;         /* 64 */
     uint32_t outbound_target;     /* 8 */
     uint32_t inbound_per_minute;  /* 30 new inbound connections per minute */
     uint32_t handshake_timeout_ms;/* 10 000 */
     uint32_t ping_interval_ms;    /* 30 000 */
     uint32_t idle_timeout_ms;     /* 90 000: silent peers dropped */
-    uint32_t tick_ms;             /* housekeeping period: 1000 */
+    uint32_t tick_ms;             /* housekeeping period: 1000 (must be > 0) */
     uint64_t ban_ms;              /* 24 h */
     bool ban_addresses;           /* a violation bans the IP too (true) */
     bool ban_loopback;            /* ... even a loopback IP (false: a local devnet
@@ -76,11 +77,15 @@ typedef struct {
     void *ctx;
     /* Best certified height for version / ping / pong (NULL: 0). */
     uint64_t (*best_height)(void *ctx);
-    /* A message from established peer `peer`. Return 0, or a TC_E* code for a
-     * clear violation (invalid block, bad signature…): the peer is then
-     * disconnected and banned. Out-of-sync behaviour must return 0. */
+    /* A message from established peer `peer`; m and its byte views are valid
+     * during the call only. Return 0, or a TC_E* code for a clear violation
+     * (invalid block, bad signature…): the peer is then disconnected and
+     * banned. Out-of-sync behaviour must return 0. The callback may call any
+     * tc_p2p_* function, including dropping this peer. */
     int (*on_message)(void *ctx, uint64_t peer, const tc_msg *m);
-    /* A peer became established (up) or went away (down). */
+    /* A peer became established (up: called at once) or went away (down:
+     * called from the event loop shortly after, never from inside a tc_p2p_*
+     * call). */
     void (*on_peer)(void *ctx, uint64_t peer, bool up);
 } tc_p2p_config;
 
@@ -90,8 +95,10 @@ void tc_p2p_config_default(tc_p2p_config *cfg);
 typedef struct tc_p2p tc_p2p;
 
 /* Creates the endpoint: TLS identity, bans and address book from the store,
- * the listener. Sets SIGPIPE to ignored if it still has its default action. NULL with *err (TC_EINVAL, TC_ENET_ADDR, TC_EIO, TC_ECRYPTO,
- * a store error) on failure. */
+ * the listener. Sets SIGPIPE to ignored if it still has its default action.
+ * NULL with *err (TC_EINVAL, TC_ENET_ADDR, TC_EIO, TC_ECRYPTO, a store
+ * error) on failure. cfg is copied; its strings need not outlive the call,
+ * node_key and store must. */
 tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err);
 /* Closes every connection and the listener. NULL is a no-op. */
 void tc_p2p_free(tc_p2p *p);
@@ -103,6 +110,7 @@ uint64_t tc_p2p_nonce(const tc_p2p *p);
 
 /* Adds an address to the book (source: enum tc_addr_source). */
 int tc_p2p_add_address(tc_p2p *p, const char *addr, uint8_t source) TC_MUST_CHECK;
+
 #define TC_P2P_MESH_MAX 50
 
 /* The network addresses of the current validator set (from chain data). While
