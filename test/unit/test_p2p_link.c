@@ -611,6 +611,13 @@ static void run_job(struct event_base *base, raw_job *j)
 
 /* ---- tests -------------------------------------------------------------------- */
 
+/* Types the link handles itself (never passed to on_message). */
+static bool link_level(uint16_t t)
+{
+    return t == TC_MSG_VERSION || t == TC_MSG_VERACK || t == TC_MSG_PING || t == TC_MSG_PONG ||
+           t == TC_MSG_GETPEERS || t == TC_MSG_PEERS;
+}
+
 static void test_handshake_and_every_message(void **state)
 {
     (void)state;
@@ -652,16 +659,14 @@ static void test_handshake_and_every_message(void **state)
         }
         assert_int_equal(tc_p2p_send(a.p, to_b, &m), 0);
         tc_msg_release(&m);
-        if (v[i].type != TC_MSG_PING && v[i].type != TC_MSG_PONG &&
-            v[i].type != TC_MSG_GETPEERS && v[i].type != TC_MSG_PEERS)
+        if (!link_level(v[i].type))
             expect_node++;
     }
     run_for(base, 300);
     size_t delivered = 0;
     for (size_t i = 0; i < nv; i++) {
         uint16_t t = v[i].type;
-        if (t == TC_MSG_VERSION || t == TC_MSG_VERACK || t == TC_MSG_PING || t == TC_MSG_PONG ||
-            t == TC_MSG_GETPEERS || t == TC_MSG_PEERS)
+        if (link_level(t))
             continue;
         if (b.got[t] != 1)
             fail_msg("%s delivered %llu times", tc_msg_type_name(t), (unsigned long long)b.got[t]);
@@ -670,6 +675,28 @@ static void test_handshake_and_every_message(void **state)
         delivered++;
     }
     assert_int_equal(delivered, expect_node);
+
+    /* and every node-level type the other way, B -> A */
+    uint64_t to_a = first_peer(b.p);
+    for (size_t i = 0; i < nv; i++) {
+        uint16_t t = v[i].type;
+        if (link_level(t))
+            continue;
+        tc_msg m;
+        assert_int_equal(tc_msg_decode(&m, t, v[i].p + 2, v[i].len - 2), 0);
+        assert_int_equal(tc_p2p_send(b.p, to_a, &m), 0);
+        tc_msg_release(&m);
+    }
+    run_for(base, 300);
+    for (size_t i = 0; i < nv; i++) {
+        uint16_t t = v[i].type;
+        if (link_level(t))
+            continue;
+        if (a.got[t] != 1)
+            fail_msg("B->A %s delivered %llu times", tc_msg_type_name(t),
+                     (unsigned long long)a.got[t]);
+        assert_memory_equal(a.last[t].p, v[i].p + 2, v[i].len - 2);
+    }
 
     tc_p2p_stats sa, sb;
     tc_p2p_get_stats(a.p, &sa);
