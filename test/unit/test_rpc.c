@@ -138,6 +138,15 @@ static void fx_stop(fixture *f)
     f->running = false;
 }
 
+/* The server's counters, read once its loop thread has stopped. */
+static tc_rpc_stats stopped_stats(fixture *f)
+{
+    fx_stop(f);
+    tc_rpc_stats st;
+    tc_rpc_stats_get(f->rpc, &st);
+    return st;
+}
+
 static int setup(void **state)
 {
     fixture *f = tc_xcalloc(1, sizeof *f);
@@ -334,9 +343,7 @@ static void test_happy_call(void **state)
     assert_true(json_is_null(json_object_get(r, "id")));
     json_decref(r);
 
-    fx_stop(f);
-    tc_rpc_stats st;
-    tc_rpc_stats_get(f->rpc, &st);
+    tc_rpc_stats st = stopped_stats(f);
     assert_int_equal(st.http_requests, 3);
     assert_int_equal(st.calls, 3);
     assert_int_equal(st.errors, 0);
@@ -409,10 +416,8 @@ static void test_batch(void **state)
          "[{\"jsonrpc\":\"2.0\",\"method\":\"note\"},{\"jsonrpc\":\"2.0\",\"method\":\"note\"}]", &hr);
     assert_int_equal(hr.status, 204);
     response_free(&hr);
-    fx_stop(f);
+    tc_rpc_stats st = stopped_stats(f);
     assert_int_equal(f->notes, 3);
-    tc_rpc_stats st;
-    tc_rpc_stats_get(f->rpc, &st);
     assert_int_equal(st.batches, 2);
     assert_int_equal(st.calls, 7);
 }
@@ -476,9 +481,7 @@ static void test_parse_error(void **state)
         assert_id_null(r);
         json_decref(r);
     }
-    fx_stop(f);
-    tc_rpc_stats st;
-    tc_rpc_stats_get(f->rpc, &st);
+    tc_rpc_stats st = stopped_stats(f);
     assert_int_equal(st.parse_errors, 6);
 }
 
@@ -571,17 +574,15 @@ static void test_per_method_counters(void **state)
     json_decref(rpc(f, "{\"jsonrpc\":\"2.0\",\"method\":\"sum\",\"params\":[],\"id\":2}"));
     json_decref(rpc(f, "{\"jsonrpc\":\"2.0\",\"method\":\"fail\",\"id\":3}"));
     json_decref(rpc(f, "{\"jsonrpc\":\"2.0\",\"method\":\"nosuch\",\"id\":4}"));
-    fx_stop(f);
+    tc_rpc_stats st = stopped_stats(f);
+    assert_int_equal(st.calls, 4);
+    assert_int_equal(st.errors, 3);
     method_seen seen = {0};
     tc_rpc_stats_each(f->rpc, on_method, &seen);
     assert_int_equal(seen.n, 6); /* crash echo fail help note sum */
     assert_int_equal(seen.sum_calls, 2);
     assert_int_equal(seen.sum_errors, 1);
     assert_int_equal(seen.fail_errors, 1);
-    tc_rpc_stats st;
-    tc_rpc_stats_get(f->rpc, &st);
-    assert_int_equal(st.calls, 4);
-    assert_int_equal(st.errors, 3);
 }
 
 static void test_auth(void **state)
@@ -624,9 +625,7 @@ static void test_auth(void **state)
     assert_int_equal(r.status, 200);
     response_free(&r);
 
-    fx_stop(f);
-    tc_rpc_stats st;
-    tc_rpc_stats_get(f->rpc, &st);
+    tc_rpc_stats st = stopped_stats(f);
     assert_int_equal(st.http_unauthorized, 11);
     assert_int_equal(st.calls, 3); /* refused requests never reach the envelope */
 }
