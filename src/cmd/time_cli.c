@@ -16,7 +16,12 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "chain/amount.h"
 #include "chain/params.h"
+#include "chain/utxo.h"
+#include "rpc/client.h"
+#include "util/hex.h"
+#include "util/mem.h"
 #include "util/version.h"
 #include "wallet/devnet.h"
 #include "wallet/wallet.h"
@@ -29,8 +34,11 @@ static const char usage_text[] =
     "       time-cli devnet init --nodes N --dir DIR [--base-port P]\n"
     "       time-cli wallet create --wallet FILE [--network mainnet|testnet|devnet] [--unencrypted]\n"
     "       time-cli wallet address --wallet FILE\n"
-    "The wallet passphrase comes from $" PASSPHRASE_ENV " or is asked on the terminal.\n"
-    "RPC commands (balance, send, node methods) come with the RPC interface.\n";
+    "       time-cli NODE METHOD [ARGS...]          call a node's JSON-RPC method (try: help)\n"
+    "       time-cli NODE --wallet FILE wallet balance | list | send ADDR AMOUNT [--fee F]\n"
+    "NODE is --datadir DIR (its time.conf and RPC cookie) or --rpc HOST:PORT --rpcuser U --rpcpassword P.\n"
+    "AMOUNT and F are decimal TIME with up to 8 places. Arguments that parse as JSON are sent as JSON.\n"
+    "The wallet passphrase comes from $" PASSPHRASE_ENV " or is asked on the terminal.\n";
 
 static int usage(const char *fmt, const char *arg)
 {
@@ -247,6 +255,187 @@ out:
     return rc ? rc : err ? fail(err, &e) : 0;
 }
 
+/* Opens the wallet named by --wallet, asking for its passphrase if it has one. */
+static int open_wallet(const char *file, tc_wallet **w, tc_errmsg *e)
+{
+    bool encrypted = true;
+    char pass[PASSPHRASE_MAX];
+    int err = tc_wallet_probe(file, &encrypted, NULL, e);
+    if (err)
+        return err;
+    if (encrypted && get_passphrase(pass, sizeof pass, false) != 0)
+        return tc_fail(e, TC_EINVAL, "%s: no passphrase", file);
+    err = tc_wallet_open(w, file, encrypted ? pass : NULL, e);
+    sodium_memzero(pass, sizeof pass);
+    return err;
+}
+
+/* The wallet's coins as the node reports them (listunspent per address). */
+static int fetch_coins(const tc_rpc_target *t, const tc_wallet *w, tc_wallet_coin **coins, size_t *n,
+                       tc_errmsg *e)
+{
+    *coins = NULL;
+    *n = 0;
+    for (size_t i = 0; i < tc_wallet_count(w); i++) {
+        char a[TC_ADDR_STRLEN];
+        json_t *list;
+        int code;
+        tc_wallet_address_str(w, i, a);
+        int err = tc_rpcclient_call(t, "listunspent", json_pack("[s]", a), &list, &code, e);
+        if (err)
+            return err;
+        size_t k;
+        json_t *c;
+        json_array_foreach(list, k, c)
+        {
+            tc_wallet_coin coin = {.addr = *tc_wallet_address(w, i)};
+            const char *txid = json_string_value(json_object_get(c, "txid"));
+            if (txid == NULL || tc_hex_decode(coin.outpoint.txid.b, 32, txid) != 0) {
+                json_decref(list);
+                return tc_fail(e, TC_EIO, "listunspent answered a malformed coin");
+            }
+            coin.outpoint.vout = (uint32_t)json_integer_value(json_object_get(c, "vout"));
+            coin.value = (uint64_t)json_integer_value(json_object_get(c, "value_sat"));
+            coin.locked = json_is_true(json_object_get(c, "locked"));
+            *coins = tc_xrealloc(*coins, (*n + 1) * sizeof **coins);
+            (*coins)[(*n)++] = coin;
+        }
+        json_decref(list);
+    }
+    return 0;
+}
+
+static int wallet_rpc(const tc_rpc_target *t, const char *file, int argc, char **argv)
+{
+    const char *sub = argc > 0 ? argv[0] : "";
+    tc_wallet *w = NULL;
+    tc_wallet_coin *coins = NULL;
+    size_t n = 0;
+    tc_errmsg e = {""};
+    tc_tx tx;
+    tc_tx_init(&tx);
+    int err = 0, rc = 0;
+    if (file == NULL)
+        return usage("wallet %s: --wallet FILE is required", sub);
+    if (strcmp(sub, "send") == 0 && argc != 3 && argc != 5)
+        return usage("usage: wallet send ADDR AMOUNT [--fee F]%s", "");
+    if ((err = open_wallet(file, &w, &e)) || (err = fetch_coins(t, w, &coins, &n, &e)))
+        goto out;
+    if (strcmp(sub, "balance") == 0 || strcmp(sub, "list") == 0) {
+        uint64_t total = 0, locked = 0;
+        for (size_t i = 0; i < n; i++) {
+            char op[80], amt[TC_AMOUNT_STRLEN];
+            total += coins[i].locked ? 0 : coins[i].value;
+            locked += coins[i].locked ? coins[i].value : 0;
+            if (strcmp(sub, "list") == 0)
+                printf("%s %s%s\n", tc_outpoint_str(op, &coins[i].outpoint), tc_amount_format(amt, coins[i].value),
+                       coins[i].locked ? " locked" : "");
+        }
+        char a[TC_AMOUNT_STRLEN], b[TC_AMOUNT_STRLEN];
+        printf("%s TIME spendable, %s TIME locked as collateral\n", tc_amount_format(a, total),
+               tc_amount_format(b, locked));
+    } else if (strcmp(sub, "send") == 0) {
+        tc_address to;
+        uint64_t amount, fee = 0, paid;
+        const tc_netparams *net;
+        if ((err = tc_wallet_probe(file, NULL, &net, &e)))
+            goto out;
+        if (tc_address_decode(&to, net->hrp, argv[1]) != 0) {
+            rc = usage("send: \"%s\" is not an address of this wallet's network", argv[1]);
+            goto out;
+        }
+        if (tc_amount_parse(argv[2], &amount) != 0 ||
+            (argc == 5 && (strcmp(argv[3], "--fee") != 0 || tc_amount_parse(argv[4], &fee) != 0))) {
+            rc = usage("send: amounts are decimal TIME with up to 8 places (got \"%s\")", argv[2]);
+            goto out;
+        }
+        if ((err = tc_wallet_build_transfer(w, coins, n, &to, amount, fee, &tx, &paid, &e)))
+            goto out;
+        tc_buf raw;
+        tc_buf_init(&raw);
+        tc_tx_encode(&tx, &raw);
+        char *hex = tc_xmalloc(2 * raw.len + 1);
+        tc_hex_encode(hex, raw.p, raw.len);
+        tc_buf_release(&raw);
+        json_t *txid;
+        int code;
+        err = tc_rpcclient_call(t, "sendrawtransaction", json_pack("[s]", hex), &txid, &code, &e);
+        free(hex);
+        if (err == 0) {
+            char f[TC_AMOUNT_STRLEN];
+            printf("%s\n", json_string_value(txid));
+            fprintf(stderr, "fee %s TIME\n", tc_amount_format(f, paid));
+            json_decref(txid);
+        }
+    } else {
+        rc = usage("wallet: unknown command \"%s\" (balance, list, send)", sub);
+    }
+out:
+    tc_tx_release(&tx);
+    free(coins);
+    tc_wallet_free(w);
+    return rc ? rc : err ? fail(err, &e) : 0;
+}
+
+/* METHOD ARGS: each argument that parses as JSON is sent as JSON, else as a string. */
+static int call_method(const tc_rpc_target *t, int argc, char **argv)
+{
+    json_t *params = json_array(), *result;
+    for (int i = 1; i < argc; i++) {
+        json_t *v = json_loads(argv[i], JSON_DECODE_ANY, NULL);
+        json_array_append_new(params, v ? v : json_string(argv[i]));
+    }
+    int code;
+    tc_errmsg e = {""};
+    int err = tc_rpcclient_call(t, argv[0], params, &result, &code, &e);
+    if (err == TC_EINVAL) {
+        fprintf(stderr, "time-cli: %s: %s (code %d)\n", argv[0], e.msg, code);
+        return 2;
+    }
+    if (err)
+        return fail(err, &e);
+    char *text = json_dumps(result, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    printf("%s\n", text);
+    free(text);
+    json_decref(result);
+    return 0;
+}
+
+/* time-cli NODE-OPTIONS [--wallet FILE] (METHOD ARGS | wallet ...) */
+static int cmd_rpc(int argc, char **argv)
+{
+    const char *datadir = NULL, *rpc = NULL, *user = NULL, *pass = NULL, *wallet = NULL, *v;
+    int i = 1;
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+        int r;
+        if ((r = opt(argc, argv, &i, "--datadir", &v)) > 0)
+            datadir = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--rpcuser", &v)) > 0)
+            user = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--rpcpassword", &v)) > 0)
+            pass = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--rpc", &v)) > 0)
+            rpc = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--wallet", &v)) > 0)
+            wallet = v;
+        else
+            return usage(r < 0 ? "%s: expects a value" : "unknown option \"%s\"", argv[i]);
+    }
+    if (i >= argc)
+        return usage("no method given%s", "");
+    if (tc_crypto_init() != 0)
+        return 2;
+    tc_rpc_target t;
+    tc_errmsg e = {""};
+    int err = datadir ? tc_rpcclient_from_datadir(&t, datadir, &e) : tc_rpcclient_from_addr(&t, rpc, user, pass, &e);
+    if (err)
+        return fail(err, &e);
+    int rc = strcmp(argv[i], "wallet") == 0 ? wallet_rpc(&t, wallet, argc - i - 1, argv + i + 1)
+                                             : call_method(&t, argc - i, argv + i);
+    tc_rpcclient_wipe(&t);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
@@ -263,11 +452,7 @@ int main(int argc, char **argv)
         return cmd_devnet_init(argc - 3, argv + 3);
     if (strcmp(cmd, "wallet") == 0 && (strcmp(sub, "create") == 0 || strcmp(sub, "address") == 0))
         return cmd_wallet(sub, argc - 3, argv + 3);
-    if (strcmp(cmd, "wallet") == 0 && (strcmp(sub, "balance") == 0 || strcmp(sub, "send") == 0 ||
-                                       strcmp(sub, "list") == 0)) {
-        fprintf(stderr, "time-cli: wallet %s needs the node's RPC interface, which this build does not have yet\n",
-                sub);
-        return 2;
-    }
+    if (strncmp(cmd, "--datadir", 9) == 0 || strncmp(cmd, "--rpc", 5) == 0)
+        return cmd_rpc(argc, argv);
     return usage(cmd[0] ? "unknown command \"%s\"" : "no command given%s", cmd);
 }

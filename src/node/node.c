@@ -11,6 +11,8 @@
 #include "mempool/mempool.h"
 #include "net/p2p.h"
 #include "node/datadir.h"
+#include "node/noderpc.h"
+#include "rpc/rpc.h"
 #include "store/ledger.h"
 #include "store/signlog.h"
 #include "util/clock.h"
@@ -69,6 +71,8 @@ struct tc_node {
     tc_p2p *p2p;
     tc_core *core;
     tc_signlog *slog;
+    tc_rpc *rpc;
+    tc_noderpc rpc_ctx;
     candidate cands[MAX_CANDIDATES];
     timer timers[MAX_TIMERS];
     tc_cert last_commit; /* certificate of the tip, for the next proposal */
@@ -1015,6 +1019,23 @@ static int open_p2p(tc_node *n, tc_errmsg *e)
     return 0;
 }
 
+static int open_rpc(tc_node *n, tc_errmsg *e)
+{
+    tc_rpc_opts ro = {.cookie_dir = n->cfg.datadir};
+    if (n->cfg.rpcuser[0]) {
+        ro.user = n->cfg.rpcuser;
+        ro.password = n->cfg.rpcpassword;
+    }
+    int err = 0;
+    n->rpc = tc_rpc_new(n->base, n->cfg.rpc_listen, &ro, &err);
+    if (n->rpc == NULL)
+        return tc_fail(e, err, "RPC on %s: %s", n->cfg.rpc_listen, tc_strerror(err));
+    n->rpc_ctx = (tc_noderpc){n->L, n->mp, n->p2p, n->core, &n->g, n->base, tc_clock_wall_ms()};
+    if ((err = tc_noderpc_register(n->rpc, &n->rpc_ctx)))
+        return tc_fail(e, err, "RPC methods: %s", tc_strerror(err));
+    return 0;
+}
+
 int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
 {
     *out = NULL;
@@ -1063,6 +1084,8 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
                          .cache = n->cache,
                          .last_signed = last};
     n->core = tc_core_new(&cc);
+    if ((err = open_rpc(n, e)))
+        goto fail;
     for (size_t i = 0; i < MAX_TIMERS; i++) {
         n->timers[i].n = n;
         n->timers[i].ev = evtimer_new(n->base, on_timer, &n->timers[i]);
@@ -1119,6 +1142,7 @@ void tc_node_free(tc_node *n)
         tc_hmap_each(n->seen, free_liveness, NULL);
         tc_hmap_free(n->seen);
     }
+    tc_rpc_free(n->rpc); /* removes the cookie */
     tc_p2p_free(n->p2p);
     tc_core_free(n->core);
     for (size_t i = 0; i < MAX_CANDIDATES; i++)

@@ -1130,6 +1130,30 @@ int tc_ledger_each_mn(tc_ledger *L, int (*fn)(void *ctx, const tc_mn *m), void *
     return err;
 }
 
+typedef struct {
+    int (*fn)(void *ctx, const tc_outpoint *o, const tc_utxo *u);
+    void *ctx;
+} utxo_walk;
+
+static int walk_utxo(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    utxo_walk *w = ctx;
+    tc_outpoint o;
+    tc_utxo u;
+    if (kl != TC_UTXO_KEY_SIZE || tc_utxo_decode(&u, v, vl))
+        return TC_ECORRUPT;
+    tc_utxo_key_parse(k, &o);
+    return w->fn(w->ctx, &o, &u);
+}
+
+int tc_ledger_each_utxo(tc_ledger *L, int (*fn)(void *ctx, const tc_outpoint *o, const tc_utxo *u), void *ctx)
+{
+    utxo_walk w = {fn, ctx};
+    int err;
+    WITH_READ(L, t, err = tc_store_each(t, TC_TB_UTXO, NULL, 0, walk_utxo, &w));
+    return err;
+}
+
 int tc_ledger_check_tx(tc_ledger *L, const tc_tx *tx, uint64_t *fee, tc_errmsg *e)
 {
     tc_hash txid;

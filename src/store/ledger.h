@@ -82,6 +82,10 @@ void tc_ledger_view_end(tc_view *v);
  * returns non-zero, which is then returned. */
 int tc_ledger_each_mn(tc_ledger *L, int (*fn)(void *ctx, const tc_mn *m), void *ctx);
 
+/* Calls fn for every unspent output until fn returns non-zero (returned).
+ * A full scan: fine for wallets on small chains; an address index replaces it. */
+int tc_ledger_each_utxo(tc_ledger *L, int (*fn)(void *ctx, const tc_outpoint *o, const tc_utxo *u), void *ctx);
+
 /* Full check of a loose transaction against the tip state (as if included in
  * the next block): basic rules, signatures, inputs. *fee on success. */
 int tc_ledger_check_tx(tc_ledger *L, const tc_tx *tx, uint64_t *fee, tc_errmsg *e) TC_MUST_CHECK;

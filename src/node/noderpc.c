@@ -1,0 +1,346 @@
+#include "node/noderpc.h"
+
+#include <string.h>
+
+#include "chain/amount.h"
+#include "chain/utxo.h"
+#include "util/clock.h"
+#include "util/hex.h"
+#include "util/mem.h"
+
+/* Application error codes (Bitcoin's where one exists). */
+enum {
+    RPC_MISC = -1,
+    RPC_INVALID_ADDRESS = -5,
+    RPC_NOT_FOUND = -5,
+    RPC_DESERIALIZATION = -22,
+    RPC_VERIFY_REJECTED = -26,
+    RPC_VERIFY_ALREADY = -27,
+};
+
+static json_t *hex_json(const uint8_t *p, size_t n)
+{
+    char *s = tc_xmalloc(2 * n + 1);
+    json_t *j = json_string(tc_hex_encode(s, p, n));
+    free(s);
+    return j;
+}
+
+static json_t *amount_json(uint64_t sat)
+{
+    char s[TC_AMOUNT_STRLEN];
+    return json_string(tc_amount_format(s, sat));
+}
+
+/* params[i] as an unsigned integer. */
+static bool param_uint(json_t *params, size_t i, uint64_t *out)
+{
+    json_t *v = json_is_array(params) ? json_array_get(params, i) : NULL;
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return false;
+    *out = (uint64_t)json_integer_value(v);
+    return true;
+}
+
+static const char *param_str(json_t *params, size_t i)
+{
+    json_t *v = json_is_array(params) ? json_array_get(params, i) : NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool param_hash(json_t *params, size_t i, tc_hash *out)
+{
+    const char *s = param_str(params, i);
+    return s && tc_hex_decode(out->b, 32, s) == 0;
+}
+
+/* ---- chain -------------------------------------------------------------------- */
+
+static json_t *m_getblockcount(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    return json_integer((json_int_t)tc_ledger_height(n->L));
+}
+
+static json_t *m_getbestblockhash(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    tc_hash h;
+    tc_ledger_tip(n->L, NULL, &h);
+    return hex_json(h.b, 32);
+}
+
+static json_t *m_getblockhash(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    uint64_t height;
+    if (!param_uint(params, 0, &height))
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "usage: getblockhash height");
+    tc_block b;
+    if (height > tc_ledger_height(n->L) || tc_ledger_get_block(n->L, height, &b) != 0)
+        return tc_rpc_fail(e, RPC_NOT_FOUND, "block height %llu out of range (tip is %llu)",
+                           (unsigned long long)height, (unsigned long long)tc_ledger_height(n->L));
+    tc_hash h;
+    tc_header_hash(&b.hdr, &h);
+    tc_block_release(&b);
+    return hex_json(h.b, 32);
+}
+
+static json_t *m_getblock(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    tc_hash want;
+    uint64_t height;
+    if (!param_hash(params, 0, &want))
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "usage: getblock \"blockhash\" (64 hex digits)");
+    if (tc_ledger_height_of(n->L, &want, &height) != 0)
+        return tc_rpc_fail(e, RPC_NOT_FOUND, "block %s not found", param_str(params, 0));
+    tc_block b;
+    tc_cert cert;
+    if (tc_ledger_get_block(n->L, height, &b) != 0)
+        return tc_rpc_fail(e, TC_RPC_INTERNAL_ERROR, "block %llu unreadable", (unsigned long long)height);
+    json_t *txs = json_array();
+    for (size_t i = 0; i < b.n_tx; i++) {
+        tc_hash id;
+        tc_tx_txid(&b.txs[i], &id);
+        json_array_append_new(txs, hex_json(id.b, 32));
+    }
+    json_t *r = json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:o}", "hash", hex_json(want.b, 32), "height",
+                          (json_int_t)height, "time_ms", (json_int_t)b.hdr.time_ms, "previousblockhash",
+                          hex_json(b.hdr.prev.b, 32), "proposer", hex_json(b.hdr.proposer.b, 32), "utxo_commitment",
+                          hex_json(b.hdr.utxo_commitment.b, 32), "merkleroot", hex_json(b.hdr.tx_root.b, 32), "size",
+                          (json_int_t)tc_block_size(&b), "tx", txs);
+    if (tc_ledger_get_cert(n->L, height, &cert) == 0) {
+        json_object_set_new(r, "certificate",
+                            json_pack("{s:I, s:I}", "round", (json_int_t)cert.round, "signers", (json_int_t)cert.n));
+        tc_cert_release(&cert);
+    }
+    json_object_set_new(r, "confirmations", json_integer((json_int_t)(tc_ledger_height(n->L) - height + 1)));
+    tc_block_release(&b);
+    return r;
+}
+
+static json_t *m_getblockchaininfo(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    tc_header tip;
+    tc_hash h;
+    tc_ledger_tip(n->L, &tip, &h);
+    tc_valset vs;
+    json_int_t validators = 0, weight = 0;
+    if (tc_ledger_valset(n->L, tc_ledger_height(n->L) + 1, &vs) == 0) {
+        validators = (json_int_t)vs.n;
+        weight = (json_int_t)vs.total;
+        tc_valset_release(&vs);
+    }
+    return json_pack("{s:s, s:I, s:I, s:o, s:I, s:I, s:o, s:o, s:I, s:I}", "chain", n->g->net->name, "chain_id",
+                     (json_int_t)n->g->chain_id, "blocks", (json_int_t)tc_ledger_height(n->L), "bestblockhash",
+                     hex_json(h.b, 32), "time_ms", (json_int_t)tip.time_ms, "last_block_age_ms",
+                     (json_int_t)(tc_clock_wall_ms() > tip.time_ms ? tc_clock_wall_ms() - tip.time_ms : 0),
+                     "genesis", hex_json(tc_ledger_genesis_hash(n->L)->b, 32), "utxo_commitment",
+                     hex_json(tip.utxo_commitment.b, 32), "validators", validators, "total_weight", weight);
+}
+
+static json_t *m_getconsensusinfo(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    static const char *const steps[] = {"new", "propose", "prevote", "precommit", "commit", "done"};
+    tc_hash lv, vv;
+    int32_t lr = tc_core_locked(n->core, &lv), vr = tc_core_valid(n->core, &vv);
+    enum tc_step step = tc_core_step(n->core);
+    tc_core_stats st;
+    tc_core_get_stats(n->core, &st);
+    return json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "height", (json_int_t)tc_core_height(n->core),
+                     "round", (json_int_t)tc_core_round(n->core), "step",
+                     step <= TC_STEP_DONE ? steps[step] : "?", "locked_round", (json_int_t)lr, "valid_round",
+                     (json_int_t)vr, "rounds_started", (json_int_t)st.rounds, "signed", (json_int_t)st.signs,
+                     "evidence", (json_int_t)st.evidence);
+}
+
+/* ---- transactions and mempool -------------------------------------------------- */
+
+static json_t *m_sendrawtransaction(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    const char *hex = param_str(params, 0);
+    size_t len = hex ? strlen(hex) : 0;
+    if (hex == NULL || len % 2 != 0 || len / 2 > TC_MAX_TX_SIZE)
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "usage: sendrawtransaction \"hex\" (at most %u bytes)",
+                           TC_MAX_TX_SIZE);
+    uint8_t *raw = tc_xmalloc(len / 2 + 1);
+    tc_tx tx;
+    int err = tc_hex_decode(raw, len / 2, hex);
+    if (err == 0)
+        err = tc_tx_decode(&tx, raw, len / 2);
+    free(raw);
+    if (err)
+        return tc_rpc_fail(e, RPC_DESERIALIZATION, "transaction does not decode: %s", tc_strerror(err));
+    tc_hash txid;
+    tc_errmsg why;
+    err = tc_mempool_add(n->mp, &tx, tc_clock_wall_ms(), &txid, &why);
+    tc_tx_release(&tx);
+    if (err == TC_EEXIST)
+        return tc_rpc_fail(e, RPC_VERIFY_ALREADY, "%s", why.msg);
+    if (err)
+        return tc_rpc_fail(e, RPC_VERIFY_REJECTED, "%s", why.msg);
+    tc_p2p_relay(n->p2p, TC_INV_TX, &txid, 0);
+    return hex_json(txid.b, 32);
+}
+
+static json_t *m_getmempoolinfo(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    tc_mempool_stats s;
+    tc_mempool_get_stats(n->mp, &s);
+    return json_pack("{s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I}", "size", (json_int_t)s.txs, "bytes",
+                     (json_int_t)s.bytes, "fees", amount_json(s.fees), "admitted", (json_int_t)s.admitted,
+                     "rejected", (json_int_t)s.rejected, "evicted", (json_int_t)s.evicted, "expired",
+                     (json_int_t)s.expired, "mined", (json_int_t)s.mined);
+}
+
+static json_t *m_getrawmempool(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    tc_mempool_stats s;
+    tc_mempool_get_stats(n->mp, &s);
+    tc_hash *ids = tc_xcalloc(s.txs ? s.txs : 1, sizeof *ids);
+    size_t k = tc_mempool_txids(n->mp, ids, s.txs);
+    json_t *r = json_array();
+    for (size_t i = 0; i < k; i++)
+        json_array_append_new(r, hex_json(ids[i].b, 32));
+    free(ids);
+    return r;
+}
+
+typedef struct {
+    tc_noderpc *n;
+    tc_address addr;
+    json_t *list; /* NULL: only sum */
+    uint64_t total;
+} coin_walk;
+
+static int collect_coin(void *ctx, const tc_outpoint *o, const tc_utxo *u)
+{
+    coin_walk *w = ctx;
+    if (!tc_address_eq(&u->addr, &w->addr))
+        return 0;
+    w->total += u->value;
+    if (w->list) {
+        tc_mn m;
+        bool locked = tc_ledger_get_mn(w->n->L, o, &m) == 0; /* masternode collateral */
+        json_array_append_new(w->list, json_pack("{s:o, s:I, s:o, s:I, s:I, s:b}", "txid", hex_json(o->txid.b, 32),
+                                                 "vout", (json_int_t)o->vout, "amount", amount_json(u->value),
+                                                 "value_sat", (json_int_t)u->value, "height", (json_int_t)u->height,
+                                                 "locked", locked));
+    }
+    return 0;
+}
+
+static json_t *coins(tc_noderpc *n, json_t *params, bool list, tc_rpc_error *e)
+{
+    const char *a = param_str(params, 0);
+    coin_walk w = {n, {0}, list ? json_array() : NULL, 0};
+    if (a == NULL || tc_address_decode(&w.addr, n->g->net->hrp, a) != 0) {
+        json_decref(w.list);
+        return tc_rpc_fail(e, RPC_INVALID_ADDRESS, "expected a %s address (%s1…), got \"%s\"", n->g->net->name,
+                           n->g->net->hrp, a ? a : "");
+    }
+    if (tc_ledger_each_utxo(n->L, collect_coin, &w) != 0) {
+        json_decref(w.list);
+        return tc_rpc_fail(e, TC_RPC_INTERNAL_ERROR, "store read failed");
+    }
+    return list ? w.list : amount_json(w.total);
+}
+
+static json_t *m_listunspent(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    return coins(ctx, params, true, e);
+}
+
+static json_t *m_getbalance(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    return coins(ctx, params, false, e);
+}
+
+/* ---- network, masternodes, control ----------------------------------------------- */
+
+static json_t *m_getpeerinfo(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    tc_peer_info *p;
+    size_t k = tc_p2p_peers(n->p2p, &p);
+    json_t *r = json_array();
+    for (size_t i = 0; i < k; i++)
+        json_array_append_new(
+            r, json_pack("{s:I, s:s, s:o, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:s}", "id", (json_int_t)p[i].id, "addr",
+                         p[i].addr, "key", hex_json(p[i].key.b, 32), "inbound", p[i].inbound, "established",
+                         p[i].established, "height", (json_int_t)p[i].height, "ping_ms", (json_int_t)p[i].ping_ms,
+                         "bytes_in", (json_int_t)p[i].bytes_in, "bytes_out", (json_int_t)p[i].bytes_out,
+                         "ban_score", (json_int_t)p[i].ban_score, "user_agent", p[i].user_agent));
+    free(p);
+    return r;
+}
+
+static int add_mn(void *ctx, const tc_mn *m)
+{
+    json_t *list = ctx;
+    char op[80];
+    json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o, s:s, s:I, s:I, s:b, s:I}", "collateral",
+                                          tc_outpoint_str(op, &m->collateral), "tier", tc_tier_name(m->tier),
+                                          "operator", hex_json(m->operator_key.b, 32), "owner",
+                                          hex_json(m->owner.b, 32), "netaddr", m->netaddr, "registered_height",
+                                          (json_int_t)m->registered_height, "active_height",
+                                          (json_int_t)m->active_height, "jailed", m->jailed != 0, "missed",
+                                          (json_int_t)m->missed));
+    return 0;
+}
+
+static json_t *m_listmasternodes(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    json_t *list = json_array();
+    if (tc_ledger_each_mn(n->L, add_mn, list) != 0) {
+        json_decref(list);
+        return tc_rpc_fail(e, TC_RPC_INTERNAL_ERROR, "store read failed");
+    }
+    return list;
+}
+
+static json_t *m_stop(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    event_base_loopexit(n->base, NULL); /* after this reply is queued */
+    return json_string("timed stopping");
+}
+
+int tc_noderpc_register(tc_rpc *rpc, tc_noderpc *ctx)
+{
+    static const struct {
+        const char *name;
+        tc_rpc_handler fn;
+        const char *help;
+    } methods[] = {
+        {"getblockcount", m_getblockcount, "getblockcount\nHeight of the last certified block."},
+        {"getbestblockhash", m_getbestblockhash, "getbestblockhash\nHash of the last certified block."},
+        {"getblockhash", m_getblockhash, "getblockhash height\nHash of the block at height."},
+        {"getblock", m_getblock, "getblock \"blockhash\"\nHeader fields, txids and certificate of a block."},
+        {"getblockchaininfo", m_getblockchaininfo, "getblockchaininfo\nChain, tip, age of the last block, validators."},
+        {"getconsensusinfo", m_getconsensusinfo, "getconsensusinfo\nConsensus height, round, step, locks."},
+        {"sendrawtransaction", m_sendrawtransaction,
+         "sendrawtransaction \"hex\"\nAdmits a signed transaction to the mempool and relays it; returns its txid."},
+        {"getmempoolinfo", m_getmempoolinfo, "getmempoolinfo\nPending transactions, bytes, fees and counters."},
+        {"getrawmempool", m_getrawmempool, "getrawmempool\nIds of pending transactions in arrival order."},
+        {"listunspent", m_listunspent,
+         "listunspent \"address\"\nUnspent outputs of an address; masternode collateral is marked locked."},
+        {"getbalance", m_getbalance, "getbalance \"address\"\nSum of the unspent outputs of an address (TIME)."},
+        {"getpeerinfo", m_getpeerinfo, "getpeerinfo\nConnected peers."},
+        {"listmasternodes", m_listmasternodes, "listmasternodes\nRegistered masternodes and their state."},
+        {"stop", m_stop, "stop\nStops timed gracefully."},
+    };
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        int err = tc_rpc_register(rpc, methods[i].name, methods[i].fn, ctx, methods[i].help);
+        if (err)
+            return err;
+    }
+    return 0;
+}

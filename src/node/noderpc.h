@@ -1,0 +1,30 @@
+/* The node's JSON-RPC methods (DESIGN.md §8): chain, mempool, peers,
+ * consensus and masternode queries, transaction submission, stop. They run on
+ * the node's loop thread and read the node's parts through this context. */
+#ifndef TC_NODE_NODERPC_H
+#define TC_NODE_NODERPC_H
+
+#include <event2/event.h>
+
+#include "chain/genesis.h"
+#include "consensus/core.h"
+#include "mempool/mempool.h"
+#include "net/p2p.h"
+#include "rpc/rpc.h"
+#include "store/ledger.h"
+
+typedef struct {
+    tc_ledger *L;
+    tc_mempool *mp;
+    tc_p2p *p2p;
+    tc_core *core;
+    const tc_genesis *g;
+    struct event_base *base; /* stop ends its loop */
+    uint64_t started_ms;     /* wall clock, for uptime */
+} tc_noderpc;
+
+/* Registers every method on rpc; ctx must outlive rpc. 0 or the first
+ * tc_rpc_register error. */
+int tc_noderpc_register(tc_rpc *rpc, tc_noderpc *ctx) TC_MUST_CHECK;
+
+#endif

@@ -1,0 +1,210 @@
+#include "rpc/client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "node/config.h"
+#include "util/buf.h"
+
+#define CALL_TIMEOUT_S 60
+#define MAX_RESPONSE (64u << 20)
+
+static int split_hostport(tc_rpc_target *t, const char *hp, tc_errmsg *e)
+{
+    const char *colon = strrchr(hp, ':');
+    char *end;
+    unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == hp || *end != '\0' || port == 0 || port > 65535 ||
+        (size_t)(colon - hp) >= sizeof t->host)
+        return tc_fail(e, TC_ECONFIG, "RPC address \"%s\": expected host:port", hp);
+    snprintf(t->host, sizeof t->host, "%.*s", (int)(colon - hp), hp);
+    t->port = (uint16_t)port;
+    return 0;
+}
+
+int tc_rpcclient_from_datadir(tc_rpc_target *t, const char *datadir, tc_errmsg *e)
+{
+    char path[1024];
+    tc_config cfg;
+    memset(t, 0, sizeof *t);
+    tc_config_defaults(&cfg);
+    snprintf(path, sizeof path, "%s/time.conf", datadir);
+    if (access(path, F_OK) == 0) {
+        int err = tc_config_load(&cfg, path, e);
+        if (err)
+            return err;
+    }
+    char hp[TC_CONFIG_ADDR];
+    if (cfg.rpc_listen[0])
+        snprintf(hp, sizeof hp, "%s", cfg.rpc_listen);
+    else
+        snprintf(hp, sizeof hp, "127.0.0.1:%u", cfg.net->rpc_port);
+    int err = split_hostport(t, hp, e);
+    if (err)
+        return err;
+    if (strcmp(t->host, "0.0.0.0") == 0)
+        snprintf(t->host, sizeof t->host, "127.0.0.1");
+    snprintf(path, sizeof path, "%s/.cookie", datadir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return tc_fail(e, TC_EIO, "%s: cannot read the RPC cookie (is timed running with this data dir?): %s",
+                       path, strerror(errno));
+    char *ok = fgets(t->auth, sizeof t->auth, f);
+    fclose(f);
+    if (ok == NULL || strchr(t->auth, ':') == NULL)
+        return tc_fail(e, TC_EIO, "%s: not a cookie file", path);
+    t->auth[strcspn(t->auth, "\r\n")] = '\0';
+    return 0;
+}
+
+int tc_rpcclient_from_addr(tc_rpc_target *t, const char *hostport, const char *user, const char *password,
+                           tc_errmsg *e)
+{
+    memset(t, 0, sizeof *t);
+    if (user == NULL || password == NULL)
+        return tc_fail(e, TC_ECONFIG, "--rpc needs --rpcuser and --rpcpassword");
+    int err = split_hostport(t, hostport, e);
+    if (err)
+        return err;
+    if ((size_t)snprintf(t->auth, sizeof t->auth, "%s:%s", user, password) >= sizeof t->auth)
+        return tc_fail(e, TC_ECONFIG, "RPC credentials longer than %zu characters", sizeof t->auth - 1);
+    return 0;
+}
+
+void tc_rpcclient_wipe(tc_rpc_target *t)
+{
+    sodium_memzero(t->auth, sizeof t->auth);
+}
+
+static int connect_to(const tc_rpc_target *t, tc_errmsg *e)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+    char port[8];
+    snprintf(port, sizeof port, "%u", t->port);
+    int rc = getaddrinfo(t->host, port, &hints, &res);
+    if (rc != 0)
+        return tc_fail(e, TC_EIO, "%s:%u: %s", t->host, t->port, gai_strerror(rc));
+    int fd = -1, saved = 0;
+    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0)
+            continue;
+        struct timeval tv = {CALL_TIMEOUT_S, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+            saved = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return tc_fail(e, TC_EIO, "cannot connect to the node's RPC at %s:%u: %s", t->host, t->port,
+                       strerror(saved));
+    return fd;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int tc_rpcclient_call(const tc_rpc_target *t, const char *method, json_t *params, json_t **result, int *rpc_code,
+                      tc_errmsg *e)
+{
+    *result = NULL;
+    *rpc_code = 0;
+    json_t *req = json_pack("{s:s, s:i, s:s, s:o}", "jsonrpc", "2.0", "id", 1, "method", method, "params",
+                            params ? params : json_array());
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    char auth64[sizeof t->auth * 4 / 3 + 8];
+    sodium_bin2base64(auth64, sizeof auth64, (const unsigned char *)t->auth, strlen(t->auth),
+                      sodium_base64_VARIANT_ORIGINAL);
+    tc_buf out;
+    tc_buf_init(&out);
+    char head[1024];
+    int hl = snprintf(head, sizeof head,
+                      "POST / HTTP/1.1\r\nHost: %s:%u\r\nAuthorization: Basic %s\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                      t->host, t->port, auth64, strlen(body));
+    sodium_memzero(auth64, sizeof auth64);
+    tc_buf_put(&out, head, (size_t)hl);
+    tc_buf_put(&out, body, strlen(body));
+    sodium_memzero(head, sizeof head);
+    free(body);
+    int err = 0;
+    int fd = connect_to(t, e);
+    if (fd < 0) {
+        tc_buf_release(&out);
+        return fd;
+    }
+    tc_buf in;
+    tc_buf_init(&in);
+    if (send_all(fd, (const char *)out.p, out.len) != 0) {
+        err = tc_fail(e, TC_EIO, "RPC %s:%u: send failed: %s", t->host, t->port, strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        uint8_t *p = tc_buf_extend(&in, 65536);
+        ssize_t r = recv(fd, p, 65536, 0);
+        in.len -= 65536 - (r > 0 ? (size_t)r : 0);
+        if (r == 0)
+            break;
+        if (r < 0 || in.len > MAX_RESPONSE) {
+            err = tc_fail(e, TC_EIO, "RPC %s:%u: %s", t->host, t->port,
+                          r < 0 ? (errno == EAGAIN ? "no answer within 60 s" : strerror(errno)) : "answer too large");
+            goto out;
+        }
+    }
+    tc_buf_u8(&in, 0);
+    int status = 0;
+    if (sscanf((const char *)in.p, "HTTP/1.%*d %d", &status) != 1) {
+        err = tc_fail(e, TC_EIO, "RPC %s:%u: not an HTTP answer", t->host, t->port);
+        goto out;
+    }
+    const char *json = strstr((const char *)in.p, "\r\n\r\n");
+    if (status == 401) {
+        err = tc_fail(e, TC_EIO, "RPC %s:%u: authentication refused (wrong cookie or credentials)", t->host,
+                      t->port);
+        goto out;
+    }
+    json_error_t jerr;
+    json_t *resp = json ? json_loads(json + 4, 0, &jerr) : NULL;
+    if (resp == NULL) {
+        err = tc_fail(e, TC_EIO, "RPC %s:%u: HTTP %d without a JSON-RPC answer", t->host, t->port, status);
+        goto out;
+    }
+    json_t *error = json_object_get(resp, "error");
+    if (json_is_object(error)) {
+        *rpc_code = (int)json_integer_value(json_object_get(error, "code"));
+        const char *msg = json_string_value(json_object_get(error, "message"));
+        err = tc_fail(e, TC_EINVAL, "%s", msg ? msg : "error without a message");
+    } else {
+        *result = json_incref(json_object_get(resp, "result"));
+        if (*result == NULL)
+            err = tc_fail(e, TC_EIO, "RPC answer without a result");
+    }
+    json_decref(resp);
+out:
+    close(fd);
+    tc_buf_release(&in);
+    sodium_memzero(out.p, out.len);
+    tc_buf_release(&out);
+    return err;
+}

@@ -1,0 +1,34 @@
+/* A blocking JSON-RPC 2.0 client for time-cli and tests: one HTTP/1.1 POST
+ * per call to a node on this machine or the network, with Basic auth from
+ * the node's cookie file or given credentials, bounded in time and size. */
+#ifndef TC_RPC_CLIENT_H
+#define TC_RPC_CLIENT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef struct {
+    char host[64];
+    uint16_t port;
+    char auth[256]; /* "user:password" */
+} tc_rpc_target;
+
+/* The RPC address (rpc-listen of <datadir>/time.conf, or the network's
+ * default when there is no time.conf) and the cookie of <datadir>. */
+int tc_rpcclient_from_datadir(tc_rpc_target *t, const char *datadir, tc_errmsg *e) TC_MUST_CHECK;
+/* "host:port" with user and password. */
+int tc_rpcclient_from_addr(tc_rpc_target *t, const char *hostport, const char *user, const char *password,
+                           tc_errmsg *e) TC_MUST_CHECK;
+/* Wipes the credentials. */
+void tc_rpcclient_wipe(tc_rpc_target *t);
+
+/* Calls method with params (an array; the reference is stolen). On success
+ * *result is a new reference. A JSON-RPC error returns TC_EINVAL with
+ * *rpc_code and its message in e; transport problems return TC_EIO (e says
+ * what: connection refused, 401 …). */
+int tc_rpcclient_call(const tc_rpc_target *t, const char *method, json_t *params, json_t **result, int *rpc_code,
+                      tc_errmsg *e) TC_MUST_CHECK;
+
+#endif
