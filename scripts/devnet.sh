@@ -1,13 +1,130 @@
 #!/usr/bin/env bash
-# make devnet / make devnet-stop. The daemon that a devnet runs lands with the
-# [Node] issue; until then this says so and fails, as the README promises.
+# make devnet / make devnet-stop: a local network of four masternodes.
+#
+#   scripts/devnet.sh start   init (if needed), start 4 timed, demo payments,
+#                             a live line per node until Ctrl-C (then stops them)
+#   scripts/devnet.sh stop    stop the nodes (SIGTERM, then wait)
+#
+# DEVNET_DIR (default ./devnet) holds genesis, node dirs, logs and wallets.
+# DEVNET_SECONDS=N ends the live view after N seconds (non-interactive use).
 set -u
+cd "$(dirname "$0")/.."
+DIR=${DEVNET_DIR:-$PWD/devnet}
+NODES=4
+CLI=build/time-cli
+TIMED=build/timed
+PY=/usr/bin/python3
+
+die() { echo "devnet: $*" >&2; exit 1; }
+pidfile() { echo "$DIR/node$1/timed.pid"; }
+running() { local p; p=$(cat "$(pidfile "$1")" 2>/dev/null) && kill -0 "$p" 2>/dev/null; }
+cli() { "$CLI" --datadir "$DIR/node$1" "${@:2}"; }
+
+stop_nodes() {
+  local pids=() p
+  for i in $(seq 0 $((NODES - 1))); do
+    if running "$i"; then p=$(cat "$(pidfile "$i")"); kill -TERM "$p"; pids+=("$p"); fi
+  done
+  for _ in $(seq 1 100); do
+    local alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ $alive -eq 0 ] && break
+    sleep 0.1
+  done
+  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && { echo "devnet: pid $p did not stop in 10 s; killing" >&2; kill -KILL "$p"; }; done
+  rm -f "$DIR"/node*/timed.pid
+  [ ${#pids[@]} -gt 0 ] && echo "devnet: stopped ${#pids[@]} node(s); logs in $DIR/node<i>/timed.log"
+  return 0
+}
+
+wait_rpc() {
+  for _ in $(seq 1 100); do
+    cli "$1" getblockcount >/dev/null 2>&1 && return 0
+    running "$1" || { tail -n 20 "$DIR/node$1/timed.log" >&2; die "node $1 exited; see $DIR/node$1/timed.log"; }
+    sleep 0.2
+  done
+  die "node $1 does not answer RPC after 20 s; see $DIR/node$1/timed.log"
+}
+
+# Waits until node 0's tip is past height $1.
+wait_height() {
+  for _ in $(seq 1 100); do
+    h=$(cli 0 getblockcount 2>/dev/null) && [ "$h" -gt "$1" ] && return 0
+    sleep 0.1
+  done
+  die "no new block after 10 s"
+}
+
+demo_payments() {
+  [ -f "$DIR/demo.wallet" ] || "$CLI" wallet create --wallet "$DIR/demo.wallet" --unencrypted >/dev/null ||
+    die "cannot create $DIR/demo.wallet"
+  local to amount txid h
+  to=$("$CLI" wallet address --wallet "$DIR/demo.wallet") || die "cannot derive a demo address"
+  for amount in 25 10.5 0.75; do
+    h=$(cli 0 getblockcount)
+    txid=$(cli 0 --wallet "$DIR/faucet.wallet" wallet send "$to" "$amount" 2>/dev/null) ||
+      die "demo payment of $amount TIME failed: $(cli 0 --wallet "$DIR/faucet.wallet" wallet send "$to" "$amount" 2>&1 >/dev/null)"
+    wait_height "$h"
+    echo "devnet: paid $amount TIME to $to (tx ${txid:0:16}...), final at height $(cli 0 getblockcount)"
+  done
+  echo "devnet: demo wallet: $(cli 1 --wallet "$DIR/demo.wallet" wallet balance)"
+}
+
+# One line per node from its RPC: height, round, peers, mempool, last block age.
+status_lines() {
+  for i in $(seq 0 $((NODES - 1))); do
+    if ! running "$i"; then printf 'node%d  down\n' "$i"; continue; fi
+    {
+      cli "$i" getconsensusinfo; echo ";"
+      cli "$i" getblockchaininfo; echo ";"
+      cli "$i" getpeerinfo; echo ";"
+      cli "$i" getmempoolinfo
+    } 2>/dev/null | "$PY" -c '
+import json, sys
+parts = sys.stdin.read().split(";\n")
+try:
+    c, b, p, m = (json.loads(x) for x in parts)
+    print("node%s  height %-7d round %-3d step %-9s peers %d  mempool %-5d last block %5.1f s ago"
+          % (sys.argv[1], b["blocks"], c["round"], c["step"], len(p), m["size"], b["last_block_age_ms"] / 1000))
+except Exception:
+    print("node%s  (no answer)" % sys.argv[1])
+' "$i"
+  done
+}
+
+start() {
+  [ -x "$TIMED" ] && [ -x "$CLI" ] || die "build first: make"
+  if [ ! -f "$DIR/genesis.json" ]; then
+    "$CLI" devnet init --nodes $NODES --dir "$DIR" || die "devnet init failed"
+  fi
+  for i in $(seq 0 $((NODES - 1))); do
+    running "$i" && die "node $i is already running (make devnet-stop first)"
+  done
+  for i in $(seq 0 $((NODES - 1))); do
+    nohup "$TIMED" --config "$DIR/node$i/time.conf" >>"$DIR/node$i/timed.log" 2>&1 &
+    echo $! >"$(pidfile "$i")"
+  done
+  trap 'echo; stop_nodes; exit 0' INT TERM
+  for i in $(seq 0 $((NODES - 1))); do wait_rpc "$i"; done
+  echo "devnet: $NODES masternodes running from $DIR"
+  wait_height "$(cli 0 getblockcount)"
+  demo_payments
+  local until=0
+  [ -n "${DEVNET_SECONDS:-}" ] && until=$(($(date +%s) + DEVNET_SECONDS))
+  echo "devnet: live view (Ctrl-C stops the nodes)"
+  local drawn=0
+  while :; do
+    out=$(status_lines)
+    if [ -t 1 ] && [ $drawn -eq 1 ]; then printf '\033[%dA\033[J' "$NODES"; fi
+    drawn=1
+    printf '%s\n' "$out"
+    [ $until -gt 0 ] && [ "$(date +%s)" -ge $until ] && { stop_nodes; exit 0; }
+    sleep 1
+  done
+}
+
 case "${1:-}" in
-  start|stop)
-    echo "devnet: not available yet: timed cannot run a network until the [Node] issue lands." >&2
-    echo "devnet: what exists today is tested by 'make test' (ledger, store, crypto, consensus core, P2P layer)." >&2
-    exit 1 ;;
-  *)
-    echo "usage: scripts/devnet.sh start|stop" >&2
-    exit 1 ;;
+  start) start ;;
+  stop) stop_nodes ;;
+  *) echo "usage: scripts/devnet.sh start|stop" >&2; exit 1 ;;
 esac

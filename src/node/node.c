@@ -766,8 +766,12 @@ static int on_proposal(tc_node *n, uint64_t peer, const tc_msg_proposal *mp)
     if (tc_proposal_decode(&p, mp->proposal.p, mp->proposal.len) != 0)
         return TC_EBADVAL;
     note_height(n, peer, p.height);
+    /* Keep the block of the current height's proposals and of the next
+     * height's, which the core buffers while this node still waits out the
+     * block interval; without the block, a replayed proposal cannot be
+     * checked and this node would prevote nil. */
     uint64_t h = tc_core_height(n->core);
-    if (p.height == h && mp->block.len > 0 && find_candidate(n, p.height, &p.block) == NULL) {
+    if ((p.height == h || p.height == h + 1) && mp->block.len > 0 && find_candidate(n, p.height, &p.block) == NULL) {
         tc_block blk;
         if (tc_block_decode(&blk, mp->block.p, mp->block.len) != 0)
             return TC_EBADVAL;
