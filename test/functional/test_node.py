@@ -1,0 +1,135 @@
+"""The daemon on a real 4-masternode devnet: agreement, finality of a payment,
+a killed validator, catch-up after restart, graceful shutdown, the data-dir
+lock, RPC authentication and errors."""
+import os
+import subprocess
+import time
+
+import pytest
+
+from framework import JSONRPCError, RPCHTTPError, run, scaled, timed_path
+
+
+def heights(dn, nodes):
+    return [dn.rpc(i, "getblockcount") for i in nodes]
+
+
+def wait_height(dn, nodes, h, timeout=60):
+    dn.wait_until(lambda: min(heights(dn, nodes)) >= h, timeout=scaled(timeout),
+                  message="nodes %s to reach height %d" % (list(nodes), h))
+
+
+def fresh_address(dn, name):
+    wallet = os.path.join(dn.dir, name)
+    res = run([dn.time_cli, "wallet", "create", "--wallet", wallet, "--unencrypted"])
+    assert res.rc == 0, res.stderr
+    return wallet, res.stdout.strip()
+
+
+@pytest.mark.needs_daemon
+@pytest.mark.devnet(nodes=4)
+def test_four_nodes_agree_on_every_block(devnet):
+    dn = devnet
+    wait_height(dn, range(4), 20)
+    for h in range(0, 21):
+        hashes = {dn.rpc(i, "getblockhash", h) for i in range(4)}
+        assert len(hashes) == 1, "height %d: nodes disagree: %s" % (h, hashes)
+    block = dn.rpc(0, "getblock", dn.rpc(0, "getblockhash", 20))
+    assert block["height"] == 20
+    assert block["certificate"]["signers"] >= 3  # quorum of 4 equal weights
+
+
+@pytest.mark.needs_daemon
+@pytest.mark.devnet(nodes=4)
+def test_payment_is_final_on_every_node_within_2s(devnet):
+    dn = devnet
+    wait_height(dn, range(4), 2)
+    _, addr = fresh_address(dn, "alice.wallet")
+    faucet = os.path.join(dn.dir, "faucet.wallet")
+    start = time.monotonic()
+    rc, out, err = dn.cli(0, "--wallet", faucet, "wallet", "send", addr, "12.5")
+    assert rc == 0, err
+    dn.wait_until(lambda: all(dn.rpc(i, "getbalance", addr) == "12.50000000" for i in range(4)),
+                  timeout=scaled(10), message="payment visible on all nodes")
+    elapsed = time.monotonic() - start
+    print("payment final on all 4 nodes after %.2f s" % elapsed)
+    assert elapsed <= scaled(2.0), "final after %.2f s" % elapsed
+    # the fee followed the schedule: 1% of 12.5 TIME
+    assert "fee 0.12500000 TIME" in err
+
+
+@pytest.mark.needs_daemon
+@pytest.mark.devnet(nodes=4)
+def test_killed_validator_then_catch_up(devnet):
+    dn = devnet
+    wait_height(dn, range(4), 3)
+    dn.kill(3)
+    h = dn.rpc(0, "getblockcount")
+    t0 = time.monotonic()
+    wait_height(dn, range(3), h + 8)  # 3 of 4 weight is a quorum: no pause
+    rate = 8 / (time.monotonic() - t0)
+    print("with one of four killed: %.2f blocks/s" % rate)
+    dn.start(3)
+    target = dn.rpc(0, "getblockcount")
+    wait_height(dn, [3], target, timeout=30)
+    for x in (h, target):
+        assert dn.rpc(3, "getblockhash", x) == dn.rpc(0, "getblockhash", x)
+    wait_height(dn, range(4), target + 3)  # and it takes part again
+
+
+@pytest.mark.needs_daemon
+@pytest.mark.devnet(nodes=4)
+def test_all_restart_and_continue(devnet):
+    dn = devnet
+    wait_height(dn, range(4), 3)
+    last = dn.rpc(0, "getblockcount")
+    for i in range(4):
+        dn.stop(i)
+    for i in range(4):
+        dn.start(i)
+    before = heights(dn, range(4))
+    assert min(before) >= last - 1  # nothing committed was lost
+    wait_height(dn, range(4), max(before) + 3, timeout=30)
+
+
+@pytest.mark.needs_daemon
+@pytest.mark.devnet(nodes=4)
+def test_graceful_shutdown_within_10s(devnet):
+    dn = devnet
+    wait_height(dn, range(4), 2)
+    t0 = time.monotonic()
+    rc = dn.stop(1)
+    took = time.monotonic() - t0
+    assert rc == 0
+    assert took < 10, "stop took %.1f s" % took
+    assert not os.path.exists(os.path.join(dn.node(1).dir, ".cookie"))  # removed at stop
+    assert "stopped" in dn.node(1).log_tail(5)
+
+
+@pytest.mark.needs_daemon
+@pytest.mark.devnet(nodes=4)
+def test_second_daemon_on_one_datadir_is_refused(devnet):
+    dn = devnet
+    res = run([timed_path(), "--config", dn.node(0).conf], timeout=scaled(20))
+    assert res.rc == 2
+    assert "in use by another timed" in res.stderr
+    assert dn.node(0).running()
+
+
+@pytest.mark.needs_daemon
+@pytest.mark.devnet(nodes=4)
+def test_rpc_auth_and_errors(devnet):
+    dn = devnet
+    status, _, _ = dn.rpc_raw(0, b'{"jsonrpc":"2.0","id":1,"method":"getblockcount"}', auth=False)
+    assert status == 401
+    with pytest.raises(JSONRPCError) as e:
+        dn.rpc(0, "nosuchmethod")
+    assert e.value.code == -32601 and "nosuchmethod" in e.value.message
+    with pytest.raises(JSONRPCError) as e:
+        dn.rpc(0, "getblockhash", 10**9)
+    assert e.value.code == -5 and "out of range" in e.value.message
+    with pytest.raises(JSONRPCError) as e:
+        dn.rpc(0, "sendrawtransaction", "00")
+    assert e.value.code == -22
+    rc, out, err = dn.cli(0, "getblockhash", "999999999")
+    assert rc == 2 and "out of range" in err
