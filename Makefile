@@ -133,7 +133,6 @@ ifeq ($(SAN),1)
 test: test-unit test-sim
 else
 test: test-unit test-sim test-fuzz test-functional test-san
-	@echo "make test: all suites passed"
 endif
 
 sim-long: $(BUILD)/tc-sim
