@@ -156,17 +156,24 @@ int main(void)
     for (size_t i = 0; i < FANOUT_TXS * FANOUT_OUTS; i++)
         testchain_transfer(&a, &coins[i], coin_value, &a.user[0], &a.user_addr[1], TC_COIN, &txs[i]);
 
-    validate_job vj = {&a, txs, 0};
-    uint64_t t0 = tc_clock_mono_ns();
-    tc_pool_run(a.pool, N_VALIDATE, validate_one, &vj);
-    double vsec = (double)(tc_clock_mono_ns() - t0) / 1e9;
-    if (vj.failed) {
-        fprintf(stderr, "bench: a transaction failed validation\n");
-        return 2;
+    /* Three disjoint slices of fresh transactions; the median is reported
+     * (one short sample on a shared machine varies by ±10 %). */
+    double rates[3];
+    uint64_t t0;
+    for (int k = 0; k < 3; k++) {
+        validate_job vj = {&a, txs + (size_t)k * (N_VALIDATE / 3), 0};
+        t0 = tc_clock_mono_ns();
+        tc_pool_run(a.pool, N_VALIDATE / 3, validate_one, &vj);
+        rates[k] = (N_VALIDATE / 3) / ((double)(tc_clock_mono_ns() - t0) / 1e9);
+        if (vj.failed) {
+            fprintf(stderr, "bench: a transaction failed validation\n");
+            return 2;
+        }
     }
-    double vrate = N_VALIDATE / vsec;
-    printf("  tx validation            : %9.0f tx/s  = %5.1f %% of the verify limit (target >= 80 %%)\n", vrate,
-           100.0 * vrate / limit);
+    double lo = rates[0] < rates[1] ? rates[0] : rates[1], hi = rates[0] < rates[1] ? rates[1] : rates[0];
+    double vrate = rates[2] < lo ? lo : rates[2] > hi ? hi : rates[2];
+    printf("  tx validation (median)   : %9.0f tx/s  = %5.1f %% of the verify limit (target >= 80 %%); runs %.0f %.0f %.0f\n",
+           vrate, 100.0 * vrate / limit, rates[0], rates[1], rates[2]);
 
     double cold_sec = 0, warm_sec = 0;
     for (int k = 0; k < N_BLOCKS; k++) {
@@ -193,6 +200,15 @@ int main(void)
            cold, cold * BLOCK_TXS, 100.0 * cold * BLOCK_TXS / limit);
     printf("  block apply, warm cache  : %9.1f blocks/s = %7.0f tx/s (signatures seen on admission)\n", warm,
            warm * BLOCK_TXS);
+
+    /* The limit again after the workload: the higher of the two is the
+     * conservative one (a busy neighbour can only lower a measurement). */
+    double again = verify_rate(threads);
+    if (again > limit) {
+        limit = again;
+        printf("  ed25519 verify limit, re-measured: %9.0f /s: vs it, validation %.1f %%, cold apply %.1f %%\n",
+               limit, 100.0 * vrate / limit, 100.0 * cold * BLOCK_TXS / limit);
+    }
 
     for (size_t i = 0; i < FANOUT_TXS * FANOUT_OUTS; i++)
         tc_tx_release(&txs[i]);
