@@ -12,6 +12,7 @@
 #include "net/p2p.h"
 #include "node/datadir.h"
 #include "node/noderpc.h"
+#include "node/peerstore.h"
 #include "rpc/rpc.h"
 #include "store/ledger.h"
 #include "store/signlog.h"
@@ -73,6 +74,7 @@ struct tc_node {
     tc_signlog *slog;
     tc_rpc *rpc;
     tc_noderpc rpc_ctx;
+    tc_netstore netstore; /* bans and address book in the ledger's store */
     candidate cands[MAX_CANDIDATES];
     timer timers[MAX_TIMERS];
     tc_cert last_commit; /* certificate of the tip, for the next proposal */
@@ -1002,6 +1004,8 @@ static int open_p2p(tc_node *n, tc_errmsg *e)
     pc.ban_ms = n->cfg.ban_time_s * 1000;
     pc.rates[TC_MC_REQUEST].rate = (uint32_t)n->cfg.request_rate;
     pc.rates[TC_MC_REQUEST].burst = (uint32_t)n->cfg.request_burst;
+    n->netstore = tc_peerstore_iface(tc_ledger_store(n->L));
+    pc.store = &n->netstore;
     pc.ctx = n;
     pc.best_height = best_height;
     pc.on_message = on_message;
