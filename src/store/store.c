@@ -46,6 +46,12 @@ static int map_err(int rc, const char *what)
     }
 }
 
+/* An error of mdb_env_open / the table opening as one of ours. */
+static int open_err(int rc)
+{
+    return rc == MDB_MAP_FULL || rc == ENOSPC ? TC_ESTORE_FULL : rc == EACCES || rc == ENOENT ? TC_EIO : TC_ESTORE;
+}
+
 int tc_store_open(tc_store **out, const char *dir, uint64_t map_size, tc_errmsg *e)
 {
     *out = NULL;
@@ -53,6 +59,7 @@ int tc_store_open(tc_store **out, const char *dir, uint64_t map_size, tc_errmsg 
         return tc_fail(e, TC_EIO, "%s: cannot create directory: %s", dir, strerror(errno));
     tc_store *s = tc_xcalloc(1, sizeof *s);
     MDB_txn *txn = NULL;
+    int err = 0;
     int rc = mdb_env_create(&s->env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs(s->env, TC_TB_COUNT);
@@ -61,8 +68,7 @@ int tc_store_open(tc_store **out, const char *dir, uint64_t map_size, tc_errmsg 
     if (rc == 0)
         rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
     if (rc != 0) {
-        tc_fail(e, rc == EACCES || rc == ENOENT ? TC_EIO : TC_ESTORE, "%s: cannot open store: %s", dir,
-                mdb_strerror(rc));
+        err = tc_fail(e, open_err(rc), "%s: cannot open store: %s", dir, mdb_strerror(rc));
         goto fail;
     }
     rc = mdb_txn_begin(s->env, NULL, 0, &txn);
@@ -73,8 +79,7 @@ int tc_store_open(tc_store **out, const char *dir, uint64_t map_size, tc_errmsg 
         txn = NULL;
     }
     if (rc != 0) {
-        tc_fail(e, rc == MDB_MAP_FULL || rc == ENOSPC ? TC_ESTORE_FULL : TC_ESTORE, "%s: cannot open tables: %s",
-                dir, mdb_strerror(rc));
+        err = tc_fail(e, open_err(rc), "%s: cannot open tables: %s", dir, mdb_strerror(rc));
         goto fail;
     }
     *out = s;
@@ -84,7 +89,6 @@ fail:
         mdb_txn_abort(txn);
     if (s->env)
         mdb_env_close(s->env);
-    int err = rc == MDB_MAP_FULL || rc == ENOSPC ? TC_ESTORE_FULL : rc == EACCES || rc == ENOENT ? TC_EIO : TC_ESTORE;
     free(s);
     return err;
 }
