@@ -366,9 +366,28 @@ static void record_evidence(tc_node *n, const tc_vote *a, const tc_vote *b)
     tc_tx_release(&tx);
 }
 
+#define TX_WAIT_POLL_MS 20
+
+/* With block_interval_ms 0, a height starts as soon as a transaction waits,
+ * or after empty_block_interval_ms without one. */
+static bool ready_for_next_height(tc_node *n)
+{
+    if (timing(n).block_interval_ms > 0)
+        return true;
+    tc_mempool_stats st;
+    tc_mempool_get_stats(n->mp, &st);
+    return st.txs > 0 || tc_clock_mono_ms() - n->committed_ms >= n->cfg.empty_block_interval_ms;
+}
+
 static void on_next_height(evutil_socket_t fd, short what, void *arg)
 {
-    start_height(arg);
+    tc_node *n = arg;
+    if (!ready_for_next_height(n)) {
+        struct timeval poll = {0, TX_WAIT_POLL_MS * 1000};
+        evtimer_add(n->next_height_ev, &poll);
+        return;
+    }
+    start_height(n);
 }
 
 /* The next height starts block_interval_ms after the last commit (the core's

@@ -133,3 +133,26 @@ def test_rpc_auth_and_errors(devnet):
     assert e.value.code == -22
     rc, out, err = dn.cli(0, "getblockhash", "999999999")
     assert rc == 2 and "out of range" in err
+
+
+@pytest.mark.needs_daemon
+@pytest.mark.devnet(nodes=4, start=False)
+def test_block_interval_zero_proposes_when_transactions_wait(devnet):
+    dn = devnet
+    for i in range(4):
+        dn.start(i, "--block-interval-ms", "0", "--empty-block-interval-ms", "4000")
+    wait_height(dn, range(4), 1, timeout=30)
+    h0 = dn.rpc(0, "getblockcount")
+    time.sleep(scaled(2.0))
+    idle = dn.rpc(0, "getblockcount") - h0
+    assert idle <= 1, "%d empty blocks in 2 s with empty-block-interval 4 s" % idle
+    _, addr = fresh_address(dn, "bob.wallet")
+    faucet = os.path.join(dn.dir, "faucet.wallet")
+    start = time.monotonic()
+    rc, out, err = dn.cli(0, "--wallet", faucet, "wallet", "send", addr, "3")
+    assert rc == 0, err
+    dn.wait_until(lambda: all(dn.rpc(i, "getbalance", addr) == "3.00000000" for i in range(4)),
+                  timeout=scaled(10), message="payment visible on all nodes")
+    elapsed = time.monotonic() - start
+    print("block-interval 0: payment final on all 4 nodes after %.2f s" % elapsed)
+    assert elapsed < scaled(1.5), "a waiting transaction should not wait for an empty-block timer"
