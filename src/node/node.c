@@ -11,6 +11,7 @@
 #include "mempool/mempool.h"
 #include "net/p2p.h"
 #include "node/datadir.h"
+#include "node/nodemetrics.h"
 #include "node/noderpc.h"
 #include "node/peerstore.h"
 #include "rpc/rpc.h"
@@ -75,6 +76,8 @@ struct tc_node {
     tc_rpc *rpc;
     tc_noderpc rpc_ctx;
     tc_netstore netstore; /* bans and address book in the ledger's store */
+    tc_nodemetrics *metrics;
+    uint64_t height_started_ms; /* monotonic: when the current height started */
     candidate cands[MAX_CANDIDATES];
     timer timers[MAX_TIMERS];
     tc_cert last_commit; /* certificate of the tip, for the next proposal */
@@ -338,7 +341,9 @@ static void commit_block(tc_node *n, uint64_t height, uint32_t round, const tc_h
         return;
     }
     tc_mempool_block_committed(n->mp, &c->blk, tc_clock_wall_ms());
-    n->committed_ms = tc_clock_mono_ms();
+    uint64_t now = tc_clock_mono_ms();
+    tc_nodemetrics_on_commit(n->metrics, now - n->committed_ms, now - n->height_started_ms, round);
+    n->committed_ms = now;
     char hex[65];
     tc_log_info("node", "block committed", "height=%llu round=%u hash=%s txs=%zu signers=%zu apply_ms=%llu",
                 (unsigned long long)height, round, tc_hex_encode(hex, value->b, 32), c->blk.n_tx - 1, cert->n,
@@ -498,6 +503,7 @@ static void start_height(tc_node *n)
         if (h > 1 && tc_ledger_get_cert(n->L, h - 1, &n->last_commit) != 0)
             tc_cert_init(&n->last_commit);
     }
+    n->height_started_ms = tc_clock_mono_ms();
     tc_core_start_height(n->core, h, &vs, &n->last_commit);
     tc_valset_release(&vs);
     drain(n);
@@ -1063,6 +1069,29 @@ static int open_rpc(tc_node *n, tc_errmsg *e)
     return 0;
 }
 
+static void node_status(void *arg, tc_node_status *out)
+{
+    tc_node *n = arg;
+    tc_consensus_params cp = timing(n);
+    uint64_t ignored;
+    uint64_t wait = cp.block_interval_ms ? cp.block_interval_ms : n->cfg.empty_block_interval_ms;
+    out->last_commit_age_ms = tc_clock_mono_ms() - n->committed_ms;
+    out->health_limit_ms = 3 * wait + cp.propose_timeout_ms + cp.prevote_timeout_ms + cp.precommit_timeout_ms;
+    out->sync_target = sync_target(n, &ignored);
+    out->syncing = out->sync_target > tc_ledger_height(n->L);
+    out->validator = n->has_op_key && tc_valset_find(&n->vs, &n->op_key.pk) >= 0;
+}
+
+static int open_metrics(tc_node *n, tc_errmsg *e)
+{
+    tc_nodemetrics_ctx mc = {n->L, n->mp, n->p2p, n->core, n->cache, n, node_status};
+    int err = 0;
+    n->metrics = tc_nodemetrics_new(n->base, n->cfg.metrics_listen, &mc, &err);
+    if (n->metrics == NULL)
+        return tc_fail(e, err, "metrics on %s: %s", n->cfg.metrics_listen, tc_strerror(err));
+    return 0;
+}
+
 int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
 {
     *out = NULL;
@@ -1111,8 +1140,9 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
                          .cache = n->cache,
                          .last_signed = last};
     n->core = tc_core_new(&cc);
-    if ((err = open_rpc(n, e)))
+    if ((err = open_rpc(n, e)) || (err = open_metrics(n, e)))
         goto fail;
+    n->committed_ms = tc_clock_mono_ms(); /* health counts from the start */
     for (size_t i = 0; i < MAX_TIMERS; i++) {
         n->timers[i].n = n;
         n->timers[i].ev = evtimer_new(n->base, on_timer, &n->timers[i]);
@@ -1169,6 +1199,7 @@ void tc_node_free(tc_node *n)
         tc_hmap_each(n->seen, free_liveness, NULL);
         tc_hmap_free(n->seen);
     }
+    tc_nodemetrics_free(n->metrics);
     tc_rpc_free(n->rpc); /* removes the cookie */
     tc_p2p_free(n->p2p);
     tc_core_free(n->core);

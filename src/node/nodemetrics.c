@@ -1,0 +1,196 @@
+#include "node/nodemetrics.h"
+
+#include <stdio.h>
+
+#include "util/mem.h"
+
+struct tc_nodemetrics {
+    tc_nodemetrics_ctx ctx;
+    tc_metrics *reg;
+    tc_metrics_server *server;
+    tc_metrics_family *height, *cons_height, *cons_round, *cons_step, *rounds_started, *signed_msgs, *evidence;
+    tc_metrics_family *block_interval, *commit_latency, *rounds_per_height;
+    tc_metrics_family *peers, *msgs, *bytes, *rate_limited, *bans, *disconnects;
+    tc_metrics_family *mp_txs, *mp_bytes, *mp_fees, *mp_evicted, *mp_rejected, *mp_expired;
+    tc_metrics_family *syncing, *sync_target, *verifies, *cache_hits, *store_bytes, *rss;
+};
+
+static const char *const directions[] = {"in", "out"};
+
+static double seconds(uint64_t ms)
+{
+    return (double)ms / 1000.0;
+}
+
+static void one(tc_metrics_family *f, double v)
+{
+    tc_metrics_set(tc_metrics_at(f, NULL), v);
+}
+
+/* Refreshes every sampled value right before a scrape. */
+static void collect(void *arg, tc_metrics *reg)
+{
+    tc_nodemetrics *m = arg;
+    const tc_nodemetrics_ctx *c = &m->ctx;
+    tc_node_status st;
+    c->status(c->node, &st);
+    one(m->height, (double)tc_ledger_height(c->L));
+    one(m->cons_height, (double)tc_core_height(c->core));
+    one(m->cons_round, (double)tc_core_round(c->core));
+    one(m->cons_step, (double)tc_core_step(c->core));
+    tc_core_stats cs;
+    tc_core_get_stats(c->core, &cs);
+    one(m->rounds_started, (double)cs.rounds);
+    one(m->signed_msgs, (double)cs.signs);
+    one(m->evidence, (double)cs.evidence);
+
+    tc_peer_info *peers;
+    size_t n = tc_p2p_peers(c->p2p, &peers);
+    size_t in = 0, out = 0;
+    for (size_t i = 0; i < n; i++)
+        if (peers[i].established)
+            *(peers[i].inbound ? &in : &out) += 1;
+    free(peers);
+    tc_metrics_set(tc_metrics_at(m->peers, (const char *const[]){"in"}), (double)in);
+    tc_metrics_set(tc_metrics_at(m->peers, (const char *const[]){"out"}), (double)out);
+    tc_p2p_stats ps;
+    tc_p2p_get_stats(c->p2p, &ps);
+    for (uint16_t t = 1; t < TC_MSG_TYPE_END; t++) {
+        const uint64_t *mcount[2] = {&ps.msgs_in[t], &ps.msgs_out[t]}, *bcount[2] = {&ps.bytes_in[t], &ps.bytes_out[t]};
+        for (int d = 0; d < 2; d++) {
+            const char *labels[2] = {tc_msg_type_name(t), directions[d]};
+            if (*mcount[d] == 0)
+                continue; /* series appear once a type is seen */
+            tc_metrics_set(tc_metrics_at(m->msgs, labels), (double)*mcount[d]);
+            tc_metrics_set(tc_metrics_at(m->bytes, labels), (double)*bcount[d]);
+        }
+    }
+    for (int k = 0; k < TC_MC_COUNT; k++)
+        tc_metrics_set(tc_metrics_at(m->rate_limited, (const char *const[]){tc_msg_class_name((enum tc_msg_class)k)}),
+                       (double)ps.dropped[k]);
+    one(m->bans, (double)ps.bans);
+    one(m->disconnects, (double)ps.disconnects);
+
+    tc_mempool_stats ms;
+    tc_mempool_get_stats(c->mp, &ms);
+    one(m->mp_txs, (double)ms.txs);
+    one(m->mp_bytes, (double)ms.bytes);
+    one(m->mp_fees, (double)ms.fees);
+    one(m->mp_evicted, (double)ms.evicted);
+    one(m->mp_rejected, (double)ms.rejected);
+    one(m->mp_expired, (double)ms.expired);
+
+    one(m->syncing, st.syncing ? 1 : 0);
+    one(m->sync_target, (double)st.sync_target);
+    tc_sigcache_stats ss;
+    tc_sigcache_get_stats(c->cache, &ss);
+    one(m->verifies, (double)ss.verifies);
+    one(m->cache_hits, (double)ss.hits);
+    one(m->store_bytes, (double)tc_store_size(tc_ledger_store(c->L)));
+    uint64_t rss;
+    if (tc_metrics_rss_bytes(&rss) == 0)
+        one(m->rss, (double)rss);
+}
+
+static bool health(void *arg, json_t *body, json_t *reasons)
+{
+    tc_nodemetrics *m = arg;
+    tc_node_status st;
+    m->ctx.status(m->ctx.node, &st);
+    size_t peers = tc_p2p_count(m->ctx.p2p);
+    json_object_set_new(body, "height", json_integer((json_int_t)tc_ledger_height(m->ctx.L)));
+    json_object_set_new(body, "last_commit_age_ms", json_integer((json_int_t)st.last_commit_age_ms));
+    json_object_set_new(body, "peers", json_integer((json_int_t)peers));
+    json_object_set_new(body, "syncing", json_boolean(st.syncing));
+    json_object_set_new(body, "validator", json_boolean(st.validator));
+    char why[128];
+    if (peers == 0)
+        json_array_append_new(reasons, json_string("no peers"));
+    if (st.last_commit_age_ms > st.health_limit_ms) {
+        snprintf(why, sizeof why, "no block committed for %llu ms (limit %llu ms)",
+                 (unsigned long long)st.last_commit_age_ms, (unsigned long long)st.health_limit_ms);
+        json_array_append_new(reasons, json_string(why));
+    }
+    if (st.syncing) {
+        snprintf(why, sizeof why, "syncing to height %llu", (unsigned long long)st.sync_target);
+        json_array_append_new(reasons, json_string(why));
+    }
+    return json_array_size(reasons) == 0;
+}
+
+#define COUNTER(field, name, help, labels) (m->field = tc_metrics_counter(m->reg, name, help, labels, err))
+#define GAUGE(field, name, help, labels) (m->field = tc_metrics_gauge(m->reg, name, help, labels, err))
+
+tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, const tc_nodemetrics_ctx *ctx,
+                                   int *err)
+{
+    static const double interval_bounds[] = {0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30};
+    static const double latency_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    static const double round_bounds[] = {1, 2, 3, 4, 6, 8};
+    tc_nodemetrics *m = tc_xcalloc(1, sizeof *m);
+    m->ctx = *ctx;
+    m->reg = tc_metrics_new();
+    bool ok = GAUGE(height, "height", "Height of the last committed block", NULL) &&
+              GAUGE(cons_height, "consensus_height", "Height consensus works on", NULL) &&
+              GAUGE(cons_round, "consensus_round", "Round of the current height", NULL) &&
+              GAUGE(cons_step, "consensus_step",
+                    "Step of the current round (0 new, 1 propose, 2 prevote, 3 precommit, 4 commit, 5 done)", NULL) &&
+              COUNTER(rounds_started, "round_changes_total", "Rounds started since start", NULL) &&
+              COUNTER(signed_msgs, "consensus_signed_total", "Proposals and votes this node signed", NULL) &&
+              COUNTER(evidence, "evidence_total", "Double signs detected", NULL) &&
+              (m->block_interval = tc_metrics_histogram(m->reg, "block_interval_seconds",
+                                                        "Time between consecutive commits", NULL, interval_bounds,
+                                                        sizeof interval_bounds / sizeof *interval_bounds, err)) &&
+              (m->commit_latency = tc_metrics_histogram(m->reg, "commit_latency_seconds",
+                                                        "Time from the start of a height to its commit", NULL,
+                                                        latency_bounds, sizeof latency_bounds / sizeof *latency_bounds,
+                                                        err)) &&
+              (m->rounds_per_height = tc_metrics_histogram(m->reg, "rounds_per_height", "Rounds a height needed", NULL,
+                                                           round_bounds, sizeof round_bounds / sizeof *round_bounds,
+                                                           err)) &&
+              GAUGE(peers, "peers", "Established peer links", "direction") &&
+              COUNTER(msgs, "p2p_messages_total", "P2P messages by type and direction", "type,direction") &&
+              COUNTER(bytes, "p2p_bytes_total", "P2P bytes by type and direction", "type,direction") &&
+              COUNTER(rate_limited, "p2p_rate_limited_total", "Messages dropped by rate limits, by class", "class") &&
+              COUNTER(bans, "p2p_bans_total", "Peers banned", NULL) &&
+              COUNTER(disconnects, "p2p_disconnects_total", "Peer links closed", NULL) &&
+              GAUGE(mp_txs, "mempool_transactions", "Pending transactions", NULL) &&
+              GAUGE(mp_bytes, "mempool_bytes", "Bytes of pending transactions", NULL) &&
+              GAUGE(mp_fees, "mempool_fees_sat", "Fees of pending transactions (sat)", NULL) &&
+              COUNTER(mp_evicted, "mempool_evictions_total", "Transactions evicted for a higher fee rate", NULL) &&
+              COUNTER(mp_rejected, "mempool_rejected_total", "Transactions refused", NULL) &&
+              COUNTER(mp_expired, "mempool_expired_total", "Transactions expired", NULL) &&
+              GAUGE(syncing, "syncing", "1 while catching up with peers", NULL) &&
+              GAUGE(sync_target, "sync_target_height", "Height peers are known to have certified", NULL) &&
+              COUNTER(verifies, "signature_verifications_total", "Ed25519 verifications performed", NULL) &&
+              COUNTER(cache_hits, "signature_cache_hits_total", "Verifications answered by the cache", NULL) &&
+              GAUGE(store_bytes, "store_bytes", "Disk used by the store", NULL) &&
+              GAUGE(rss, "process_resident_memory_bytes", "Resident memory of timed", NULL);
+    if (!ok || tc_metrics_on_collect(m->reg, collect, m) != 0) {
+        tc_nodemetrics_free(m);
+        return NULL;
+    }
+    m->server = tc_metrics_server_new(base, listen, m->reg, health, m, err);
+    if (m->server == NULL) {
+        tc_nodemetrics_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void tc_nodemetrics_free(tc_nodemetrics *m)
+{
+    if (m == NULL)
+        return;
+    tc_metrics_server_free(m->server);
+    tc_metrics_free(m->reg);
+    free(m);
+}
+
+void tc_nodemetrics_on_commit(tc_nodemetrics *m, uint64_t interval_ms, uint64_t latency_ms, uint32_t round)
+{
+    if (interval_ms > 0)
+        tc_metrics_observe(tc_metrics_at(m->block_interval, NULL), seconds(interval_ms));
+    tc_metrics_observe(tc_metrics_at(m->commit_latency, NULL), seconds(latency_ms));
+    tc_metrics_observe(tc_metrics_at(m->rounds_per_height, NULL), (double)round + 1);
+}

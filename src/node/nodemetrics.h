@@ -1,0 +1,49 @@
+/* The node's Prometheus metrics and /health (DESIGN.md §8): families are
+ * registered once; sampled values (heights, peers, mempool, store, RSS, P2P
+ * counters) are refreshed just before each scrape; commit timings are
+ * observed by the node as blocks are committed. Loop thread only. */
+#ifndef TC_NODE_NODEMETRICS_H
+#define TC_NODE_NODEMETRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "consensus/core.h"
+#include "crypto/sigcache.h"
+#include "mempool/mempool.h"
+#include "net/p2p.h"
+#include "rpc/metrics.h"
+#include "store/ledger.h"
+
+/* What only the node knows, asked for at each scrape and /health. */
+typedef struct {
+    uint64_t last_commit_age_ms;
+    uint64_t health_limit_ms; /* no commit for longer: unhealthy */
+    bool syncing;
+    uint64_t sync_target;
+    bool validator;           /* its operator key is in the current set */
+} tc_node_status;
+
+typedef struct {
+    tc_ledger *L;
+    tc_mempool *mp;
+    tc_p2p *p2p;
+    tc_core *core;
+    tc_sigcache *cache;
+    void *node;
+    void (*status)(void *node, tc_node_status *out);
+} tc_nodemetrics_ctx;
+
+typedef struct tc_nodemetrics tc_nodemetrics;
+
+/* Registers every family on a new registry and serves it with /health on
+ * listen. NULL with *err on failure (TC_ENET_ADDR, TC_EIO, TC_EINVAL). */
+tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, const tc_nodemetrics_ctx *ctx,
+                                   int *err);
+void tc_nodemetrics_free(tc_nodemetrics *m); /* NULL is a no-op */
+
+/* A block was committed: the time since the previous commit, the time the
+ * height took from its start, and the round it was decided in. */
+void tc_nodemetrics_on_commit(tc_nodemetrics *m, uint64_t interval_ms, uint64_t latency_ms, uint32_t round);
+
+#endif
