@@ -81,6 +81,11 @@ def test_metrics_parse_and_move(devnet):
     # node 2 received the payment by relay and verified its signature
     assert value(after, "p2p_messages_total", '{type="tx",direction="in"}') >= 1
     assert value(after, "signature_verifications_total") > 0
+    # the Grafana dashboard only queries families the node exports
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "grafana-dashboard.json")) as f:
+        used = set(re.findall(r"timecoin_[a-z0-9_]+", f.read()))
+    unknown = {u for u in used if re.sub(r"_(bucket|sum|count)$", "", u) not in types}
+    assert not unknown, "dashboard queries metrics the node does not export: %s" % sorted(unknown)
     final, _ = parse(dn.metrics(0))
     assert value(final, "height") > value(before, "height")
     assert value(final, "commit_latency_seconds_count") > value(before, "commit_latency_seconds_count")
