@@ -7,6 +7,7 @@
 #include "util/clock.h"
 #include "util/hex.h"
 #include "util/mem.h"
+#include "util/version.h"
 
 /* Application error codes (Bitcoin's where one exists). */
 enum {
@@ -159,6 +160,96 @@ static json_t *m_getconsensusinfo(void *ctx, json_t *params, tc_rpc_error *e)
 
 /* ---- transactions and mempool -------------------------------------------------- */
 
+static json_t *tx_hex(const tc_tx *tx)
+{
+    tc_buf b;
+    tc_buf_init(&b);
+    tc_tx_encode(tx, &b);
+    json_t *j = hex_json(b.p, b.len);
+    tc_buf_release(&b);
+    return j;
+}
+
+/* A committed block is final (BFT): there are no confirmations to wait for. */
+static json_t *tx_info(tc_noderpc *n, const tc_hash *txid, bool verbose, tc_rpc_error *e)
+{
+    const tc_tx *pending = tc_mempool_get(n->mp, txid);
+    if (pending) {
+        if (!verbose)
+            return tx_hex(pending);
+        return json_pack("{s:o, s:o, s:s, s:b, s:b}", "txid", hex_json(txid->b, 32), "hex", tx_hex(pending), "kind",
+                         tc_tx_kind_name(pending->kind), "in_mempool", 1, "final", 0);
+    }
+    uint64_t height;
+    uint32_t index;
+    tc_block b;
+    if (tc_ledger_tx_location(n->L, txid, &height, &index) != 0) {
+        char hex[65];
+        return tc_rpc_fail(e, RPC_NOT_FOUND, "no transaction %s on chain or in the mempool",
+                           tc_hex_encode(hex, txid->b, 32));
+    }
+    if (tc_ledger_get_block(n->L, height, &b) != 0 || index >= b.n_tx)
+        return tc_rpc_fail(e, TC_RPC_INTERNAL_ERROR, "transaction index points at a missing block %llu",
+                           (unsigned long long)height);
+    json_t *r;
+    if (!verbose) {
+        r = tx_hex(&b.txs[index]);
+    } else {
+        tc_hash bh;
+        tc_header_hash(&b.hdr, &bh);
+        r = json_pack("{s:o, s:o, s:s, s:o, s:I, s:I, s:I, s:b}", "txid", hex_json(txid->b, 32), "hex",
+                      tx_hex(&b.txs[index]), "kind", tc_tx_kind_name(b.txs[index].kind), "blockhash",
+                      hex_json(bh.b, 32), "height", (json_int_t)height, "time_ms", (json_int_t)b.hdr.time_ms,
+                      "confirmations", (json_int_t)(tc_ledger_height(n->L) - height + 1), "final", 1);
+    }
+    tc_block_release(&b);
+    return r;
+}
+
+static json_t *m_getrawtransaction(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_hash id;
+    if (!param_hash(params, 0, &id))
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "usage: getrawtransaction \"txid\" [verbose]");
+    json_t *v = json_array_get(params, 1);
+    return tx_info(ctx, &id, json_is_true(v) || (json_is_integer(v) && json_integer_value(v) != 0), e);
+}
+
+static json_t *m_gettransaction(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_hash id;
+    if (!param_hash(params, 0, &id))
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "usage: gettransaction \"txid\"");
+    return tx_info(ctx, &id, true, e);
+}
+
+typedef struct {
+    uint64_t count, total;
+} utxo_sum;
+
+static int sum_utxo(void *ctx, const tc_outpoint *o, const tc_utxo *u)
+{
+    utxo_sum *s = ctx;
+    s->count++;
+    s->total += u->value;
+    return 0;
+}
+
+static json_t *m_gettxoutsetinfo(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    utxo_sum sum = {0, 0};
+    tc_header tip;
+    tc_hash h, commit;
+    if (tc_ledger_each_utxo(n->L, sum_utxo, &sum) != 0)
+        return tc_rpc_fail(e, TC_RPC_INTERNAL_ERROR, "store read failed");
+    tc_ledger_tip(n->L, &tip, &h);
+    tc_ledger_utxo_commitment(n->L, &commit);
+    return json_pack("{s:I, s:o, s:I, s:o, s:o}", "height", (json_int_t)tc_ledger_height(n->L), "bestblock",
+                     hex_json(h.b, 32), "txouts", (json_int_t)sum.count, "total_amount", amount_json(sum.total),
+                     "utxo_commitment", hex_json(commit.b, 32));
+}
+
 static json_t *m_sendrawtransaction(void *ctx, json_t *params, tc_rpc_error *e)
 {
     tc_noderpc *n = ctx;
@@ -306,6 +397,82 @@ static json_t *m_listmasternodes(void *ctx, json_t *params, tc_rpc_error *e)
     return list;
 }
 
+static json_t *m_getnetworkinfo(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    tc_peer_info *p;
+    size_t k = tc_p2p_peers(n->p2p, &p), in = 0, out = 0;
+    for (size_t i = 0; i < k; i++)
+        if (p[i].established)
+            *(p[i].inbound ? &in : &out) += 1;
+    free(p);
+    return json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I}", "version", TC_VERSION, "subversion", TC_USER_AGENT,
+                     "protocolversion", (json_int_t)TC_PROTOCOL_VERSION, "chain", n->g->net->name, "connections",
+                     (json_int_t)(in + out), "connections_in", (json_int_t)in, "connections_out", (json_int_t)out,
+                     "listen_port", (json_int_t)tc_p2p_listen_port(n->p2p));
+}
+
+static json_t *m_setban(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    const char *subject = param_str(params, 0), *cmd = param_str(params, 1);
+    uint64_t secs = 0;
+    if (subject == NULL || cmd == NULL || (strcmp(cmd, "add") != 0 && strcmp(cmd, "remove") != 0) ||
+        (json_array_size(params) > 2 && !param_uint(params, 2, &secs)))
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS,
+                           "usage: setban \"ip\"|\"key:<hex>\" \"add\"|\"remove\" [seconds]");
+    int err = strcmp(cmd, "add") == 0 ? tc_p2p_setban(n->p2p, subject, secs * 1000, "setban") : tc_p2p_unban(n->p2p, subject);
+    if (err)
+        return tc_rpc_fail(e, RPC_MISC, "setban %s %s: %s", cmd, subject, tc_strerror(err));
+    return json_null();
+}
+
+static json_t *m_listbanned(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    tc_ban *b;
+    size_t k = tc_p2p_listbanned(n->p2p, &b);
+    json_t *r = json_array();
+    for (size_t i = 0; i < k; i++)
+        json_array_append_new(r, json_pack("{s:s, s:I, s:I, s:s}", "subject", b[i].subject, "created_ms",
+                                           (json_int_t)b[i].created_ms, "until_ms", (json_int_t)b[i].until_ms,
+                                           "reason", b[i].reason));
+    free(b);
+    return r;
+}
+
+static json_t *m_addnode(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    const char *addr = param_str(params, 0), *cmd = param_str(params, 1);
+    if (addr == NULL || cmd == NULL || (strcmp(cmd, "add") != 0 && strcmp(cmd, "onetry") != 0))
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "usage: addnode \"ip:port\" \"add\"|\"onetry\"");
+    int err = strcmp(cmd, "add") == 0 ? tc_p2p_add_address(n->p2p, addr, TC_ADDR_CONNECT) : 0;
+    if (err == 0)
+        err = tc_p2p_connect(n->p2p, addr);
+    if (err)
+        return tc_rpc_fail(e, RPC_MISC, "addnode %s: %s", addr, tc_strerror(err));
+    return json_null();
+}
+
+static json_t *m_disconnectnode(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    const char *addr = param_str(params, 0);
+    uint64_t id = 0;
+    if (addr == NULL && !param_uint(params, 0, &id))
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "usage: disconnectnode \"ip:port\" | peer_id");
+    tc_peer_info *p;
+    size_t k = tc_p2p_peers(n->p2p, &p);
+    for (size_t i = 0; i < k && addr; i++)
+        if (strcmp(p[i].addr, addr) == 0)
+            id = p[i].id;
+    free(p);
+    if (id == 0 || tc_p2p_disconnect(n->p2p, id) != 0)
+        return tc_rpc_fail(e, RPC_NOT_FOUND, "no connected peer %s", addr ? addr : "with that id");
+    return json_null();
+}
+
 static json_t *m_stop(void *ctx, json_t *params, tc_rpc_error *e)
 {
     tc_noderpc *n = ctx;
@@ -335,6 +502,16 @@ int tc_noderpc_register(tc_rpc *rpc, tc_noderpc *ctx)
         {"getbalance", m_getbalance, "getbalance \"address\"\nSum of the unspent outputs of an address (TIME)."},
         {"getpeerinfo", m_getpeerinfo, "getpeerinfo\nConnected peers."},
         {"listmasternodes", m_listmasternodes, "listmasternodes\nRegistered masternodes and their state."},
+        {"getrawtransaction", m_getrawtransaction,
+         "getrawtransaction \"txid\" [verbose]\nA transaction (hex) from the chain or the mempool; verbose adds its block "
+         "and whether it is final."},
+        {"gettransaction", m_gettransaction, "gettransaction \"txid\"\nThe verbose form of getrawtransaction."},
+        {"gettxoutsetinfo", m_gettxoutsetinfo, "gettxoutsetinfo\nUnspent output count, total and commitment."},
+        {"getnetworkinfo", m_getnetworkinfo, "getnetworkinfo\nVersion, protocol, connections."},
+        {"setban", m_setban, "setban \"ip\"|\"key:<hex>\" \"add\"|\"remove\" [seconds]\nBans or unbans a peer."},
+        {"listbanned", m_listbanned, "listbanned\nCurrent bans with their expiry."},
+        {"addnode", m_addnode, "addnode \"ip:port\" \"add\"|\"onetry\"\nConnects to a peer (add: keeps it)."},
+        {"disconnectnode", m_disconnectnode, "disconnectnode \"ip:port\" | peer_id\nCloses a peer link (no ban)."},
         {"stop", m_stop, "stop\nStops timed gracefully."},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {

@@ -1105,6 +1105,20 @@ const tc_genesis *tc_ledger_genesis(const tc_ledger *L)
     return L->g;
 }
 
+int tc_ledger_tx_location(tc_ledger *L, const tc_hash *txid, uint64_t *height, uint32_t *index)
+{
+    const uint8_t *v;
+    size_t vl;
+    int err;
+    WITH_READ(L, t, err = tc_store_get(t, TC_TB_TXINDEX, txid->b, 32, &v, &vl);
+              if (err == 0 && vl != 12) err = TC_ECORRUPT;
+              if (err == 0) {
+                  *height = tc_get_be64(v);
+                  *index = (uint32_t)v[8] << 24 | (uint32_t)v[9] << 16 | (uint32_t)v[10] << 8 | v[11];
+              });
+    return err;
+}
+
 typedef struct {
     int (*fn)(void *ctx, const tc_mn *m);
     void *ctx;

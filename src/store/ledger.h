@@ -78,6 +78,10 @@ int tc_ledger_get_mn(tc_ledger *L, const tc_outpoint *collateral, tc_mn *out) TC
 int tc_ledger_view_begin(tc_ledger *L, tc_view *out) TC_MUST_CHECK;
 void tc_ledger_view_end(tc_view *v);
 
+/* Where a transaction is on chain: its block height and index in the block.
+ * TC_ENOTFOUND if it is not. */
+int tc_ledger_tx_location(tc_ledger *L, const tc_hash *txid, uint64_t *height, uint32_t *index) TC_MUST_CHECK;
+
 /* Calls fn for every registered masternode (collateral order) until fn
  * returns non-zero, which is then returned. */
 int tc_ledger_each_mn(tc_ledger *L, int (*fn)(void *ctx, const tc_mn *m), void *ctx);

@@ -156,3 +156,44 @@ def test_block_interval_zero_proposes_when_transactions_wait(devnet):
     elapsed = time.monotonic() - start
     print("block-interval 0: payment final on all 4 nodes after %.2f s" % elapsed)
     assert elapsed < scaled(1.5), "a waiting transaction should not wait for an empty-block timer"
+
+
+@pytest.mark.needs_daemon
+@pytest.mark.devnet(nodes=4)
+def test_transaction_network_and_ban_methods(devnet):
+    dn = devnet
+    wait_height(dn, range(4), 2)
+    _, addr = fresh_address(dn, "dave.wallet")
+    rc, txid, err = dn.cli(0, "--wallet", os.path.join(dn.dir, "faucet.wallet"), "wallet", "send", addr, "5")
+    assert rc == 0, err
+    txid = txid.strip()
+    dn.wait_until(lambda: dn.rpc(3, "getbalance", addr) == "5.00000000", timeout=scaled(10))
+    info = dn.rpc(3, "getrawtransaction", txid, True)
+    assert info["txid"] == txid and info["final"] is True and info["kind"] == "transfer"
+    assert info["blockhash"] == dn.rpc(3, "getblockhash", info["height"])
+    assert dn.rpc(3, "getrawtransaction", txid) == info["hex"]
+    assert dn.rpc(1, "gettransaction", txid)["height"] == info["height"]
+    with pytest.raises(JSONRPCError) as e:
+        dn.rpc(0, "getrawtransaction", "00" * 32)
+    assert e.value.code == -5
+
+    utxo = dn.rpc(0, "gettxoutsetinfo")
+    assert utxo["txouts"] > 4 and utxo["height"] >= 2
+    # read together in one call: the block it names carries that commitment
+    assert utxo["utxo_commitment"] == dn.rpc(0, "getblock", utxo["bestblock"])["utxo_commitment"]
+
+    net = dn.rpc(0, "getnetworkinfo")
+    assert net["connections"] == 3 and net["chain"] == "devnet"
+
+    assert dn.rpc(0, "setban", "203.0.113.5", "add", 60) is None
+    bans = dn.rpc(0, "listbanned")
+    assert [b["subject"] for b in bans] == ["203.0.113.5"]
+    assert dn.rpc(0, "setban", "203.0.113.5", "remove") is None
+    assert dn.rpc(0, "listbanned") == []
+
+    peer = dn.rpc(0, "getpeerinfo")[0]
+    assert dn.rpc(0, "disconnectnode", peer["addr"]) is None
+    with pytest.raises(JSONRPCError):
+        dn.rpc(0, "disconnectnode", "127.0.0.1:1")
+    # the validator mesh reconnects by itself
+    dn.wait_until(lambda: dn.rpc(0, "getnetworkinfo")["connections"] == 3, timeout=scaled(30))
