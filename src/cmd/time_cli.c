@@ -25,6 +25,7 @@
 #include "util/version.h"
 #include "wallet/devnet.h"
 #include "wallet/wallet.h"
+#include "node/datadir.h"
 
 #define PASSPHRASE_ENV "TIMECOIN_WALLET_PASSPHRASE"
 #define PASSPHRASE_MAX 1024
@@ -35,7 +36,12 @@ static const char usage_text[] =
     "       time-cli wallet create --wallet FILE [--network mainnet|testnet|devnet] [--unencrypted]\n"
     "       time-cli wallet address --wallet FILE\n"
     "       time-cli NODE METHOD [ARGS...]          call a node's JSON-RPC method (try: help)\n"
-    "       time-cli NODE --wallet FILE wallet balance | list | send ADDR AMOUNT [--fee F]\n"
+    "       time-cli NODE --wallet FILE wallet balance | list | send ADDR AMOUNT [--fee F] [--allow-locked]\n"
+    "                (--allow-locked may spend masternode collateral, which deregisters the masternode)\n"
+    "       time-cli masternode genkey --out FILE           a new operator key (prints its public key)\n"
+    "       time-cli NODE --wallet FILE masternode register --tier bronze|silver|gold --collateral TXID:VOUT\n"
+    "                --reward ADDR --addr HOST:PORT --operator-key FILE\n"
+    "       time-cli NODE masternode list | status --operator-key FILE\n"
     "NODE is --datadir DIR (its time.conf and RPC cookie) or --rpc HOST:PORT --rpcuser U --rpcpassword P.\n"
     "AMOUNT and F are decimal TIME with up to 8 places. Arguments that parse as JSON are sent as JSON.\n"
     "The wallet passphrase comes from $" PASSPHRASE_ENV " or is asked on the terminal.\n";
@@ -317,10 +323,15 @@ static int wallet_rpc(const tc_rpc_target *t, const char *file, int argc, char *
     int err = 0, rc = 0;
     if (file == NULL)
         return usage("wallet %s: --wallet FILE is required", sub);
+    bool allow_locked = argc > 0 && strcmp(argv[argc - 1], "--allow-locked") == 0;
+    if (allow_locked)
+        argc--;
     if (strcmp(sub, "send") == 0 && argc != 3 && argc != 5)
-        return usage("usage: wallet send ADDR AMOUNT [--fee F]%s", "");
+        return usage("usage: wallet send ADDR AMOUNT [--fee F] [--allow-locked]%s", "");
     if ((err = open_wallet(file, &w, &e)) || (err = fetch_coins(t, w, &coins, &n, &e)))
         goto out;
+    for (size_t i = 0; allow_locked && strcmp(sub, "send") == 0 && i < n; i++)
+        coins[i].locked = false; /* spending collateral deregisters its masternode */
     if (strcmp(sub, "balance") == 0 || strcmp(sub, "list") == 0) {
         uint64_t total = 0, locked = 0;
         for (size_t i = 0; i < n; i++) {
@@ -377,6 +388,212 @@ out:
     return rc ? rc : err ? fail(err, &e) : 0;
 }
 
+static int cmd_genkey(int argc, char **argv)
+{
+    const char *out = NULL, *v;
+    for (int i = 0; i < argc; i++) {
+        int r = opt(argc, argv, &i, "--out", &v);
+        if (r <= 0)
+            return usage(r < 0 ? "%s: expects a value" : "masternode genkey: unknown argument \"%s\"", argv[i]);
+        out = v;
+    }
+    if (out == NULL)
+        return usage("masternode genkey: --out FILE is required%s", "");
+    if (tc_crypto_init() != 0)
+        return 2;
+    tc_keypair kp;
+    tc_errmsg e = {""};
+    tc_keypair_generate(&kp);
+    int err = tc_keyfile_write(out, &kp, &e);
+    if (err == 0) {
+        char hex[65];
+        printf("%s\n", tc_hex_encode(hex, kp.pk.b, 32));
+    }
+    tc_keypair_wipe(&kp);
+    return err ? fail(err, &e) : 0;
+}
+
+/* Parses "TXID:VOUT". */
+static bool parse_outpoint(const char *s, tc_outpoint *o)
+{
+    const char *colon = strrchr(s, ':');
+    char hex[65];
+    unsigned long vout;
+    if (colon == NULL || colon - s != 64)
+        return false;
+    memcpy(hex, s, 64);
+    hex[64] = '\0';
+    return tc_hex_decode(o->txid.b, 32, hex) == 0 && parse_uint(colon + 1, UINT32_MAX, &vout) &&
+           (o->vout = (uint32_t)vout, true);
+}
+
+/* A registration: a minimum-fee payment to the wallet's own address (so
+ * nothing is "sent"), never spending the collateral, turned into the
+ * register kind; the payload changes the txid, so the inputs are signed again,
+ * then the owner (collateral key) and the operator sign their slots. */
+static int mn_register(const tc_rpc_target *t, const char *file, int argc, char **argv)
+{
+    const char *tier = NULL, *col = NULL, *reward = NULL, *addr = NULL, *opfile = NULL, *v;
+    for (int i = 0; i < argc; i++) {
+        int r;
+        if ((r = opt(argc, argv, &i, "--tier", &v)) > 0)
+            tier = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--collateral", &v)) > 0)
+            col = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--reward", &v)) > 0)
+            reward = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--addr", &v)) > 0)
+            addr = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--operator-key", &v)) > 0)
+            opfile = v;
+        else
+            return usage(r < 0 ? "%s: expects a value" : "masternode register: unknown argument \"%s\"", argv[i]);
+    }
+    if (!tier || !col || !reward || !addr || !opfile || file == NULL)
+        return usage("masternode register needs --wallet, --tier, --collateral, --reward, --addr and "
+                     "--operator-key%s", "");
+    tc_tx tx;
+    tc_tx_init(&tx);
+    tc_mn_register reg;
+    memset(&reg, 0, sizeof reg);
+    const tc_netparams *net = NULL;
+    tc_wallet *w = NULL;
+    tc_wallet_coin *coins = NULL;
+    size_t n = 0;
+    tc_keypair op, owner, kp;
+    memset(&op, 0, sizeof op);
+    memset(&owner, 0, sizeof owner);
+    memset(&kp, 0, sizeof kp);
+    tc_errmsg e = {""};
+    int err = 0, rc = 0;
+    if (tc_tier_parse(tier, &reg.tier) != 0 || reg.tier == TC_TIER_FREE) {
+        rc = usage("--tier: bronze, silver or gold, not \"%s\"", tier);
+        goto out;
+    }
+    if (!parse_outpoint(col, &reg.collateral)) {
+        rc = usage("--collateral: expected TXID:VOUT, got \"%s\"", col);
+        goto out;
+    }
+    if (strlen(addr) > TC_MAX_NETADDR || strchr(addr, ':') == NULL) {
+        rc = usage("--addr: expected host:port, got \"%s\"", addr);
+        goto out;
+    }
+    snprintf(reg.netaddr, sizeof reg.netaddr, "%s", addr);
+    if ((err = tc_keyfile_load(opfile, false, &op, &e)) || (err = open_wallet(file, &w, &e)) ||
+        (err = tc_wallet_probe(file, NULL, &net, &e)))
+        goto out;
+    if (tc_address_decode(&reg.reward, net->hrp, reward) != 0) {
+        rc = usage("--reward: \"%s\" is not an address of this network", reward);
+        goto out;
+    }
+    if ((err = fetch_coins(t, w, &coins, &n, &e)))
+        goto out;
+    const tc_wallet_coin *collateral = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(&coins[i].outpoint.txid, &reg.collateral.txid, 32) == 0 && coins[i].outpoint.vout == reg.collateral.vout) {
+            coins[i].locked = true; /* never spent by this transaction */
+            collateral = &coins[i];
+        }
+    }
+    if (collateral == NULL) {
+        err = tc_fail(&e, TC_EMN_COLLATERAL, "%s is not an unspent output of this wallet", col);
+        goto out;
+    }
+    if ((err = tc_wallet_keypair(w, &collateral->addr, &owner)))
+        goto out;
+    reg.owner = owner.pk;
+    reg.operator_key = op.pk;
+    uint64_t paid;
+    if ((err = tc_wallet_build_transfer(w, coins, n, tc_wallet_address(w, 0), TC_DUST_LIMIT, TC_MIN_FEE, &tx, &paid,
+                                        &e)))
+        goto out;
+    tx.kind = TC_TX_MN_REGISTER;
+    tx.u.reg = reg;
+    for (size_t i = 0; i < tx.n_in; i++) {
+        tc_address a;
+        tc_address_from_pubkey(&a, &tx.in[i].pubkey);
+        if ((err = tc_wallet_keypair(w, &a, &kp)))
+            goto out;
+        tc_tx_sign_input(&tx, i, net->chain_id, &kp);
+        tc_keypair_wipe(&kp);
+    }
+    tc_tx_sign_extra(&tx, 0, net->chain_id, &owner);
+    tc_tx_sign_extra(&tx, 1, net->chain_id, &op);
+    tc_buf raw;
+    tc_buf_init(&raw);
+    tc_tx_encode(&tx, &raw);
+    char *hex = tc_xmalloc(2 * raw.len + 1);
+    tc_hex_encode(hex, raw.p, raw.len);
+    tc_buf_release(&raw);
+    json_t *txid;
+    int code;
+    err = tc_rpcclient_call(t, "sendrawtransaction", json_pack("[s]", hex), &txid, &code, &e);
+    free(hex);
+    if (err == 0) {
+        printf("%s\n", json_string_value(txid));
+        json_decref(txid);
+    }
+out:
+    tc_keypair_wipe(&op);
+    tc_keypair_wipe(&owner);
+    tc_tx_release(&tx);
+    free(coins);
+    tc_wallet_free(w);
+    return rc ? rc : err ? fail(err, &e) : 0;
+}
+
+/* masternode list | status --operator-key FILE */
+static int mn_query(const tc_rpc_target *t, const char *sub, int argc, char **argv)
+{
+    const char *opfile = NULL, *v;
+    for (int i = 0; i < argc; i++) {
+        int r = opt(argc, argv, &i, "--operator-key", &v);
+        if (r <= 0)
+            return usage(r < 0 ? "%s: expects a value" : "masternode: unknown argument \"%s\"", argv[i]);
+        opfile = v;
+    }
+    json_t *list;
+    int code;
+    tc_errmsg e = {""};
+    int err = tc_rpcclient_call(t, "listmasternodes", json_array(), &list, &code, &e);
+    if (err)
+        return fail(err, &e);
+    json_t *show = list;
+    if (strcmp(sub, "status") == 0) {
+        tc_keypair op;
+        char hex[65];
+        if (opfile == NULL) {
+            json_decref(list);
+            return usage("masternode status: --operator-key FILE is required%s", "");
+        }
+        if ((err = tc_keyfile_load(opfile, false, &op, &e))) {
+            json_decref(list);
+            return fail(err, &e);
+        }
+        tc_hex_encode(hex, op.pk.b, 32);
+        tc_keypair_wipe(&op);
+        show = NULL;
+        size_t i;
+        json_t *m;
+        json_array_foreach(list, i, m)
+        {
+            const char *k = json_string_value(json_object_get(m, "operator"));
+            if (k && strcmp(k, hex) == 0)
+                show = m;
+        }
+        if (show == NULL) {
+            json_decref(list);
+            fprintf(stderr, "time-cli: operator %s is not a registered masternode\n", hex);
+            return 2;
+        }
+    }
+    char *text = json_dumps(show, JSON_INDENT(2));
+    printf("%s\n", text);
+    free(text);
+    json_decref(list);
+    return 0;
+}
+
 /* METHOD ARGS: each argument that parses as JSON is sent as JSON, else as a string. */
 static int call_method(const tc_rpc_target *t, int argc, char **argv)
 {
@@ -430,8 +647,16 @@ static int cmd_rpc(int argc, char **argv)
     int err = datadir ? tc_rpcclient_from_datadir(&t, datadir, &e) : tc_rpcclient_from_addr(&t, rpc, user, pass, &e);
     if (err)
         return fail(err, &e);
-    int rc = strcmp(argv[i], "wallet") == 0 ? wallet_rpc(&t, wallet, argc - i - 1, argv + i + 1)
-                                             : call_method(&t, argc - i, argv + i);
+    int rc;
+    if (strcmp(argv[i], "wallet") == 0)
+        rc = wallet_rpc(&t, wallet, argc - i - 1, argv + i + 1);
+    else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc && strcmp(argv[i + 1], "register") == 0)
+        rc = mn_register(&t, wallet, argc - i - 2, argv + i + 2);
+    else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc &&
+             (strcmp(argv[i + 1], "list") == 0 || strcmp(argv[i + 1], "status") == 0))
+        rc = mn_query(&t, argv[i + 1], argc - i - 2, argv + i + 2);
+    else
+        rc = call_method(&t, argc - i, argv + i);
     tc_rpcclient_wipe(&t);
     return rc;
 }
@@ -452,6 +677,8 @@ int main(int argc, char **argv)
         return cmd_devnet_init(argc - 3, argv + 3);
     if (strcmp(cmd, "wallet") == 0 && (strcmp(sub, "create") == 0 || strcmp(sub, "address") == 0))
         return cmd_wallet(sub, argc - 3, argv + 3);
+    if (strcmp(cmd, "masternode") == 0 && strcmp(sub, "genkey") == 0)
+        return cmd_genkey(argc - 3, argv + 3);
     if (strncmp(cmd, "--datadir", 9) == 0 || strncmp(cmd, "--rpc", 5) == 0)
         return cmd_rpc(argc, argv);
     return usage(cmd[0] ? "unknown command \"%s\"" : "no command given%s", cmd);
