@@ -281,9 +281,48 @@ static bool worth_reject(const conn *c, int err)
  * can still hear us gets a `reject` naming the reason; the connection then
  * lingers (input discarded, invisible to the API) until the peer closes
  * after reading it, or the next tick after a second. */
+const char *tc_p2p_hs_fail_name(int reason)
+{
+    static const char *const names[TC_HS_FAIL_COUNT] = {"chain", "version",  "key", "signature", "self",
+                                                        "duplicate", "timeout", "tls", "protocol", "other"};
+    return reason >= 0 && reason < TC_HS_FAIL_COUNT ? names[reason] : "other";
+}
+
+static int hs_fail_reason(int err)
+{
+    switch (err) {
+    case TC_ENET_CHAIN:
+        return TC_HS_FAIL_CHAIN;
+    case TC_ENET_VERSION:
+        return TC_HS_FAIL_VERSION;
+    case TC_ENET_KEY:
+        return TC_HS_FAIL_KEY;
+    case TC_ESIG:
+        return TC_HS_FAIL_SIGNATURE;
+    case TC_ENET_SELF:
+        return TC_HS_FAIL_SELF;
+    case TC_ENET_DUPLICATE:
+        return TC_HS_FAIL_DUPLICATE;
+    case TC_ENET_TIMEOUT:
+        return TC_HS_FAIL_TIMEOUT;
+    case TC_ENET_TLS:
+        return TC_HS_FAIL_TLS;
+    case TC_ENET_MAGIC:
+    case TC_ENET_FRAME_SIZE:
+    case TC_ENET_MSG_TYPE:
+    case TC_ENET_PROTOCOL:
+        return TC_HS_FAIL_PROTOCOL;
+    default:
+        return TC_HS_FAIL_OTHER;
+    }
+}
+
 static void conn_drop(conn *c, int err, bool ban)
 {
     tc_p2p *p = c->p;
+    /* A refused or reset TCP connect is not a handshake failure. */
+    if (!c->established && (c->tls_up || hs_fail_reason(err) != TC_HS_FAIL_OTHER))
+        p->stats.handshake_failures[hs_fail_reason(err)]++;
     if (ban) {
         char subj[TC_BAN_SUBJECT_MAX];
         if (c->tls_up) {

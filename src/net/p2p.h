@@ -163,11 +163,29 @@ int tc_p2p_peer(tc_p2p *p, uint64_t peer, tc_peer_info *out) TC_MUST_CHECK;
 /* Number of established peers. */
 size_t tc_p2p_count(const tc_p2p *p);
 
+/* Why links failed before the handshake completed (metrics). */
+enum tc_hs_fail {
+    TC_HS_FAIL_CHAIN = 0, /* other chain id or genesis */
+    TC_HS_FAIL_VERSION,   /* unsupported protocol version */
+    TC_HS_FAIL_KEY,       /* node key differs from the certificate */
+    TC_HS_FAIL_SIGNATURE, /* version signature (channel binding) invalid */
+    TC_HS_FAIL_SELF,      /* connected to itself */
+    TC_HS_FAIL_DUPLICATE, /* already linked to that node key */
+    TC_HS_FAIL_TIMEOUT,
+    TC_HS_FAIL_TLS,
+    TC_HS_FAIL_PROTOCOL,  /* magic, framing, a message out of order */
+    TC_HS_FAIL_OTHER,
+    TC_HS_FAIL_COUNT
+};
+/* "chain", "version", … for a reason. */
+const char *tc_p2p_hs_fail_name(int reason);
+
 typedef struct {
     uint64_t msgs_in[TC_MSG_TYPE_END], bytes_in[TC_MSG_TYPE_END];
     uint64_t msgs_out[TC_MSG_TYPE_END], bytes_out[TC_MSG_TYPE_END];
     uint64_t dropped[TC_MC_COUNT];  /* rate-limited, by class */
     uint64_t bans, disconnects, accepted, refused;
+    uint64_t handshake_failures[TC_HS_FAIL_COUNT];
 } tc_p2p_stats;
 
 /* Totals since start, per message type (index 0: unknown types). */

@@ -831,6 +831,7 @@ static int on_vote(tc_node *n, uint64_t peer, const tc_bytes *raw)
         return TC_EBADVAL;
     note_height(n, peer, v.height);
     int rc = tc_core_on_vote(n->core, &v);
+    tc_nodemetrics_on_vote(n->metrics, v.type, rc);
     if (rc == 0 || rc == TC_ECONS_CONFLICT) {
         tc_msg fwd;
         tc_msg_init(&fwd, TC_MSG_VOTE);

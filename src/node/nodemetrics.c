@@ -10,7 +10,7 @@ struct tc_nodemetrics {
     tc_metrics_server *server;
     tc_metrics_family *height, *cons_height, *cons_round, *cons_step, *rounds_started, *signed_msgs, *evidence;
     tc_metrics_family *block_interval, *commit_latency, *rounds_per_height;
-    tc_metrics_family *peers, *msgs, *bytes, *rate_limited, *bans, *disconnects;
+    tc_metrics_family *peers, *msgs, *bytes, *rate_limited, *bans, *disconnects, *hs_failures, *votes;
     tc_metrics_family *mp_txs, *mp_bytes, *mp_fees, *mp_evicted, *mp_rejected, *mp_expired;
     tc_metrics_family *syncing, *sync_target, *verifies, *cache_hits, *store_bytes, *rss;
 };
@@ -68,6 +68,10 @@ static void collect(void *arg, tc_metrics *reg)
     for (int k = 0; k < TC_MC_COUNT; k++)
         tc_metrics_set(tc_metrics_at(m->rate_limited, (const char *const[]){tc_msg_class_name((enum tc_msg_class)k)}),
                        (double)ps.dropped[k]);
+    for (int k = 0; k < TC_HS_FAIL_COUNT; k++)
+        if (ps.handshake_failures[k])
+            tc_metrics_set(tc_metrics_at(m->hs_failures, (const char *const[]){tc_p2p_hs_fail_name(k)}),
+                           (double)ps.handshake_failures[k]);
     one(m->bans, (double)ps.bans);
     one(m->disconnects, (double)ps.disconnects);
 
@@ -153,6 +157,9 @@ tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, 
               COUNTER(bytes, "p2p_bytes_total", "P2P bytes by type and direction", "type,direction") &&
               COUNTER(rate_limited, "p2p_rate_limited_total", "Messages dropped by rate limits, by class", "class") &&
               COUNTER(bans, "p2p_bans_total", "Peers banned", NULL) &&
+              COUNTER(hs_failures, "p2p_handshake_failures_total", "Links that failed before the handshake completed, by reason",
+                      "reason") &&
+              COUNTER(votes, "votes_received_total", "Votes received from peers by type and outcome", "type,outcome") &&
               COUNTER(disconnects, "p2p_disconnects_total", "Peer links closed", NULL) &&
               GAUGE(mp_txs, "mempool_transactions", "Pending transactions", NULL) &&
               GAUGE(mp_bytes, "mempool_bytes", "Bytes of pending transactions", NULL) &&
@@ -185,6 +192,17 @@ void tc_nodemetrics_free(tc_nodemetrics *m)
     tc_metrics_server_free(m->server);
     tc_metrics_free(m->reg);
     free(m);
+}
+
+void tc_nodemetrics_on_vote(tc_nodemetrics *m, uint8_t type, int rc)
+{
+    const char *outcome = rc == 0 ? "accepted"
+                          : rc == TC_ECONS_DUP ? "duplicate"
+                          : rc == TC_ECONS_OLD || rc == TC_ECONS_FUTURE ? "other_height"
+                          : rc == TC_ECONS_CONFLICT ? "conflicting"
+                                                    : "invalid";
+    const char *labels[2] = {type == TC_VOTE_PREVOTE ? "prevote" : "precommit", outcome};
+    tc_metrics_inc(tc_metrics_at(m->votes, labels));
 }
 
 void tc_nodemetrics_on_commit(tc_nodemetrics *m, uint64_t interval_ms, uint64_t latency_ms, uint32_t round)

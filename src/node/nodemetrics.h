@@ -42,6 +42,10 @@ tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, 
                                    int *err);
 void tc_nodemetrics_free(tc_nodemetrics *m); /* NULL is a no-op */
 
+/* A vote of type (TC_VOTE_PREVOTE / TC_VOTE_PRECOMMIT) arrived from a peer
+ * and the core answered rc (0 taken; duplicate, old, invalid otherwise). */
+void tc_nodemetrics_on_vote(tc_nodemetrics *m, uint8_t type, int rc);
+
 /* A block was committed: the time since the previous commit, the time the
  * height took from its start, and the round it was decided in. */
 void tc_nodemetrics_on_commit(tc_nodemetrics *m, uint64_t interval_ms, uint64_t latency_ms, uint32_t round);
