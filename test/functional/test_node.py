@@ -46,6 +46,8 @@ def test_payment_is_final_on_every_node_within_2s(devnet):
     wait_height(dn, range(4), 2)
     _, addr = fresh_address(dn, "alice.wallet")
     faucet = os.path.join(dn.dir, "faucet.wallet")
+    rc, before, err = dn.cli(0, "--wallet", faucet, "wallet", "balance")
+    assert rc == 0, err
     start = time.monotonic()
     rc, out, err = dn.cli(0, "--wallet", faucet, "wallet", "send", addr, "12.5")
     assert rc == 0, err
@@ -54,8 +56,11 @@ def test_payment_is_final_on_every_node_within_2s(devnet):
     elapsed = time.monotonic() - start
     print("payment final on all 4 nodes after %.2f s" % elapsed)
     assert elapsed <= scaled(2.0), "final after %.2f s" % elapsed
-    # the fee followed the schedule: 1% of 12.5 TIME
+    # the fee followed the schedule: 1% of 12.5 TIME; the sender paid both
     assert "fee 0.12500000 TIME" in err
+    rc, after, _ = dn.cli(0, "--wallet", faucet, "wallet", "balance")
+    spent = float(before.split()[0]) - float(after.split()[0])
+    assert abs(spent - 12.625) < 1e-9, "faucet balance moved by %.8f" % spent
 
 
 @pytest.mark.needs_daemon
