@@ -872,6 +872,14 @@ enum tc_step tc_core_step(const tc_core *c)
     return c->step;
 }
 
+bool tc_core_proposer(const tc_core *c, uint32_t round, tc_pubkey *key)
+{
+    if (c->step == TC_STEP_NEW || c->proposer == NULL)
+        return false;
+    *key = c->vs.v[tc_proposer_index(c->proposer, c->height, round)].key;
+    return true;
+}
+
 int32_t tc_core_locked(const tc_core *c, tc_hash *value)
 {
     if (value)

@@ -166,6 +166,9 @@ bool tc_core_next_action(tc_core *c, tc_core_action *out);
 uint64_t tc_core_height(const tc_core *c);
 uint32_t tc_core_round(const tc_core *c);
 enum tc_step tc_core_step(const tc_core *c);
+/* The proposer of (current height, round) into *key; false before the first
+ * height. */
+bool tc_core_proposer(const tc_core *c, uint32_t round, tc_pubkey *key);
 /* lockedRound (-1: none) and lockedValue. */
 int32_t tc_core_locked(const tc_core *c, tc_hash *value);
 /* validRound (-1: none) and validValue. */

@@ -151,11 +151,17 @@ static json_t *m_getconsensusinfo(void *ctx, json_t *params, tc_rpc_error *e)
     enum tc_step step = tc_core_step(n->core);
     tc_core_stats st;
     tc_core_get_stats(n->core, &st);
-    return json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "height", (json_int_t)tc_core_height(n->core),
-                     "round", (json_int_t)tc_core_round(n->core), "step",
-                     step <= TC_STEP_DONE ? steps[step] : "?", "locked_round", (json_int_t)lr, "valid_round",
-                     (json_int_t)vr, "rounds_started", (json_int_t)st.rounds, "signed", (json_int_t)st.signs,
-                     "evidence", (json_int_t)st.evidence);
+    json_t *r = json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "height", (json_int_t)tc_core_height(n->core),
+                          "round", (json_int_t)tc_core_round(n->core), "step",
+                          step <= TC_STEP_DONE ? steps[step] : "?", "locked_round", (json_int_t)lr, "valid_round",
+                          (json_int_t)vr, "rounds_started", (json_int_t)st.rounds, "signed", (json_int_t)st.signs,
+                          "evidence", (json_int_t)st.evidence);
+    tc_pubkey proposer;
+    if (tc_core_proposer(n->core, tc_core_round(n->core), &proposer))
+        json_object_set_new(r, "proposer", hex_json(proposer.b, 32));
+    if (n->operator_key)
+        json_object_set_new(r, "self", hex_json(n->operator_key->b, 32));
+    return r;
 }
 
 /* ---- transactions and mempool -------------------------------------------------- */

@@ -21,6 +21,7 @@ typedef struct {
     const tc_genesis *g;
     struct event_base *base; /* stop ends its loop */
     uint64_t started_ms;     /* wall clock, for uptime */
+    const tc_pubkey *operator_key; /* this node's consensus key, NULL for a follower */
 } tc_noderpc;
 
 /* Registers every method on rpc; ctx must outlive rpc. 0 or the first

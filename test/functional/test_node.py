@@ -202,3 +202,29 @@ def test_transaction_network_and_ban_methods(devnet):
         dn.rpc(0, "disconnectnode", "127.0.0.1:1")
     # the validator mesh reconnects by itself
     dn.wait_until(lambda: dn.rpc(0, "getnetworkinfo")["connections"] == 3, timeout=scaled(30))
+
+
+@pytest.mark.needs_daemon
+@pytest.mark.devnet(nodes=4)
+def test_current_proposer_killed_others_keep_committing(devnet):
+    dn = devnet
+    wait_height(dn, range(4), 8)
+    selves = {dn.rpc(i, "getconsensusinfo")["self"]: i for i in range(4)}
+
+    def proposer(x):
+        return dn.rpc(0, "getblock", dn.rpc(0, "getblockhash", x))["proposer"]
+
+    # equal weights rotate with period 4: block h-3's proposer proposes h+1 in
+    # round 0; kill it while the node waits out the block interval
+    h = dn.rpc(0, "getblockcount")
+    assert [proposer(x) for x in range(h - 3, h + 1)] == [proposer(x) for x in range(h - 7, h - 3)]
+    victim = selves[proposer(h - 3)]
+    dn.kill(victim)
+    alive = [i for i in range(4) if i != victim]
+    wait_height(dn, alive, h + 9, timeout=40)
+    times = [dn.rpc(alive[0], "getblock", dn.rpc(alive[0], "getblockhash", x))["time_ms"] for x in range(h, h + 10)]
+    gaps = [(b - a) / 1000 for a, b in zip(times, times[1:])]
+    print("proposer node%d killed: block gaps %s s, max %.2f s" % (victim, " ".join("%.2f" % g for g in gaps),
+                                                                  max(gaps)))
+    assert all(proposer(x) != proposer(h - 3) for x in range(h + 1, h + 10))
+    assert max(gaps) < scaled(5.0)
