@@ -228,3 +228,31 @@ def test_current_proposer_killed_others_keep_committing(devnet):
                                                                   max(gaps)))
     assert all(proposer(x) != proposer(h - 3) for x in range(h + 1, h + 10))
     assert max(gaps) < scaled(5.0)
+
+
+@pytest.mark.needs_daemon
+@pytest.mark.devnet(nodes=4, start=False)
+def test_port_in_use_and_foreign_datadir_are_refused(devnet):
+    import socket
+    dn = devnet
+    # the P2P port is taken: a clear message naming it, exit 2, nothing left running
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", dn.node(0).p2p_port))
+    holder.listen(1)
+    try:
+        res = run([timed_path(), "--config", dn.node(0).conf], timeout=scaled(20))
+    finally:
+        holder.close()
+    assert res.rc == 2 and "P2P on 127.0.0.1:%d" % dn.node(0).p2p_port in res.stderr, res.stderr
+    assert not os.path.exists(os.path.join(dn.node(0).dir, ".cookie"))
+    # a data dir made from one genesis, started with another: refused, untouched
+    dn.start(0)
+    dn.wait_until(lambda: dn.rpc(0, "getblockcount") >= 0, timeout=scaled(10))
+    dn.stop(0)
+    other = os.path.join(dn.dir, "other")
+    assert run([dn.time_cli, "devnet", "init", "--nodes", "1", "--dir", other]).rc == 0
+    res = run([timed_path(), "--config", dn.node(0).conf, "--genesis", os.path.join(other, "genesis.json")],
+              timeout=scaled(20))
+    assert res.rc == 2 and "data dir was made from genesis" in res.stderr, res.stderr
+    dn.start(0)  # and the real genesis still opens it
