@@ -311,6 +311,26 @@ static int fetch_coins(const tc_rpc_target *t, const tc_wallet *w, tc_wallet_coi
     return 0;
 }
 
+/* Sends a signed transaction with sendrawtransaction and prints its txid. */
+static int submit_tx(const tc_rpc_target *t, const tc_tx *tx, tc_errmsg *e)
+{
+    tc_buf raw;
+    tc_buf_init(&raw);
+    tc_tx_encode(tx, &raw);
+    char *hex = tc_xmalloc(2 * raw.len + 1);
+    tc_hex_encode(hex, raw.p, raw.len);
+    tc_buf_release(&raw);
+    json_t *txid;
+    int code;
+    int err = tc_rpcclient_call(t, "sendrawtransaction", json_pack("[s]", hex), &txid, &code, e);
+    free(hex);
+    if (err == 0) {
+        printf("%s\n", json_string_value(txid));
+        json_decref(txid);
+    }
+    return err;
+}
+
 static int wallet_rpc(const tc_rpc_target *t, const char *file, int argc, char **argv)
 {
     const char *sub = argc > 0 ? argv[0] : "";
@@ -362,21 +382,9 @@ static int wallet_rpc(const tc_rpc_target *t, const char *file, int argc, char *
         }
         if ((err = tc_wallet_build_transfer(w, coins, n, &to, amount, fee, &tx, &paid, &e)))
             goto out;
-        tc_buf raw;
-        tc_buf_init(&raw);
-        tc_tx_encode(&tx, &raw);
-        char *hex = tc_xmalloc(2 * raw.len + 1);
-        tc_hex_encode(hex, raw.p, raw.len);
-        tc_buf_release(&raw);
-        json_t *txid;
-        int code;
-        err = tc_rpcclient_call(t, "sendrawtransaction", json_pack("[s]", hex), &txid, &code, &e);
-        free(hex);
-        if (err == 0) {
+        if ((err = submit_tx(t, &tx, &e)) == 0) {
             char f[TC_AMOUNT_STRLEN];
-            printf("%s\n", json_string_value(txid));
             fprintf(stderr, "fee %s TIME\n", tc_amount_format(f, paid));
-            json_decref(txid);
         }
     } else {
         rc = usage("wallet: unknown command \"%s\" (balance, list, send)", sub);
@@ -519,20 +527,7 @@ static int mn_register(const tc_rpc_target *t, const char *file, int argc, char 
     }
     tc_tx_sign_extra(&tx, 0, net->chain_id, &owner);
     tc_tx_sign_extra(&tx, 1, net->chain_id, &op);
-    tc_buf raw;
-    tc_buf_init(&raw);
-    tc_tx_encode(&tx, &raw);
-    char *hex = tc_xmalloc(2 * raw.len + 1);
-    tc_hex_encode(hex, raw.p, raw.len);
-    tc_buf_release(&raw);
-    json_t *txid;
-    int code;
-    err = tc_rpcclient_call(t, "sendrawtransaction", json_pack("[s]", hex), &txid, &code, &e);
-    free(hex);
-    if (err == 0) {
-        printf("%s\n", json_string_value(txid));
-        json_decref(txid);
-    }
+    err = submit_tx(t, &tx, &e);
 out:
     tc_keypair_wipe(&op);
     tc_keypair_wipe(&owner);

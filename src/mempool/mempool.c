@@ -239,7 +239,7 @@ static void collect(void *ctx, const void *key, void *value)
     l->v[l->n++] = value;
 }
 
-static entry_list snapshot(tc_mempool *mp)
+static entry_list snapshot(const tc_mempool *mp)
 {
     entry_list l = {tc_xcalloc(mp->st.txs, sizeof *l.v), 0};
     tc_hmap_each(mp->by_txid, collect, &l);
@@ -510,7 +510,7 @@ const tc_tx *tc_mempool_get(const tc_mempool *mp, const tc_hash *txid)
 
 size_t tc_mempool_txids(const tc_mempool *mp, tc_hash *out, size_t max)
 {
-    entry_list l = snapshot((tc_mempool *)mp);
+    entry_list l = snapshot(mp);
     qsort(l.v, l.n, sizeof *l.v, by_seq);
     size_t n = l.n < max ? l.n : max;
     for (size_t i = 0; i < n; i++)
