@@ -1,10 +1,13 @@
 /* libFuzzer: message decoders. Input: u16 type (LE) then the payload. A
  * payload that decodes must re-encode to exactly the same bytes
- * (one canonical encoding per message). */
+ * (one canonical encoding per message). The blocks of `block` / `blocks`,
+ * whose shape only tc_msg_decode checks, then go through tc_block_decode as
+ * the node does. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain/block.h"
 #include "net/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,6 +41,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (b.len != size || (size && memcmp(b.p, data, size) != 0))
         abort();
     tc_buf_release(&b);
+    const tc_msg_block *blocks = type == TC_MSG_BLOCK ? &m.u.block : m.u.blocks.v;
+    size_t n_blocks = type == TC_MSG_BLOCK ? 1 : type == TC_MSG_BLOCKS ? m.u.blocks.n : 0;
+    for (size_t i = 0; i < n_blocks; i++) {
+        tc_block blk;
+        if (tc_block_decode(&blk, blocks[i].block.p, blocks[i].block.len) == 0)
+            tc_block_release(&blk);
+    }
     tc_msg_release(&m);
     return 0;
 }

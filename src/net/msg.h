@@ -2,8 +2,11 @@
  *
  * One tagged struct, tc_msg, covers every message type. Chain objects (tx,
  * proposal, vote, block, certificate) travel as byte views; the decoder checks
- * each with its chain decoder, so a message that decodes is well-formed down
- * to the last byte, and the receiver decodes the view again when it uses it.
+ * each with its chain decoder, so such a message is well-formed down to the
+ * last byte, and the receiver decodes the view again when it uses it. Blocks
+ * in `block` and `blocks` are the exception: only their size, header and
+ * transaction count are checked here, and the receiver's tc_block_decode is
+ * the full check (a block that fails it is the sender's violation).
  *
  * Decoders are pure, bounded by the input, reject truncation, trailing bytes,
  * oversize counts and non-canonical encodings, and zero their output on

@@ -334,6 +334,56 @@ static void test_field_values_survive(void **state)
     tc_buf_release(&b);
 }
 
+/* block / blocks check a block's shape only; the node's tc_block_decode is
+ * the full check. A proposal's block is still decoded in full. */
+static void test_block_shape_only(void **state)
+{
+    fixtures *f = *state;
+    tc_msg m, d;
+    tc_buf b, blk;
+    tc_buf_init(&b);
+    tc_buf_init(&blk);
+    /* header and count intact, the transaction behind them corrupted */
+    tc_buf_put(&blk, f->block.p, f->block.len);
+    blk.p[TC_HEADER_SIZE + 1 + 4] = 0xff; /* first transaction's kind */
+    tc_block chk;
+    assert_int_not_equal(tc_block_decode(&chk, blk.p, blk.len), 0);
+    tc_msg_init(&m, TC_MSG_BLOCK);
+    m.u.block.block = view(&blk);
+    assert_int_equal(tc_msg_encode(&m, &b), 0);
+    assert_int_equal(tc_msg_decode(&d, TC_MSG_BLOCK, b.p, b.len), 0);
+    assert_int_equal(d.u.block.block.len, blk.len);
+    tc_buf_reset(&b);
+    tc_msg_init(&m, TC_MSG_PROPOSAL);
+    m.u.proposal.proposal = view(&f->proposal);
+    m.u.proposal.block = view(&blk);
+    assert_int_equal(tc_msg_encode(&m, &b), 0);
+    assert_int_not_equal(tc_msg_decode(&d, TC_MSG_PROPOSAL, b.p, b.len), 0);
+
+    /* a truncated header, and a count the bytes cannot hold, are refused */
+    tc_msg_init(&m, TC_MSG_BLOCK);
+    m.u.block.block = (tc_bytes){f->block.p, TC_HEADER_SIZE - 1};
+    tc_buf_reset(&b);
+    assert_int_equal(tc_msg_encode(&m, &b), 0);
+    assert_int_equal(tc_msg_decode(&d, TC_MSG_BLOCK, b.p, b.len), TC_ETRUNC);
+    tc_buf_reset(&blk);
+    tc_buf_put(&blk, f->block.p, TC_HEADER_SIZE);
+    tc_buf_cs(&blk, 1000);
+    tc_buf_put(&blk, (uint8_t[64]){0}, 64);
+    m.u.block.block = view(&blk);
+    tc_buf_reset(&b);
+    assert_int_equal(tc_msg_encode(&m, &b), 0);
+    assert_int_equal(tc_msg_decode(&d, TC_MSG_BLOCK, b.p, b.len), TC_ETRUNC);
+    tc_msg_init(&m, TC_MSG_BLOCKS);
+    m.u.blocks.n = 1;
+    m.u.blocks.v = &(tc_msg_block){.block = view(&blk), .cert = view(&f->cert)};
+    tc_buf_reset(&b);
+    assert_int_equal(tc_msg_encode(&m, &b), 0);
+    assert_int_equal(tc_msg_decode(&d, TC_MSG_BLOCKS, b.p, b.len), TC_ETRUNC);
+    tc_buf_release(&b);
+    tc_buf_release(&blk);
+}
+
 static void test_unknown_type(void **state)
 {
     (void)state;
@@ -520,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_every_type_roundtrips),
         cmocka_unit_test(test_field_values_survive),
         cmocka_unit_test(test_unknown_type),
+        cmocka_unit_test(test_block_shape_only),
         cmocka_unit_test(test_bounds_and_canonical),
         cmocka_unit_test(test_evidence_must_conflict),
         cmocka_unit_test(test_version_channel_binding),
