@@ -10,32 +10,21 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 #include <event2/util.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sodium.h>
 
 #include "net/addrbook.h"
 #include "net/banlist.h"
-#include "net/banscore.h"
-#include "net/frame.h"
-#include "net/handshake.h"
-#include "net/knownset.h"
+#include "net/peer.h"
 #include "net/tlscert.h"
-#include "net/tokenbucket.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/version.h"
 
-#define KNOWN_CAP 8192                        /* inventory hashes remembered per peer */
-#define MAX_OUTPUT_QUEUE (64u * 1024 * 1024)  /* a peer that does not read is dropped */
 #define MAX_DIALS_PER_TICK 2
-#define PREHANDSHAKE_MAX_FRAME 4096 /* a version is a few hundred bytes */
 
 /* ---- message classes ------------------------------------------------------ */
 
@@ -97,34 +86,6 @@ void tc_p2p_config_default(tc_p2p_config *cfg)
 
 /* ---- state ----------------------------------------------------------------- */
 
-typedef struct conn conn;
-
-struct conn {
-    tc_p2p *p;
-    conn *next;
-    uint64_t id;
-    struct bufferevent *bev;
-    bool inbound;
-    bool tls_up; /* hs.cert_key is the peer's certificate key */
-    bool established;
-    uint16_t last_type;   /* type of the last frame received */
-    bool closing;          /* lingering to flush a reject */
-    uint64_t closing_mono;
-    char addr[TC_MAX_NETADDR + 1]; /* remote ip:port */
-    char ip[INET6_ADDRSTRLEN];
-    tc_frame_parser fp;
-    tc_handshake hs;
-    uint64_t start_mono, last_recv_mono, last_ping_mono;
-    uint64_t ping_nonce, ping_sent_mono, ping_ms;
-    uint64_t connected_wall;
-    uint64_t height;
-    tc_tokenbucket tb[TC_MC_COUNT];
-    tc_banscore score;
-    tc_knownset *known;
-    uint64_t bytes_in, bytes_out, msgs_in, msgs_out, dropped;
-    tc_p2p_stats st; /* per type */
-};
-
 struct tc_p2p {
     struct event_base *base;
     tc_p2p_config cfg;
@@ -135,9 +96,7 @@ struct tc_p2p {
     struct evconnlistener *listener;
     uint16_t port;
     struct event *tick;
-    conn *conns;   /* live connections */
-    conn *closing; /* dropped, flushing a last reject (invisible to the API) */
-    uint64_t next_id;
+    tc_peer_env env; /* the connections (env.live) and what they share */
     tc_banlist *bans;
     tc_addrbook *book;
     tc_netaddr mesh[TC_P2P_MESH_MAX]; /* validator addresses kept connected */
@@ -157,41 +116,7 @@ static uint64_t elapsed(uint64_t now, uint64_t then)
     return now > then ? now - then : 0;
 }
 
-static uint64_t height_of(const tc_p2p *p)
-{
-    return p->cfg.best_height ? p->cfg.best_height(p->cfg.ctx) : 0;
-}
-
-static void clear_tls_errors(void)
-{
-    ERR_clear_error();
-}
-
 /* ---- closing ------------------------------------------------------------- */
-
-static void conn_unlink(conn *c)
-{
-    for (conn **pp = c->closing ? &c->p->closing : &c->p->conns; *pp; pp = &(*pp)->next)
-        if (*pp == c) {
-            *pp = c->next;
-            return;
-        }
-}
-
-static void conn_free(conn *c)
-{
-    conn_unlink(c);
-    if (c->bev) {
-        while (bufferevent_get_openssl_error(c->bev))
-            ;
-        bufferevent_free(c->bev);
-    }
-    clear_tls_errors();
-    tc_frame_parser_release(&c->fp);
-    tc_knownset_free(c->known);
-    sodium_memzero(&c->hs, sizeof c->hs);
-    free(c);
-}
 
 /* Reported from the loop, never from inside a caller's iteration over
  * connections (a callback that closes another link cannot pull the list from
@@ -226,61 +151,12 @@ static void ban_subject(tc_p2p *p, const char *subject, int err)
         tc_log_warn("net", "ban not recorded", "subject=%s err=%s", subject, tc_errname(rc));
 }
 
-static int conn_send(conn *c, const tc_msg *m);
-
 static bool is_loopback(const char *ip)
 {
     return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
            strncmp(ip, "::ffff:127.", 11) == 0;
 }
 
-/* Bytes waiting to go out (not yet handed to TLS and the socket). */
-static size_t conn_queued(const conn *c)
-{
-    return evbuffer_get_length(bufferevent_get_output(c->bev));
-}
-
-/* Keeps reading (and discarding) while lingering: closing a socket with
- * unread input makes the kernel send a reset, which can destroy the reject
- * before the peer reads it. */
-static void closing_read_cb(struct bufferevent *bev, void *arg)
-{
-    (void)arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    evbuffer_drain(in, evbuffer_get_length(in));
-}
-
-/* The reject is out: half-close so the peer reads it and then sees EOF; the
- * connection goes when the peer closes too (or at the reaping tick). Closing
- * at once could reset the connection and destroy the reject in flight. */
-static void closing_write_cb(struct bufferevent *bev, void *arg)
-{
-    (void)arg;
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-        evutil_socket_t fd = bufferevent_getfd(bev);
-        if (fd >= 0)
-            shutdown(fd, SHUT_WR);
-    }
-}
-
-static void closing_event_cb(struct bufferevent *bev, short events, void *arg)
-{
-    (void)bev;
-    if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        conn_free(arg);
-}
-
-/* Whether telling the peer why is worth a last message: it speaks our
- * protocol (TLS up) and the link itself still works. */
-static bool worth_reject(const conn *c, int err)
-{
-    return c->tls_up && err != TC_ENET_CLOSED && err != TC_ENET_TLS && err != TC_ELIMIT;
-}
-
-/* Drops c (and bans it if ban): the one place a connection ends. A peer that
- * can still hear us gets a `reject` naming the reason; the connection then
- * lingers (input discarded, invisible to the API) until the peer closes
- * after reading it, or the next tick after a second. */
 const char *tc_p2p_hs_fail_name(int reason)
 {
     static const char *const names[TC_HS_FAIL_COUNT] = {"chain", "version",  "key", "signature", "self",
@@ -317,9 +193,14 @@ static int hs_fail_reason(int err)
     }
 }
 
-static void conn_drop(conn *c, int err, bool ban)
+/* Drops c (and bans it if ban): the one place a connection ends (peer.c
+ * calls it through env.drop). A peer that can still hear us gets a `reject`
+ * naming the reason; the connection then lingers (input discarded, invisible
+ * to the API) until the peer closes after reading it, or the next tick after
+ * a second. */
+static void conn_drop(tc_peer *c, int err, bool ban)
 {
-    tc_p2p *p = c->p;
+    tc_p2p *p = c->env->mgr;
     /* A refused or reset TCP connect is not a handshake failure. */
     if (!c->established && (c->tls_up || hs_fail_reason(err) != TC_HS_FAIL_OTHER))
         p->stats.handshake_failures[hs_fail_reason(err)]++;
@@ -341,95 +222,16 @@ static void conn_drop(conn *c, int err, bool ban)
            (int)c->inbound, tc_errname(err));
     if (c->established)
         post_down(p, c->id);
-    c->established = false;
-    if (!worth_reject(c, err)) {
-        conn_free(c);
-        return;
-    }
-    tc_msg r;
-    tc_msg_init(&r, TC_MSG_REJECT);
-    r.u.reject.type = c->last_type;
-    r.u.reject.code = err;
-    snprintf(r.u.reject.reason, sizeof r.u.reject.reason, "%s", tc_strerror(err));
-    if (conn_send(c, &r) != 0) {
-        conn_free(c);
-        return;
-    }
-    conn_unlink(c);
-    c->closing = true;
-    c->closing_mono = tc_clock_mono_ms();
-    c->next = p->closing;
-    p->closing = c;
-    bufferevent_setcb(c->bev, closing_read_cb, closing_write_cb, closing_event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    tc_peer_close(c, err);
 }
 
-/* ---- sending --------------------------------------------------------------- */
-
-/* Size of the chain payloads m carries, so the encoding buffer is allocated
- * once instead of growing (and copying) for a large block. */
-static size_t payload_hint(const tc_msg *m)
+static void drop_hook(void *mgr, tc_peer *c, int err, bool ban)
 {
-    switch (m->type) {
-    case TC_MSG_TX:
-        return m->u.tx.len + 16;
-    case TC_MSG_PROPOSAL:
-        return m->u.proposal.proposal.len + m->u.proposal.block.len + 16;
-    case TC_MSG_BLOCK:
-        return m->u.block.block.len + m->u.block.cert.len + 16;
-    case TC_MSG_BLOCKS: {
-        size_t n = 16;
-        for (size_t i = 0; i < m->u.blocks.n && n <= TC_FRAME_MAX_PAYLOAD; i++)
-            n += m->u.blocks.v[i].block.len + m->u.blocks.v[i].cert.len + 10;
-        return n;
-    }
-    default:
-        return 256;
-    }
-}
-
-static void free_buf(const void *data, size_t len, void *arg)
-{
-    (void)len;
-    (void)arg;
-    free((void *)data);
-}
-
-static int conn_send(conn *c, const tc_msg *m)
-{
-    tc_p2p *p = c->p;
-    tc_buf b;
-    tc_buf_init(&b);
-    size_t hint = payload_hint(m);
-    tc_buf_extend(&b, TC_FRAME_HEADER_SIZE + (hint < TC_FRAME_MAX_PAYLOAD ? hint : 0));
-    b.len = TC_FRAME_HEADER_SIZE;
-    int err = tc_msg_encode(m, &b);
-    if (err) {
-        tc_buf_release(&b);
-        return err;
-    }
-    size_t total = b.len;
-    tc_frame_header_encode(b.p, p->cfg.magic, m->type, total - TC_FRAME_HEADER_SIZE);
-    /* the output buffer takes the encoding over: no second copy */
-    if (evbuffer_add_reference(bufferevent_get_output(c->bev), b.p, total, free_buf, NULL) != 0) {
-        tc_buf_release(&b);
-        return TC_ENET_CLOSED;
-    }
-    uint16_t t = m->type < TC_MSG_TYPE_END ? m->type : 0;
-    c->msgs_out++;
-    c->bytes_out += total;
-    c->st.msgs_out[t]++;
-    c->st.bytes_out[t] += total;
-    p->stats.msgs_out[t]++;
-    p->stats.bytes_out[t] += total;
-    return 0;
+    (void)mgr;
+    conn_drop(c, err, ban);
 }
 
 /* ---- connection setup ---------------------------------------------------- */
-
-static void read_cb(struct bufferevent *bev, void *arg);
-static void event_cb(struct bufferevent *bev, short events, void *arg);
-static void write_cb(struct bufferevent *bev, void *arg);
 
 static void sockaddr_text(const struct sockaddr *sa, char *ip, size_t iplen, char *addr,
                           size_t addrlen)
@@ -487,59 +289,10 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss, int *sslen)
     return 0;
 }
 
-static conn *conn_new(tc_p2p *p, evutil_socket_t fd, bool inbound)
-{
-    SSL *ssl = SSL_new(p->ssl_ctx);
-    if (ssl == NULL) {
-        clear_tls_errors();
-        return NULL;
-    }
-    /* (A filter over a socket bufferevent was measured slower: extra copies.
-     * OpenSSL read-ahead is not used: libevent 2.1 only drains SSL_pending(),
-     * so records read ahead could sit unprocessed until more data arrives.) */
-    struct bufferevent *bev = bufferevent_openssl_socket_new(
-        p->base, fd, ssl, inbound ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING,
-        BEV_OPT_CLOSE_ON_FREE);
-    if (bev == NULL) {
-        SSL_free(ssl);
-        clear_tls_errors();
-        return NULL;
-    }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    /* full TLS records per read and write instead of the 16 KiB default */
-    bufferevent_set_max_single_read(bev, 256 * 1024);
-    bufferevent_set_max_single_write(bev, 256 * 1024);
-    conn *c = tc_xcalloc(1, sizeof *c);
-    c->p = p;
-    c->id = ++p->next_id;
-    c->bev = bev;
-    c->inbound = inbound;
-    uint64_t now = tc_clock_mono_ms();
-    c->start_mono = c->last_recv_mono = now;
-    c->connected_wall = tc_clock_wall_ms();
-    tc_frame_parser_init(&c->fp, p->cfg.magic);
-    tc_frame_parser_set_max(&c->fp, PREHANDSHAKE_MAX_FRAME);
-    tc_hs_config hc = {.chain_id = p->cfg.chain_id,
-                       .genesis = p->cfg.genesis,
-                       .local_nonce = p->nonce,
-                       .min_protocol = TC_PROTOCOL_VERSION,
-                       .max_protocol = TC_PROTOCOL_VERSION};
-    tc_handshake_init(&c->hs, &hc);
-    for (int k = 0; k < TC_MC_COUNT; k++)
-        tc_tokenbucket_init(&c->tb[k], p->cfg.rates[k].rate, p->cfg.rates[k].burst, now);
-    tc_banscore_init(&c->score, now);
-    c->known = tc_knownset_new(KNOWN_CAP);
-    c->next = p->conns;
-    p->conns = c;
-    bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
-    return c;
-}
-
 static size_t count_conns(const tc_p2p *p, bool inbound)
 {
     size_t n = 0;
-    for (const conn *c = p->conns; c; c = c->next)
+    for (const tc_peer *c = p->env.live; c; c = c->next)
         n += c->inbound == inbound;
     return n;
 }
@@ -581,13 +334,11 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     evutil_make_socket_nonblocking(fd);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    conn *c = conn_new(p, fd, true);
+    tc_peer *c = tc_peer_new(&p->env, fd, true, ip, addr);
     if (c == NULL) {
         evutil_closesocket(fd);
         return;
     }
-    snprintf(c->ip, sizeof c->ip, "%s", ip);
-    snprintf(c->addr, sizeof c->addr, "%s", addr);
     p->stats.accepted++;
     tc_log_debug("net", "accepted", "peer=%llu fd=%d", (unsigned long long)c->id, (int)fd);
 }
@@ -595,7 +346,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 static bool is_connected_addr(void *arg, const char *addr)
 {
     tc_p2p *p = arg;
-    for (const conn *c = p->conns; c; c = c->next)
+    for (const tc_peer *c = p->env.live; c; c = c->next)
         if (strcmp(c->addr, addr) == 0 || (c->established && strcmp(c->hs.peer.listen.s, addr) == 0))
             return true;
     if (p->advertise[0] && strcmp(p->advertise, addr) == 0)
@@ -616,87 +367,56 @@ int tc_p2p_connect(tc_p2p *p, const char *addr)
     /* room for the target, the validator mesh and a few manual connects */
     if (count_conns(p, false) >= p->cfg.outbound_target + p->n_mesh + 8u)
         return TC_ELIMIT;
-    conn *c = conn_new(p, -1, false);
+    tc_peer *c = tc_peer_new(&p->env, -1, false, ip, addr);
     if (c == NULL)
         return TC_ECRYPTO;
-    snprintf(c->ip, sizeof c->ip, "%s", ip);
-    snprintf(c->addr, sizeof c->addr, "%s", addr);
     tc_addrbook_attempt(p->book, addr, tc_clock_wall_ms());
-    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, sslen) != 0) {
-        conn_drop(c, TC_ENET_CLOSED, false);
-        return TC_ENET_CLOSED;
-    }
-    evutil_socket_t fd = bufferevent_getfd(c->bev);
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    tc_log_debug("net", "connecting", "peer=%llu addr=%s", (unsigned long long)c->id, addr);
+    uint64_t id = c->id;
+    int err = tc_peer_connect(c, (struct sockaddr *)&ss, sslen);
+    if (err)
+        return err;
+    tc_log_debug("net", "connecting", "peer=%llu addr=%s", (unsigned long long)id, addr);
     return 0;
 }
 
-static conn *find_conn(tc_p2p *p, uint64_t id)
+static tc_peer *find_conn(tc_p2p *p, uint64_t id)
 {
-    for (conn *c = p->conns; c; c = c->next)
+    for (tc_peer *c = p->env.live; c; c = c->next)
         if (c->id == id)
             return c;
     return NULL;
 }
 
-/* ---- handshake ------------------------------------------------------------ */
+/* ---- peer hooks ------------------------------------------------------------ */
 
-/* TLS is up: identify the peer and send our version. libevent can run the
- * read callback from inside the handshake's completion, before the CONNECTED
- * event, with the peer's version already decrypted; so whichever comes first
- * calls this. Returns false if c was dropped. */
-static bool on_tls_up(conn *c)
+static bool tls_up_hook(void *mgr, tc_peer *c)
 {
-    tc_p2p *p = c->p;
-    if (c->tls_up)
-        return true;
-    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-    tc_pubkey key;
-    uint8_t exporter[32];
-    if (tc_tlscert_peer_key(ssl, &key) != 0 || tc_tlscert_exporter(ssl, exporter) != 0) {
-        conn_drop(c, TC_ENET_TLS, false);
-        return false;
-    }
-    tc_handshake_tls_done(&c->hs, exporter, &key);
-    c->tls_up = true;
-    sodium_memzero(exporter, sizeof exporter);
+    tc_p2p *p = mgr;
     char subj[TC_BAN_SUBJECT_MAX];
-    tc_ban_subject_key(subj, &key);
+    tc_ban_subject_key(subj, &c->hs.cert_key);
     if (tc_banlist_is_banned(p->bans, subj, tc_clock_wall_ms())) {
         conn_drop(c, TC_ENET_BANNED, false);
-        return false;
-    }
-    tc_msg m;
-    tc_msg_init(&m, TC_MSG_VERSION);
-    tc_handshake_make_version(&c->hs, p->cfg.node_key, height_of(p), p->advertise, p->user_agent,
-                              &m.u.version);
-    if (conn_send(c, &m) != 0) {
-        conn_drop(c, TC_ENET_CLOSED, false);
         return false;
     }
     return true;
 }
 
-static const tc_pubkey *initiator(const conn *c)
+static const tc_pubkey *initiator(const tc_p2p *p, const tc_peer *c)
 {
-    return c->inbound ? &c->hs.peer.node_key : &c->p->cfg.node_key->pk;
+    return c->inbound ? &c->hs.peer.node_key : &p->cfg.node_key->pk;
 }
 
-/* The handshake completed: enforce one connection per node key. Returns
- * false if c was dropped. */
-static bool on_established(conn *c)
+/* The handshake completed: enforce one connection per node key. */
+static bool admit_hook(void *mgr, tc_peer *c)
 {
-    tc_p2p *p = c->p;
-    for (conn *o = p->conns; o; o = o->next) {
+    tc_p2p *p = mgr;
+    for (tc_peer *o = p->env.live; o; o = o->next) {
         if (o == c || !o->established ||
             memcmp(o->hs.peer.node_key.b, c->hs.peer.node_key.b, 32) != 0)
             continue;
         /* Both ends keep the link opened by the smaller node key; between two
          * links opened by the same side, the newer (the old one is stale). */
-        int cmp = memcmp(initiator(o)->b, initiator(c)->b, 32);
+        int cmp = memcmp(initiator(p, o)->b, initiator(p, c)->b, 32);
         if (cmp < 0) {
             conn_drop(c, TC_ENET_DUPLICATE, false);
             return false;
@@ -704,10 +424,12 @@ static bool on_established(conn *c)
         conn_drop(o, TC_ENET_DUPLICATE, false);
         break;
     }
-    c->established = true;
-    tc_frame_parser_set_max(&c->fp, TC_FRAME_MAX_PAYLOAD);
-    c->height = c->hs.peer.height;
-    c->last_ping_mono = tc_clock_mono_ms();
+    return true;
+}
+
+static bool established_hook(void *mgr, tc_peer *c)
+{
+    tc_p2p *p = mgr;
     uint64_t now = tc_clock_wall_ms();
     if (!c->inbound)
         tc_addrbook_success(p->book, c->addr, now);
@@ -726,79 +448,25 @@ static bool on_established(conn *c)
     return true;
 }
 
-/* ---- receiving ------------------------------------------------------------ */
-
-/* Returns false if c was dropped. */
-static bool handle_prehandshake(conn *c, const tc_msg *m)
-{
-    if (m->type == TC_MSG_REJECT)
-        tc_log_info("net", "refused by peer", "peer=%llu addr=%s code=%s reason=%s",
-                    (unsigned long long)c->id, c->addr, tc_errname(m->u.reject.code),
-                    m->u.reject.reason);
-    enum tc_hs_action act = tc_handshake_on_message(&c->hs, m);
-    switch (act) {
-    case TC_HS_CONTINUE:
-        if (c->hs.state == TC_HS_AWAIT_VERACK) {
-            tc_msg ack;
-            tc_msg_init(&ack, TC_MSG_VERACK);
-            if (conn_send(c, &ack) != 0) {
-                conn_drop(c, TC_ENET_CLOSED, false);
-                return false;
-            }
-        }
-        return true;
-    case TC_HS_DONE:
-        return on_established(c);
-    case TC_HS_DISCONNECT:
-        conn_drop(c, c->hs.err, false);
-        return false;
-    case TC_HS_BAN:
-    default:
-        conn_drop(c, c->hs.err, true);
-        return false;
-    }
-}
-
-static void reply_peers(conn *c)
+static void reply_peers(tc_p2p *p, tc_peer *c)
 {
     tc_msg m;
     tc_msg_init(&m, TC_MSG_PEERS);
     m.u.peers.v = tc_xcalloc(TC_MSG_MAX_PEERS, sizeof *m.u.peers.v);
-    m.u.peers.n = tc_addrbook_sample(c->p->book, m.u.peers.v, TC_MSG_MAX_PEERS);
-    int rc = conn_send(c, &m);
+    m.u.peers.n = tc_addrbook_sample(p->book, m.u.peers.v, TC_MSG_MAX_PEERS);
+    int rc = tc_peer_send(c, &m);
     (void)rc; /* a failed write shows up as a connection event */
     tc_msg_release(&m);
 }
 
-/* Returns false if c was dropped. */
-static bool handle_established(conn *c, const tc_msg *m)
+/* An established peer's message: addresses here, the rest to the node. */
+static bool message_hook(void *mgr, tc_peer *c, const tc_msg *m)
 {
-    tc_p2p *p = c->p;
+    tc_p2p *p = mgr;
     uint64_t now = tc_clock_wall_ms();
     switch (m->type) {
-    case TC_MSG_VERSION:
-    case TC_MSG_VERACK:
-        conn_drop(c, TC_ENET_PROTOCOL, true);
-        return false;
-    case TC_MSG_PING: {
-        c->height = m->u.ping.height;
-        tc_msg pong;
-        tc_msg_init(&pong, TC_MSG_PONG);
-        pong.u.ping.nonce = m->u.ping.nonce;
-        pong.u.ping.height = height_of(p);
-        int rc = conn_send(c, &pong);
-        (void)rc;
-        return true;
-    }
-    case TC_MSG_PONG:
-        c->height = m->u.ping.height;
-        if (c->ping_nonce && m->u.ping.nonce == c->ping_nonce) {
-            c->ping_ms = tc_clock_mono_ms() - c->ping_sent_mono;
-            c->ping_nonce = 0;
-        }
-        return true;
     case TC_MSG_GETPEERS:
-        reply_peers(c);
+        reply_peers(p, c);
         return true;
     case TC_MSG_PEERS:
         for (size_t i = 0; i < m->u.peers.n; i++) {
@@ -806,10 +474,6 @@ static bool handle_established(conn *c, const tc_msg *m)
             (void)rc;
         }
         return true;
-    case TC_MSG_INV:
-        for (size_t i = 0; i < m->u.inv.n; i++)
-            tc_knownset_add(c->known, &m->u.inv.h[i]);
-        break;
     default:
         break;
     }
@@ -818,7 +482,7 @@ static bool handle_established(conn *c, const tc_msg *m)
         int err = p->cfg.on_message(p->cfg.ctx, id, m);
         if (err) {
             /* the callback may have dropped the peer itself */
-            conn *x = find_conn(p, id);
+            tc_peer *x = find_conn(p, id);
             if (x)
                 conn_drop(x, err, true);
             return false;
@@ -826,98 +490,6 @@ static bool handle_established(conn *c, const tc_msg *m)
         return find_conn(p, id) != NULL;
     }
     return true;
-}
-
-/* Returns false if c was dropped. */
-static bool handle_frame(conn *c, uint16_t type, const uint8_t *payload, size_t len)
-{
-    tc_p2p *p = c->p;
-    uint64_t now = tc_clock_mono_ms();
-    uint16_t t = type < TC_MSG_TYPE_END ? type : 0;
-    c->last_type = type;
-    c->last_recv_mono = now;
-    c->msgs_in++;
-    c->bytes_in += len + TC_FRAME_HEADER_SIZE;
-    c->st.msgs_in[t]++;
-    c->st.bytes_in[t] += len + TC_FRAME_HEADER_SIZE;
-    p->stats.msgs_in[t]++;
-    p->stats.bytes_in[t] += len + TC_FRAME_HEADER_SIZE;
-
-    if (t == 0) {
-        conn_drop(c, TC_ENET_MSG_TYPE, true);
-        return false;
-    }
-    if (c->established) {
-        enum tc_msg_class cls = tc_msg_class_of(type);
-        if (!tc_tokenbucket_take(&c->tb[cls], now)) {
-            c->dropped++;
-            c->st.dropped[cls]++;
-            p->stats.dropped[cls]++;
-            if (tc_banscore_add(&c->score, p->cfg.drop_points, now) >= p->cfg.ban_score) {
-                conn_drop(c, TC_ENET_RATE, true);
-                return false;
-            }
-            return true;
-        }
-    }
-    tc_msg m;
-    int err = tc_msg_decode(&m, type, payload, len);
-    if (err) {
-        conn_drop(c, err, true);
-        return false;
-    }
-    bool alive = c->established ? handle_established(c, &m) : handle_prehandshake(c, &m);
-    tc_msg_release(&m);
-    return alive;
-}
-
-static void read_cb(struct bufferevent *bev, void *arg)
-{
-    conn *c = arg;
-    if (!on_tls_up(c))
-        return;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    while (evbuffer_get_length(in) > 0) {
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            break;
-        size_t used;
-        int rc = tc_frame_parser_feed(&c->fp, v.iov_base, v.iov_len, &used);
-        evbuffer_drain(in, used);
-        if (rc < 0) {
-            conn_drop(c, rc, true);
-            return;
-        }
-        if (rc == 1) {
-            uint16_t type;
-            uint8_t *payload;
-            size_t len;
-            if (tc_frame_parser_take(&c->fp, &type, &payload, &len) != 0)
-                abort();
-            bool alive = handle_frame(c, type, payload, len);
-            free(payload);
-            if (!alive)
-                return;
-        }
-    }
-}
-
-static void write_cb(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    (void)arg;
-}
-
-static void event_cb(struct bufferevent *bev, short events, void *arg)
-{
-    (void)bev;
-    conn *c = arg;
-    if (events & BEV_EVENT_CONNECTED) {
-        on_tls_up(c);
-        return;
-    }
-    if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        conn_drop(c, (events & BEV_EVENT_EOF) ? TC_ENET_CLOSED : TC_ENET_TLS, false);
 }
 
 /* ---- housekeeping ---------------------------------------------------------- */
@@ -939,41 +511,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     tc_p2p *p = arg;
     uint64_t now = tc_clock_mono_ms();
-    conn *next;
-    for (conn *c = p->closing; c; c = next) {
-        next = c->next;
-        if (elapsed(now, c->closing_mono) >= 1000)
-            conn_free(c);
-    }
-    for (conn *c = p->conns; c; c = next) {
-        next = c->next;
-        if (!c->established) {
-            if (elapsed(now, c->start_mono) >= p->cfg.handshake_timeout_ms)
-                conn_drop(c, TC_ENET_TIMEOUT, false);
-            continue;
-        }
-        if (p->cfg.idle_timeout_ms && elapsed(now, c->last_recv_mono) >= p->cfg.idle_timeout_ms) {
-            conn_drop(c, TC_ENET_TIMEOUT, false);
-            continue;
-        }
-        if (conn_queued(c) > MAX_OUTPUT_QUEUE) {
-            conn_drop(c, TC_ELIMIT, false);
-            continue;
-        }
-        if (p->cfg.ping_interval_ms &&
-            elapsed(now, c->last_ping_mono) >= p->cfg.ping_interval_ms) {
-            tc_msg ping;
-            tc_msg_init(&ping, TC_MSG_PING);
-            randombytes_buf(&ping.u.ping.nonce, sizeof ping.u.ping.nonce);
-            ping.u.ping.height = height_of(p);
-            c->last_ping_mono = now;
-            if (c->ping_nonce == 0) {
-                c->ping_nonce = ping.u.ping.nonce;
-                c->ping_sent_mono = now;
-            }
-            int rc = conn_send(c, &ping);
-            (void)rc;
-        }
+    tc_peer_reap(&p->env, now);
+    tc_peer *next;
+    for (tc_peer *c = p->env.live; c; c = next) {
+        next = c->next; /* a tick drops at most c itself */
+        tc_peer_tick(c, now);
     }
     uint64_t wall = tc_clock_wall_ms();
     tc_banlist_sweep(p->bans, wall);
@@ -1050,6 +592,19 @@ tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err)
                               : tc_tlscert_ctx_new(cfg->node_key, err);
     if (p->ssl_ctx == NULL)
         goto fail;
+    p->env = (tc_peer_env){.base = base,
+                           .ssl_ctx = p->ssl_ctx,
+                           .cfg = &p->cfg,
+                           .advertise = p->advertise,
+                           .user_agent = p->user_agent,
+                           .nonce = p->nonce,
+                           .stats = &p->stats,
+                           .mgr = p,
+                           .tls_up = tls_up_hook,
+                           .admit = admit_hook,
+                           .established = established_hook,
+                           .message = message_hook,
+                           .drop = drop_hook};
     p->bans = tc_banlist_new(cfg->store, tc_clock_wall_ms(), err);
     if (p->bans == NULL)
         goto fail;
@@ -1081,10 +636,10 @@ void tc_p2p_free(tc_p2p *p)
     if (p->notify)
         event_free(p->notify);
     p->notify = NULL; /* no callbacks from here on */
-    while (p->conns)
-        conn_free(p->conns);
-    while (p->closing)
-        conn_free(p->closing);
+    while (p->env.live)
+        tc_peer_free(p->env.live);
+    while (p->env.closing)
+        tc_peer_free(p->env.closing);
     free(p->downs);
     if (p->tick)
         event_free(p->tick);
@@ -1131,31 +686,31 @@ int tc_p2p_add_address(tc_p2p *p, const char *addr, uint8_t source)
 
 int tc_p2p_send(tc_p2p *p, uint64_t peer, const tc_msg *m)
 {
-    conn *c = find_conn(p, peer);
+    tc_peer *c = find_conn(p, peer);
     if (c == NULL || !c->established)
         return TC_ENOTFOUND;
-    return conn_send(c, m);
+    return tc_peer_send(c, m);
 }
 
 size_t tc_p2p_broadcast(tc_p2p *p, const tc_msg *m, uint64_t except)
 {
     size_t n = 0;
-    for (conn *c = p->conns; c; c = c->next)
-        if (c->established && c->id != except && conn_send(c, m) == 0)
+    for (tc_peer *c = p->env.live; c; c = c->next)
+        if (c->established && c->id != except && tc_peer_send(c, m) == 0)
             n++;
     return n;
 }
 
 size_t tc_p2p_push(tc_p2p *p, const tc_msg *m, const tc_hash *h, uint64_t from)
 {
-    conn *src = from ? find_conn(p, from) : NULL;
+    tc_peer *src = from ? find_conn(p, from) : NULL;
     if (src)
         tc_knownset_add(src->known, h);
     size_t n = 0;
-    for (conn *c = p->conns; c; c = c->next) {
+    for (tc_peer *c = p->env.live; c; c = c->next) {
         if (!c->established || c == src || tc_knownset_has(c->known, h))
             continue;
-        if (conn_send(c, m) == 0) {
+        if (tc_peer_send(c, m) == 0) {
             tc_knownset_add(c->known, h);
             n++;
         }
@@ -1175,13 +730,13 @@ size_t tc_p2p_relay(tc_p2p *p, uint8_t inv_type, const tc_hash *h, uint64_t from
 
 size_t tc_p2p_queued(tc_p2p *p, uint64_t peer)
 {
-    conn *c = find_conn(p, peer);
-    return c ? conn_queued(c) : 0;
+    tc_peer *c = find_conn(p, peer);
+    return c ? tc_peer_queued(c) : 0;
 }
 
 int tc_p2p_peer_stats(tc_p2p *p, uint64_t peer, tc_p2p_stats *out)
 {
-    conn *c = find_conn(p, peer);
+    tc_peer *c = find_conn(p, peer);
     if (c == NULL)
         return TC_ENOTFOUND;
     *out = c->st;
@@ -1190,61 +745,38 @@ int tc_p2p_peer_stats(tc_p2p *p, uint64_t peer, tc_p2p_stats *out)
 
 int tc_p2p_disconnect(tc_p2p *p, uint64_t peer)
 {
-    conn *c = find_conn(p, peer);
+    tc_peer *c = find_conn(p, peer);
     if (c == NULL)
         return TC_ENOTFOUND;
     conn_drop(c, TC_ENET_CLOSED, false);
     return 0;
 }
 
-static void fill_info(tc_p2p *p, conn *c, tc_peer_info *o)
-{
-    memset(o, 0, sizeof *o);
-    o->id = c->id;
-    snprintf(o->addr, sizeof o->addr, "%s", c->addr);
-    if (c->tls_up)
-        o->key = c->hs.cert_key;
-    o->inbound = c->inbound;
-    o->established = c->established;
-    o->height = c->height;
-    o->ping_ms = c->ping_ms;
-    o->connected_ms = c->connected_wall;
-    o->bytes_in = c->bytes_in;
-    o->bytes_out = c->bytes_out;
-    o->msgs_in = c->msgs_in;
-    o->msgs_out = c->msgs_out;
-    o->dropped = c->dropped;
-    o->ban_score = tc_banscore_get(&c->score, tc_clock_mono_ms());
-    if (c->established)
-        snprintf(o->user_agent, sizeof o->user_agent, "%s", c->hs.peer.user_agent);
-    (void)p;
-}
-
 size_t tc_p2p_peers(tc_p2p *p, tc_peer_info **out)
 {
     size_t n = 0;
-    for (conn *c = p->conns; c; c = c->next)
+    for (tc_peer *c = p->env.live; c; c = c->next)
         n++;
     *out = n ? tc_xcalloc(n, sizeof **out) : NULL;
     size_t i = 0;
-    for (conn *c = p->conns; c; c = c->next)
-        fill_info(p, c, &(*out)[i++]);
+    for (tc_peer *c = p->env.live; c; c = c->next)
+        tc_peer_info_fill(c, &(*out)[i++]);
     return n;
 }
 
 int tc_p2p_peer(tc_p2p *p, uint64_t peer, tc_peer_info *out)
 {
-    conn *c = find_conn(p, peer);
+    tc_peer *c = find_conn(p, peer);
     if (c == NULL)
         return TC_ENOTFOUND;
-    fill_info(p, c, out);
+    tc_peer_info_fill(c, out);
     return 0;
 }
 
 size_t tc_p2p_count(const tc_p2p *p)
 {
     size_t n = 0;
-    for (const conn *c = p->conns; c; c = c->next)
+    for (const tc_peer *c = p->env.live; c; c = c->next)
         n += c->established;
     return n;
 }
@@ -1261,8 +793,8 @@ int tc_p2p_setban(tc_p2p *p, const char *subject, uint64_t duration_ms, const ch
     int err = tc_banlist_add(p->bans, subject, now, now + d, reason ? reason : "manual");
     if (err)
         return err;
-    conn *next;
-    for (conn *c = p->conns; c; c = next) {
+    tc_peer *next;
+    for (tc_peer *c = p->env.live; c; c = next) {
         next = c->next;
         char subj[TC_BAN_SUBJECT_MAX] = "";
         if (c->tls_up)
