@@ -14,16 +14,22 @@
 #define META_TIP "tip" /* be64 height | hash32 */
 #define META_LTHASH "utxo_lthash"
 
+/* The tip a block is validated against: the committed one, or inside a batch
+ * the last block applied in the open transaction. */
+typedef struct {
+    uint64_t height;
+    tc_hash hash;
+    tc_header hdr;
+    tc_lthash set; /* UTXO commitment state */
+} chain_tip;
+
 struct tc_ledger {
     tc_store *store;
     const tc_genesis *g;
     tc_sigcache *cache;
     tc_pool *pool;
     tc_hash genesis_hash;
-    uint64_t height;
-    tc_hash tip_hash;
-    tc_header tip;
-    tc_lthash utxo_set;
+    chain_tip tip; /* committed: what the store's META_TIP says */
 };
 
 /* One block being applied (or built) inside a write transaction. */
@@ -410,10 +416,11 @@ static int check_txs_parallel(tc_ledger *L, const tc_block *blk, const tc_hash *
     return err;
 }
 
-static int check_header(tc_ledger *L, tc_txn *t, const tc_block *blk, tc_valset *vs, tc_errmsg *e)
+static int check_header(tc_ledger *L, tc_txn *t, const chain_tip *at, const tc_block *blk, tc_valset *vs,
+                        tc_errmsg *e)
 {
     const tc_header *h = &blk->hdr;
-    uint64_t height = L->height + 1;
+    uint64_t height = at->height + 1;
     if (h->version != TC_BLOCK_VERSION)
         return tc_fail(e, TC_EBLK_VERSION, "version %u (expected %u)", h->version, TC_BLOCK_VERSION);
     if (h->chain_id != L->g->chain_id)
@@ -421,12 +428,12 @@ static int check_header(tc_ledger *L, tc_txn *t, const tc_block *blk, tc_valset 
     if (h->height != height)
         return tc_fail(e, TC_EBLK_HEIGHT, "height %llu (next is %llu)", (unsigned long long)h->height,
                        (unsigned long long)height);
-    if (!tc_hash_eq(&h->prev, &L->tip_hash))
+    if (!tc_hash_eq(&h->prev, &at->hash))
         return tc_fail(e, TC_EBLK_PREV, "previous hash does not match the tip at height %llu",
-                       (unsigned long long)L->height);
-    if (h->time_ms <= L->tip.time_ms)
+                       (unsigned long long)at->height);
+    if (h->time_ms <= at->hdr.time_ms)
         return tc_fail(e, TC_EBLK_TIME, "time %llu ms is not after the parent's %llu ms",
-                       (unsigned long long)h->time_ms, (unsigned long long)L->tip.time_ms);
+                       (unsigned long long)h->time_ms, (unsigned long long)at->hdr.time_ms);
     size_t size = tc_block_size(blk);
     if (size > TC_MAX_BLOCK_SIZE)
         return tc_fail(e, TC_EBLK_SIZE, "size %zu bytes exceeds %u", size, TC_MAX_BLOCK_SIZE);
@@ -505,13 +512,13 @@ static int reward_set(tc_txn *t, uint64_t height, tc_valset *out)
     return read_valset(t, height > 1 ? height - 1 : 1, out);
 }
 
-static void applier_init(applier *a, tc_ledger *L, tc_txn *t)
+static void applier_init(applier *a, tc_ledger *L, tc_txn *t, const chain_tip *at)
 {
     a->L = L;
     a->t = t;
-    a->height = L->height + 1;
+    a->height = at->height + 1;
     tc_buf_init(&a->undo);
-    a->set = L->utxo_set;
+    a->set = at->set;
     a->committing = 0;
     view_init(&a->view, t);
 }
@@ -549,22 +556,22 @@ static int store_block(applier *a, const tc_block *blk, const tc_hash *hash, con
     return err;
 }
 
-/* Validates blk and applies it inside a fresh write transaction; commits when
- * cert is given, aborts otherwise. */
-static int process_block(tc_ledger *L, const tc_block *blk, const tc_cert *cert, tc_errmsg *e)
+/* Validates blk as the block after *at inside t and applies its effects. With
+ * cert, also verifies the certificate against the validator set of the
+ * block's height, writes block, certificate and undo data, and advances *at
+ * (nothing is committed here). Without cert it only checks. */
+static int apply_in(tc_ledger *L, tc_txn *t, chain_tip *at, const tc_block *blk, const tc_cert *cert, int log_events,
+                    tc_errmsg *e)
 {
-    tc_txn *t;
     tc_valset vs, signers;
     tc_hash *txids = NULL, root, hash, digest;
     applier a;
-    int err = tc_store_begin(L->store, 1, &t);
-    if (err)
-        return tc_fail(e, err, "store: %s", tc_strerror(err));
-    applier_init(&a, L, t);
-    a.committing = cert != NULL;
+    int err;
+    applier_init(&a, L, t, at);
+    a.committing = cert != NULL && log_events;
     tc_valset_init(&vs);
     tc_valset_init(&signers);
-    if ((err = check_header(L, t, blk, &vs, e)))
+    if ((err = check_header(L, t, at, blk, &vs, e)))
         goto out;
     txids = tc_xcalloc(blk->n_tx, sizeof *txids);
     tc_block_tx_root(blk, txids, &root);
@@ -597,18 +604,11 @@ static int process_block(tc_ledger *L, const tc_block *blk, const tc_cert *cert,
         err = tc_fail(e, err, "store: %s", tc_strerror(err));
         goto out;
     }
-    err = tc_store_commit(t);
-    t = NULL;
-    if (err) {
-        err = tc_fail(e, err, "store commit: %s", tc_strerror(err));
-        goto out;
-    }
-    L->height = a.height;
-    L->tip_hash = hash;
-    L->tip = blk->hdr;
-    L->utxo_set = a.set;
+    at->height = a.height;
+    at->hash = hash;
+    at->hdr = blk->hdr;
+    at->set = a.set;
 out:
-    tc_store_abort(t);
     tc_buf_release(&a.undo);
     tc_valset_release(&vs);
     tc_valset_release(&signers);
@@ -616,14 +616,159 @@ out:
     return err;
 }
 
+/* Applies blks[0..n) in one write transaction and commits it (one sync). On
+ * the first failure nothing is committed and *done says how many blocks
+ * before it were valid. */
+static int apply_run(tc_ledger *L, const tc_block *const *blks, const tc_cert *const *certs, size_t n, int log_events,
+                     size_t *done, tc_errmsg *e)
+{
+    tc_txn *t;
+    chain_tip at = L->tip;
+    *done = 0;
+    int err = tc_store_begin(L->store, 1, &t);
+    if (err)
+        return tc_fail(e, err, "store: %s", tc_strerror(err));
+    for (size_t i = 0; i < n && err == 0; i++)
+        if ((err = apply_in(L, t, &at, blks[i], certs[i], log_events, e)) == 0)
+            *done = i + 1;
+    if (err) {
+        tc_store_abort(t);
+        return err;
+    }
+    if ((err = tc_store_commit(t)))
+        return tc_fail(e, err, "store commit: %s", tc_strerror(err));
+    L->tip = at;
+    return 0;
+}
+
+static int check_only(tc_ledger *L, const tc_block *blk, tc_errmsg *e)
+{
+    tc_txn *t;
+    chain_tip at = L->tip;
+    int err = tc_store_begin(L->store, 1, &t);
+    if (err)
+        return tc_fail(e, err, "store: %s", tc_strerror(err));
+    err = apply_in(L, t, &at, blk, NULL, 0, e);
+    tc_store_abort(t);
+    return err;
+}
+
 int tc_ledger_apply_block(tc_ledger *L, const tc_block *blk, const tc_cert *cert, tc_errmsg *e)
 {
-    return process_block(L, blk, cert, e);
+    size_t done;
+    return apply_run(L, &blk, &cert, 1, 1, &done, e);
 }
 
 int tc_ledger_check_block(tc_ledger *L, const tc_block *blk, tc_errmsg *e)
 {
-    return process_block(L, blk, NULL, e);
+    return check_only(L, blk, e);
+}
+
+/* ---- batches of certified blocks (sync) -------------------------------------------- */
+
+/* One unit of signature work ahead of a batch: signer `i` of `cert`, or (cert
+ * NULL) every signature of transaction `tx`. */
+typedef struct {
+    const tc_cert *cert;
+    size_t i;
+    const tc_tx *tx;
+} sigwork;
+
+typedef struct {
+    const sigwork *w;
+    uint32_t chain_id;
+    tc_sigcache *cache;
+} warmjob;
+
+/* Verifies through the cache; a failure is not an answer here (only
+ * successes are cached): the in-order checks find and report it. */
+static void warm_one(void *ctx, size_t k)
+{
+    const warmjob *j = ctx;
+    const sigwork *w = &j->w[k];
+    int bad = 0;
+    if (w->cert) {
+        tc_vote v;
+        tc_hash msg;
+        tc_cert_vote(w->cert, w->i, &v);
+        tc_vote_sign_bytes(&v, j->chain_id, &msg);
+        bad = tc_sigcache_verify(j->cache, &v.validator, msg.b, sizeof msg.b, &v.sig);
+    } else if (tc_tx_check_basic(w->tx, NULL) == 0) {
+        tc_hash txid;
+        tc_tx_txid(w->tx, &txid);
+        bad = tc_tx_check_sigs(w->tx, &txid, j->chain_id, j->cache, NULL);
+    }
+    (void)bad;
+}
+
+/* True if signer `s` of a appears with the same signature in b (both sorted by key). */
+static int cert_has(const tc_cert *b, const tc_cert_sig *s)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        int c = memcmp(b->sigs[i].key.b, s->key.b, 32);
+        if (c == 0)
+            return memcmp(b->sigs[i].sig.b, s->sig.b, sizeof s->sig.b) == 0;
+        if (c > 0)
+            break;
+    }
+    return 0;
+}
+
+/* Fills the signature cache with every signature of the batch across the
+ * pool: the certificates, the last commits (a signature already in the
+ * previous block's certificate is the same work and is listed once) and the
+ * transactions. Which signatures count, and for which validator set, is
+ * still decided in order by apply_in; this only moves the Ed25519 work onto
+ * every core. */
+static void warm_sigs(tc_ledger *L, const tc_block *const *blks, const tc_cert *const *certs, size_t n)
+{
+    if (L->cache == NULL || tc_pool_threads(L->pool) < 2)
+        return;
+    size_t cap = 0, k = 0;
+    for (size_t b = 0; b < n; b++)
+        cap += certs[b]->n + blks[b]->last_commit.n + blks[b]->n_tx;
+    sigwork *w = tc_xcalloc(cap ? cap : 1, sizeof *w);
+    for (size_t b = 0; b < n; b++) {
+        for (size_t i = 0; i < certs[b]->n; i++)
+            w[k++] = (sigwork){certs[b], i, NULL};
+        const tc_cert *lc = &blks[b]->last_commit;
+        for (size_t i = 0; i < lc->n; i++)
+            if (b == 0 || !cert_has(certs[b - 1], &lc->sigs[i]))
+                w[k++] = (sigwork){lc, i, NULL};
+        for (size_t i = 1; i < blks[b]->n_tx; i++)
+            w[k++] = (sigwork){NULL, 0, &blks[b]->txs[i]};
+    }
+    warmjob j = {w, L->g->chain_id, L->cache};
+    tc_pool_run(L->pool, k, warm_one, &j);
+    free(w);
+}
+
+int tc_ledger_apply_blocks(tc_ledger *L, const tc_block *const *blks, const tc_cert *const *certs, size_t n,
+                           size_t *applied, tc_errmsg *e)
+{
+    size_t good = 0;
+    *applied = 0;
+    if (n == 0)
+        return 0;
+    warm_sigs(L, blks, certs, n);
+    int err = apply_run(L, blks, certs, n, 1, &good, e);
+    if (err == 0) {
+        *applied = n;
+        return 0;
+    }
+    if (good > 0) {
+        /* The valid prefix again, in a fresh transaction: LMDB cannot keep
+         * part of an aborted one. Its signatures are cached by now. */
+        size_t again;
+        tc_errmsg e2;
+        int err2 = apply_run(L, blks, certs, good, 0, &again, &e2);
+        if (err2) {
+            tc_fail(e, err2, "%s", e2.msg);
+            return err2;
+        }
+        *applied = good;
+    }
+    return err;
 }
 
 /* ---- rollback ------------------------------------------------------------------ */
@@ -669,7 +814,7 @@ static int parse_undo(const uint8_t *p, size_t len, undo_rec **out, size_t *n)
 
 int tc_ledger_rollback_tip(tc_ledger *L, tc_errmsg *e)
 {
-    if (L->height == 0)
+    if (L->tip.height == 0)
         return tc_fail(e, TC_ETIP, "cannot roll back the genesis block");
     tc_txn *t;
     int err = tc_store_begin(L->store, 1, &t);
@@ -680,13 +825,13 @@ int tc_ledger_rollback_tip(tc_ledger *L, tc_errmsg *e)
     size_t vl;
     undo_rec *recs = NULL;
     size_t n = 0;
-    tc_lthash set = L->utxo_set;
+    tc_lthash set = L->tip.set;
     tc_block parent;
     tc_block_init(&parent);
-    tc_be64(hk, L->height);
-    tc_be64(pk, L->height - 1);
+    tc_be64(hk, L->tip.height);
+    tc_be64(pk, L->tip.height - 1);
     if ((err = tc_store_get(t, TC_TB_UNDO, hk, 8, &v, &vl)) || (err = parse_undo(v, vl, &recs, &n))) {
-        err = tc_fail(e, TC_ECORRUPT, "undo data of height %llu is missing or corrupt", (unsigned long long)L->height);
+        err = tc_fail(e, TC_ECORRUPT, "undo data of height %llu is missing or corrupt", (unsigned long long)L->tip.height);
         goto out;
     }
     for (size_t i = n; i-- > 0 && err == 0;) {
@@ -711,32 +856,32 @@ int tc_ledger_rollback_tip(tc_ledger *L, tc_errmsg *e)
     if (err == 0 && (err = tc_store_get(t, TC_TB_BLOCKS, pk, 8, &v, &vl)) == 0)
         err = tc_block_decode(&parent, v, vl) ? TC_ECORRUPT : 0;
     if (err) {
-        err = tc_fail(e, err, "rolling back height %llu: %s", (unsigned long long)L->height, tc_strerror(err));
+        err = tc_fail(e, err, "rolling back height %llu: %s", (unsigned long long)L->tip.height, tc_strerror(err));
         goto out;
     }
     tc_hash digest, parent_hash;
     tc_lthash_digest(&set, &digest);
     if (!tc_hash_eq(&digest, &parent.hdr.utxo_commitment)) {
         err = tc_fail(e, TC_ECORRUPT, "UTXO commitment after undo does not match block %llu",
-                      (unsigned long long)L->height - 1);
+                      (unsigned long long)L->tip.height - 1);
         goto out;
     }
     tc_header_hash(&parent.hdr, &parent_hash);
     if ((err = tc_store_del(t, TC_TB_BLOCKS, hk, 8)) == 0 && (err = tc_store_del(t, TC_TB_CERTS, hk, 8)) == 0 &&
-        (err = tc_store_del(t, TC_TB_UNDO, hk, 8)) == 0 && (err = tc_store_del(t, TC_TB_HASHES, L->tip_hash.b, 32)) == 0)
-        err = write_tip(t, L->height - 1, &parent_hash, &set);
+        (err = tc_store_del(t, TC_TB_UNDO, hk, 8)) == 0 && (err = tc_store_del(t, TC_TB_HASHES, L->tip.hash.b, 32)) == 0)
+        err = write_tip(t, L->tip.height - 1, &parent_hash, &set);
     if (err == 0) {
         err = tc_store_commit(t);
         t = NULL;
     }
     if (err) {
-        err = tc_fail(e, err, "rolling back height %llu: %s", (unsigned long long)L->height, tc_strerror(err));
+        err = tc_fail(e, err, "rolling back height %llu: %s", (unsigned long long)L->tip.height, tc_strerror(err));
         goto out;
     }
-    L->height--;
-    L->tip_hash = parent_hash;
-    L->tip = parent.hdr;
-    L->utxo_set = set;
+    L->tip.height--;
+    L->tip.hash = parent_hash;
+    L->tip.hdr = parent.hdr;
+    L->tip.set = set;
 out:
     tc_store_abort(t);
     free(recs);
@@ -758,7 +903,7 @@ int tc_ledger_build_block(tc_ledger *L, const tc_tx *const *txs, size_t n, uint6
     int err = tc_store_begin(L->store, 1, &t);
     if (err)
         return tc_fail(e, err, "store: %s", tc_strerror(err));
-    applier_init(&a, L, t);
+    applier_init(&a, L, t, &L->tip);
     tc_valset_init(&vs);
     tc_valset_init(&signers);
     if ((err = read_valset(t, a.height, &vs)) || (err = reward_set(t, a.height, &signers))) {
@@ -769,8 +914,8 @@ int tc_ledger_build_block(tc_ledger *L, const tc_tx *const *txs, size_t n, uint6
     h->version = TC_BLOCK_VERSION;
     h->chain_id = L->g->chain_id;
     h->height = a.height;
-    h->prev = L->tip_hash;
-    h->time_ms = time_ms > L->tip.time_ms ? time_ms : L->tip.time_ms + 1;
+    h->prev = L->tip.hash;
+    h->time_ms = time_ms > L->tip.hdr.time_ms ? time_ms : L->tip.hdr.time_ms + 1;
     h->proposer = *proposer;
     tc_cert_copy(&out->last_commit, last_commit);
     /* Slot 0 holds the coinbase, filled in once the fees are known. */
@@ -835,7 +980,7 @@ static int write_genesis(tc_ledger *L, tc_txn *t, tc_errmsg *e)
     tc_valset vs;
     tc_buf b;
     applier a;
-    applier_init(&a, L, t);
+    applier_init(&a, L, t, &L->tip);
     a.height = 0;
     tc_lthash_init(&a.set);
     tc_genesis_block(g, &blk);
@@ -872,10 +1017,10 @@ static int write_genesis(tc_ledger *L, tc_txn *t, tc_errmsg *e)
     if (err == 0)
         err = store_block(&a, &blk, &L->genesis_hash, &blk.last_commit);
     if (err == 0) {
-        L->height = 0;
-        L->tip_hash = L->genesis_hash;
-        L->tip = blk.hdr;
-        L->utxo_set = a.set;
+        L->tip.height = 0;
+        L->tip.hash = L->genesis_hash;
+        L->tip.hdr = blk.hdr;
+        L->tip.set = a.set;
     }
     tc_block_release(&blk);
     tc_valset_release(&vs);
@@ -907,23 +1052,23 @@ static int load_state(tc_ledger *L, tc_txn *t, const char *dir, tc_errmsg *e)
                        tc_hex_encode(have, v, 32), tc_hex_encode(want, L->genesis_hash.b, 32));
     if (tc_store_get(t, TC_TB_META, META_TIP, strlen(META_TIP), &v, &vl) || vl != 40)
         return tc_fail(e, TC_ECORRUPT, "%s: store has no tip", dir);
-    L->height = tc_get_be64(v);
-    memcpy(L->tip_hash.b, v + 8, 32);
+    L->tip.height = tc_get_be64(v);
+    memcpy(L->tip.hash.b, v + 8, 32);
     if (tc_store_get(t, TC_TB_META, META_LTHASH, strlen(META_LTHASH), &v, &vl) || vl != TC_LTHASH_BYTES)
         return tc_fail(e, TC_ECORRUPT, "%s: store has no UTXO commitment state", dir);
-    tc_lthash_deserialize(&L->utxo_set, v);
+    tc_lthash_deserialize(&L->tip.set, v);
     uint8_t hk[8];
     tc_block tip;
-    tc_be64(hk, L->height);
+    tc_be64(hk, L->tip.height);
     if (tc_store_get(t, TC_TB_BLOCKS, hk, 8, &v, &vl) || tc_block_decode(&tip, v, vl))
-        return tc_fail(e, TC_ECORRUPT, "%s: tip block %llu is missing or corrupt", dir, (unsigned long long)L->height);
-    L->tip = tip.hdr;
+        return tc_fail(e, TC_ECORRUPT, "%s: tip block %llu is missing or corrupt", dir, (unsigned long long)L->tip.height);
+    L->tip.hdr = tip.hdr;
     tc_block_release(&tip);
     tc_hash h, digest;
-    tc_header_hash(&L->tip, &h);
-    tc_lthash_digest(&L->utxo_set, &digest);
-    if (!tc_hash_eq(&h, &L->tip_hash) || !tc_hash_eq(&digest, &L->tip.utxo_commitment))
-        return tc_fail(e, TC_ECORRUPT, "%s: tip %llu and UTXO state disagree", dir, (unsigned long long)L->height);
+    tc_header_hash(&L->tip.hdr, &h);
+    tc_lthash_digest(&L->tip.set, &digest);
+    if (!tc_hash_eq(&h, &L->tip.hash) || !tc_hash_eq(&digest, &L->tip.hdr.utxo_commitment))
+        return tc_fail(e, TC_ECORRUPT, "%s: tip %llu and UTXO state disagree", dir, (unsigned long long)L->tip.height);
     return 0;
 }
 
@@ -973,15 +1118,15 @@ void tc_ledger_close(tc_ledger *L)
 
 uint64_t tc_ledger_height(const tc_ledger *L)
 {
-    return L->height;
+    return L->tip.height;
 }
 
 void tc_ledger_tip(const tc_ledger *L, tc_header *hdr, tc_hash *hash)
 {
     if (hdr)
-        *hdr = L->tip;
+        *hdr = L->tip.hdr;
     if (hash)
-        *hash = L->tip_hash;
+        *hash = L->tip.hash;
 }
 
 const tc_hash *tc_ledger_genesis_hash(const tc_ledger *L)
@@ -996,7 +1141,7 @@ tc_store *tc_ledger_store(tc_ledger *L)
 
 void tc_ledger_utxo_commitment(const tc_ledger *L, tc_hash *out)
 {
-    tc_lthash_digest(&L->utxo_set, out);
+    tc_lthash_digest(&L->tip.set, out);
 }
 
 /* Runs fn inside a read transaction. */
@@ -1014,7 +1159,7 @@ int tc_ledger_valset(tc_ledger *L, uint64_t height, tc_valset *out)
 {
     int err;
     tc_valset_init(out);
-    if (height == 0 || height > L->height + 1)
+    if (height == 0 || height > L->tip.height + 1)
         return TC_ENOTFOUND;
     WITH_READ(L, t, err = read_valset(t, height, out));
     return err;
@@ -1180,7 +1325,7 @@ int tc_ledger_check_tx(tc_ledger *L, const tc_tx *tx, uint64_t *fee, tc_errmsg *
     tc_tx_txid(tx, &txid);
     if ((err = tc_tx_check_sigs(tx, &txid, L->g->chain_id, L->cache, e)))
         return err;
-    WITH_READ(L, t, view_init(&view, t); err = tc_tx_check_inputs(tx, &txid, &view, L->height + 1, fee, e));
+    WITH_READ(L, t, view_init(&view, t); err = tc_tx_check_inputs(tx, &txid, &view, L->tip.height + 1, fee, e));
     return err;
 }
 

@@ -1,8 +1,8 @@
 /* The ledger: chain state on the store, advanced one certified block at a
  * time and rolled back one block at a time.
  *
- * apply and rollback are each a single LMDB write transaction: after a crash
- * the store is at a block boundary. Every state write of a block is recorded
+ * apply and rollback are each a single LMDB write transaction (a batch of
+ * blocks is one too): after a crash the store is at a block boundary. Every state write of a block is recorded
  * as undo data (previous value or absence), so rollback is an exact replay in
  * reverse. The UTXO-set commitment (LtHash) is updated per output created or
  * spent, never by a scan.
@@ -51,6 +51,19 @@ tc_store *tc_ledger_store(tc_ledger *L);
  * writes block, certificate, state changes and undo data in one transaction.
  * Returns 0 or the first violated rule with detail in e (nothing written). */
 int tc_ledger_apply_block(tc_ledger *L, const tc_block *blk, const tc_cert *cert, tc_errmsg *e) TC_MUST_CHECK;
+/* Applies n consecutive certified blocks (blks[i] certified by certs[i], the
+ * first one after the tip) with the same validation, certificate check and
+ * undo data as tc_ledger_apply_block, but in one write transaction: one sync
+ * to disk for the whole run. The signatures of the run are first verified
+ * across the pool into the signature cache, so the in-order checks are cache
+ * hits. A crash leaves the store at the old tip or after the last block.
+ *
+ * If block k is invalid, blocks 0..k-1 are still committed (in a second
+ * transaction) and the store ends at the last good block: *applied = k and
+ * the rule block k breaks is returned with detail in e. On a store error
+ * *applied says how far the store got (0 or the good prefix). */
+int tc_ledger_apply_blocks(tc_ledger *L, const tc_block *const *blks, const tc_cert *const *certs, size_t n,
+                           size_t *applied, tc_errmsg *e) TC_MUST_CHECK;
 /* The same validation without a certificate and without writing anything:
  * the answer a validator needs before it prevotes a proposal. */
 int tc_ledger_check_block(tc_ledger *L, const tc_block *blk, tc_errmsg *e) TC_MUST_CHECK;

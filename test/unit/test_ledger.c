@@ -1,5 +1,6 @@
 /* Ledger: genesis, block application and rollback, every block rule and the
- * stateful transaction rules, masternode life cycle, jailing, sig cache. */
+ * stateful transaction rules, masternode life cycle, jailing, sig cache,
+ * batches of certified blocks applied in one transaction. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -601,6 +602,180 @@ static void test_sigcache_spares_block_verification(void **state)
     testchain_release(&c);
 }
 
+/* ---- batches (sync) ---------------------------------------------------------------- */
+
+#define RUN_BLOCKS 40
+
+/* A certified run of RUN_BLOCKS blocks made one by one on c: transfers in
+ * every block, validator 3 silent from block 3 to 9 so it is jailed and the
+ * validator set changes inside the run. */
+static void make_run(testchain *c, tc_block *blks, tc_cert *certs)
+{
+    coin k[TESTCHAIN_USERS];
+    for (size_t u = 0; u < TESTCHAIN_USERS; u++)
+        k[u] = user_coin(c, u);
+    for (int h = 1; h <= RUN_BLOCKS; h++) {
+        tc_tx txs[2];
+        for (size_t u = 0; u < 2; u++)
+            pay(c, &k[u], u, &c->user_addr[(u + 1) % TESTCHAIN_USERS], (uint64_t)h * TC_COIN, &txs[u]);
+        tc_block *b = &blks[h - 1];
+        testchain_build(c, txs, 2, b);
+        testchain_certify(c, b, h >= 3 && h <= 9 ? 0x7 : ~0ull, &certs[h - 1]);
+        tc_errmsg e;
+        if (tc_ledger_apply_block(c->L, b, &certs[h - 1], &e))
+            fail_msg("block %d: %s", h, e.msg);
+        for (size_t u = 0; u < 2; u++)
+            tc_tx_release(&txs[u]);
+    }
+}
+
+static void release_run(tc_block *blks, tc_cert *certs)
+{
+    for (size_t i = 0; i < RUN_BLOCKS; i++) {
+        tc_block_release(&blks[i]);
+        tc_cert_release(&certs[i]);
+    }
+}
+
+static int apply_batch(testchain *c, tc_block *blks, tc_cert *certs, size_t from, size_t n, size_t *applied,
+                       tc_errmsg *e)
+{
+    const tc_block *bp[RUN_BLOCKS];
+    const tc_cert *cp[RUN_BLOCKS];
+    for (size_t i = 0; i < n; i++) {
+        bp[i] = &blks[from + i];
+        cp[i] = &certs[from + i];
+    }
+    return tc_ledger_apply_blocks(c->L, bp, cp, n, applied, e);
+}
+
+/* Batches of any size leave exactly the store that one-by-one apply leaves,
+ * undo data included (rollback to genesis is byte for byte), with or without
+ * the pool. */
+static void test_batch_equals_one_by_one(void **state)
+{
+    (void)state;
+    static tc_block blks[RUN_BLOCKS];
+    static tc_cert certs[RUN_BLOCKS];
+    testchain a;
+    testchain_init(&a, 4, 2, 3, 1);
+    make_run(&a, blks, certs);
+    tc_valset vs;
+    assert_int_equal(tc_ledger_valset(a.L, RUN_BLOCKS, &vs), 0);
+    assert_int_equal(vs.n, 3); /* the set did change inside the run */
+    tc_valset_release(&vs);
+    tc_buf want;
+    tc_buf_init(&want);
+    dump_store(&a, &want);
+    static const size_t sizes[] = {1, 7, 32};
+    for (int pool = 0; pool <= 1; pool++) {
+        testchain b;
+        testchain_init(&b, 4, 2, 3, pool);
+        tc_buf start, got;
+        tc_buf_init(&start);
+        tc_buf_init(&got);
+        dump_store(&b, &start);
+        for (size_t at = 0, s = 0; at < RUN_BLOCKS; s++) {
+            size_t n = sizes[s % 3] < RUN_BLOCKS - at ? sizes[s % 3] : RUN_BLOCKS - at, applied = 0;
+            tc_errmsg e;
+            if (apply_batch(&b, blks, certs, at, n, &applied, &e))
+                fail_msg("batch at %zu: %s", at, e.msg);
+            assert_int_equal(applied, n);
+            at += n;
+            assert_int_equal(tc_ledger_height(b.L), at);
+        }
+        dump_store(&b, &got);
+        assert_int_equal(want.len, got.len);
+        assert_memory_equal(want.p, got.p, want.len);
+        assert_commitment_consistent(&b);
+        /* survives a reopen, and the undo data rolls it all back */
+        testchain_close(&b);
+        testchain_reopen(&b);
+        assert_int_equal(tc_ledger_height(b.L), RUN_BLOCKS);
+        for (int h = RUN_BLOCKS; h >= 1; h--)
+            assert_int_equal(tc_ledger_rollback_tip(b.L, NULL), 0);
+        tc_buf_reset(&got);
+        dump_store(&b, &got);
+        assert_int_equal(start.len, got.len);
+        assert_memory_equal(start.p, got.p, start.len);
+        tc_buf_release(&start);
+        tc_buf_release(&got);
+        testchain_release(&b);
+    }
+    tc_buf_release(&want);
+    release_run(blks, certs);
+    testchain_release(&a);
+}
+
+/* A bad block inside a batch: the blocks before it are committed, the store
+ * ends exactly at the last good block, the rule broken is reported; nothing
+ * after it is applied. Same for a bad certificate. */
+static void test_batch_stops_at_last_good_block(void **state)
+{
+    (void)state;
+    static tc_block blks[RUN_BLOCKS];
+    static tc_cert certs[RUN_BLOCKS];
+    testchain a;
+    testchain_init(&a, 4, 2, 3, 1);
+    make_run(&a, blks, certs);
+    for (int kind = 0; kind < 3; kind++) {
+        testchain b;
+        testchain_init(&b, 4, 2, 3, 1);
+        size_t bad = 12, applied = 99;
+        tc_block saved = blks[bad];
+        tc_cert_sig saved_sig = certs[bad].sigs[0];
+        size_t saved_n = certs[bad].n;
+        tc_hash hash;
+        int want;
+        if (kind == 0) { /* body: the coinbase pays too much */
+            tc_buf raw;
+            tc_buf_init(&raw);
+            tc_block_encode(&saved, &raw);
+            assert_int_equal(tc_block_decode(&blks[bad], raw.p, raw.len), 0);
+            tc_buf_release(&raw);
+            blks[bad].txs[0].out[0].value++;
+            reseal(&blks[bad]);
+            want = TC_EBLK_REWARD;
+        } else if (kind == 1) { /* a forged certificate signature */
+            certs[bad].sigs[0].sig.b[5] ^= 1;
+            want = TC_ESIG;
+        } else { /* a certificate short of quorum */
+            certs[bad].n = 2;
+            want = TC_ECERT_QUORUM;
+        }
+        tc_errmsg e = {""};
+        int err = apply_batch(&b, blks, certs, 0, 20, &applied, &e);
+        if (err != want)
+            fail_msg("kind %d: expected %s, got %s: %s", kind, tc_errname(want), tc_errname(err), e.msg);
+        assert_true(strlen(e.msg) > 0);
+        assert_int_equal(applied, bad);
+        assert_int_equal(tc_ledger_height(b.L), bad);
+        tc_ledger_tip(b.L, NULL, &hash);
+        tc_hash want_hash;
+        tc_header_hash(&blks[bad - 1].hdr, &want_hash);
+        assert_memory_equal(hash.b, want_hash.b, 32);
+        assert_commitment_consistent(&b);
+        if (kind == 0) {
+            tc_block_release(&blks[bad]);
+            blks[bad] = saved;
+        } else {
+            certs[bad].sigs[0] = saved_sig;
+            certs[bad].n = saved_n;
+        }
+        /* the rest, good again, continues from there */
+        err = apply_batch(&b, blks, certs, bad, RUN_BLOCKS - bad, &applied, &e);
+        if (err)
+            fail_msg("kind %d: rest: %s", kind, e.msg);
+        assert_int_equal(tc_ledger_height(b.L), RUN_BLOCKS);
+        /* a run that does not start after the tip is refused whole */
+        assert_int_equal(apply_batch(&b, blks, certs, 0, 2, &applied, NULL), TC_EBLK_HEIGHT);
+        assert_int_equal(applied, 0);
+        testchain_release(&b);
+    }
+    release_run(blks, certs);
+    testchain_release(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -613,6 +788,8 @@ int main(void)
         cmocka_unit_test(test_jail_absent_validator_and_unjail),
         cmocka_unit_test(test_evidence_jails_double_signer),
         cmocka_unit_test(test_sigcache_spares_block_verification),
+        cmocka_unit_test(test_batch_equals_one_by_one),
+        cmocka_unit_test(test_batch_stops_at_last_good_block),
     };
     return cmocka_run_group_tests_name("ledger", tests, NULL, NULL);
 }
