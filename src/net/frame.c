@@ -62,45 +62,83 @@ void tc_frame_parser_release(tc_frame_parser *fp)
     fp->max = max;
 }
 
-int tc_frame_parser_feed(tc_frame_parser *fp, const uint8_t *p, size_t len, size_t *used)
+uint8_t *tc_frame_parser_space(tc_frame_parser *fp, size_t *n)
 {
-    *used = 0;
+    if (fp->err || fp->ready) {
+        *n = 0;
+        return NULL;
+    }
+    if (fp->hdr_have < TC_FRAME_HEADER_SIZE) {
+        *n = TC_FRAME_HEADER_SIZE - fp->hdr_have;
+        return fp->hdr + fp->hdr_have;
+    }
+    *n = fp->h.len - fp->have; /* ≥ 1: an empty or complete payload is ready */
+    return fp->payload + fp->have;
+}
+
+/* The header is complete: check it, then make room for the payload. */
+static int header_done(tc_frame_parser *fp)
+{
+    int err = tc_frame_header_decode(&fp->h, fp->magic, fp->hdr, fp->hdr_have);
+    if (err == 0 && fp->h.len > fp->max)
+        err = TC_ENET_FRAME_SIZE;
+    if (err) {
+        fp->err = err;
+        return err;
+    }
+    /* Bounded by fp->max ≤ TC_FRAME_MAX_PAYLOAD, checked just above. */
+    if (fp->h.len > fp->cap) {
+        free(fp->payload);
+        fp->payload = tc_xmalloc(fp->h.len);
+        fp->cap = fp->h.len;
+    }
+    fp->have = 0;
+    if (fp->h.len == 0)
+        fp->ready = 1;
+    return fp->ready;
+}
+
+int tc_frame_parser_commit(tc_frame_parser *fp, size_t n)
+{
     if (fp->err)
         return fp->err;
     if (fp->ready)
         return 1;
     if (fp->hdr_have < TC_FRAME_HEADER_SIZE) {
-        size_t n = TC_FRAME_HEADER_SIZE - fp->hdr_have;
-        if (n > len)
-            n = len;
-        memcpy(fp->hdr + fp->hdr_have, p, n);
         fp->hdr_have += n;
-        *used += n;
-        if (fp->hdr_have < TC_FRAME_HEADER_SIZE)
-            return 0;
-        int err = tc_frame_header_decode(&fp->h, fp->magic, fp->hdr, fp->hdr_have);
-        if (err == 0 && fp->h.len > fp->max)
-            err = TC_ENET_FRAME_SIZE;
-        if (err) {
-            fp->err = err;
-            return err;
-        }
-        /* Bounded by fp->max ≤ TC_FRAME_MAX_PAYLOAD, checked just above. */
-        fp->payload = fp->h.len ? tc_xmalloc(fp->h.len) : NULL;
-        fp->have = 0;
+        return fp->hdr_have < TC_FRAME_HEADER_SIZE ? 0 : header_done(fp);
     }
-    size_t n = fp->h.len - fp->have;
-    if (n > len - *used)
-        n = len - *used;
-    if (n) {
-        memcpy(fp->payload + fp->have, p + *used, n);
-        fp->have += n;
-        *used += n;
-    }
+    fp->have += n;
     if (fp->have < fp->h.len)
         return 0;
     fp->ready = 1;
     return 1;
+}
+
+int tc_frame_parser_feed(tc_frame_parser *fp, const uint8_t *p, size_t len, size_t *used)
+{
+    *used = 0;
+    for (;;) {
+        size_t n;
+        uint8_t *dst = tc_frame_parser_space(fp, &n);
+        if (n > len - *used)
+            n = len - *used;
+        if (n)
+            memcpy(dst, p + *used, n);
+        *used += n;
+        int rc = tc_frame_parser_commit(fp, n);
+        if (rc != 0 || *used == len)
+            return rc;
+    }
+}
+
+static void frame_done(tc_frame_parser *fp)
+{
+    fp->hdr_have = 0;
+    fp->have = 0;
+    fp->h.type = 0;
+    fp->h.len = 0;
+    fp->ready = 0;
 }
 
 int tc_frame_parser_take(tc_frame_parser *fp, uint16_t *type, uint8_t **payload, size_t *len)
@@ -112,15 +150,45 @@ int tc_frame_parser_take(tc_frame_parser *fp, uint16_t *type, uint8_t **payload,
         return TC_ESTATE;
     }
     *type = fp->h.type;
-    *payload = fp->payload;
+    *payload = fp->h.len ? fp->payload : NULL;
     *len = fp->h.len;
-    fp->payload = NULL;
-    fp->hdr_have = 0;
-    fp->have = 0;
-    fp->h.type = 0;
-    fp->h.len = 0;
-    fp->ready = 0;
+    if (fp->h.len) {
+        fp->payload = NULL;
+        fp->cap = 0;
+    }
+    frame_done(fp);
     return 0;
+}
+
+int tc_frame_parser_peek(const tc_frame_parser *fp, uint16_t *type, const uint8_t **payload,
+                         size_t *len)
+{
+    if (!fp->ready) {
+        *type = 0;
+        *payload = NULL;
+        *len = 0;
+        return TC_ESTATE;
+    }
+    *type = fp->h.type;
+    *payload = fp->h.len ? fp->payload : NULL;
+    *len = fp->h.len;
+    return 0;
+}
+
+void tc_frame_parser_next(tc_frame_parser *fp)
+{
+    if (fp->ready)
+        frame_done(fp);
+}
+
+void tc_frame_parser_trim(tc_frame_parser *fp, size_t keep)
+{
+    /* a complete header means a payload is arriving or waiting in the buffer */
+    if (fp->cap > keep && fp->hdr_have < TC_FRAME_HEADER_SIZE) {
+        free(fp->payload);
+        fp->payload = NULL;
+        fp->cap = 0;
+    }
 }
 
 size_t tc_frame_parser_want(const tc_frame_parser *fp)

@@ -41,13 +41,21 @@ int tc_frame_header_decode(tc_frame_header *h, const uint8_t magic[4], const uin
 /* Incremental parser over a byte stream that arrives in arbitrary pieces.
  * Caller storage: _init, feed bytes, take frames, _release. The payload buffer
  * is allocated only after the header has been checked and only as large as
- * the announced length. After an error the parser stays failed. */
+ * the announced length; a buffer kept from an earlier frame is reused when it
+ * is large enough. After an error the parser stays failed.
+ *
+ * Two ways to feed it: tc_frame_parser_feed copies from the caller's bytes;
+ * tc_frame_parser_space / _commit let a reader write (e.g. decrypt) straight
+ * into the header or payload buffer. Two ways to take a frame: _take hands
+ * the payload over; _peek lends it and _next keeps the buffer for the next
+ * frame, so a steady stream of frames allocates nothing. */
 typedef struct {
     uint8_t magic[4];
     uint8_t hdr[TC_FRAME_HEADER_SIZE];
     size_t hdr_have;
     tc_frame_header h;
     uint8_t *payload;
+    size_t cap;  /* bytes allocated at payload */
     size_t have; /* payload bytes received */
     int ready;   /* a complete frame waits to be taken */
     int err;
@@ -73,6 +81,26 @@ int tc_frame_parser_feed(tc_frame_parser *fp, const uint8_t *p, size_t len, size
  * *len is 0) becomes the caller's. TC_ESTATE if no frame is ready. */
 int tc_frame_parser_take(tc_frame_parser *fp, uint16_t *type, uint8_t **payload, size_t *len)
     TC_MUST_CHECK;
+
+/* Where the next bytes of the stream go and how many the parser wants there
+ * (*n ≥ 1): the rest of the header, or of the payload once the header has
+ * passed its checks. NULL with *n 0 while a frame is ready (take it first)
+ * or after an error. Valid until the next call on fp. */
+uint8_t *tc_frame_parser_space(tc_frame_parser *fp, size_t *n);
+/* n bytes (at most the *n of the last _space) were written there. Returns as
+ * tc_frame_parser_feed: 1 a frame is ready, 0 more needed, or the sticky
+ * error. */
+int tc_frame_parser_commit(tc_frame_parser *fp, size_t n) TC_MUST_CHECK;
+/* Lends the ready frame: *payload (NULL only when *len is 0) stays valid
+ * until tc_frame_parser_next or _release. TC_ESTATE if no frame is ready. */
+int tc_frame_parser_peek(const tc_frame_parser *fp, uint16_t *type, const uint8_t **payload,
+                         size_t *len) TC_MUST_CHECK;
+/* Done with the frame _peek lent: the parser waits for the next header and
+ * keeps the payload buffer. No-op if no frame is ready. */
+void tc_frame_parser_next(tc_frame_parser *fp);
+/* Frees a kept payload buffer larger than keep bytes while no payload is
+ * being received: an idle link does not hold on to its largest frame. */
+void tc_frame_parser_trim(tc_frame_parser *fp, size_t keep);
 
 /* Bytes the parser still needs to finish the current header or payload (at
  * least 1), so a reader can size its next read. */

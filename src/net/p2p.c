@@ -640,6 +640,7 @@ void tc_p2p_free(tc_p2p *p)
         tc_peer_free(p->env.live);
     while (p->env.closing)
         tc_peer_free(p->env.closing);
+    tc_peer_env_release(&p->env);
     free(p->downs);
     if (p->tick)
         event_free(p->tick);

@@ -1,13 +1,13 @@
 #include "net/peer.h"
 
+#include <errno.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <sodium.h>
 
@@ -20,6 +20,20 @@
 #define KNOWN_CAP 8192                        /* inventory hashes remembered per peer */
 #define MAX_OUTPUT_QUEUE (64u * 1024 * 1024)  /* a peer that does not read is dropped */
 #define PREHANDSHAKE_MAX_FRAME 4096 /* a version is a few hundred bytes */
+
+/* The link is driven by hand instead of through bufferevent_openssl, whose
+ * reads went record by record (two recv() per 16 KiB, OpenSSL read-ahead
+ * being unusable with libevent 2.1) into evbuffers that were then copied
+ * into a payload buffer freshly allocated per frame. Here OpenSSL reads
+ * ahead READ_AHEAD bytes per recv() and SSL_read decrypts straight into the
+ * frame parser's payload buffer, which is kept between frames. */
+#define READ_AHEAD (256u * 1024)   /* TLS bytes OpenSSL asks the socket for at once */
+#define READ_BUDGET (4u << 20)     /* bytes read per wakeup before other links get a turn */
+#define WRITE_MAX (1u << 20)       /* bytes per SSL_write */
+#define GATHER_MAX (64u * 1024)    /* small frames are gathered into chunks of this size, */
+#define GATHER_FRAME (16u * 1024)  /* ... frames expected below this size */
+#define TRIM_KEEP (64u * 1024)     /* payload buffer an idle link keeps */
+#define SPARE_MAX 4                /* large send buffers kept for reuse */
 
 /* Milliseconds from then to now; 0 if then is later (a timestamp taken after
  * the caller read the clock must not wrap into a huge age). */
@@ -52,46 +66,21 @@ static void unlink_peer(tc_peer *c)
 void tc_peer_free(tc_peer *c)
 {
     unlink_peer(c);
-    if (c->bev) {
-        while (bufferevent_get_openssl_error(c->bev))
-            ;
-        bufferevent_free(c->bev);
-    }
+    if (c->rev)
+        event_free(c->rev);
+    if (c->wev)
+        event_free(c->wev);
+    SSL_free(c->ssl);
+    if (c->fd >= 0)
+        close(c->fd);
     ERR_clear_error();
+    if (c->out)
+        evbuffer_free(c->out);
+    tc_buf_release(&c->pend);
     tc_frame_parser_release(&c->fp);
     tc_knownset_free(c->known);
     sodium_memzero(&c->hs, sizeof c->hs);
     free(c);
-}
-
-/* Keeps reading (and discarding) while lingering: closing a socket with
- * unread input makes the kernel send a reset, which can destroy the reject
- * before the peer reads it. */
-static void closing_read_cb(struct bufferevent *bev, void *arg)
-{
-    (void)arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    evbuffer_drain(in, evbuffer_get_length(in));
-}
-
-/* The reject is out: half-close so the peer reads it and then sees EOF; the
- * connection goes when the peer closes too (or at the reaping tick). Closing
- * at once could reset the connection and destroy the reject in flight. */
-static void closing_write_cb(struct bufferevent *bev, void *arg)
-{
-    (void)arg;
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-        evutil_socket_t fd = bufferevent_getfd(bev);
-        if (fd >= 0)
-            shutdown(fd, SHUT_WR);
-    }
-}
-
-static void closing_event_cb(struct bufferevent *bev, short events, void *arg)
-{
-    (void)bev;
-    if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        tc_peer_free(arg);
 }
 
 /* Whether telling the peer why is worth a last message: it speaks our
@@ -118,13 +107,76 @@ void tc_peer_close(tc_peer *c, int err)
         tc_peer_free(c);
         return;
     }
+    /* Lingers: input is read and discarded (closing a socket with unread
+     * input makes the kernel send a reset, which can destroy the reject
+     * before the peer reads it); once the reject is out our side half-closes
+     * so the peer reads it and then sees EOF, and c goes when the peer closes
+     * too, or at the reaping tick. */
     unlink_peer(c);
     c->closing = true;
     c->closing_mono = tc_clock_mono_ms();
     c->next = env->closing;
     env->closing = c;
-    bufferevent_setcb(c->bev, closing_read_cb, closing_write_cb, closing_event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* ---- send buffers ---------------------------------------------------------- */
+
+/* The encoding of one large frame, owned by the output queue until it is
+ * written. Kept for the next large frame instead of freed: a fresh 1 MiB
+ * allocation per block was page-faulted in (and zeroed by the kernel) every
+ * time, a sixth of the sending thread in bench/net. */
+struct tc_sendbuf {
+    tc_peer_env *env;
+    tc_sendbuf *next;
+    tc_buf b;
+};
+
+static tc_sendbuf *sendbuf_take(tc_peer_env *env)
+{
+    tc_sendbuf *sb = env->spare;
+    if (sb) {
+        env->spare = sb->next;
+        env->n_spare--;
+        env->spare_taken++;
+        tc_buf_reset(&sb->b);
+        return sb;
+    }
+    sb = tc_xcalloc(1, sizeof *sb);
+    sb->env = env;
+    tc_buf_init(&sb->b);
+    return sb;
+}
+
+static void sendbuf_free(tc_sendbuf *sb)
+{
+    tc_buf_release(&sb->b);
+    free(sb);
+}
+
+/* evbuffer cleanup: the frame is written (or the link gone). */
+static void sendbuf_done(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    tc_sendbuf *sb = arg;
+    tc_peer_env *env = sb->env;
+    if (env->n_spare >= SPARE_MAX) {
+        sendbuf_free(sb);
+        return;
+    }
+    sb->next = env->spare;
+    env->spare = sb;
+    env->n_spare++;
+}
+
+static void spare_free_all(tc_peer_env *env)
+{
+    while (env->spare) {
+        tc_sendbuf *sb = env->spare;
+        env->spare = sb->next;
+        sendbuf_free(sb);
+    }
+    env->n_spare = 0;
 }
 
 void tc_peer_reap(tc_peer_env *env, uint64_t now)
@@ -135,6 +187,14 @@ void tc_peer_reap(tc_peer_env *env, uint64_t now)
         if (elapsed(now, c->closing_mono) >= 1000)
             tc_peer_free(c);
     }
+    if (env->spare_taken == 0)
+        spare_free_all(env); /* no large frames lately: give the memory back */
+    env->spare_taken = 0;
+}
+
+void tc_peer_env_release(tc_peer_env *env)
+{
+    spare_free_all(env);
 }
 
 /* ---- sending --------------------------------------------------------------- */
@@ -168,25 +228,67 @@ static void free_buf(const void *data, size_t len, void *arg)
     free((void *)data);
 }
 
+/* The output queue takes a heap buffer over: no second copy. */
+static void queue_buf(tc_peer *c, tc_buf *b)
+{
+    if (evbuffer_add_reference(c->out, b->p, b->len, free_buf, NULL) != 0)
+        abort(); /* out of memory (tc_xmalloc's policy) */
+    tc_buf_init(b);
+}
+
+/* Queues the gathered small frames behind what is already queued. */
+static void gather_flush(tc_peer *c)
+{
+    if (c->pend.len)
+        queue_buf(c, &c->pend);
+}
+
+static void set_write(tc_peer *c, bool on)
+{
+    if (on == c->want_write)
+        return;
+    c->want_write = on;
+    if (on)
+        event_add(c->wev, NULL);
+    else
+        event_del(c->wev);
+}
+
+/* Small frames are encoded into one gathering buffer so that TLS records and
+ * writes stay large; a big one is encoded into its own buffer. Either way the
+ * encoding is the only copy before TLS. */
 int tc_peer_send(tc_peer *c, const tc_msg *m)
 {
     tc_peer_env *env = c->env;
-    tc_buf b;
-    tc_buf_init(&b);
     size_t hint = payload_hint(m);
-    tc_buf_extend(&b, TC_FRAME_HEADER_SIZE + (hint < TC_FRAME_MAX_PAYLOAD ? hint : 0));
-    b.len = TC_FRAME_HEADER_SIZE;
-    int err = tc_msg_encode(m, &b);
+    tc_sendbuf *big = NULL;
+    tc_buf *b = &c->pend;
+    if (hint >= GATHER_FRAME) {
+        big = sendbuf_take(env);
+        b = &big->b;
+        tc_buf_extend(b, TC_FRAME_HEADER_SIZE + (hint < TC_FRAME_MAX_PAYLOAD ? hint : 0));
+        b->len = 0;
+    } else if (b->cap == 0) {
+        tc_buf_extend(b, GATHER_MAX);
+        b->len = 0;
+    }
+    size_t start = b->len;
+    tc_buf_extend(b, TC_FRAME_HEADER_SIZE);
+    int err = tc_msg_encode(m, b);
     if (err) {
-        tc_buf_release(&b);
+        b->len = start;
+        if (big)
+            sendbuf_done(NULL, 0, big);
         return err;
     }
-    size_t total = b.len;
-    tc_frame_header_encode(b.p, env->cfg->magic, m->type, total - TC_FRAME_HEADER_SIZE);
-    /* the output buffer takes the encoding over: no second copy */
-    if (evbuffer_add_reference(bufferevent_get_output(c->bev), b.p, total, free_buf, NULL) != 0) {
-        tc_buf_release(&b);
-        return TC_ENET_CLOSED;
+    size_t total = b->len - start;
+    tc_frame_header_encode(b->p + start, env->cfg->magic, m->type, total - TC_FRAME_HEADER_SIZE);
+    if (big) {
+        gather_flush(c);
+        if (evbuffer_add_reference(c->out, b->p, b->len, sendbuf_done, big) != 0)
+            abort(); /* out of memory (tc_xmalloc's policy) */
+    } else if (b->len > GATHER_MAX - GATHER_FRAME) {
+        gather_flush(c);
     }
     uint16_t t = m->type < TC_MSG_TYPE_END ? m->type : 0;
     c->msgs_out++;
@@ -195,29 +297,81 @@ int tc_peer_send(tc_peer *c, const tc_msg *m)
     c->st.bytes_out[t] += total;
     env->stats->msgs_out[t]++;
     env->stats->bytes_out[t] += total;
+    if (c->io == TC_PEER_OPEN && !c->write_wants_read)
+        set_write(c, true);
     return 0;
 }
 
 size_t tc_peer_queued(const tc_peer *c)
 {
-    return evbuffer_get_length(bufferevent_get_output(c->bev));
+    return evbuffer_get_length(c->out) + c->pend.len;
+}
+
+/* A TLS call failed for good: the peer closed (TC_ENET_CLOSED) or the link
+ * broke (TC_ENET_TLS). Leaves the thread's OpenSSL error queue empty. */
+static int link_error(int ssl_err)
+{
+    bool closed = ssl_err == SSL_ERROR_ZERO_RETURN ||
+                  (ssl_err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0);
+    ERR_clear_error();
+    return closed ? TC_ENET_CLOSED : TC_ENET_TLS;
+}
+
+/* Writes queued output until it is all out or the socket is full. Returns
+ * false if c was dropped or freed. */
+static bool flush_out(tc_peer *c)
+{
+    gather_flush(c);
+    c->write_wants_read = false;
+    while (evbuffer_get_length(c->out) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(c->out, -1, NULL, &v, 1) < 1)
+            break;
+        /* After a WANT_WRITE the retry passes the same bytes again, as
+         * OpenSSL requires: only what SSL_write took is drained. */
+        int n = v.iov_len < WRITE_MAX ? (int)v.iov_len : (int)WRITE_MAX;
+        ERR_clear_error();
+        int k = SSL_write(c->ssl, v.iov_base, n);
+        if (k > 0) {
+            evbuffer_drain(c->out, (size_t)k);
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, k);
+        if (e == SSL_ERROR_WANT_WRITE) {
+            set_write(c, true);
+            return true;
+        }
+        if (e == SSL_ERROR_WANT_READ) {
+            c->write_wants_read = true;
+            set_write(c, false);
+            return true;
+        }
+        int err = link_error(e);
+        if (c->closing)
+            tc_peer_free(c);
+        else
+            drop(c, err, false);
+        return false;
+    }
+    set_write(c, false);
+    if (c->closing && !c->shut_wr) {
+        shutdown(c->fd, SHUT_WR);
+        c->shut_wr = true;
+    }
+    return true;
 }
 
 /* ---- handshake ------------------------------------------------------------ */
 
-/* TLS is up: identify the peer and send our version. libevent can run the
- * read callback from inside the handshake's completion, before the CONNECTED
- * event, with the peer's version already decrypted; so whichever comes first
- * calls this. Returns false if c was dropped. */
+/* TLS is up: identify the peer and send our version. Returns false if c was
+ * dropped. */
 static bool on_tls_up(tc_peer *c)
 {
     tc_peer_env *env = c->env;
-    if (c->tls_up)
-        return true;
-    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
     tc_pubkey key;
     uint8_t exporter[32];
-    if (tc_tlscert_peer_key(ssl, &key) != 0 || tc_tlscert_exporter(ssl, exporter) != 0) {
+    if (tc_tlscert_peer_key(c->ssl, &key) != 0 || tc_tlscert_exporter(c->ssl, exporter) != 0) {
+        ERR_clear_error();
         drop(c, TC_ENET_TLS, false);
         return false;
     }
@@ -361,56 +515,164 @@ static bool handle_frame(tc_peer *c, uint16_t type, const uint8_t *payload, size
     return alive;
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+/* Reads and handles frames until the socket has nothing more or the budget
+ * is spent. Returns false if c was dropped. */
+static bool read_frames(tc_peer *c)
 {
-    tc_peer *c = arg;
-    if (!on_tls_up(c))
-        return;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    while (evbuffer_get_length(in) > 0) {
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            break;
-        size_t used;
-        int rc = tc_frame_parser_feed(&c->fp, v.iov_base, v.iov_len, &used);
-        evbuffer_drain(in, used);
+    size_t done = 0;
+    c->read_wants_write = false;
+    for (;;) {
+        size_t want;
+        uint8_t *dst = tc_frame_parser_space(&c->fp, &want);
+        if (dst == NULL)
+            abort(); /* frames are handled as soon as they are ready */
+        ERR_clear_error();
+        int k = SSL_read(c->ssl, dst, want < INT32_MAX ? (int)want : INT32_MAX);
+        if (k <= 0) {
+            int e = SSL_get_error(c->ssl, k);
+            if (e == SSL_ERROR_WANT_READ)
+                return true;
+            if (e == SSL_ERROR_WANT_WRITE) {
+                c->read_wants_write = true;
+                set_write(c, true);
+                return true;
+            }
+            drop(c, link_error(e), false);
+            return false;
+        }
+        done += (size_t)k;
+        int rc = tc_frame_parser_commit(&c->fp, (size_t)k);
         if (rc < 0) {
             drop(c, rc, true);
-            return;
+            return false;
         }
         if (rc == 1) {
             uint16_t type;
-            uint8_t *payload;
+            const uint8_t *payload;
             size_t len;
-            if (tc_frame_parser_take(&c->fp, &type, &payload, &len) != 0)
+            if (tc_frame_parser_peek(&c->fp, &type, &payload, &len) != 0)
                 abort();
-            bool alive = handle_frame(c, type, payload, len);
-            free(payload);
-            if (!alive)
-                return;
+            if (!handle_frame(c, type, payload, len))
+                return false;
+            tc_frame_parser_next(&c->fp);
+        }
+        if (done >= READ_BUDGET) {
+            /* Records OpenSSL already holds do not make the socket readable. */
+            if (SSL_has_pending(c->ssl))
+                event_active(c->rev, EV_READ, 0);
+            return true;
         }
     }
 }
 
-static void write_cb(struct bufferevent *bev, void *arg)
+/* Lingering: discards input until the peer closes. Frees c then. */
+static void discard_input(tc_peer *c)
 {
-    (void)bev;
-    (void)arg;
-}
-
-static void event_cb(struct bufferevent *bev, short events, void *arg)
-{
-    (void)bev;
-    tc_peer *c = arg;
-    if (events & BEV_EVENT_CONNECTED) {
-        on_tls_up(c);
+    uint8_t sink[16384];
+    for (;;) {
+        ERR_clear_error();
+        int k = SSL_read(c->ssl, sink, sizeof sink);
+        if (k > 0)
+            continue;
+        int e = SSL_get_error(c->ssl, k);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return;
+        ERR_clear_error();
+        tc_peer_free(c);
         return;
     }
-    if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        drop(c, (events & BEV_EVENT_EOF) ? TC_ENET_CLOSED : TC_ENET_TLS, false);
+}
+
+/* Drives the TLS handshake; when it completes, sends our version and reads
+ * what the peer sent along. */
+static void drive_tls(tc_peer *c)
+{
+    ERR_clear_error();
+    int k = SSL_do_handshake(c->ssl);
+    if (k == 1) {
+        c->io = TC_PEER_OPEN;
+        set_write(c, false);
+        if (on_tls_up(c) && flush_out(c))
+            read_frames(c);
+        return;
+    }
+    int e = SSL_get_error(c->ssl, k);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        set_write(c, e == SSL_ERROR_WANT_WRITE);
+        return;
+    }
+    drop(c, link_error(e), false);
+}
+
+static void connect_done(tc_peer *c)
+{
+    int so_err = 0;
+    socklen_t len = sizeof so_err;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &so_err, &len) != 0 || so_err != 0) {
+        drop(c, TC_ENET_CLOSED, false); /* refused or unreachable: no TLS yet */
+        return;
+    }
+    c->io = TC_PEER_TLS;
+    drive_tls(c);
+}
+
+static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    tc_peer *c = arg;
+    if (c->closing) {
+        discard_input(c);
+        return;
+    }
+    if (c->io == TC_PEER_TLS) {
+        drive_tls(c);
+        return;
+    }
+    if (c->io != TC_PEER_OPEN)
+        return;
+    if (c->write_wants_read && !flush_out(c))
+        return;
+    read_frames(c);
+}
+
+static void write_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    tc_peer *c = arg;
+    switch (c->io) {
+    case TC_PEER_CONNECTING:
+        connect_done(c);
+        return;
+    case TC_PEER_TLS:
+        drive_tls(c);
+        return;
+    case TC_PEER_OPEN:
+        if (c->read_wants_write && !c->closing && !read_frames(c))
+            return;
+        flush_out(c);
+        return;
+    }
 }
 
 /* ---- setup ------------------------------------------------------------------- */
+
+/* Binds c to its socket: events, TLS over it. False on failure. */
+static bool attach_fd(tc_peer *c, int fd)
+{
+    c->fd = fd;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->rev = event_new(c->env->base, fd, EV_READ | EV_PERSIST, read_ev_cb, c);
+    c->wev = event_new(c->env->base, fd, EV_WRITE | EV_PERSIST, write_ev_cb, c);
+    if (c->rev == NULL || c->wev == NULL || SSL_set_fd(c->ssl, fd) != 1 ||
+        event_add(c->rev, NULL) != 0) {
+        ERR_clear_error();
+        return false;
+    }
+    return true;
+}
 
 tc_peer *tc_peer_new(tc_peer_env *env, int fd, bool inbound, const char *ip, const char *addr)
 {
@@ -419,32 +681,34 @@ tc_peer *tc_peer_new(tc_peer_env *env, int fd, bool inbound, const char *ip, con
         ERR_clear_error();
         return NULL;
     }
-    /* (A filter over a socket bufferevent was measured slower: extra copies.
-     * OpenSSL read-ahead is not used: libevent 2.1 only drains SSL_pending(),
-     * so records read ahead could sit unprocessed until more data arrives.) */
-    struct bufferevent *bev = bufferevent_openssl_socket_new(
-        env->base, fd, ssl, inbound ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING,
-        BEV_OPT_CLOSE_ON_FREE);
-    if (bev == NULL) {
-        SSL_free(ssl);
-        ERR_clear_error();
-        return NULL;
-    }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    /* full TLS records per read and write instead of the 16 KiB default */
-    bufferevent_set_max_single_read(bev, 256 * 1024);
-    bufferevent_set_max_single_write(bev, 256 * 1024);
+    SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF); /* a plain close is EOF */
+    SSL_set_read_ahead(ssl, 1);
+    SSL_set_default_read_buffer_len(ssl, READ_AHEAD);
+    if (inbound)
+        SSL_set_accept_state(ssl);
+    else
+        SSL_set_connect_state(ssl);
     tc_peer *c = tc_xcalloc(1, sizeof *c);
     c->env = env;
-    c->id = ++env->next_id;
-    c->bev = bev;
+    c->fd = -1;
+    c->ssl = ssl;
+    c->out = evbuffer_new();
+    tc_buf_init(&c->pend);
+    c->io = inbound ? TC_PEER_TLS : TC_PEER_CONNECTING;
     c->inbound = inbound;
+    tc_frame_parser_init(&c->fp, env->cfg->magic);
+    if (c->out == NULL || (inbound && !attach_fd(c, fd))) {
+        c->fd = -1; /* the caller closes an inbound fd */
+        tc_peer_free(c);
+        return NULL;
+    }
+    c->id = ++env->next_id;
     snprintf(c->ip, sizeof c->ip, "%s", ip);
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     uint64_t now = tc_clock_mono_ms();
     c->start_mono = c->last_recv_mono = now;
     c->connected_wall = tc_clock_wall_ms();
-    tc_frame_parser_init(&c->fp, env->cfg->magic);
     tc_frame_parser_set_max(&c->fp, PREHANDSHAKE_MAX_FRAME);
     tc_hs_config hc = {.chain_id = env->cfg->chain_id,
                        .genesis = env->cfg->genesis,
@@ -458,21 +722,22 @@ tc_peer *tc_peer_new(tc_peer_env *env, int fd, bool inbound, const char *ip, con
     c->known = tc_knownset_new(KNOWN_CAP);
     c->next = env->live;
     env->live = c;
-    bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
     return c;
 }
 
 int tc_peer_connect(tc_peer *c, const struct sockaddr *sa, int salen)
 {
-    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)sa, salen) != 0) {
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
         drop(c, TC_ENET_CLOSED, false);
         return TC_ENET_CLOSED;
     }
-    evutil_socket_t fd = bufferevent_getfd(c->bev);
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!attach_fd(c, fd) ||
+        (connect(fd, sa, (socklen_t)salen) != 0 && errno != EINPROGRESS)) {
+        drop(c, TC_ENET_CLOSED, false);
+        return TC_ENET_CLOSED;
+    }
+    set_write(c, true); /* writable: connected (or failed, see connect_done) */
     return 0;
 }
 
@@ -481,6 +746,7 @@ int tc_peer_connect(tc_peer *c, const struct sockaddr *sa, int salen)
 void tc_peer_tick(tc_peer *c, uint64_t now)
 {
     const tc_p2p_config *cfg = c->env->cfg;
+    tc_frame_parser_trim(&c->fp, TRIM_KEEP);
     if (!c->established) {
         if (elapsed(now, c->start_mono) >= cfg->handshake_timeout_ms)
             drop(c, TC_ENET_TIMEOUT, false);

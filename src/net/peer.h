@@ -13,8 +13,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <event2/bufferevent.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
 #include <openssl/ssl.h>
+
+#include "util/buf.h"
 
 #include "net/banscore.h"
 #include "net/frame.h"
@@ -24,6 +27,7 @@
 #include "net/tokenbucket.h"
 
 typedef struct tc_peer tc_peer;
+typedef struct tc_sendbuf tc_sendbuf;
 
 /* What every peer of one manager shares; owned by the tc_p2p. */
 typedef struct {
@@ -37,6 +41,8 @@ typedef struct {
     tc_peer *live;          /* the manager's connections */
     tc_peer *closing;       /* dropped, flushing a last reject */
     uint64_t next_id;
+    tc_sendbuf *spare;      /* encoding buffers of sent large frames, for reuse */
+    size_t n_spare, spare_taken;
 
     /* Manager hooks. Each returns false if it dropped the peer. */
     void *mgr;
@@ -54,11 +60,23 @@ typedef struct {
     void (*drop)(void *mgr, tc_peer *c, int err, bool ban);
 } tc_peer_env;
 
+/* Where the link is: TCP connect (outbound), TLS handshake, open. */
+enum tc_peer_io { TC_PEER_CONNECTING = 0, TC_PEER_TLS, TC_PEER_OPEN };
+
 struct tc_peer {
     tc_peer_env *env;
     tc_peer *next;
     uint64_t id;
-    struct bufferevent *bev;
+    int fd;
+    SSL *ssl;
+    struct event *rev, *wev; /* readable (always pending), writable (while needed) */
+    enum tc_peer_io io;
+    bool want_write;        /* wev is pending */
+    bool read_wants_write;  /* SSL_read asked for a writable socket */
+    bool write_wants_read;  /* SSL_write asked for a readable socket */
+    bool shut_wr;           /* lingering: our side of the TCP stream closed */
+    tc_buf pend;            /* small frames being gathered into one chunk */
+    struct evbuffer *out;   /* chunks for SSL_write, oldest first */
     bool inbound;
     bool tls_up; /* hs.cert_key is the peer's certificate key */
     bool established;
@@ -101,8 +119,11 @@ size_t tc_peer_queued(const tc_peer *c);
 /* Housekeeping at now (mono ms): handshake and idle timeouts, an output
  * queue the peer does not read, keepalive ping. */
 void tc_peer_tick(tc_peer *c, uint64_t now);
-/* Frees lingering connections older than a second. */
+/* Frees lingering connections older than a second, and the spare send
+ * buffers if none was used since the last call. */
 void tc_peer_reap(tc_peer_env *env, uint64_t now);
+/* Frees what env holds itself (after every peer is gone). */
+void tc_peer_env_release(tc_peer_env *env);
 
 void tc_peer_info_fill(tc_peer *c, tc_peer_info *out);
 

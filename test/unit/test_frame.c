@@ -170,6 +170,86 @@ static void test_parser_partial_release(void **state)
     assert_null(fp.payload);
 }
 
+/* Reading straight into the parser (space/commit), borrowing frames
+ * (peek/next): the payload buffer is reused, grown only for a larger frame,
+ * and an oversize header still fails before any allocation. */
+static void test_parser_zero_copy(void **state)
+{
+    (void)state;
+    tc_buf b;
+    tc_buf_init(&b);
+    uint8_t big[1000], small[10];
+    memset(big, 0x5a, sizeof big);
+    memset(small, 0x17, sizeof small);
+    tc_frame_encode(&b, MAGIC, 3, big, sizeof big);
+    tc_frame_encode(&b, MAGIC, 4, small, sizeof small);
+    tc_frame_encode(&b, MAGIC, 5, NULL, 0);
+
+    tc_frame_parser fp;
+    tc_frame_parser_init(&fp, MAGIC);
+    size_t pos = 0, got = 0;
+    const uint8_t *first = NULL;
+    while (pos < b.len) {
+        size_t n;
+        uint8_t *dst = tc_frame_parser_space(&fp, &n);
+        assert_non_null(dst);
+        assert_true(n >= 1);
+        if (n > 3)
+            n = 3; /* short reads */
+        if (n > b.len - pos)
+            n = b.len - pos;
+        memcpy(dst, b.p + pos, n);
+        pos += n;
+        int rc = tc_frame_parser_commit(&fp, n);
+        assert_true(rc == 0 || rc == 1);
+        if (rc == 0)
+            continue;
+        size_t dummy;
+        assert_null(tc_frame_parser_space(&fp, &dummy)); /* take the frame first */
+        uint16_t type;
+        const uint8_t *pl;
+        size_t len;
+        assert_int_equal(tc_frame_parser_peek(&fp, &type, &pl, &len), 0);
+        assert_int_equal(type, 3 + got);
+        if (got == 0) {
+            assert_int_equal(len, sizeof big);
+            assert_memory_equal(pl, big, sizeof big);
+            first = pl;
+        } else if (got == 1) {
+            assert_int_equal(len, sizeof small);
+            assert_memory_equal(pl, small, sizeof small);
+            assert_ptr_equal(pl, first); /* the buffer is reused */
+        } else {
+            assert_int_equal(len, 0);
+            assert_null(pl);
+        }
+        tc_frame_parser_next(&fp);
+        got++;
+    }
+    assert_int_equal(got, 3);
+    assert_int_equal(fp.cap, sizeof big);
+    tc_frame_parser_trim(&fp, sizeof big);
+    assert_int_equal(fp.cap, sizeof big);
+    tc_frame_parser_trim(&fp, 64);
+    assert_int_equal(fp.cap, 0);
+    assert_null(fp.payload);
+
+    /* over the limit: refused at the header, nothing allocated */
+    uint8_t hdr[TC_FRAME_HEADER_SIZE];
+    tc_frame_header_encode(hdr, MAGIC, 3, 100);
+    tc_frame_parser_set_max(&fp, 99);
+    size_t n;
+    uint8_t *dst = tc_frame_parser_space(&fp, &n);
+    assert_int_equal(n, TC_FRAME_HEADER_SIZE);
+    memcpy(dst, hdr, n);
+    assert_int_equal(tc_frame_parser_commit(&fp, n), TC_ENET_FRAME_SIZE);
+    assert_null(fp.payload);
+    assert_null(tc_frame_parser_space(&fp, &n));
+    assert_int_equal(n, 0);
+    tc_frame_parser_release(&fp);
+    tc_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_parser_every_split),
         cmocka_unit_test(test_parser_errors_sticky),
         cmocka_unit_test(test_parser_partial_release),
+        cmocka_unit_test(test_parser_zero_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
