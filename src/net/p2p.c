@@ -354,11 +354,27 @@ static bool is_connected_addr(void *arg, const char *addr)
     return false;
 }
 
+/* parse_addr for an address to dial: the port must be set. */
+static int parse_dial_addr(const char *s, struct sockaddr_storage *ss, int *sslen)
+{
+    /* sin_port and sin6_port sit at the same offset */
+    if (parse_addr(s, ss, sslen) != 0 || ((struct sockaddr_in *)ss)->sin_port == 0)
+        return TC_ENET_ADDR;
+    return 0;
+}
+
+int tc_p2p_check_addr(const char *addr)
+{
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+    return parse_dial_addr(addr, &ss, &sslen);
+}
+
 int tc_p2p_connect(tc_p2p *p, const char *addr)
 {
     struct sockaddr_storage ss;
     int sslen = sizeof ss;
-    if (parse_addr(addr, &ss, &sslen) != 0 || ((struct sockaddr_in *)&ss)->sin_port == 0)
+    if (parse_dial_addr(addr, &ss, &sslen) != 0)
         return TC_ENET_ADDR;
     char ip[INET6_ADDRSTRLEN], text[TC_MAX_NETADDR + 1];
     sockaddr_text((struct sockaddr *)&ss, ip, sizeof ip, text, sizeof text);
@@ -680,6 +696,12 @@ void tc_p2p_set_mesh(tc_p2p *p, const char *const *addrs, size_t n)
 
 int tc_p2p_add_address(tc_p2p *p, const char *addr, uint8_t source)
 {
+    /* Never a name: resolving one would block the network thread. */
+    if (tc_p2p_check_addr(addr) != 0) {
+        tc_log_error("net", "address refused: it must be a numeric ip:port or [ipv6]:port, "
+                     "host names are not resolved", "addr=%s", addr ? addr : "(null)");
+        return TC_ENET_ADDR;
+    }
     return tc_addrbook_add(p->book, addr, source, tc_clock_wall_ms());
 }
 

@@ -108,7 +108,13 @@ uint16_t tc_p2p_listen_port(const tc_p2p *p);
 /* This node's version nonce. */
 uint64_t tc_p2p_nonce(const tc_p2p *p);
 
-/* Adds an address to the book (source: enum tc_addr_source). */
+/* Whether addr is an address the node can dial: numeric "a.b.c.d:port" or
+ * "[v6]:port", port not 0. 0 or TC_ENET_ADDR; never resolves a name, so a
+ * config loader can check `connect` / `addnode` / `seednode` values with it. */
+int tc_p2p_check_addr(const char *addr) TC_MUST_CHECK;
+/* Adds an address to the book (source: enum tc_addr_source). TC_ENET_ADDR,
+ * with an error logged naming it, unless tc_p2p_check_addr accepts it (no DNS
+ * on the network thread); TC_ELIMIT when the book is full. */
 int tc_p2p_add_address(tc_p2p *p, const char *addr, uint8_t source) TC_MUST_CHECK;
 
 #define TC_P2P_MESH_MAX 50

@@ -1259,6 +1259,13 @@ static void test_autodial_and_reconnect(void **state)
     addr_of(&b, ab, sizeof ab);
     assert_int_equal(tc_p2p_add_address(a.p, ab, TC_ADDR_CONNECT), 0);
     assert_int_equal(tc_p2p_add_address(a.p, "no port", TC_ADDR_CONNECT), TC_ENET_ADDR);
+    /* seeds and peers are numeric: a host name is refused, never resolved */
+    assert_int_equal(tc_p2p_add_address(a.p, "seed.example.org:24100", TC_ADDR_SEED), TC_ENET_ADDR);
+    assert_int_equal(tc_p2p_add_address(a.p, "localhost:24100", TC_ADDR_SEED), TC_ENET_ADDR);
+    assert_int_equal(tc_p2p_add_address(a.p, "10.1.2.3:0", TC_ADDR_SEED), TC_ENET_ADDR);
+    assert_int_equal(tc_p2p_check_addr("[::1]:24100"), 0);
+    assert_int_equal(tc_p2p_check_addr("10.1.2.3:24100"), 0);
+    assert_int_equal(tc_p2p_check_addr("seed.example.org:24100"), TC_ENET_ADDR);
     pair_want w = {&a, &b, 1, 1};
     assert_true(run_until(base, counts_are, &w, 5000)); /* dialled from the book */
     /* B drops A: A reconnects after its backoff */
