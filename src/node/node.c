@@ -9,11 +9,13 @@
 #include "consensus/core.h"
 #include "crypto/sigcache.h"
 #include "mempool/mempool.h"
+#include "net/banlist.h"
 #include "net/p2p.h"
 #include "node/datadir.h"
 #include "node/nodemetrics.h"
 #include "node/noderpc.h"
 #include "node/peerstore.h"
+#include "node/sync.h"
 #include "rpc/rpc.h"
 #include "store/ledger.h"
 #include "store/signlog.h"
@@ -27,8 +29,6 @@
 #define MAX_CANDIDATES 16     /* proposed blocks kept for the current height */
 #define MAX_TIMERS 64         /* consensus timeouts in flight */
 #define BLOCK_MAX_TXS 5000    /* mempool transactions offered to one block */
-#define SYNC_BATCH 64         /* blocks asked for per getblocks */
-#define SYNC_STALL_MS 10000   /* a sync request unanswered this long is retried elsewhere */
 #define SIGCACHE_ENTRIES (1u << 18)
 #define HEARTBEAT_SKEW_MS (10 * 60 * 1000) /* heartbeats dated further off are ignored */
 
@@ -92,12 +92,8 @@ struct tc_node {
     tc_hmap *seen;                /* operator key -> liveness */
     struct event *heartbeat_ev;
     struct event *next_height_ev; /* paces heights to the block interval */
-    /* sync */
-    uint64_t sync_peer;  /* peer asked for blocks (0: none) */
-    uint64_t sync_from;  /* first height asked */
-    uint64_t sync_asked_ms;
-    uint64_t sync_start_ms, sync_start_height;
-    uint64_t hint_height, hint_peer; /* a consensus message at H says H-1 is certified */
+    tc_sync *sync;
+    struct event *sync_ev; /* the sync's timer */
     int exit_code;
 };
 
@@ -310,8 +306,6 @@ static void answer_check(tc_node *n, uint64_t height, const tc_hash *value)
 
 static void start_height(tc_node *n);
 static void update_mesh(tc_node *n);
-static uint64_t best_peer(tc_node *n, uint64_t *height);
-static void maybe_sync(tc_node *n);
 
 static void commit_block(tc_node *n, uint64_t height, uint32_t round, const tc_hash *value, const tc_cert *cert)
 {
@@ -322,11 +316,7 @@ static void commit_block(tc_node *n, uint64_t height, uint32_t round, const tc_h
         /* Decided by certificate without the block: fetch it from a peer. */
         tc_log_warn("node", "decided a block it does not hold; syncing it", "height=%llu",
                     (unsigned long long)height);
-        uint64_t ignored;
-        n->hint_height = height;
-        n->hint_peer = best_peer(n, &ignored);
-        n->sync_peer = 0;
-        maybe_sync(n);
+        tc_sync_on_height(n->sync, 0, height);
         return;
     }
     tc_errmsg e;
@@ -566,157 +556,96 @@ static void regossip(tc_node *n, uint64_t peer)
     }
 }
 
-/* ---- sync ------------------------------------------------------------------- */
+/* ---- sync: what tc_sync asks of the node ----------------------------------- */
 
+static uint64_t sync_now(void *ctx)
+{
+    return tc_clock_mono_ms();
+}
 
-static uint64_t best_peer(tc_node *n, uint64_t *height)
+static uint64_t sync_tip(void *ctx)
+{
+    tc_node *n = ctx;
+    return tc_ledger_height(n->L);
+}
+
+static int sync_send(void *ctx, uint64_t peer, uint64_t from, uint32_t count)
+{
+    tc_node *n = ctx;
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_GETBLOCKS);
+    m.u.getblocks.from = from;
+    m.u.getblocks.count = count;
+    return tc_p2p_send(n->p2p, peer, &m);
+}
+
+static int sync_apply(void *ctx, const tc_block *const *blks, const tc_cert *const *certs, size_t count,
+                      size_t *applied, tc_errmsg *e)
+{
+    tc_node *n = ctx;
+    int err = tc_ledger_apply_blocks(n->L, blks, certs, count, applied, e);
+    uint64_t now = tc_clock_wall_ms();
+    for (size_t i = 0; i < *applied; i++)
+        tc_mempool_block_committed(n->mp, blks[i], now);
+    return err;
+}
+
+/* A peer other than the one being handled served an invalid block: the
+ * same ban a violation returned from on_message gives, by node key. */
+static void sync_ban(void *ctx, uint64_t peer, int err, const char *why)
+{
+    tc_node *n = ctx;
+    tc_peer_info pi;
+    char subject[TC_BAN_SUBJECT_MAX];
+    if (tc_p2p_peer(n->p2p, peer, &pi) != 0)
+        return; /* gone already */
+    tc_ban_subject_key(subject, &pi.key);
+    int rc = tc_p2p_setban(n->p2p, subject, 0, why);
+    if (rc)
+        tc_log_warn("p2p", "cannot ban peer", "peer=%llu err=%s", (unsigned long long)peer, tc_strerror(rc));
+}
+
+/* Back to consensus at the new tip. */
+static void sync_rejoin(void *ctx)
+{
+    tc_node *n = ctx;
+    tc_cert_release(&n->last_commit);
+    tc_cert_init(&n->last_commit);
+    start_height(n);
+}
+
+static void sync_wake(void *ctx, uint64_t ms)
+{
+    tc_node *n = ctx;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_add(n->sync_ev, &tv);
+}
+
+static void on_sync_timer(evutil_socket_t fd, short what, void *arg)
+{
+    tc_node *n = arg;
+    tc_sync_tick(n->sync);
+}
+
+/* Feeds the sync every established peer's reported height (version,
+ * ping and pong carry it). */
+static void sync_peer_heights(tc_node *n)
 {
     tc_peer_info *peers;
     size_t k = tc_p2p_peers(n->p2p, &peers);
-    uint64_t best = 0;
-    *height = 0;
-    for (size_t i = 0; i < k; i++) {
-        if (peers[i].established && peers[i].height > *height) {
-            *height = peers[i].height;
-            best = peers[i].id;
-        }
-    }
+    for (size_t i = 0; i < k; i++)
+        if (peers[i].established)
+            tc_sync_on_height(n->sync, peers[i].id, peers[i].height);
     free(peers);
-    return best;
-}
-
-/* The height the network is known to have certified, and a peer to ask. */
-static uint64_t sync_target(tc_node *n, uint64_t *peer)
-{
-    uint64_t target;
-    *peer = best_peer(n, &target);
-    if (n->hint_height > target && n->hint_peer) {
-        target = n->hint_height;
-        *peer = n->hint_peer;
-    }
-    return target;
-}
-
-/* Asks the best peer for the blocks after our tip when it is ahead. */
-static void maybe_sync(tc_node *n)
-{
-    uint64_t now = tc_clock_mono_ms();
-    if (n->sync_peer && now - n->sync_asked_ms < SYNC_STALL_MS)
-        return;
-    uint64_t peer, target = sync_target(n, &peer), tip = tc_ledger_height(n->L);
-    if (peer == 0 || target <= tip) {
-        n->sync_peer = 0;
-        return;
-    }
-    if (n->sync_start_ms == 0) {
-        n->sync_start_ms = now;
-        n->sync_start_height = tip;
-        tc_log_info("sync", "behind peers; syncing", "height=%llu target=%llu", (unsigned long long)tip,
-                    (unsigned long long)target);
-    }
-    tc_msg m;
-    tc_msg_init(&m, TC_MSG_GETBLOCKS);
-    m.u.getblocks.from = tip + 1;
-    m.u.getblocks.count = (uint32_t)(target - tip < SYNC_BATCH ? target - tip : SYNC_BATCH);
-    if (tc_p2p_send(n->p2p, peer, &m) == 0) {
-        n->sync_peer = peer;
-        n->sync_from = tip + 1;
-        n->sync_asked_ms = now;
-    }
 }
 
 static int serve_getblocks(tc_node *n, uint64_t peer, const tc_msg_getblocks *g)
 {
-    tc_msg out;
-    tc_msg_init(&out, TC_MSG_BLOCKS);
-    uint64_t tip = tc_ledger_height(n->L);
-    size_t want = g->count > TC_MSG_MAX_BLOCKS ? TC_MSG_MAX_BLOCKS : g->count;
-    tc_buf *raw = tc_xcalloc(want * 2, sizeof *raw);
-    out.u.blocks.v = tc_xcalloc(want ? want : 1, sizeof *out.u.blocks.v);
-    size_t bytes = 0;
-    for (size_t i = 0; i < want && g->from + i <= tip && g->from + i > 0; i++) {
-        tc_block blk;
-        tc_cert cert;
-        if (tc_ledger_get_block(n->L, g->from + i, &blk) != 0)
-            break;
-        if (tc_ledger_get_cert(n->L, g->from + i, &cert) != 0) {
-            tc_block_release(&blk);
-            break;
-        }
-        tc_buf_init(&raw[2 * i]);
-        tc_buf_init(&raw[2 * i + 1]);
-        tc_block_encode(&blk, &raw[2 * i]);
-        tc_cert_encode(&cert, &raw[2 * i + 1]);
-        tc_block_release(&blk);
-        tc_cert_release(&cert);
-        bytes += raw[2 * i].len + raw[2 * i + 1].len;
-        out.u.blocks.v[i].block = (tc_bytes){raw[2 * i].p, raw[2 * i].len};
-        out.u.blocks.v[i].cert = (tc_bytes){raw[2 * i + 1].p, raw[2 * i + 1].len};
-        out.u.blocks.n = i + 1;
-        if (bytes > TC_FRAME_MAX_PAYLOAD / 2)
-            break;
-    }
-    reply(n, peer, &out);
-    for (size_t i = 0; i < out.u.blocks.n; i++) {
-        tc_buf_release(&raw[2 * i]);
-        tc_buf_release(&raw[2 * i + 1]);
-    }
-    free(raw);
-    free(out.u.blocks.v);
+    tc_sync_reply r;
+    tc_sync_serve(n->L, g, &r);
+    reply(n, peer, &r.msg);
+    tc_sync_reply_release(&r);
     return 0;
-}
-
-/* Applies served blocks in order; an invalid block or certificate bans the
- * peer (it signed nothing, but served what no honest node would). */
-static int on_blocks(tc_node *n, uint64_t peer, const tc_msg_blocks *bl)
-{
-    uint64_t before = tc_ledger_height(n->L);
-    int violation = 0;
-    for (size_t i = 0; i < bl->n; i++) {
-        tc_block blk;
-        tc_cert cert;
-        tc_errmsg e;
-        if (tc_block_decode(&blk, bl->v[i].block.p, bl->v[i].block.len) != 0)
-            return TC_EBADVAL;
-        if (tc_cert_decode(&cert, bl->v[i].cert.p, bl->v[i].cert.len) != 0) {
-            tc_block_release(&blk);
-            return TC_EBADVAL;
-        }
-        int err = 0;
-        if (blk.hdr.height == tc_ledger_height(n->L) + 1) {
-            err = tc_ledger_apply_block(n->L, &blk, &cert, &e);
-            if (err == 0) {
-                tc_mempool_block_committed(n->mp, &blk, tc_clock_wall_ms());
-            } else if (err != TC_ESTORE && err != TC_ESTORE_FULL) {
-                tc_log_warn("sync", "peer served an invalid block; banning it", "height=%llu peer=%llu reason=%s",
-                            (unsigned long long)blk.hdr.height, (unsigned long long)peer, e.msg);
-                violation = err;
-            }
-        }
-        tc_block_release(&blk);
-        tc_cert_release(&cert);
-        if (violation || err)
-            break;
-    }
-    uint64_t after = tc_ledger_height(n->L);
-    if (peer == n->sync_peer)
-        n->sync_peer = 0;
-    if (after > before) {
-        uint64_t ignored, target = sync_target(n, &ignored);
-        double secs = (double)(tc_clock_mono_ms() - n->sync_start_ms) / 1000.0;
-        double rate = secs > 0 ? (double)(after - n->sync_start_height) / secs : 0;
-        tc_log_info("sync", "progress", "height=%llu target=%llu blocks_per_s=%.1f eta_s=%.0f",
-                    (unsigned long long)after, (unsigned long long)target, rate,
-                    rate > 0 && target > after ? (double)(target - after) / rate : 0.0);
-        tc_cert_release(&n->last_commit);
-        tc_cert_init(&n->last_commit);
-        start_height(n); /* rejoin consensus at the new tip */
-        if (target > after)
-            maybe_sync(n);
-        else
-            n->sync_start_ms = 0;
-    }
-    return violation;
 }
 
 /* ---- P2P messages ----------------------------------------------------------- */
@@ -781,10 +710,8 @@ static int on_getdata(tc_node *n, uint64_t peer, const tc_msg_inv *inv)
  * height beyond the next one; a certificate-verified sync follows. */
 static void note_height(tc_node *n, uint64_t peer, uint64_t height)
 {
-    if (height > tc_ledger_height(n->L) + 1 && height - 1 > n->hint_height) {
-        n->hint_height = height - 1;
-        n->hint_peer = peer;
-    }
+    if (height > tc_ledger_height(n->L) + 1)
+        tc_sync_on_height(n->sync, peer, height - 1);
 }
 
 static int on_proposal(tc_node *n, uint64_t peer, const tc_msg_proposal *mp)
@@ -839,9 +766,8 @@ static int on_vote(tc_node *n, uint64_t peer, const tc_bytes *raw)
         push_encoded(n, &fwd, TC_H_VOTE, raw->p, raw->len);
     }
     drain(n);
-    /* A vote for a height we are not at is what an out-of-sync peer sends. */
-    if (rc == TC_ECONS_OLD || rc == TC_ECONS_FUTURE)
-        maybe_sync(n);
+    /* A vote for a height we are not at is what an out-of-sync peer sends:
+     * never punished; a future one started a sync through note_height. */
     return rc == TC_ESIG ? rc : 0;
 }
 
@@ -902,7 +828,7 @@ static int on_message(void *ctx, uint64_t peer, const tc_msg *m)
     case TC_MSG_GETBLOCKS:
         return serve_getblocks(n, peer, &m->u.getblocks);
     case TC_MSG_BLOCKS:
-        return on_blocks(n, peer, &m->u.blocks);
+        return tc_sync_on_blocks(n->sync, peer, &m->u.blocks);
     case TC_MSG_HEARTBEAT:
         return on_heartbeat(n, peer, &m->u.heartbeat);
     default:
@@ -919,12 +845,12 @@ static uint64_t best_height(void *ctx)
 static void on_peer(void *ctx, uint64_t peer, bool up)
 {
     tc_node *n = ctx;
-    if (!up && peer == n->sync_peer)
-        n->sync_peer = 0;
-    if (!up && peer == n->hint_peer)
-        n->hint_peer = 0;
-    if (up) {
-        maybe_sync(n);
+    tc_peer_info pi;
+    if (!up) {
+        tc_sync_on_peer_down(n->sync, peer);
+    } else {
+        if (tc_p2p_peer(n->p2p, peer, &pi) == 0)
+            tc_sync_on_height(n->sync, peer, pi.height);
         regossip(n, peer);
     }
 }
@@ -941,7 +867,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     tc_node *n = arg;
-    maybe_sync(n);
+    sync_peer_heights(n);
     uint64_t h = tc_core_height(n->core);
     uint32_t r = tc_core_round(n->core);
     int step = (int)tc_core_step(n->core);
@@ -1075,11 +1001,10 @@ static void node_status(void *arg, tc_node_status *out)
 {
     tc_node *n = arg;
     tc_consensus_params cp = timing(n);
-    uint64_t ignored;
     uint64_t wait = cp.block_interval_ms ? cp.block_interval_ms : n->cfg.empty_block_interval_ms;
     out->last_commit_age_ms = tc_clock_mono_ms() - n->committed_ms;
     out->health_limit_ms = 3 * wait + cp.propose_timeout_ms + cp.prevote_timeout_ms + cp.precommit_timeout_ms;
-    out->sync_target = sync_target(n, &ignored);
+    out->sync_target = tc_sync_target(n->sync);
     out->syncing = out->sync_target > tc_ledger_height(n->L);
     out->validator = n->has_op_key && tc_valset_find(&n->vs, &n->op_key.pk) >= 0;
 }
@@ -1133,6 +1058,9 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
         err = tc_fail(e, TC_EIO, "cannot create the event loop");
         goto fail;
     }
+    n->sync_ev = evtimer_new(n->base, on_sync_timer, n);
+    tc_sync_iface si = {n, sync_now, sync_tip, sync_send, sync_apply, sync_ban, sync_rejoin, sync_wake};
+    n->sync = tc_sync_new(&si);
     if ((err = open_p2p(n, e)))
         goto fail;
     tc_core_config cc = {.chain_id = n->g.chain_id,
@@ -1195,6 +1123,8 @@ void tc_node_free(tc_node *n)
         event_free(n->tick);
     if (n->next_height_ev)
         event_free(n->next_height_ev);
+    if (n->sync_ev)
+        event_free(n->sync_ev);
     if (n->heartbeat_ev)
         event_free(n->heartbeat_ev);
     if (n->seen) {
@@ -1205,6 +1135,7 @@ void tc_node_free(tc_node *n)
     tc_rpc_free(n->rpc); /* removes the cookie */
     tc_p2p_free(n->p2p);
     tc_core_free(n->core);
+    tc_sync_free(n->sync);
     for (size_t i = 0; i < MAX_CANDIDATES; i++)
         if (n->cands[i].used)
             drop_candidate(&n->cands[i]);

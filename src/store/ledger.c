@@ -1200,6 +1200,22 @@ int tc_ledger_get_cert(tc_ledger *L, uint64_t height, tc_cert *out)
     return err;
 }
 
+int tc_ledger_get_raw(tc_ledger *L, uint64_t height, tc_buf *block, tc_buf *cert)
+{
+    uint8_t hk[8];
+    const uint8_t *b, *c;
+    size_t bl, cl;
+    int err;
+    tc_be64(hk, height);
+    WITH_READ(L, t, err = tc_store_get(t, TC_TB_BLOCKS, hk, 8, &b, &bl);
+              if (err == 0) err = tc_store_get(t, TC_TB_CERTS, hk, 8, &c, &cl);
+              if (err == 0) {
+                  tc_buf_put(block, b, bl);
+                  tc_buf_put(cert, c, cl);
+              });
+    return err;
+}
+
 int tc_ledger_height_of(tc_ledger *L, const tc_hash *block, uint64_t *height)
 {
     const uint8_t *v;

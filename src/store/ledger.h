@@ -81,6 +81,9 @@ int tc_ledger_build_block(tc_ledger *L, const tc_tx *const *txs, size_t n, uint6
 int tc_ledger_valset(tc_ledger *L, uint64_t height, tc_valset *out) TC_MUST_CHECK;
 int tc_ledger_get_block(tc_ledger *L, uint64_t height, tc_block *out) TC_MUST_CHECK;
 int tc_ledger_get_cert(tc_ledger *L, uint64_t height, tc_cert *out) TC_MUST_CHECK;
+/* Appends the stored encodings of block `height` and of its certificate
+ * (read in one transaction) to block and cert: serving them needs no decode. */
+int tc_ledger_get_raw(tc_ledger *L, uint64_t height, tc_buf *block, tc_buf *cert) TC_MUST_CHECK;
 int tc_ledger_height_of(tc_ledger *L, const tc_hash *block, uint64_t *height) TC_MUST_CHECK;
 int tc_ledger_get_utxo(tc_ledger *L, const tc_outpoint *o, tc_utxo *out) TC_MUST_CHECK;
 int tc_ledger_get_mn(tc_ledger *L, const tc_outpoint *collateral, tc_mn *out) TC_MUST_CHECK;

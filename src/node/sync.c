@@ -1,0 +1,658 @@
+#include "node/sync.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/frame.h"
+#include "net/tokenbucket.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define RANGE_BLOCKS TC_MSG_MAX_BLOCKS /* blocks asked per getblocks */
+#define MAX_RANGES 32                  /* ranges asked or waiting to be applied: the window */
+#define MAX_BUFFERED (64u << 20)       /* bytes of blocks waiting to be applied */
+#define PER_PEER 2                     /* getblocks in flight per peer */
+#define MAX_PEERS 8                    /* peers with requests in flight at once */
+#define PEER_RATE 8                    /* getblocks per second and peer, and burst: */
+#define PEER_BURST 16                  /* under a server's default limit (10/s, burst 20) */
+#define STALL_MS 4000                  /* a request unanswered this long is asked elsewhere */
+#define STRIKES 3                      /* stalls after which a peer's height is not believed */
+#define APPLY_MAX 512                  /* blocks per ledger transaction */
+#define TICK_MS 100                    /* timer while syncing */
+#define LOG_MS 1000                    /* progress lines at most this often */
+#define QUIET_GAP 16                   /* a sync this short logs at debug level: following the tip */
+#define HINT_MS 5000                   /* a peer-0 note no peer serves is dropped after this */
+
+enum range_state { R_WANT, R_ASKED, R_READY };
+
+/* Heights [from, from + count) of the window. READY: the first n of them
+ * are held (n == count once ready), as served by `peer`. */
+typedef struct {
+    uint64_t from;
+    uint32_t count;
+    enum range_state state;
+    uint64_t peer;  /* asked (ASKED) or served by (READY) */
+    uint64_t avoid; /* peer that failed this range last */
+    size_t n, bytes;
+    tc_block *blks;
+    tc_cert *certs;
+} range;
+
+typedef struct {
+    uint64_t from, asked_ms;
+} request;
+
+typedef struct {
+    uint64_t id;
+    uint64_t height; /* certified height it holds, as far as we know */
+    request req[PER_PEER];
+    size_t n_req;
+    tc_tokenbucket tb;
+    uint32_t strikes;
+    uint64_t served; /* blocks it delivered in this sync */
+} speer;
+
+struct tc_sync {
+    tc_sync_iface io;
+    speer *peers;
+    size_t n_peers;
+    range r[2 * MAX_RANGES]; /* sorted by from, disjoint; splits may exceed MAX_RANGES briefly */
+    size_t n_ranges;
+    uint64_t next;     /* first height no range covers yet */
+    uint64_t hint;     /* certified per a peer-0 note, believed until hint_ms + HINT_MS */
+    uint64_t hint_ms;
+    size_t buffered;   /* bytes held by READY ranges */
+    bool active, loud;
+    uint64_t applied; /* blocks this sync applied (consensus may commit some too) */
+    uint64_t start_ms, start_height, last_log_ms;
+};
+
+/* ---- bookkeeping ------------------------------------------------------------ */
+
+static speer *find_peer(tc_sync *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->n_peers; i++)
+        if (s->peers[i].id == id)
+            return &s->peers[i];
+    return NULL;
+}
+
+static speer *add_peer(tc_sync *s, uint64_t id)
+{
+    speer *p = find_peer(s, id);
+    if (p)
+        return p;
+    s->peers = tc_xrealloc(s->peers, (s->n_peers + 1) * sizeof *s->peers);
+    p = &s->peers[s->n_peers++];
+    memset(p, 0, sizeof *p);
+    p->id = id;
+    tc_tokenbucket_init(&p->tb, PEER_RATE, PEER_BURST, s->io.now_ms(s->io.ctx));
+    return p;
+}
+
+static void drop_blocks(range *r, size_t from)
+{
+    for (size_t i = from; i < r->n; i++) {
+        tc_block_release(&r->blks[i]);
+        tc_cert_release(&r->certs[i]);
+    }
+    if (from == 0) {
+        free(r->blks);
+        free(r->certs);
+        r->blks = NULL;
+        r->certs = NULL;
+    }
+    r->n = from;
+}
+
+static void remove_range(tc_sync *s, size_t i)
+{
+    s->buffered -= s->r[i].bytes;
+    drop_blocks(&s->r[i], 0);
+    memmove(&s->r[i], &s->r[i + 1], (s->n_ranges - i - 1) * sizeof s->r[0]);
+    s->n_ranges--;
+}
+
+/* Inserts [from, from + count) as wanted, after index i - 1. */
+static void insert_want(tc_sync *s, size_t i, uint64_t from, uint32_t count, uint64_t avoid)
+{
+    if (s->n_ranges == sizeof s->r / sizeof s->r[0])
+        abort(); /* splits only happen within the MAX_RANGES window */
+    memmove(&s->r[i + 1], &s->r[i], (s->n_ranges - i) * sizeof s->r[0]);
+    s->n_ranges++;
+    s->r[i] = (range){.from = from, .count = count, .state = R_WANT, .avoid = avoid};
+}
+
+static range *range_at(tc_sync *s, uint64_t from)
+{
+    for (size_t i = 0; i < s->n_ranges; i++)
+        if (s->r[i].from == from)
+            return &s->r[i];
+    return NULL;
+}
+
+/* Forgets peer p's request for `from` (if any). */
+static void drop_request(speer *p, uint64_t from)
+{
+    for (size_t i = 0; i < p->n_req; i++)
+        if (p->req[i].from == from) {
+            p->req[i] = p->req[--p->n_req];
+            return;
+        }
+}
+
+/* A range asked from peer goes back to wanted (the peer is gone, stalled or
+ * had nothing). */
+static void unask(tc_sync *s, uint64_t peer, uint64_t from)
+{
+    range *r = range_at(s, from);
+    if (r && r->state == R_ASKED && r->peer == peer) {
+        r->state = R_WANT;
+        r->avoid = peer;
+    }
+}
+
+/* The peer is gone (or not to be asked again): its ranges are wanted again. */
+static void forget_peer(tc_sync *s, uint64_t peer)
+{
+    speer *p = find_peer(s, peer);
+    if (p == NULL)
+        return;
+    for (size_t k = 0; k < p->n_req; k++)
+        unask(s, peer, p->req[k].from);
+    *p = s->peers[--s->n_peers];
+}
+
+static uint64_t target_of(const tc_sync *s)
+{
+    uint64_t t = s->hint;
+    for (size_t i = 0; i < s->n_peers; i++)
+        if (s->peers[i].height > t)
+            t = s->peers[i].height;
+    return t;
+}
+
+static uint64_t now(tc_sync *s)
+{
+    return s->io.now_ms(s->io.ctx);
+}
+
+/* ---- progress --------------------------------------------------------------- */
+
+static size_t peers_used(const tc_sync *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_peers; i++)
+        k += s->peers[i].served > 0;
+    return k;
+}
+
+static void log_progress(tc_sync *s, uint64_t tip)
+{
+    uint64_t t = now(s);
+    if (!s->loud || t - s->last_log_ms < LOG_MS)
+        return;
+    s->last_log_ms = t;
+    uint64_t target = target_of(s);
+    double secs = (double)(t - s->start_ms) / 1000.0;
+    double rate = secs > 0 ? (double)(tip - s->start_height) / secs : 0;
+    tc_log_info("sync", "progress", "height=%llu target=%llu blocks_per_s=%.0f eta_s=%.0f peers=%zu",
+                (unsigned long long)tip, (unsigned long long)target, rate,
+                rate > 0 && target > tip ? (double)(target - tip) / rate : 0.0, peers_used(s));
+}
+
+static void begin(tc_sync *s, uint64_t tip)
+{
+    s->active = true;
+    s->start_ms = s->last_log_ms = now(s);
+    s->start_height = tip;
+    s->next = tip + 1;
+    s->applied = 0;
+    for (size_t i = 0; i < s->n_peers; i++)
+        s->peers[i].served = 0;
+    uint64_t target = target_of(s);
+    s->loud = target - tip >= QUIET_GAP;
+    tc_log(s->loud ? TC_LOG_INFO : TC_LOG_DEBUG, "sync", "behind peers; syncing", "height=%llu target=%llu",
+           (unsigned long long)tip, (unsigned long long)target);
+}
+
+static void finish(tc_sync *s, uint64_t tip)
+{
+    uint64_t ms = now(s) - s->start_ms;
+    tc_log(s->loud ? TC_LOG_INFO : TC_LOG_DEBUG, "sync", "caught up; joining consensus",
+           "height=%llu blocks=%llu ms=%llu blocks_per_s=%.0f peers=%zu", (unsigned long long)tip,
+           (unsigned long long)(tip - s->start_height), (unsigned long long)ms,
+           ms ? (double)(tip - s->start_height) * 1000.0 / (double)ms : 0.0, peers_used(s));
+    while (s->n_ranges)
+        remove_range(s, s->n_ranges - 1);
+    for (size_t i = 0; i < s->n_peers; i++)
+        s->peers[i].n_req = 0;
+    s->active = false;
+    if (s->applied)
+        s->io.rejoin(s->io.ctx); /* otherwise consensus never left its height */
+}
+
+/* ---- requests ----------------------------------------------------------------- */
+
+static bool can_serve(const speer *p, uint64_t from, uint64_t hint)
+{
+    return p->height >= from || (from <= hint && p->strikes < STRIKES);
+}
+
+/* Whether p is a better pick than best for a range that `avoid` failed last:
+ * not the peer that failed it, then the fewest requests in flight, then the
+ * fewest stalls. */
+static bool better(const speer *p, const speer *best, uint64_t avoid)
+{
+    if (best == NULL)
+        return true;
+    if ((p->id == avoid) != (best->id == avoid))
+        return best->id == avoid;
+    if (p->n_req != best->n_req)
+        return p->n_req < best->n_req;
+    return p->strikes < best->strikes;
+}
+
+/* The peer to ask for r: one that holds its start and has room and a token. */
+static speer *choose(tc_sync *s, const range *r, uint64_t t)
+{
+    size_t busy = 0;
+    for (size_t i = 0; i < s->n_peers; i++)
+        busy += s->peers[i].n_req > 0;
+    speer *best = NULL;
+    for (size_t i = 0; i < s->n_peers; i++) {
+        speer *p = &s->peers[i];
+        if (p->n_req >= PER_PEER || !can_serve(p, r->from, s->hint) || (p->n_req == 0 && busy >= MAX_PEERS) ||
+            tc_tokenbucket_available(&p->tb, t) == 0)
+            continue;
+        if (better(p, best, r->avoid))
+            best = p;
+    }
+    return best;
+}
+
+/* The lowest wanted range, making a new one at the end of the window when
+ * none is wanted and the window has room. */
+static range *wanted(tc_sync *s, uint64_t target)
+{
+    for (size_t i = 0; i < s->n_ranges; i++)
+        if (s->r[i].state == R_WANT)
+            return &s->r[i];
+    if (s->n_ranges >= MAX_RANGES || s->buffered >= MAX_BUFFERED || s->next > target)
+        return NULL;
+    uint64_t left = target - s->next + 1;
+    uint32_t count = left < RANGE_BLOCKS ? (uint32_t)left : RANGE_BLOCKS;
+    insert_want(s, s->n_ranges, s->next, count, 0);
+    s->next += count;
+    return &s->r[s->n_ranges - 1];
+}
+
+/* Drops what the tip has passed: consensus may have committed some of it. */
+static void trim(tc_sync *s, uint64_t tip)
+{
+    while (s->n_ranges && s->r[0].from + s->r[0].count <= tip + 1)
+        remove_range(s, 0);
+    if (s->n_ranges && s->r[0].state == R_WANT && s->r[0].from <= tip) {
+        s->r[0].count -= (uint32_t)(tip + 1 - s->r[0].from);
+        s->r[0].from = tip + 1;
+    }
+    if (s->next <= tip)
+        s->next = tip + 1;
+}
+
+/* Asks for wanted ranges while the window, peers and tokens allow. */
+static void fill(tc_sync *s)
+{
+    uint64_t t = now(s), target = target_of(s);
+    range *r;
+    while ((r = wanted(s, target)) != NULL) {
+        speer *p = choose(s, r, t);
+        if (p == NULL)
+            break;
+        uint64_t from = r->from;
+        uint32_t count = r->count;
+        if (!tc_tokenbucket_take(&p->tb, t))
+            break;
+        if (s->io.send_getblocks(s->io.ctx, p->id, from, count) != 0) {
+            forget_peer(s, p->id);
+            continue;
+        }
+        r = range_at(s, from);
+        r->state = R_ASKED;
+        r->peer = p->id;
+        p->req[p->n_req++] = (request){from, t};
+    }
+}
+
+/* ---- applying ----------------------------------------------------------------- */
+
+/* Local failures (store, disk) are not the peer's fault. */
+static bool ours(int err)
+{
+    return err <= TC_ESTORE && err >= -109;
+}
+
+/* The invalid block at `height` came from range r: it and the rest of r are
+ * dropped and wanted again, from another peer. */
+static void reject(tc_sync *s, size_t i, uint64_t height)
+{
+    range *r = &s->r[i];
+    uint64_t end = r->from + r->count, peer = r->peer;
+    size_t keep = (size_t)(height - r->from);
+    if (keep == 0) {
+        remove_range(s, i);
+    } else {
+        drop_blocks(r, keep);
+        r->count = (uint32_t)keep;
+        i++;
+    }
+    insert_want(s, i, height, (uint32_t)(end - height), peer);
+}
+
+/* A peer that served an invalid block: never asked again; the caller's
+ * peer gets the violation returned, another one is banned through io. */
+static int punish(tc_sync *s, uint64_t peer, uint64_t current, int err, const char *why)
+{
+    forget_peer(s, peer);
+    if (peer == current)
+        return err;
+    s->io.ban(s->io.ctx, peer, err, why);
+    return 0;
+}
+
+/* Applies held blocks in order, APPLY_MAX per transaction. Returns the
+ * violation of `current` if it served an invalid one. */
+static int apply_ready(tc_sync *s, uint64_t current)
+{
+    const tc_block *blks[APPLY_MAX];
+    const tc_cert *certs[APPLY_MAX];
+    int violation = 0;
+    for (;;) {
+        uint64_t tip = s->io.tip(s->io.ctx);
+        trim(s, tip);
+        size_t n = 0;
+        for (size_t i = 0; i < s->n_ranges && n < APPLY_MAX; i++) {
+            range *r = &s->r[i];
+            if (r->state != R_READY || r->from > tip + 1 + n)
+                break;
+            for (size_t k = 0; k < r->n && n < APPLY_MAX; k++) {
+                if (r->from + k != tip + 1 + n)
+                    continue; /* at or below the tip */
+                blks[n] = &r->blks[k];
+                certs[n++] = &r->certs[k];
+            }
+        }
+        if (n == 0)
+            return violation;
+        size_t applied = 0;
+        tc_errmsg e;
+        int err = s->io.apply(s->io.ctx, blks, certs, n, &applied, &e);
+        s->applied += applied;
+        if (err == 0)
+            continue;
+        uint64_t bad = tip + 1 + applied;
+        if (ours(err)) {
+            tc_log_error("sync", "cannot apply synced blocks; retrying", "height=%llu err=%s",
+                         (unsigned long long)bad, e.msg);
+            return violation;
+        }
+        tip = s->io.tip(s->io.ctx);
+        trim(s, tip);
+        size_t i = 0;
+        while (i < s->n_ranges && !(s->r[i].from <= bad && bad < s->r[i].from + s->r[i].count))
+            i++;
+        if (i == s->n_ranges || s->r[i].state != R_READY)
+            abort(); /* the block just applied came from a held range */
+        uint64_t peer = s->r[i].peer;
+        tc_log_warn("sync", "peer served an invalid block; banning it", "height=%llu peer=%llu reason=%s",
+                    (unsigned long long)bad, (unsigned long long)peer, e.msg);
+        reject(s, i, bad);
+        int v = punish(s, peer, current, err, e.msg);
+        if (v)
+            violation = v;
+    }
+}
+
+/* After any event: apply, ask, log, or finish. */
+static int step(tc_sync *s, uint64_t current)
+{
+    int violation = apply_ready(s, current);
+    uint64_t tip = s->io.tip(s->io.ctx);
+    if (s->hint && (s->hint <= tip || now(s) - s->hint_ms > HINT_MS))
+        s->hint = 0; /* reached, or no peer had it: peers' own heights say more */
+    if (target_of(s) <= tip) {
+        finish(s, tip);
+        return violation;
+    }
+    fill(s);
+    log_progress(s, tip);
+    s->io.wake(s->io.ctx, TICK_MS);
+    return violation;
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+tc_sync *tc_sync_new(const tc_sync_iface *io)
+{
+    tc_sync *s = tc_xcalloc(1, sizeof *s);
+    s->io = *io;
+    return s;
+}
+
+void tc_sync_free(tc_sync *s)
+{
+    if (s == NULL)
+        return;
+    while (s->n_ranges)
+        remove_range(s, s->n_ranges - 1);
+    free(s->peers);
+    free(s);
+}
+
+void tc_sync_on_height(tc_sync *s, uint64_t peer, uint64_t height)
+{
+    if (peer == 0) {
+        if (height > s->hint) {
+            s->hint = height;
+            s->hint_ms = now(s);
+        }
+    } else {
+        speer *p = add_peer(s, peer);
+        if (height > p->height) {
+            p->height = height;
+            p->strikes = 0;
+        }
+    }
+    uint64_t tip = s->io.tip(s->io.ctx);
+    if (height <= tip)
+        return;
+    if (!s->active)
+        begin(s, tip);
+    (void)step(s, 0);
+}
+
+void tc_sync_on_peer_down(tc_sync *s, uint64_t peer)
+{
+    forget_peer(s, peer);
+    if (s->active)
+        (void)step(s, 0);
+}
+
+/* Decodes a served run: consecutive heights, each with its own certificate.
+ * Anything else is no honest server's answer. */
+static int decode_run(const tc_msg_blocks *m, tc_block *blks, tc_cert *certs, size_t *bytes)
+{
+    int err = 0;
+    size_t i;
+    *bytes = 0;
+    for (i = 0; i < m->n && err == 0; i++) {
+        if (tc_block_decode(&blks[i], m->v[i].block.p, m->v[i].block.len) != 0) {
+            err = TC_EBADVAL;
+            break;
+        }
+        if (tc_cert_decode(&certs[i], m->v[i].cert.p, m->v[i].cert.len) != 0) {
+            tc_block_release(&blks[i]);
+            err = TC_EBADVAL;
+            break;
+        }
+        tc_hash h;
+        tc_header_hash(&blks[i].hdr, &h);
+        if ((i > 0 && blks[i].hdr.height != blks[0].hdr.height + i) || certs[i].height != blks[i].hdr.height ||
+            !tc_hash_eq(&certs[i].block, &h))
+            err = TC_ECERT_TARGET;
+        *bytes += m->v[i].block.len + m->v[i].cert.len;
+    }
+    if (err)
+        for (size_t k = 0; k < i; k++) {
+            tc_block_release(&blks[k]);
+            tc_cert_release(&certs[k]);
+        }
+    return err;
+}
+
+int tc_sync_on_blocks(tc_sync *s, uint64_t peer, const tc_msg_blocks *m)
+{
+    speer *p = find_peer(s, peer);
+    if (m->n == 0) { /* it has nothing from the oldest height we asked it for */
+        if (p && p->n_req) {
+            size_t oldest = 0;
+            for (size_t k = 1; k < p->n_req; k++)
+                if (p->req[k].asked_ms < p->req[oldest].asked_ms)
+                    oldest = k;
+            uint64_t from = p->req[oldest].from;
+            drop_request(p, from);
+            unask(s, peer, from);
+            if (p->height >= from)
+                p->height = from - 1;
+            if (from <= s->hint)
+                p->strikes = STRIKES; /* not a holder of what the hint names */
+        }
+        return s->active ? step(s, peer) : 0;
+    }
+    tc_block *blks = tc_xcalloc(m->n, sizeof *blks);
+    tc_cert *certs = tc_xcalloc(m->n, sizeof *certs);
+    size_t bytes;
+    int err = decode_run(m, blks, certs, &bytes);
+    if (err) {
+        free(blks);
+        free(certs);
+        tc_log_warn("sync", "peer served a malformed block run; banning it", "peer=%llu err=%s",
+                    (unsigned long long)peer, tc_strerror(err));
+        return err;
+    }
+    uint64_t from = blks[0].hdr.height;
+    if (p) {
+        drop_request(p, from);
+        if (from + m->n - 1 > p->height)
+            p->height = from + m->n - 1;
+        p->strikes = 0;
+    }
+    range *r = range_at(s, from);
+    if (r == NULL || r->state == R_READY || !s->active) { /* late, or answered by another peer */
+        for (size_t i = 0; i < m->n; i++) {
+            tc_block_release(&blks[i]);
+            tc_cert_release(&certs[i]);
+        }
+        free(blks);
+        free(certs);
+        return s->active ? step(s, peer) : 0;
+    }
+    size_t n = m->n < r->count ? m->n : r->count;
+    for (size_t i = n; i < m->n; i++) {
+        tc_block_release(&blks[i]);
+        tc_cert_release(&certs[i]);
+    }
+    if (n < r->count) { /* the rest from a peer that has it */
+        uint32_t rest = r->count - (uint32_t)n;
+        r->count = (uint32_t)n;
+        insert_want(s, (size_t)(r - s->r) + 1, from + n, rest, peer);
+        r = range_at(s, from);
+    }
+    r->state = R_READY;
+    r->peer = peer;
+    r->n = n;
+    r->blks = blks;
+    r->certs = certs;
+    r->bytes = bytes;
+    s->buffered += bytes;
+    if (p)
+        p->served += n;
+    return step(s, peer);
+}
+
+void tc_sync_tick(tc_sync *s)
+{
+    if (!s->active)
+        return;
+    uint64_t t = now(s);
+    for (size_t i = 0; i < s->n_peers; i++) {
+        speer *p = &s->peers[i];
+        for (size_t k = 0; k < p->n_req;) {
+            if (t - p->req[k].asked_ms < STALL_MS) {
+                k++;
+                continue;
+            }
+            uint64_t from = p->req[k].from;
+            tc_log_info("sync", "request stalled; asking another peer", "peer=%llu from=%llu",
+                        (unsigned long long)p->id, (unsigned long long)from);
+            drop_request(p, from);
+            unask(s, p->id, from);
+            if (++p->strikes >= STRIKES && p->height >= from)
+                p->height = from - 1;
+        }
+    }
+    (void)step(s, 0);
+}
+
+uint64_t tc_sync_target(const tc_sync *s)
+{
+    return target_of(s);
+}
+
+bool tc_sync_active(const tc_sync *s)
+{
+    return s->active;
+}
+
+/* ---- serving ------------------------------------------------------------------ */
+
+void tc_sync_serve(tc_ledger *L, const tc_msg_getblocks *g, tc_sync_reply *r)
+{
+    size_t want = g->count > TC_MSG_MAX_BLOCKS ? TC_MSG_MAX_BLOCKS : g->count;
+    size_t *cut = tc_xcalloc(2 * want + 1, sizeof *cut); /* end offsets of each encoding in raw */
+    uint64_t tip = tc_ledger_height(L);
+    size_t n = 0;
+    tc_msg_init(&r->msg, TC_MSG_BLOCKS);
+    tc_buf_init(&r->raw);
+    tc_buf cert;
+    tc_buf_init(&cert);
+    for (; n < want && g->from + n <= tip && g->from + n > 0; n++) {
+        tc_buf_reset(&cert);
+        if (tc_ledger_get_raw(L, g->from + n, &r->raw, &cert) != 0)
+            break;
+        cut[2 * n] = r->raw.len; /* the block is appended to raw, its certificate next */
+        tc_buf_put(&r->raw, cert.p, cert.len);
+        cut[2 * n + 1] = r->raw.len;
+        if (r->raw.len > TC_FRAME_MAX_PAYLOAD / 2) {
+            n++;
+            break;
+        }
+    }
+    tc_buf_release(&cert);
+    r->msg.u.blocks.v = tc_xcalloc(n ? n : 1, sizeof *r->msg.u.blocks.v);
+    r->msg.u.blocks.n = n;
+    for (size_t i = 0, at = 0; i < n; i++) {
+        r->msg.u.blocks.v[i].block = (tc_bytes){r->raw.p + at, cut[2 * i] - at};
+        r->msg.u.blocks.v[i].cert = (tc_bytes){r->raw.p + cut[2 * i], cut[2 * i + 1] - cut[2 * i]};
+        at = cut[2 * i + 1];
+    }
+    free(cut);
+}
+
+void tc_sync_reply_release(tc_sync_reply *r)
+{
+    free(r->msg.u.blocks.v);
+    r->msg.u.blocks.v = NULL;
+    r->msg.u.blocks.n = 0;
+    tc_buf_release(&r->raw);
+}

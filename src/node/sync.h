@@ -1,0 +1,93 @@
+/* Block sync (private to the node): brings a node that is behind its peers
+ * to the certified height they report, then hands it back to consensus.
+ *
+ * [tip + 1, target] is cut into ranges of up to TC_MSG_MAX_BLOCKS blocks.
+ * A bounded window of ranges is in flight or waiting, spread over several
+ * peers that report enough height (a few requests in flight per peer,
+ * paced under the default request rate so an honest server never drops
+ * them). Ranges may arrive in any order; they are applied in order, many
+ * blocks per ledger transaction. A range that stalls, or whose peer goes
+ * away or has nothing, is asked elsewhere; a peer that serves an invalid
+ * block or certificate is banned and its range fetched elsewhere. Progress
+ * (height / target, blocks/s, ETA) goes to the log.
+ *
+ * The object knows no sockets, disk or clock of its own: the node feeds it
+ * events and it calls back through tc_sync_iface. Everything runs on the
+ * node's event loop thread. */
+#ifndef TC_NODE_SYNC_H
+#define TC_NODE_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/block.h"
+#include "chain/cert.h"
+#include "net/msg.h"
+#include "store/ledger.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+typedef struct tc_sync tc_sync;
+
+typedef struct {
+    void *ctx;
+    /* Monotonic milliseconds. */
+    uint64_t (*now_ms)(void *ctx);
+    /* Height of the ledger tip. */
+    uint64_t (*tip)(void *ctx);
+    /* Sends getblocks(from, count) to peer: 0, or non-zero if it cannot
+     * (the peer is gone). */
+    int (*send_getblocks)(void *ctx, uint64_t peer, uint64_t from, uint32_t count);
+    /* Applies n consecutive certified blocks, the first after the tip
+     * (tc_ledger_apply_blocks's contract): 0, or the rule blks[*applied]
+     * breaks, or a store error. The arrays are valid during the call. */
+    int (*apply)(void *ctx, const tc_block *const *blks, const tc_cert *const *certs, size_t n, size_t *applied,
+                 tc_errmsg *e);
+    /* Bans peer for serving an invalid block or certificate (err, why).
+     * Called only for a peer other than the one whose message is being
+     * handled: that one gets the violation as tc_sync_on_blocks's result. */
+    void (*ban)(void *ctx, uint64_t peer, int err, const char *why);
+    /* Sync has caught up (or the target went away): run consensus at the tip. */
+    void (*rejoin)(void *ctx);
+    /* Asks for tc_sync_tick in about ms milliseconds (replaces an earlier ask). */
+    void (*wake)(void *ctx, uint64_t ms);
+} tc_sync_iface;
+
+/* A sync driving io (copied). Aborts on out of memory. */
+tc_sync *tc_sync_new(const tc_sync_iface *io);
+/* Frees buffered blocks; NULL is a no-op. */
+void tc_sync_free(tc_sync *s);
+
+/* Peer `peer` holds certified blocks up to `height` (from its version,
+ * ping/pong or consensus messages); peer 0: the network is known to have
+ * certified `height` (a decided certificate) and any peer may serve it.
+ * Starts a sync when that is ahead of the tip. */
+void tc_sync_on_height(tc_sync *s, uint64_t peer, uint64_t height);
+/* The peer went away: its requests are asked elsewhere. */
+void tc_sync_on_peer_down(tc_sync *s, uint64_t peer);
+/* A blocks message from peer (views valid during the call). Returns 0, or a
+ * violation (malformed data, an invalid block or certificate) for which the
+ * caller disconnects and bans that peer. */
+int tc_sync_on_blocks(tc_sync *s, uint64_t peer, const tc_msg_blocks *m) TC_MUST_CHECK;
+/* Timer: stalled requests, paced requests, progress. */
+void tc_sync_tick(tc_sync *s);
+
+/* The height the network is known to have certified (≥ what peers report). */
+uint64_t tc_sync_target(const tc_sync *s);
+/* True between leaving consensus to sync and calling rejoin. */
+bool tc_sync_active(const tc_sync *s);
+
+/* A blocks message answering g from the ledger, ready to send. */
+typedef struct {
+    tc_msg msg;
+    tc_buf raw; /* the encodings msg's views point into */
+} tc_sync_reply;
+
+/* Fills r with the blocks from g->from on that L holds (up to g->count,
+ * TC_MSG_MAX_BLOCKS and half a frame of bytes); none if it holds none.
+ * Release with tc_sync_reply_release. */
+void tc_sync_serve(tc_ledger *L, const tc_msg_getblocks *g, tc_sync_reply *r);
+void tc_sync_reply_release(tc_sync_reply *r);
+
+#endif
