@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <netdb.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -12,6 +14,7 @@
 
 #include "node/config.h"
 #include "util/buf.h"
+#include "util/mem.h"
 
 #define CALL_TIMEOUT_S 60
 #define MAX_RESPONSE (64u << 20)
@@ -124,8 +127,144 @@ static int send_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-int tc_rpcclient_call(const tc_rpc_target *t, const char *method, json_t *params, json_t **result, int *rpc_code,
-                      tc_errmsg *e)
+struct tc_rpcconn {
+    tc_rpc_target t;
+    int fd; /* -1: not connected */
+    tc_buf in;
+};
+
+int tc_rpcconn_open(tc_rpcconn **out, const tc_rpc_target *t, tc_errmsg *e)
+{
+    tc_rpcconn *c = tc_xcalloc(1, sizeof *c);
+    c->t = *t;
+    tc_buf_init(&c->in);
+    c->fd = connect_to(t, e);
+    if (c->fd < 0) {
+        int err = c->fd;
+        tc_rpcconn_close(c);
+        return err;
+    }
+    *out = c;
+    return 0;
+}
+
+void tc_rpcconn_close(tc_rpcconn *c)
+{
+    if (c == NULL)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    tc_rpcclient_wipe(&c->t);
+    tc_buf_release(&c->in);
+    free(c);
+}
+
+/* Reads one HTTP answer: headers, then a Content-Length body (or, without
+ * one, everything until the server closes). Leaves status and the body in
+ * c->in (NUL-terminated), *body pointing into it. */
+static int read_answer(tc_rpcconn *c, int *status, const char **body, tc_errmsg *e)
+{
+    const tc_rpc_target *t = &c->t;
+    c->in.len = 0;
+    size_t need = SIZE_MAX, head_end = 0;
+    while (c->in.len < need) {
+        uint8_t *p = tc_buf_extend(&c->in, 65536);
+        ssize_t r = recv(c->fd, p, 65536, 0);
+        c->in.len -= 65536 - (r > 0 ? (size_t)r : 0);
+        if (r == 0 && need == SIZE_MAX && head_end)
+            break; /* no Content-Length: the body ends with the connection */
+        if (r <= 0 || c->in.len > MAX_RESPONSE)
+            return tc_fail(e, TC_EIO, "RPC %s:%u: %s", t->host, t->port,
+                           r == 0    ? "the node closed the connection"
+                           : r < 0   ? (errno == EAGAIN ? "no answer within 60 s" : strerror(errno))
+                                     : "answer too large");
+        if (head_end == 0) {
+            const uint8_t *end = memmem(c->in.p, c->in.len, "\r\n\r\n", 4);
+            if (end == NULL)
+                continue;
+            head_end = (size_t)(end - c->in.p) + 4;
+            const uint8_t *cl = memmem(c->in.p, head_end, "\r\nContent-Length:", 17);
+            if (cl)
+                need = head_end + strtoul((const char *)cl + 17, NULL, 10);
+        }
+    }
+    tc_buf_u8(&c->in, 0);
+    if (sscanf((const char *)c->in.p, "HTTP/1.%*d %d", status) != 1)
+        return tc_fail(e, TC_EIO, "RPC %s:%u: not an HTTP answer", t->host, t->port);
+    *body = (const char *)c->in.p + head_end;
+    return 0;
+}
+
+static int post_once(tc_rpcconn *c, const char *body, size_t len, bool keep_alive, json_t **resp, tc_errmsg *e)
+{
+    const tc_rpc_target *t = &c->t;
+    char auth64[sizeof t->auth * 4 / 3 + 8];
+    sodium_bin2base64(auth64, sizeof auth64, (const unsigned char *)t->auth, strlen(t->auth),
+                      sodium_base64_VARIANT_ORIGINAL);
+    char head[1024];
+    int hl = snprintf(head, sizeof head,
+                      "POST / HTTP/1.1\r\nHost: %s:%u\r\nAuthorization: Basic %s\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
+                      t->host, t->port, auth64, len, keep_alive ? "keep-alive" : "close");
+    sodium_memzero(auth64, sizeof auth64);
+    /* One send: a head and body in two segments meet Nagle and delayed ACK. */
+    tc_buf out;
+    tc_buf_init(&out);
+    tc_buf_put(&out, head, (size_t)hl);
+    tc_buf_put(&out, body, len);
+    sodium_memzero(head, sizeof head);
+    int sent = send_all(c->fd, (const char *)out.p, out.len) == 0;
+    sodium_memzero(out.p, out.len);
+    tc_buf_release(&out);
+    if (!sent)
+        return tc_fail(e, TC_EIO, "RPC %s:%u: send failed: %s", t->host, t->port, strerror(errno));
+    int status = 0;
+    const char *json = NULL;
+    int err = read_answer(c, &status, &json, e);
+    if (err)
+        return err;
+    if (status == 401)
+        return tc_fail(e, TC_EIO, "RPC %s:%u: authentication refused (wrong cookie or credentials)", t->host,
+                       t->port);
+    json_error_t jerr;
+    *resp = json_loads(json, 0, &jerr);
+    if (*resp == NULL)
+        return tc_fail(e, TC_EIO, "RPC %s:%u: HTTP %d without a JSON-RPC answer", t->host, t->port, status);
+    return 0;
+}
+
+int tc_rpcconn_post(tc_rpcconn *c, const char *body, size_t len, json_t **resp, tc_errmsg *e)
+{
+    *resp = NULL;
+    if (c->fd >= 0) {
+        int err = post_once(c, body, len, true, resp, e);
+        if (err == 0)
+            return 0;
+        close(c->fd); /* the server may have closed an idle connection: one fresh try */
+    }
+    c->fd = connect_to(&c->t, e);
+    if (c->fd < 0)
+        return c->fd;
+    return post_once(c, body, len, true, resp, e);
+}
+
+/* The result of a single call's answer, or its JSON-RPC error. */
+static int answer_result(json_t *resp, json_t **result, int *rpc_code, tc_errmsg *e)
+{
+    json_t *error = json_object_get(resp, "error");
+    if (json_is_object(error)) {
+        *rpc_code = (int)json_integer_value(json_object_get(error, "code"));
+        const char *msg = json_string_value(json_object_get(error, "message"));
+        return tc_fail(e, TC_EINVAL, "%s", msg ? msg : "error without a message");
+    }
+    *result = json_incref(json_object_get(resp, "result"));
+    if (*result == NULL)
+        return tc_fail(e, TC_EIO, "RPC answer without a result");
+    return 0;
+}
+
+static int call_on(tc_rpcconn *c, bool keep_alive, const char *method, json_t *params, json_t **result,
+                   int *rpc_code, tc_errmsg *e)
 {
     *result = NULL;
     *rpc_code = 0;
@@ -133,78 +272,35 @@ int tc_rpcclient_call(const tc_rpc_target *t, const char *method, json_t *params
                             params ? params : json_array());
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
-    char auth64[sizeof t->auth * 4 / 3 + 8];
-    sodium_bin2base64(auth64, sizeof auth64, (const unsigned char *)t->auth, strlen(t->auth),
-                      sodium_base64_VARIANT_ORIGINAL);
-    tc_buf out;
-    tc_buf_init(&out);
-    char head[1024];
-    int hl = snprintf(head, sizeof head,
-                      "POST / HTTP/1.1\r\nHost: %s:%u\r\nAuthorization: Basic %s\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                      t->host, t->port, auth64, strlen(body));
-    sodium_memzero(auth64, sizeof auth64);
-    tc_buf_put(&out, head, (size_t)hl);
-    tc_buf_put(&out, body, strlen(body));
-    sodium_memzero(head, sizeof head);
+    json_t *resp = NULL;
+    int err = keep_alive ? tc_rpcconn_post(c, body, strlen(body), &resp, e)
+                         : post_once(c, body, strlen(body), false, &resp, e);
+    sodium_memzero(body, strlen(body)); /* may carry a passphrase or a key */
     free(body);
-    int err = 0;
-    int fd = connect_to(t, e);
-    if (fd < 0) {
-        tc_buf_release(&out);
-        return fd;
-    }
-    tc_buf in;
-    tc_buf_init(&in);
-    if (send_all(fd, (const char *)out.p, out.len) != 0) {
-        err = tc_fail(e, TC_EIO, "RPC %s:%u: send failed: %s", t->host, t->port, strerror(errno));
-        goto out;
-    }
-    for (;;) {
-        uint8_t *p = tc_buf_extend(&in, 65536);
-        ssize_t r = recv(fd, p, 65536, 0);
-        in.len -= 65536 - (r > 0 ? (size_t)r : 0);
-        if (r == 0)
-            break;
-        if (r < 0 || in.len > MAX_RESPONSE) {
-            err = tc_fail(e, TC_EIO, "RPC %s:%u: %s", t->host, t->port,
-                          r < 0 ? (errno == EAGAIN ? "no answer within 60 s" : strerror(errno)) : "answer too large");
-            goto out;
-        }
-    }
-    tc_buf_u8(&in, 0);
-    int status = 0;
-    if (sscanf((const char *)in.p, "HTTP/1.%*d %d", &status) != 1) {
-        err = tc_fail(e, TC_EIO, "RPC %s:%u: not an HTTP answer", t->host, t->port);
-        goto out;
-    }
-    const char *json = strstr((const char *)in.p, "\r\n\r\n");
-    if (status == 401) {
-        err = tc_fail(e, TC_EIO, "RPC %s:%u: authentication refused (wrong cookie or credentials)", t->host,
-                      t->port);
-        goto out;
-    }
-    json_error_t jerr;
-    json_t *resp = json ? json_loads(json + 4, 0, &jerr) : NULL;
-    if (resp == NULL) {
-        err = tc_fail(e, TC_EIO, "RPC %s:%u: HTTP %d without a JSON-RPC answer", t->host, t->port, status);
-        goto out;
-    }
-    json_t *error = json_object_get(resp, "error");
-    if (json_is_object(error)) {
-        *rpc_code = (int)json_integer_value(json_object_get(error, "code"));
-        const char *msg = json_string_value(json_object_get(error, "message"));
-        err = tc_fail(e, TC_EINVAL, "%s", msg ? msg : "error without a message");
-    } else {
-        *result = json_incref(json_object_get(resp, "result"));
-        if (*result == NULL)
-            err = tc_fail(e, TC_EIO, "RPC answer without a result");
-    }
+    if (err == 0)
+        err = answer_result(resp, result, rpc_code, e);
     json_decref(resp);
-out:
-    close(fd);
-    tc_buf_release(&in);
-    sodium_memzero(out.p, out.len);
-    tc_buf_release(&out);
+    return err;
+}
+
+int tc_rpcconn_call(tc_rpcconn *c, const char *method, json_t *params, json_t **result, int *rpc_code,
+                    tc_errmsg *e)
+{
+    return call_on(c, true, method, params, result, rpc_code, e);
+}
+
+int tc_rpcclient_call(const tc_rpc_target *t, const char *method, json_t *params, json_t **result, int *rpc_code,
+                      tc_errmsg *e)
+{
+    tc_rpcconn *c;
+    *result = NULL;
+    *rpc_code = 0;
+    int err = tc_rpcconn_open(&c, t, e);
+    if (err) {
+        json_decref(params);
+        return err;
+    }
+    err = call_on(c, false, method, params, result, rpc_code, e);
+    tc_rpcconn_close(c);
     return err;
 }

@@ -31,4 +31,21 @@ void tc_rpcclient_wipe(tc_rpc_target *t);
 int tc_rpcclient_call(const tc_rpc_target *t, const char *method, json_t *params, json_t **result, int *rpc_code,
                       tc_errmsg *e) TC_MUST_CHECK;
 
+/* A kept-alive connection for many calls (load tools, benchmarks): one
+ * HTTP/1.1 connection reused while the node keeps it open, reopened once
+ * when it was closed while idle. Not thread-safe: one per thread. */
+typedef struct tc_rpcconn tc_rpcconn;
+
+/* Connects to t (copied; the copy is wiped at close). */
+int tc_rpcconn_open(tc_rpcconn **out, const tc_rpc_target *t, tc_errmsg *e) TC_MUST_CHECK;
+/* Closes and frees (NULL is fine). */
+void tc_rpcconn_close(tc_rpcconn *c);
+/* Posts a ready JSON-RPC body (one request or a batch) of len bytes; on
+ * success *resp is the parsed answer (a new reference: an object, or an
+ * array for a batch). Transport problems return TC_EIO, explained in e. */
+int tc_rpcconn_post(tc_rpcconn *c, const char *body, size_t len, json_t **resp, tc_errmsg *e) TC_MUST_CHECK;
+/* tc_rpcclient_call over the connection. */
+int tc_rpcconn_call(tc_rpcconn *c, const char *method, json_t *params, json_t **result, int *rpc_code,
+                    tc_errmsg *e) TC_MUST_CHECK;
+
 #endif
