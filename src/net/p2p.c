@@ -25,6 +25,9 @@
 #include "util/version.h"
 
 #define MAX_DIALS_PER_TICK 2
+#define INV_FLUSH_MS 5 /* transaction announcements wait this long at most */
+
+static void inv_flush_cb(evutil_socket_t fd, short what, void *arg);
 
 /* ---- message classes ------------------------------------------------------ */
 
@@ -96,6 +99,8 @@ struct tc_p2p {
     struct evconnlistener *listener;
     uint16_t port;
     struct event *tick;
+    struct event *inv_flush; /* announces the transactions queued per peer */
+    bool inv_armed;
     tc_peer_env env; /* the connections (env.live) and what they share */
     tc_banlist *bans;
     tc_addrbook *book;
@@ -633,8 +638,9 @@ tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err)
         snprintf(p->advertise, sizeof p->advertise, "%s", cfg->advertise);
     p->notify = event_new(base, -1, 0, notify_cb, p);
     p->tick = event_new(base, -1, EV_PERSIST, tick_cb, p);
+    p->inv_flush = event_new(base, -1, 0, inv_flush_cb, p);
     struct timeval tv = {.tv_sec = cfg->tick_ms / 1000, .tv_usec = (cfg->tick_ms % 1000) * 1000};
-    if (p->notify == NULL || p->tick == NULL || event_add(p->tick, &tv) != 0) {
+    if (p->notify == NULL || p->tick == NULL || p->inv_flush == NULL || event_add(p->tick, &tv) != 0) {
         *err = TC_EIO;
         goto fail;
     }
@@ -660,6 +666,8 @@ void tc_p2p_free(tc_p2p *p)
     free(p->downs);
     if (p->tick)
         event_free(p->tick);
+    if (p->inv_flush)
+        event_free(p->inv_flush);
     if (p->listener)
         evconnlistener_free(p->listener);
     SSL_CTX_free(p->ssl_ctx);
@@ -741,8 +749,65 @@ size_t tc_p2p_push(tc_p2p *p, const tc_msg *m, const tc_hash *h, uint64_t from)
     return n;
 }
 
+/* Sends each peer one `inv` with the transaction hashes queued for it. */
+static void inv_flush(tc_p2p *p)
+{
+    p->inv_armed = false;
+    for (tc_peer *c = p->env.live; c; c = c->next) {
+        if (c->inv_n == 0)
+            continue;
+        tc_msg m;
+        tc_msg_init(&m, TC_MSG_INV);
+        m.u.inv.type = TC_INV_TX;
+        m.u.inv.n = c->inv_n;
+        m.u.inv.h = c->inv_pend; /* borrowed */
+        if (c->established && tc_peer_send(c, &m) != 0)
+            tc_log_debug("net", "announcement not sent", "peer=%llu", (unsigned long long)c->id);
+        c->inv_n = 0;
+    }
+}
+
+static void inv_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    inv_flush(arg);
+}
+
+/* Transactions are announced in batches, every INV_FLUSH_MS per peer at
+ * most (or at once when a batch is full): one `inv` and one `getdata` per
+ * batch instead of per transaction keeps an honest peer under the gossip
+ * rate limit at thousands of transactions per second. */
+static size_t relay_tx(tc_p2p *p, const tc_hash *h, uint64_t from)
+{
+    tc_peer *src = from ? find_conn(p, from) : NULL;
+    if (src)
+        tc_knownset_add(src->known, h);
+    size_t n = 0;
+    bool full = false;
+    for (tc_peer *c = p->env.live; c; c = c->next) {
+        if (!c->established || c == src || tc_knownset_has(c->known, h))
+            continue;
+        if (c->inv_pend == NULL)
+            c->inv_pend = tc_xcalloc(TC_MSG_MAX_INV, sizeof *c->inv_pend);
+        c->inv_pend[c->inv_n++] = *h;
+        full |= c->inv_n == TC_MSG_MAX_INV;
+        tc_knownset_add(c->known, h);
+        n++;
+    }
+    if (full) {
+        inv_flush(p);
+    } else if (n && !p->inv_armed) {
+        struct timeval tv = {0, INV_FLUSH_MS * 1000};
+        p->inv_armed = event_add(p->inv_flush, &tv) == 0;
+    }
+    return n;
+}
+
 size_t tc_p2p_relay(tc_p2p *p, uint8_t inv_type, const tc_hash *h, uint64_t from)
 {
+    if (inv_type == TC_INV_TX)
+        return relay_tx(p, h, from);
     tc_msg m;
     tc_msg_init(&m, TC_MSG_INV);
     m.u.inv.type = inv_type;

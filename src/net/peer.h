@@ -94,6 +94,9 @@ struct tc_peer {
     tc_tokenbucket tb[TC_MC_COUNT];
     tc_banscore score;
     tc_knownset *known;
+    tc_hash *inv_pend;  /* transaction hashes to announce at the next flush */
+    size_t inv_n;       /* ≤ TC_MSG_MAX_INV */
+    uint64_t tx_asked;  /* transactions we asked for (getdata) not yet received */
     uint64_t bytes_in, bytes_out, msgs_in, msgs_out, dropped;
     tc_p2p_stats st; /* per type */
 };
