@@ -48,6 +48,7 @@ SIM_SRC   := $(sort $(wildcard test/sim/*.c))
 SIM_OBJ   := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+BENCHLIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/lib/*.c))
 FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 
@@ -107,8 +108,8 @@ $(BUILD)/tc-sim: $(SIM_OBJ) $(LIBTC) $(LIBB3)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Benchmarks reuse the unit tests' chain fixture (test/unit/testchain).
-$(BUILD)/obj/bench/%.o: ALLCFLAGS += -Itest/unit
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(TESTLIB_OBJ) $(LIBTC) $(LIBB3)
+$(BUILD)/obj/bench/%.o: ALLCFLAGS += -Itest/unit -Ibench/lib
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCHLIB_OBJ) $(TESTLIB_OBJ) $(LIBTC) $(LIBB3)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

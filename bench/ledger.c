@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "limit.h"
 #include "testchain.h"
 #include "util/clock.h"
 
@@ -25,48 +26,6 @@ static void check(int err, const char *what, const tc_errmsg *e)
         fprintf(stderr, "bench: %s: %s (%s)\n", what, tc_strerror(err), e ? e->msg : "");
         exit(2);
     }
-}
-
-/* ---- the limit: Ed25519 verifies per second on every core ------------------ */
-
-typedef struct {
-    tc_keypair kp;
-    uint8_t msg[32];
-    tc_sig sig;
-    uint64_t done;
-    uint64_t until_ns;
-} verify_job;
-
-static void *verify_loop(void *arg)
-{
-    verify_job *j = arg;
-    uint64_t n = 0;
-    while (tc_clock_mono_ns() < j->until_ns) {
-        for (int i = 0; i < 64; i++)
-            n += tc_verify(&j->kp.pk, j->msg, 32, &j->sig) == 0;
-    }
-    j->done = n;
-    return NULL;
-}
-
-static double verify_rate(size_t threads)
-{
-    verify_job jobs[64];
-    pthread_t th[64];
-    uint64_t start = tc_clock_mono_ns();
-    for (size_t i = 0; i < threads; i++) {
-        testchain_key(&jobs[i].kp, 'b', (uint32_t)i);
-        memset(jobs[i].msg, (int)i, 32);
-        tc_sign(&jobs[i].kp, jobs[i].msg, 32, &jobs[i].sig);
-        jobs[i].until_ns = start + 1000000000ull;
-        pthread_create(&th[i], NULL, verify_loop, &jobs[i]);
-    }
-    uint64_t total = 0;
-    for (size_t i = 0; i < threads; i++) {
-        pthread_join(th[i], NULL);
-        total += jobs[i].done;
-    }
-    return (double)total / ((double)(tc_clock_mono_ns() - start) / 1e9);
 }
 
 /* ---- set-up: many small coins for user 0 ------------------------------------- */
@@ -136,15 +95,14 @@ static void validate_one(void *ctx, size_t i)
 
 int main(void)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t threads = cpus > 0 ? (size_t)cpus : 1;
+    size_t threads = tc_bench_cores();
     testchain a, b;
     testchain_init(&a, 4, 2, 1000, 1); /* builds blocks; validation bench */
     testchain_init(&b, 4, 2, 1000, 1); /* applies them with a cold sig cache */
     printf("ledger bench: %zu cores, %d tx validated, %d blocks of %d tx applied\n", threads, N_VALIDATE, N_BLOCKS,
            BLOCK_TXS);
 
-    double limit1 = verify_rate(1), limit = verify_rate(threads);
+    double limit1 = tc_bench_verify_rate(1), limit = tc_bench_verify_rate(threads);
     printf("  ed25519 verify limit     : %9.0f /s on %zu cores (%0.f /s on 1 core)\n", limit, threads, limit1);
 
     tc_outpoint *coins = malloc(sizeof *coins * FANOUT_TXS * FANOUT_OUTS);
@@ -203,7 +161,7 @@ int main(void)
 
     /* The limit again after the workload: the higher of the two is the
      * conservative one (a busy neighbour can only lower a measurement). */
-    double again = verify_rate(threads);
+    double again = tc_bench_verify_rate(threads);
     if (again > limit) {
         limit = again;
         printf("  ed25519 verify limit, re-measured: %9.0f /s: vs it, validation %.1f %%, cold apply %.1f %%\n",
