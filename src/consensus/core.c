@@ -492,6 +492,15 @@ static void progress(tc_core *c)
             c->precommit_timeout_set = true;
             schedule(c, TC_TIMEOUT_PRECOMMIT);
         }
+        /* L47 shortened: a quorum of nil precommits. No value can gather a
+         * quorum of precommits in this round unless more than 1/3 of the
+         * weight equivocates, so waiting out timeout_precommit only delays
+         * the next round (a dead proposer cost the whole timeout). Liveness
+         * only: safety rests on the locks. */
+        if (tc_voteset_weight(c->votes, c->round, TC_VOTE_PRECOMMIT, &NIL) >= q && c->round < UINT32_MAX) {
+            start_round(c, c->round + 1);
+            moved = true;
+        }
         if (!moved)
             return;
     }

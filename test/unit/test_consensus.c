@@ -429,6 +429,39 @@ static void test_round_skip(void **state)
     finish(&h);
 }
 
+/* A dead proposer: after the propose timeout everyone precommits nil. A
+ * quorum of nil precommits starts the next round at once; a quorum of mixed
+ * precommits still waits out timeout_precommit (a value might yet win). */
+static void test_nil_quorum_skips_precommit_wait(void **state)
+{
+    (void)state;
+    harness h;
+    start(&h, non_proposer(0), NULL);
+    timeout(&h, 0, TC_TIMEOUT_PROPOSE);
+    assert_vote(&h, TC_VOTE_PREVOTE, 0, NIL);
+    for (size_t k = 0; k < 2; k++)
+        vote(&h, other(&h, NV, k), TC_VOTE_PREVOTE, 0, NIL);
+    assert_vote(&h, TC_VOTE_PRECOMMIT, 0, NIL); /* L44: a nil polka */
+    vote(&h, other(&h, NV, 0), TC_VOTE_PRECOMMIT, 0, NIL);
+    assert_int_equal(tc_core_round(h.core), 0); /* 2 of 4: no quorum yet */
+    mark(&h);
+    vote(&h, other(&h, NV, 1), TC_VOTE_PRECOMMIT, 0, NIL);
+    assert_int_equal(tc_core_round(h.core), 1); /* no timeout needed */
+    assert_non_null(find(&h, TC_ACT_TIMEOUT, 0)); /* round 1 arms its propose timeout */
+    finish(&h);
+
+    start(&h, non_proposer(0), NULL);
+    timeout(&h, 0, TC_TIMEOUT_PROPOSE);
+    for (size_t k = 0; k < 2; k++)
+        vote(&h, other(&h, NV, k), TC_VOTE_PREVOTE, 0, NIL);
+    vote(&h, other(&h, NV, 0), TC_VOTE_PRECOMMIT, 0, NIL);
+    vote(&h, other(&h, NV, 1), TC_VOTE_PRECOMMIT, 0, val(9)); /* quorum of any, not of nil */
+    assert_int_equal(tc_core_round(h.core), 0);
+    timeout(&h, 0, TC_TIMEOUT_PRECOMMIT);
+    assert_int_equal(tc_core_round(h.core), 1);
+    finish(&h);
+}
+
 static const tc_core_action *find_timeout(harness *h, enum tc_timeout_kind kind)
 {
     for (size_t i = h->mark; i < h->nacts; i++)
@@ -759,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_flood_is_bounded),
         cmocka_unit_test(test_future_height_replayed),
         cmocka_unit_test(test_certificate_decides),
+        cmocka_unit_test(test_nil_quorum_skips_precommit_wait),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
