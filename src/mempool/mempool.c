@@ -26,6 +26,7 @@ typedef struct entry {
     uint64_t added_ms;
     uint64_t seq;  /* arrival order: parents always before children */
     uint64_t mark; /* traversal generation */
+    struct entry *older, *newer; /* arrival order */
 } entry;
 
 struct tc_mempool {
@@ -36,6 +37,7 @@ struct tc_mempool {
     tc_hmap *claims;  /* claim key -> entry */
     uint64_t next_seq;
     uint64_t generation;
+    entry *oldest, *newest; /* arrival order: parents before children */
     tc_mempool_stats st;
 };
 
@@ -176,6 +178,13 @@ static void link_entry(tc_mempool *mp, entry *e)
     }
     for (size_t k = 0, n = claims_of(&e->tx, claims); k < n; k++)
         tc_hmap_put(mp->claims, claims[k], e);
+    e->older = mp->newest;
+    e->newer = NULL;
+    if (mp->newest)
+        mp->newest->newer = e;
+    else
+        mp->oldest = e;
+    mp->newest = e;
     mp->st.txs++;
     mp->st.bytes += e->size;
     mp->st.fees += e->fee;
@@ -193,6 +202,14 @@ static void unlink_entry(tc_mempool *mp, entry *e)
     for (size_t k = 0, n = claims_of(&e->tx, claims); k < n; k++)
         if (tc_hmap_get(mp->claims, claims[k]) == e)
             tc_hmap_del(mp->claims, claims[k]);
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        mp->oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        mp->newest = e->older;
     mp->st.txs--;
     mp->st.bytes -= e->size;
     mp->st.fees -= e->fee;
@@ -246,10 +263,14 @@ static entry_list snapshot(const tc_mempool *mp)
     return l;
 }
 
-static int by_seq(const void *a, const void *b)
+/* The txids of the pool in arrival order, at most max (copies: entries may
+ * go while the caller works through them). */
+static size_t arrival_txids(const tc_mempool *mp, tc_hash *out, size_t max)
 {
-    const entry *x = *(entry *const *)a, *y = *(entry *const *)b;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    size_t n = 0;
+    for (const entry *e = mp->oldest; e && n < max; e = e->newer)
+        out[n++] = e->txid;
+    return n;
 }
 
 /* Highest fee rate first; ties by arrival. */
@@ -260,7 +281,7 @@ static int by_rate_desc(const void *a, const void *b)
         return -1;
     if (better_rate(y->fee, y->size, x->fee, x->size))
         return 1;
-    return by_seq(a, b);
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* Marks e's pending ancestors (not e) with the current generation. */
@@ -306,7 +327,7 @@ static int make_room(tc_mempool *mp, const tc_tx *tx, uint64_t fee, size_t size,
     mp->generation++;
     mark_ancestors(mp, tx); /* marked entries are never candidates */
     size_t freed_bytes = 0, freed_count = 0, k = l.n, victims = 0;
-    entry **victim = tc_xcalloc(l.n ? l.n : 1, sizeof *victim);
+    tc_hash *victim = tc_xcalloc(l.n ? l.n : 1, sizeof *victim);
     int err = 0;
     while (mp->st.txs - freed_count + 1 > mp->o.max_txs || mp->st.bytes - freed_bytes + size > mp->o.max_bytes) {
         while (k > 0 && l.v[k - 1]->mark == mp->generation)
@@ -321,16 +342,17 @@ static int make_room(tc_mempool *mp, const tc_tx *tx, uint64_t fee, size_t size,
                           mp->st.txs, mp->st.bytes, (double)fee * 1000.0 / (double)size, rate);
             break;
         }
-        victim[victims++] = l.v[--k];
+        victim[victims++] = l.v[--k]->txid;
         measure_tree(mp, l.v[k], &freed_bytes, &freed_count);
     }
     for (size_t i = 0; err == 0 && i < victims; i++) {
-        /* A victim may already be gone as the descendant of an earlier one. */
-        if (tc_hmap_get(mp->by_txid, victim[i]->txid.b) == victim[i]) {
+        /* A victim may already be gone as the descendant of an earlier one:
+         * looked up by txid, never through a pointer that may be freed. */
+        entry *v = tc_hmap_get(mp->by_txid, victim[i].b);
+        if (v) {
             char hex[65];
-            tc_log_debug("mempool", "evicted for a higher fee rate", "txid=%s",
-                         tc_hex_encode(hex, victim[i]->txid.b, 32));
-            remove_tree(mp, victim[i], &mp->st.evicted);
+            tc_log_debug("mempool", "evicted for a higher fee rate", "txid=%s", tc_hex_encode(hex, v->txid.b, 32));
+            remove_tree(mp, v, &mp->st.evicted);
         }
     }
     free(victim);
@@ -338,20 +360,12 @@ static int make_room(tc_mempool *mp, const tc_tx *tx, uint64_t fee, size_t size,
     return err;
 }
 
+/* Removes what waited too long, oldest first (O(1) when nothing has):
+ * descendants are younger, so removing a tree never skips an entry. */
 static void expire(tc_mempool *mp, uint64_t now_ms)
 {
-    if (mp->st.txs == 0)
-        return;
-    entry_list l = snapshot(mp);
-    qsort(l.v, l.n, sizeof *l.v, by_seq);
-    for (size_t i = 0; i < l.n; i++) {
-        entry *e = l.v[i];
-        if (e->added_ms + mp->o.expiry_ms > now_ms)
-            break; /* arrival order: the rest are younger */
-        if (tc_hmap_get(mp->by_txid, e->txid.b) == e)
-            remove_tree(mp, e, &mp->st.expired);
-    }
-    free(l.v);
+    while (mp->oldest && mp->oldest->added_ms + mp->o.expiry_ms <= now_ms)
+        remove_tree(mp, mp->oldest, &mp->st.expired);
 }
 
 /* Conflicts with pending transactions: first seen wins. */
@@ -447,16 +461,17 @@ void tc_mempool_block_committed(tc_mempool *mp, const tc_block *blk, uint64_t no
      * confirmed differently) is caught by checking every entry again; the
      * signatures do not change, so this is cheap. Arrival order puts parents
      * before their children. */
-    entry_list l = snapshot(mp);
-    qsort(l.v, l.n, sizeof *l.v, by_seq);
+    size_t n = mp->st.txs;
+    tc_hash *ids = tc_xcalloc(n ? n : 1, sizeof *ids);
+    n = arrival_txids(mp, ids, n);
     tc_view view;
     overlay ov;
-    if (l.n && overlay_begin(mp, &ov, &view) == 0) {
-        for (size_t i = 0; i < l.n; i++) {
-            entry *e = l.v[i];
+    if (n && overlay_begin(mp, &ov, &view) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            entry *e = tc_hmap_get(mp->by_txid, ids[i].b);
             uint64_t fee;
             tc_errmsg why;
-            if (tc_hmap_get(mp->by_txid, e->txid.b) != e)
+            if (e == NULL)
                 continue; /* removed with an ancestor */
             if (tc_tx_check_inputs(&e->tx, &e->txid, &view, tc_ledger_height(mp->L) + 1, &fee, &why) == 0)
                 continue;
@@ -467,7 +482,7 @@ void tc_mempool_block_committed(tc_mempool *mp, const tc_block *blk, uint64_t no
         }
         tc_ledger_view_end(&ov.base);
     }
-    free(l.v);
+    free(ids);
     expire(mp, now_ms);
 }
 
@@ -510,13 +525,7 @@ const tc_tx *tc_mempool_get(const tc_mempool *mp, const tc_hash *txid)
 
 size_t tc_mempool_txids(const tc_mempool *mp, tc_hash *out, size_t max)
 {
-    entry_list l = snapshot(mp);
-    qsort(l.v, l.n, sizeof *l.v, by_seq);
-    size_t n = l.n < max ? l.n : max;
-    for (size_t i = 0; i < n; i++)
-        out[i] = l.v[i]->txid;
-    free(l.v);
-    return n;
+    return arrival_txids(mp, out, max);
 }
 
 void tc_mempool_get_stats(const tc_mempool *mp, tc_mempool_stats *out)
