@@ -621,6 +621,12 @@ static void sync_wake(void *ctx, uint64_t ms)
     evtimer_add(n->sync_ev, &tv);
 }
 
+static void sync_verify(void *ctx, const tc_block *blk)
+{
+    tc_node *n = ctx;
+    tc_ledger_verify_ahead(n->L, blk);
+}
+
 static void on_sync_timer(evutil_socket_t fd, short what, void *arg)
 {
     tc_node *n = arg;
@@ -1059,7 +1065,7 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
         goto fail;
     }
     n->sync_ev = evtimer_new(n->base, on_sync_timer, n);
-    tc_sync_iface si = {n, sync_now, sync_tip, sync_send, sync_apply, sync_ban, sync_rejoin, sync_wake};
+    tc_sync_iface si = {n, sync_now, sync_tip, sync_send, sync_apply, sync_ban, sync_rejoin, sync_wake, sync_verify};
     n->sync = tc_sync_new(&si);
     if ((err = open_p2p(n, e)))
         goto fail;

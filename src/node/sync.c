@@ -1,7 +1,10 @@
 #include "node/sync.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net/frame.h"
 #include "net/tokenbucket.h"
@@ -22,11 +25,24 @@
 #define LOG_MS 1000                    /* progress lines at most this often */
 #define QUIET_GAP 16                   /* a sync this short logs at debug level: following the tip */
 #define HINT_MS 5000                   /* a peer-0 note no peer serves is dropped after this */
+#define VERIFIERS 8                    /* at most this many verifier threads (one per core) */
 
 enum range_state { R_WANT, R_ASKED, R_READY };
 
+/* Blocks decoded from one blocks message. Shared by its range and the
+ * verifier thread (which only reads them); freed by whoever drops the last
+ * reference. */
+typedef struct run {
+    tc_block *blks;
+    tc_cert *certs;
+    size_t n;
+    atomic_int refs;
+    atomic_bool claimed; /* being applied: verifying it ahead is no use any more */
+    struct run *next;    /* the verifier's stack */
+} run;
+
 /* Heights [from, from + count) of the window. READY: the first n of them
- * are held (n == count once ready), as served by `peer`. */
+ * are held in data (n == count once ready), as served by `peer`. */
 typedef struct {
     uint64_t from;
     uint32_t count;
@@ -34,9 +50,23 @@ typedef struct {
     uint64_t peer;  /* asked (ASKED) or served by (READY) */
     uint64_t avoid; /* peer that failed this range last */
     size_t n, bytes;
-    tc_block *blks;
-    tc_cert *certs;
+    run *data;
 } range;
+
+/* Threads that verify the signatures of runs as they arrive, newest first
+ * (the in-order apply works from the oldest), so the ledger's checks find
+ * them cached and the event loop's decoding and applying overlap with the
+ * Ed25519 work. One per core: they only use what the loop leaves idle. */
+typedef struct {
+    pthread_t threads[VERIFIERS];
+    size_t started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    run *stack;
+    bool stop;
+    void (*verify)(void *ctx, const tc_block *blk);
+    void *ctx;
+} verifier;
 
 typedef struct {
     uint64_t from, asked_ms;
@@ -65,7 +95,90 @@ struct tc_sync {
     bool active, loud;
     uint64_t applied; /* blocks this sync applied (consensus may commit some too) */
     uint64_t start_ms, start_height, last_log_ms;
+    verifier v;
 };
+
+/* ---- runs and the verifier ------------------------------------------------------ */
+
+static void run_unref(run *r)
+{
+    if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        tc_block_release(&r->blks[i]);
+        tc_cert_release(&r->certs[i]);
+    }
+    free(r->blks);
+    free(r->certs);
+    free(r);
+}
+
+static void *verifier_main(void *arg)
+{
+    verifier *v = arg;
+    pthread_mutex_lock(&v->mu);
+    for (;;) {
+        while (!v->stop && v->stack == NULL)
+            pthread_cond_wait(&v->cv, &v->mu);
+        if (v->stop)
+            break;
+        run *r = v->stack;
+        v->stack = r->next;
+        pthread_mutex_unlock(&v->mu);
+        for (size_t i = 0; i < r->n && !atomic_load(&r->claimed) && !v->stop; i++)
+            v->verify(v->ctx, &r->blks[i]);
+        run_unref(r);
+        pthread_mutex_lock(&v->mu);
+    }
+    pthread_mutex_unlock(&v->mu);
+    return NULL;
+}
+
+/* Hands r to the verifier (no-op without one). */
+static void verify_ahead(verifier *v, run *r)
+{
+    if (!v->started)
+        return;
+    atomic_fetch_add(&r->refs, 1);
+    pthread_mutex_lock(&v->mu);
+    r->next = v->stack;
+    v->stack = r;
+    pthread_cond_signal(&v->cv);
+    pthread_mutex_unlock(&v->mu);
+}
+
+static void verifier_start(verifier *v, void (*verify)(void *, const tc_block *), void *ctx)
+{
+    pthread_mutex_init(&v->mu, NULL);
+    pthread_cond_init(&v->cv, NULL);
+    v->verify = verify;
+    v->ctx = ctx;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t want = verify == NULL ? 0 : cpus < 1 ? 1 : cpus > VERIFIERS ? VERIFIERS : (size_t)cpus;
+    while (v->started < want && pthread_create(&v->threads[v->started], NULL, verifier_main, v) == 0)
+        v->started++;
+    if (v->started < want)
+        tc_log_warn("sync", "fewer verifier threads than cores", "threads=%zu cores=%zu", v->started, want);
+}
+
+static void verifier_stop(verifier *v)
+{
+    if (v->started) {
+        pthread_mutex_lock(&v->mu);
+        v->stop = true;
+        pthread_cond_broadcast(&v->cv);
+        pthread_mutex_unlock(&v->mu);
+        for (size_t i = 0; i < v->started; i++)
+            pthread_join(v->threads[i], NULL);
+        while (v->stack) {
+            run *r = v->stack;
+            v->stack = r->next;
+            run_unref(r);
+        }
+    }
+    pthread_mutex_destroy(&v->mu);
+    pthread_cond_destroy(&v->cv);
+}
 
 /* ---- bookkeeping ------------------------------------------------------------ */
 
@@ -90,19 +203,14 @@ static speer *add_peer(tc_sync *s, uint64_t id)
     return p;
 }
 
-static void drop_blocks(range *r, size_t from)
+/* Keeps the first `keep` blocks of r (their memory goes with the run). */
+static void drop_blocks(range *r, size_t keep)
 {
-    for (size_t i = from; i < r->n; i++) {
-        tc_block_release(&r->blks[i]);
-        tc_cert_release(&r->certs[i]);
+    if (keep == 0) {
+        run_unref(r->data);
+        r->data = NULL;
     }
-    if (from == 0) {
-        free(r->blks);
-        free(r->certs);
-        r->blks = NULL;
-        r->certs = NULL;
-    }
-    r->n = from;
+    r->n = keep;
 }
 
 static void remove_range(tc_sync *s, size_t i)
@@ -378,8 +486,9 @@ static int apply_ready(tc_sync *s, uint64_t current)
             for (size_t k = 0; k < r->n && n < APPLY_MAX; k++) {
                 if (r->from + k != tip + 1 + n)
                     continue; /* at or below the tip */
-                blks[n] = &r->blks[k];
-                certs[n++] = &r->certs[k];
+                atomic_store(&r->data->claimed, true);
+                blks[n] = &r->data->blks[k];
+                certs[n++] = &r->data->certs[k];
             }
         }
         if (n == 0)
@@ -436,6 +545,7 @@ tc_sync *tc_sync_new(const tc_sync_iface *io)
 {
     tc_sync *s = tc_xcalloc(1, sizeof *s);
     s->io = *io;
+    verifier_start(&s->v, io->verify, io->ctx);
     return s;
 }
 
@@ -443,6 +553,7 @@ void tc_sync_free(tc_sync *s)
 {
     if (s == NULL)
         return;
+    verifier_stop(&s->v);
     while (s->n_ranges)
         remove_range(s, s->n_ranges - 1);
     free(s->peers);
@@ -547,21 +658,18 @@ int tc_sync_on_blocks(tc_sync *s, uint64_t peer, const tc_msg_blocks *m)
             p->height = from + m->n - 1;
         p->strikes = 0;
     }
+    run *data = tc_xcalloc(1, sizeof *data);
+    data->blks = blks;
+    data->certs = certs;
+    data->n = m->n;
+    atomic_init(&data->refs, 1);
+    atomic_init(&data->claimed, false);
     range *r = range_at(s, from);
     if (r == NULL || r->state == R_READY || !s->active) { /* late, or answered by another peer */
-        for (size_t i = 0; i < m->n; i++) {
-            tc_block_release(&blks[i]);
-            tc_cert_release(&certs[i]);
-        }
-        free(blks);
-        free(certs);
+        run_unref(data);
         return s->active ? step(s, peer) : 0;
     }
     size_t n = m->n < r->count ? m->n : r->count;
-    for (size_t i = n; i < m->n; i++) {
-        tc_block_release(&blks[i]);
-        tc_cert_release(&certs[i]);
-    }
     if (n < r->count) { /* the rest from a peer that has it */
         uint32_t rest = r->count - (uint32_t)n;
         r->count = (uint32_t)n;
@@ -571,9 +679,9 @@ int tc_sync_on_blocks(tc_sync *s, uint64_t peer, const tc_msg_blocks *m)
     r->state = R_READY;
     r->peer = peer;
     r->n = n;
-    r->blks = blks;
-    r->certs = certs;
+    r->data = data;
     r->bytes = bytes;
+    verify_ahead(&s->v, data);
     s->buffered += bytes;
     if (p)
         p->served += n;

@@ -13,7 +13,9 @@
  *
  * The object knows no sockets, disk or clock of its own: the node feeds it
  * events and it calls back through tc_sync_iface. Everything runs on the
- * node's event loop thread. */
+ * node's event loop thread, except iface.verify: one thread of the sync's
+ * own verifies the signatures of arrived blocks ahead of the in-order
+ * apply, so Ed25519 work overlaps with receiving, decoding and writing. */
 #ifndef TC_NODE_SYNC_H
 #define TC_NODE_SYNC_H
 
@@ -52,6 +54,10 @@ typedef struct {
     void (*rejoin)(void *ctx);
     /* Asks for tc_sync_tick in about ms milliseconds (replaces an earlier ask). */
     void (*wake)(void *ctx, uint64_t ms);
+    /* Verifies blk's signatures into the cache apply will consult
+     * (tc_ledger_verify_ahead). Called from the sync's own thread while the
+     * event loop goes on, so it must be thread-safe. NULL: no such thread. */
+    void (*verify)(void *ctx, const tc_block *blk);
 } tc_sync_iface;
 
 /* A sync driving io (copied). Aborts on out of memory. */

@@ -533,6 +533,8 @@ static int write_tip(tc_txn *t, uint64_t height, const tc_hash *hash, const tc_l
     return err ? err : tc_store_put(t, TC_TB_META, META_LTHASH, strlen(META_LTHASH), lt, sizeof lt);
 }
 
+/* Block, certificate, hash index and undo data of a block; the tip record
+ * is the caller's, once per transaction. */
 static int store_block(applier *a, const tc_block *blk, const tc_hash *hash, const tc_cert *cert)
 {
     uint8_t hk[8];
@@ -550,18 +552,23 @@ static int store_block(applier *a, const tc_block *blk, const tc_hash *hash, con
         err = tc_store_put(a->t, TC_TB_HASHES, hash->b, 32, hk, 8);
     if (err == 0)
         err = tc_store_put(a->t, TC_TB_UNDO, hk, 8, a->undo.p, a->undo.len);
-    if (err == 0)
-        err = write_tip(a->t, a->height, hash, &a->set);
     tc_buf_release(&b);
     return err;
 }
 
 /* Validates blk as the block after *at inside t and applies its effects. With
- * cert, also verifies the certificate against the validator set of the
- * block's height, writes block, certificate and undo data, and advances *at
- * (nothing is committed here). Without cert it only checks. */
-static int apply_in(tc_ledger *L, tc_txn *t, chain_tip *at, const tc_block *blk, const tc_cert *cert, int log_events,
-                    tc_errmsg *e)
+ * cert, also verifies a certificate for it against the validator set of its
+ * height, writes block, certificate and undo data, and advances *at (nothing
+ * is committed here). Without cert it only checks.
+ *
+ * next_commit (may be NULL) is the last commit of the block that follows
+ * blk in the same run: when it certifies blk it is the certificate verified
+ * and stored, and cert is not looked at. Its signatures are verified for the
+ * next block's header anyway, so a run costs one certificate per block, not
+ * two (Tendermint's block sync does the same). When it does not hold, cert
+ * decides, so a bad next block is never blamed on blk. */
+static int apply_in(tc_ledger *L, tc_txn *t, chain_tip *at, const tc_block *blk, const tc_cert *cert,
+                    const tc_cert *next_commit, int log_events, tc_errmsg *e)
 {
     tc_valset vs, signers;
     tc_hash *txids = NULL, root, hash, digest;
@@ -596,7 +603,9 @@ static int apply_in(tc_ledger *L, tc_txn *t, chain_tip *at, const tc_block *blk,
         goto out; /* check only */
     tc_header_hash(&blk->hdr, &hash);
     tc_errmsg why;
-    if ((err = tc_cert_verify(cert, &vs, L->g->chain_id, a.height, &hash, L->cache, &why))) {
+    if (next_commit && tc_cert_verify(next_commit, &vs, L->g->chain_id, a.height, &hash, L->cache, NULL) == 0)
+        cert = next_commit;
+    else if ((err = tc_cert_verify(cert, &vs, L->g->chain_id, a.height, &hash, L->cache, &why))) {
         err = tc_fail(e, err, "commit certificate: %s", why.msg);
         goto out;
     }
@@ -629,8 +638,11 @@ static int apply_run(tc_ledger *L, const tc_block *const *blks, const tc_cert *c
     if (err)
         return tc_fail(e, err, "store: %s", tc_strerror(err));
     for (size_t i = 0; i < n && err == 0; i++)
-        if ((err = apply_in(L, t, &at, blks[i], certs[i], log_events, e)) == 0)
+        if ((err = apply_in(L, t, &at, blks[i], certs[i], i + 1 < n ? &blks[i + 1]->last_commit : NULL, log_events,
+                            e)) == 0)
             *done = i + 1;
+    if (err == 0 && (err = write_tip(t, at.height, &at.hash, &at.set)))
+        err = tc_fail(e, err, "store: %s", tc_strerror(err));
     if (err) {
         tc_store_abort(t);
         return err;
@@ -648,7 +660,7 @@ static int check_only(tc_ledger *L, const tc_block *blk, tc_errmsg *e)
     int err = tc_store_begin(L->store, 1, &t);
     if (err)
         return tc_fail(e, err, "store: %s", tc_strerror(err));
-    err = apply_in(L, t, &at, blk, NULL, 0, e);
+    err = apply_in(L, t, &at, blk, NULL, NULL, 0, e);
     tc_store_abort(t);
     return err;
 }
@@ -682,59 +694,58 @@ typedef struct {
 
 /* Verifies through the cache; a failure is not an answer here (only
  * successes are cached): the in-order checks find and report it. */
-static void warm_one(void *ctx, size_t k)
+static void warm(const sigwork *w, uint32_t chain_id, tc_sigcache *cache)
 {
-    const warmjob *j = ctx;
-    const sigwork *w = &j->w[k];
     int bad = 0;
     if (w->cert) {
         tc_vote v;
         tc_hash msg;
         tc_cert_vote(w->cert, w->i, &v);
-        tc_vote_sign_bytes(&v, j->chain_id, &msg);
-        bad = tc_sigcache_verify(j->cache, &v.validator, msg.b, sizeof msg.b, &v.sig);
+        tc_vote_sign_bytes(&v, chain_id, &msg);
+        bad = tc_sigcache_verify(cache, &v.validator, msg.b, sizeof msg.b, &v.sig);
     } else if (tc_tx_check_basic(w->tx, NULL) == 0) {
         tc_hash txid;
         tc_tx_txid(w->tx, &txid);
-        bad = tc_tx_check_sigs(w->tx, &txid, j->chain_id, j->cache, NULL);
+        bad = tc_tx_check_sigs(w->tx, &txid, chain_id, cache, NULL);
     }
     (void)bad;
 }
 
-/* True if signer `s` of a appears with the same signature in b (both sorted by key). */
-static int cert_has(const tc_cert *b, const tc_cert_sig *s)
+static void warm_one(void *ctx, size_t k)
 {
-    for (size_t i = 0; i < b->n; i++) {
-        int c = memcmp(b->sigs[i].key.b, s->key.b, 32);
-        if (c == 0)
-            return memcmp(b->sigs[i].sig.b, s->sig.b, sizeof s->sig.b) == 0;
-        if (c > 0)
-            break;
-    }
-    return 0;
+    const warmjob *j = ctx;
+    warm(&j->w[k], j->chain_id, j->cache);
 }
 
-/* Fills the signature cache with every signature of the batch across the
- * pool: the certificates, the last commits (a signature already in the
- * previous block's certificate is the same work and is listed once) and the
- * transactions. Which signatures count, and for which validator set, is
- * still decided in order by apply_in; this only moves the Ed25519 work onto
- * every core. */
+void tc_ledger_verify_ahead(const tc_ledger *L, const tc_block *blk)
+{
+    if (L->cache == NULL)
+        return;
+    for (size_t i = 0; i < blk->last_commit.n; i++)
+        warm(&(sigwork){&blk->last_commit, i, NULL}, L->g->chain_id, L->cache);
+    for (size_t i = 1; i < blk->n_tx; i++)
+        warm(&(sigwork){NULL, 0, &blk->txs[i]}, L->g->chain_id, L->cache);
+}
+
+/* Fills the signature cache with every signature the run's checks will
+ * verify, across the pool: each block's last commit (which is also the
+ * certificate apply_in keeps for the block before it), the last block's own
+ * certificate, and the transactions. Which signatures count, and for which
+ * validator set, is still decided in order by apply_in; this only moves the
+ * Ed25519 work onto every core. */
 static void warm_sigs(tc_ledger *L, const tc_block *const *blks, const tc_cert *const *certs, size_t n)
 {
     if (L->cache == NULL || tc_pool_threads(L->pool) < 2)
         return;
-    size_t cap = 0, k = 0;
+    size_t cap = certs[n - 1]->n, k = 0;
     for (size_t b = 0; b < n; b++)
-        cap += certs[b]->n + blks[b]->last_commit.n + blks[b]->n_tx;
+        cap += blks[b]->last_commit.n + blks[b]->n_tx;
     sigwork *w = tc_xcalloc(cap ? cap : 1, sizeof *w);
+    for (size_t i = 0; i < certs[n - 1]->n; i++)
+        w[k++] = (sigwork){certs[n - 1], i, NULL};
     for (size_t b = 0; b < n; b++) {
-        for (size_t i = 0; i < certs[b]->n; i++)
-            w[k++] = (sigwork){certs[b], i, NULL};
-        const tc_cert *lc = &blks[b]->last_commit;
-        for (size_t i = 0; i < lc->n; i++)
-            if (b == 0 || !cert_has(certs[b - 1], &lc->sigs[i]))
-                w[k++] = (sigwork){lc, i, NULL};
+        for (size_t i = 0; i < blks[b]->last_commit.n; i++)
+            w[k++] = (sigwork){&blks[b]->last_commit, i, NULL};
         for (size_t i = 1; i < blks[b]->n_tx; i++)
             w[k++] = (sigwork){NULL, 0, &blks[b]->txs[i]};
     }
@@ -1016,6 +1027,8 @@ static int write_genesis(tc_ledger *L, tc_txn *t, tc_errmsg *e)
     tc_buf_reset(&a.undo); /* genesis is never rolled back */
     if (err == 0)
         err = store_block(&a, &blk, &L->genesis_hash, &blk.last_commit);
+    if (err == 0)
+        err = write_tip(t, 0, &L->genesis_hash, &a.set);
     if (err == 0) {
         L->tip.height = 0;
         L->tip.hash = L->genesis_hash;

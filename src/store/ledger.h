@@ -54,9 +54,12 @@ int tc_ledger_apply_block(tc_ledger *L, const tc_block *blk, const tc_cert *cert
 /* Applies n consecutive certified blocks (blks[i] certified by certs[i], the
  * first one after the tip) with the same validation, certificate check and
  * undo data as tc_ledger_apply_block, but in one write transaction: one sync
- * to disk for the whole run. The signatures of the run are first verified
- * across the pool into the signature cache, so the in-order checks are cache
- * hits. A crash leaves the store at the old tip or after the last block.
+ * to disk for the whole run. A block followed in the run by one whose last
+ * commit certifies it is certified (and stored) with that last commit, which
+ * its successor's checks verify anyway; certs[i] is then not used. The
+ * signatures of the run are first verified across the pool into the
+ * signature cache, so the in-order checks are cache hits. A crash leaves the
+ * store at the old tip or after the last block.
  *
  * If block k is invalid, blocks 0..k-1 are still committed (in a second
  * transaction) and the store ends at the last good block: *applied = k and
@@ -64,6 +67,11 @@ int tc_ledger_apply_block(tc_ledger *L, const tc_block *blk, const tc_cert *cert
  * *applied says how far the store got (0 or the good prefix). */
 int tc_ledger_apply_blocks(tc_ledger *L, const tc_block *const *blks, const tc_cert *const *certs, size_t n,
                            size_t *applied, tc_errmsg *e) TC_MUST_CHECK;
+/* Verifies blk's signatures (its last commit's and its transactions') into
+ * the signature cache, so that applying it later finds them there. Decides
+ * nothing: a bad signature is simply not cached. Safe from any thread, also
+ * while blocks are applied: it reads only what open set. */
+void tc_ledger_verify_ahead(const tc_ledger *L, const tc_block *blk);
 /* The same validation without a certificate and without writing anything:
  * the answer a validator needs before it prevotes a proposal. */
 int tc_ledger_check_block(tc_ledger *L, const tc_block *blk, tc_errmsg *e) TC_MUST_CHECK;

@@ -606,10 +606,13 @@ static void test_sigcache_spares_block_verification(void **state)
 
 #define RUN_BLOCKS 40
 
+static tc_block blks[RUN_BLOCKS]; /* the run of the batch tests and its certificates */
+static tc_cert certs[RUN_BLOCKS];
+
 /* A certified run of RUN_BLOCKS blocks made one by one on c: transfers in
  * every block, validator 3 silent from block 3 to 9 so it is jailed and the
  * validator set changes inside the run. */
-static void make_run(testchain *c, tc_block *blks, tc_cert *certs)
+static void make_run(testchain *c)
 {
     coin k[TESTCHAIN_USERS];
     for (size_t u = 0; u < TESTCHAIN_USERS; u++)
@@ -629,16 +632,23 @@ static void make_run(testchain *c, tc_block *blks, tc_cert *certs)
     }
 }
 
-static void release_run(tc_block *blks, tc_cert *certs)
+/* Chain a, made by make_run. */
+static void run_setup(testchain *a)
+{
+    testchain_init(a, 4, 2, 3, 1);
+    make_run(a);
+}
+
+static void run_teardown(testchain *a)
 {
     for (size_t i = 0; i < RUN_BLOCKS; i++) {
         tc_block_release(&blks[i]);
         tc_cert_release(&certs[i]);
     }
+    testchain_release(a);
 }
 
-static int apply_batch(testchain *c, tc_block *blks, tc_cert *certs, size_t from, size_t n, size_t *applied,
-                       tc_errmsg *e)
+static int apply_batch(testchain *c, size_t from, size_t n, size_t *applied, tc_errmsg *e)
 {
     const tc_block *bp[RUN_BLOCKS];
     const tc_cert *cp[RUN_BLOCKS];
@@ -655,11 +665,8 @@ static int apply_batch(testchain *c, tc_block *blks, tc_cert *certs, size_t from
 static void test_batch_equals_one_by_one(void **state)
 {
     (void)state;
-    static tc_block blks[RUN_BLOCKS];
-    static tc_cert certs[RUN_BLOCKS];
     testchain a;
-    testchain_init(&a, 4, 2, 3, 1);
-    make_run(&a, blks, certs);
+    run_setup(&a);
     tc_valset vs;
     assert_int_equal(tc_ledger_valset(a.L, RUN_BLOCKS, &vs), 0);
     assert_int_equal(vs.n, 3); /* the set did change inside the run */
@@ -678,7 +685,7 @@ static void test_batch_equals_one_by_one(void **state)
         for (size_t at = 0, s = 0; at < RUN_BLOCKS; s++) {
             size_t n = sizes[s % 3] < RUN_BLOCKS - at ? sizes[s % 3] : RUN_BLOCKS - at, applied = 0;
             tc_errmsg e;
-            if (apply_batch(&b, blks, certs, at, n, &applied, &e))
+            if (apply_batch(&b, at, n, &applied, &e))
                 fail_msg("batch at %zu: %s", at, e.msg);
             assert_int_equal(applied, n);
             at += n;
@@ -703,59 +710,72 @@ static void test_batch_equals_one_by_one(void **state)
         testchain_release(&b);
     }
     tc_buf_release(&want);
-    release_run(blks, certs);
-    testchain_release(&a);
+    run_teardown(&a);
+}
+
+/* A copy of blk that can be changed without touching the original. */
+static void copy_block(const tc_block *blk, tc_block *out)
+{
+    tc_buf raw;
+    tc_buf_init(&raw);
+    tc_block_encode(blk, &raw);
+    assert_int_equal(tc_block_decode(out, raw.p, raw.len), 0);
+    tc_buf_release(&raw);
 }
 
 /* A bad block inside a batch: the blocks before it are committed, the store
  * ends exactly at the last good block, the rule broken is reported; nothing
- * after it is applied. Same for a bad certificate. */
+ * after it is applied. Same for a bad certificate where one counts: on the
+ * last block of the run, or as a last commit (which is then blamed on the
+ * block carrying it, not on the block it certifies). */
 static void test_batch_stops_at_last_good_block(void **state)
 {
     (void)state;
-    static tc_block blks[RUN_BLOCKS];
-    static tc_cert certs[RUN_BLOCKS];
     testchain a;
-    testchain_init(&a, 4, 2, 3, 1);
-    make_run(&a, blks, certs);
-    for (int kind = 0; kind < 3; kind++) {
+    run_setup(&a);
+    static const struct {
+        size_t at, n; /* what is broken; the run's length from block 1 */
+        int want;
+        const char *what;
+    } cases[] = {
+        {12, 20, TC_EBLK_REWARD, "the coinbase pays too much"},
+        {12, 13, TC_ESIG, "the last block's certificate has a forged signature"},
+        {12, 13, TC_ECERT_QUORUM, "the last block's certificate is short of quorum"},
+        {13, 20, TC_EBLK_LAST_COMMIT, "a last commit has a forged signature"},
+    };
+    for (size_t kind = 0; kind < sizeof cases / sizeof cases[0]; kind++) {
         testchain b;
         testchain_init(&b, 4, 2, 3, 1);
-        size_t bad = 12, applied = 99;
+        size_t bad = cases[kind].at, applied = 99;
         tc_block saved = blks[bad];
         tc_cert_sig saved_sig = certs[bad].sigs[0];
         size_t saved_n = certs[bad].n;
-        tc_hash hash;
-        int want;
-        if (kind == 0) { /* body: the coinbase pays too much */
-            tc_buf raw;
-            tc_buf_init(&raw);
-            tc_block_encode(&saved, &raw);
-            assert_int_equal(tc_block_decode(&blks[bad], raw.p, raw.len), 0);
-            tc_buf_release(&raw);
-            blks[bad].txs[0].out[0].value++;
+        if (kind == 0 || kind == 3) {
+            copy_block(&saved, &blks[bad]);
+            if (kind == 0)
+                blks[bad].txs[0].out[0].value++;
+            else
+                blks[bad].last_commit.sigs[0].sig.b[5] ^= 1;
             reseal(&blks[bad]);
-            want = TC_EBLK_REWARD;
-        } else if (kind == 1) { /* a forged certificate signature */
+        } else if (kind == 1) {
             certs[bad].sigs[0].sig.b[5] ^= 1;
-            want = TC_ESIG;
-        } else { /* a certificate short of quorum */
+        } else {
             certs[bad].n = 2;
-            want = TC_ECERT_QUORUM;
         }
         tc_errmsg e = {""};
-        int err = apply_batch(&b, blks, certs, 0, 20, &applied, &e);
-        if (err != want)
-            fail_msg("kind %d: expected %s, got %s: %s", kind, tc_errname(want), tc_errname(err), e.msg);
+        int err = apply_batch(&b, 0, cases[kind].n, &applied, &e);
+        if (err != cases[kind].want)
+            fail_msg("%s: expected %s, got %s: %s", cases[kind].what, tc_errname(cases[kind].want), tc_errname(err),
+                     e.msg);
         assert_true(strlen(e.msg) > 0);
         assert_int_equal(applied, bad);
         assert_int_equal(tc_ledger_height(b.L), bad);
+        tc_hash hash, want_hash;
         tc_ledger_tip(b.L, NULL, &hash);
-        tc_hash want_hash;
         tc_header_hash(&blks[bad - 1].hdr, &want_hash);
         assert_memory_equal(hash.b, want_hash.b, 32);
         assert_commitment_consistent(&b);
-        if (kind == 0) {
+        if (kind == 0 || kind == 3) {
             tc_block_release(&blks[bad]);
             blks[bad] = saved;
         } else {
@@ -763,17 +783,53 @@ static void test_batch_stops_at_last_good_block(void **state)
             certs[bad].n = saved_n;
         }
         /* the rest, good again, continues from there */
-        err = apply_batch(&b, blks, certs, bad, RUN_BLOCKS - bad, &applied, &e);
+        err = apply_batch(&b, bad, RUN_BLOCKS - bad, &applied, &e);
         if (err)
-            fail_msg("kind %d: rest: %s", kind, e.msg);
+            fail_msg("%s: rest: %s", cases[kind].what, e.msg);
         assert_int_equal(tc_ledger_height(b.L), RUN_BLOCKS);
         /* a run that does not start after the tip is refused whole */
-        assert_int_equal(apply_batch(&b, blks, certs, 0, 2, &applied, NULL), TC_EBLK_HEIGHT);
+        assert_int_equal(apply_batch(&b, 0, 2, &applied, NULL), TC_EBLK_HEIGHT);
         assert_int_equal(applied, 0);
         testchain_release(&b);
     }
-    release_run(blks, certs);
-    testchain_release(&a);
+    run_teardown(&a);
+}
+
+/* Inside a run, a block is certified by the next block's last commit: a
+ * served certificate there is not looked at (nor stored); the last block's
+ * own is. */
+static void test_batch_certifies_by_next_last_commit(void **state)
+{
+    (void)state;
+    testchain a;
+    run_setup(&a);
+    testchain b;
+    testchain_init(&b, 4, 2, 3, 1);
+    certs[12].sigs[0].sig.b[5] ^= 1;
+    tc_sigcache_stats s0, s1;
+    tc_sigcache_get_stats(b.cache, &s0);
+    size_t applied;
+    tc_errmsg e;
+    if (apply_batch(&b, 0, RUN_BLOCKS, &applied, &e))
+        fail_msg("run: %s", e.msg);
+    tc_sigcache_get_stats(b.cache, &s1);
+    tc_cert stored;
+    assert_int_equal(tc_ledger_get_cert(b.L, 13, &stored), 0);
+    tc_buf x, y;
+    tc_buf_init(&x);
+    tc_buf_init(&y);
+    tc_cert_encode(&stored, &x);
+    tc_cert_encode(&blks[13].last_commit, &y);
+    assert_int_equal(x.len, y.len);
+    assert_memory_equal(x.p, y.p, x.len);
+    certs[12].sigs[0].sig.b[5] ^= 1;
+    /* one certificate's signatures per block (3 or 4 signers), not two */
+    assert_true(s1.verifies - s0.verifies <= 4 * RUN_BLOCKS + 2 * RUN_BLOCKS /* transfers */);
+    tc_buf_release(&x);
+    tc_buf_release(&y);
+    tc_cert_release(&stored);
+    testchain_release(&b);
+    run_teardown(&a);
 }
 
 int main(void)
@@ -790,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_sigcache_spares_block_verification),
         cmocka_unit_test(test_batch_equals_one_by_one),
         cmocka_unit_test(test_batch_stops_at_last_good_block),
+        cmocka_unit_test(test_batch_certifies_by_next_last_commit),
     };
     return cmocka_run_group_tests_name("ledger", tests, NULL, NULL);
 }

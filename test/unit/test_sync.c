@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,7 @@ typedef struct {
     uint64_t bad_height;     /* block served as invalid by bad_peer */
     uint64_t bad_peer;
     tc_buf bad[2];
+    atomic_size_t verified; /* blocks the sync's thread verified ahead */
 } world;
 
 static uint64_t w_now(void *ctx)
@@ -92,6 +94,12 @@ static void w_wake(void *ctx, uint64_t ms)
 {
 }
 
+/* Runs on the sync's verifier thread: touches nothing but the counter. */
+static void w_verify(void *ctx, const tc_block *blk)
+{
+    atomic_fetch_add(&((world *)ctx)->verified, 1);
+}
+
 static void encode_block(uint64_t h, uint64_t time_ms, tc_buf *blk, tc_buf *cert)
 {
     tc_block b;
@@ -116,7 +124,8 @@ static tc_sync *world_new(world *w)
     w->now = 1000;
     for (uint64_t h = 1; h <= CHAIN; h++)
         encode_block(h, 1000 + h, &w->raw[h][0], &w->raw[h][1]);
-    tc_sync_iface io = {w, w_now, w_tip, w_send, w_apply, w_ban, w_rejoin, w_wake};
+    atomic_init(&w->verified, 0);
+    tc_sync_iface io = {w, w_now, w_tip, w_send, w_apply, w_ban, w_rejoin, w_wake, w_verify};
     return tc_sync_new(&io);
 }
 
