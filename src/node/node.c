@@ -12,6 +12,7 @@
 #include "net/banlist.h"
 #include "net/p2p.h"
 #include "node/datadir.h"
+#include "wallet/wfile.h"
 #include "node/nodemetrics.h"
 #include "node/noderpc.h"
 #include "node/peerstore.h"
@@ -73,6 +74,7 @@ struct tc_node {
     tc_p2p *p2p;
     tc_core *core;
     tc_signlog *slog;
+    tc_hash lock_saved; /* the locked block last written to consensus.lock */
     tc_rpc *rpc;
     tc_noderpc rpc_ctx;
     tc_netstore netstore; /* bans and address book in the ledger's store */
@@ -173,6 +175,7 @@ static tc_consensus_params timing(const tc_node *n)
 
 
 static void drain(tc_node *n);
+static int save_locked_block(tc_node *n, const tc_signstate *s);
 
 static void stop_fatal(tc_node *n, const char *why)
 {
@@ -404,7 +407,8 @@ static void drain(tc_node *n)
         case TC_ACT_PERSIST: {
             uint8_t rec[TC_SIGNSTATE_SIZE];
             tc_signstate_encode(&a.u.persist, rec);
-            if (persist_failed || tc_signlog_append(n->slog, rec) != 0) {
+            if (persist_failed || save_locked_block(n, &a.u.persist) != 0 ||
+                tc_signlog_append(n->slog, rec) != 0) {
                 persist_failed = true;
                 stop_fatal(n, "cannot make the signed state durable (sign log)");
             }
@@ -930,6 +934,53 @@ static int open_keys(tc_node *n, tc_errmsg *e)
     return 0;
 }
 
+/* The block of a lock, kept in <datadir>/consensus.lock before the sign log
+ * records the lock: after a restart the node still holds it and can propose
+ * it again. Without it, validators restarted together while some were locked
+ * on a block nobody held any more never formed a polka again (bench/devnet). */
+static int save_locked_block(tc_node *n, const tc_signstate *s)
+{
+    if (s->lock_round < 0 || tc_hash_eq(&s->lock_value, &n->lock_saved))
+        return 0;
+    candidate *c = find_candidate(n, s->height, &s->lock_value);
+    if (c == NULL)
+        return 0; /* locked on a block we never held: nothing to keep */
+    char path[TC_CONFIG_PATH + 32];
+    tc_errmsg e;
+    snprintf(path, sizeof path, "%s/consensus.lock", n->cfg.datadir);
+    int err = tc_wfile_write(path, c->raw.p, c->raw.len, 0600, true, &e);
+    if (err) {
+        tc_log_error("node", "cannot keep the locked block", "reason=%s", e.msg);
+        return err;
+    }
+    n->lock_saved = s->lock_value;
+    return 0;
+}
+
+/* Takes back the block of the lock the sign log ended on, if the file has it. */
+static void load_locked_block(tc_node *n, const tc_signstate *last)
+{
+    char path[TC_CONFIG_PATH + 32], *raw = NULL;
+    size_t len = 0;
+    tc_errmsg e;
+    snprintf(path, sizeof path, "%s/consensus.lock", n->cfg.datadir);
+    if (last->lock_round < 0 || tc_wfile_read(path, TC_MAX_BLOCK_SIZE, false, &raw, &len, &e) != 0)
+        return;
+    tc_block blk;
+    tc_hash h;
+    if (tc_block_decode(&blk, (const uint8_t *)raw, len) == 0) {
+        tc_header_hash(&blk.hdr, &h);
+        if (blk.hdr.height == last->height && tc_hash_eq(&h, &last->lock_value)) {
+            keep_candidate(n, &blk);
+            n->lock_saved = h;
+            tc_log_info("node", "holding the locked block again", "height=%llu round=%d",
+                        (unsigned long long)last->height, last->lock_round);
+        }
+        tc_block_release(&blk);
+    }
+    tc_wfile_free(raw, false);
+}
+
 static int open_signlog(tc_node *n, tc_signstate *last, tc_errmsg *e)
 {
     char path[TC_CONFIG_PATH + 32];
@@ -942,6 +993,7 @@ static int open_signlog(tc_node *n, tc_signstate *last, tc_errmsg *e)
         return tc_fail(e, err, "%s: %s", path, tc_strerror(err));
     if (have && tc_signstate_decode(last, rec, sizeof rec) != 0)
         return tc_fail(e, TC_ECORRUPT, "%s: last record does not decode", path);
+    load_locked_block(n, last);
     return 0;
 }
 
