@@ -881,12 +881,14 @@ static void phase_sync(int base, uint32_t last_tx_height, size_t txs_in_chain)
     uint64_t t_end = g_seen[VALIDATORS][target];
     uint64_t t_txs_done = last_tx_height ? g_seen[VALIDATORS][last_tx_height] : t_first;
     double all_s = (double)(t_end - t0) / 1e9, blocks_s = (double)(t_end - t_first) / 1e9;
-    double empty_s = (double)(t_end - t_txs_done) / 1e9, tx_s = (double)(t_txs_done - t_first) / 1e9;
+    /* The payment blocks can land within one poll; time them from RPC up
+     * (an upper bound on their time, so a lower bound on the rate). */
+    double empty_s = (double)(t_end - t_txs_done) / 1e9, tx_s = (double)(t_txs_done - t_rpc) / 1e9;
     uint64_t empty = target - last_tx_height;
     double rate_empty = empty_s > 0 ? (double)empty / empty_s : 0;
     printf("  sync of %llu blocks        : %.2f s from process start (RPC up after %.2f s), %.0f blocks/s overall\n",
            (unsigned long long)target, all_s, (double)(t_rpc - t0) / 1e9, (double)target / blocks_s);
-    printf("    blocks 1..%u (with %zu payments): %.0f tx/s; the %llu empty blocks after: %.0f blocks/s"
+    printf("    blocks 1..%u (with %zu payments): >= %.0f tx/s; the %llu empty blocks after: %.0f blocks/s"
            " (target >= 5000): %s\n",
            last_tx_height, txs_in_chain, tx_s > 0 ? (double)txs_in_chain / tx_s : 0.0, (unsigned long long)empty,
            rate_empty, rate_empty >= 5000 ? "MET" : "MISSED");
