@@ -295,9 +295,18 @@ static size_t peers_used(const tc_sync *s)
     return k;
 }
 
+/* A sync is told at info level once it spans QUIET_GAP blocks: the target
+ * can grow while it runs (a validator resumed after a stop hears the latest
+ * heights last). */
 static void log_progress(tc_sync *s, uint64_t tip)
 {
     uint64_t t = now(s);
+    if (!s->loud && target_of(s) >= s->start_height + QUIET_GAP) {
+        s->loud = true;
+        s->last_log_ms = t;
+        tc_log_info("sync", "behind peers; syncing", "height=%llu target=%llu", (unsigned long long)tip,
+                    (unsigned long long)target_of(s));
+    }
     if (!s->loud || t - s->last_log_ms < LOG_MS)
         return;
     s->last_log_ms = t;
@@ -318,16 +327,16 @@ static void begin(tc_sync *s, uint64_t tip)
     s->applied = 0;
     for (size_t i = 0; i < s->n_peers; i++)
         s->peers[i].served = 0;
-    uint64_t target = target_of(s);
-    s->loud = target - tip >= QUIET_GAP;
-    tc_log(s->loud ? TC_LOG_INFO : TC_LOG_DEBUG, "sync", "behind peers; syncing", "height=%llu target=%llu",
-           (unsigned long long)tip, (unsigned long long)target);
+    s->loud = false;
+    tc_log_debug("sync", "behind peers", "height=%llu target=%llu", (unsigned long long)tip,
+                 (unsigned long long)target_of(s));
 }
 
 static void finish(tc_sync *s, uint64_t tip)
 {
     uint64_t ms = now(s) - s->start_ms;
-    tc_log(s->loud ? TC_LOG_INFO : TC_LOG_DEBUG, "sync", "caught up; joining consensus",
+    bool loud = s->loud || tip >= s->start_height + QUIET_GAP;
+    tc_log(loud ? TC_LOG_INFO : TC_LOG_DEBUG, "sync", "caught up; joining consensus",
            "height=%llu blocks=%llu ms=%llu blocks_per_s=%.0f peers=%zu", (unsigned long long)tip,
            (unsigned long long)(tip - s->start_height), (unsigned long long)ms,
            ms ? (double)(tip - s->start_height) * 1000.0 / (double)ms : 0.0, peers_used(s));

@@ -1,5 +1,6 @@
 """A fifth node that is not a validator syncs 1,000 certified blocks from
-scratch from several peers at once, then follows the chain.
+scratch from several peers at once, then follows the chain; a validator
+stopped long enough to fall behind syncs and rejoins consensus by itself.
 
 TC_SYNC_BLOCKS=10000 measures a longer sync (the validators take a few
 minutes to make the chain); the rate is printed either way (pytest -s)."""
@@ -63,3 +64,23 @@ def test_follower_syncs_1000_blocks_from_scratch(devnet_factory):
     # and keeps following the live chain
     tip = dn.rpc(0, "getblockcount")
     dn.wait_until(lambda: dn.rpc(4, "getblockcount") >= tip + 5, timeout=scaled(30))
+
+    # A validator stopped while the others go on falls behind; let go, it
+    # syncs and then commits by consensus again, without a restart. Fewer
+    # than jail-after-missed (30) blocks, so it is still a validator.
+    v = 1
+    mark = os.path.getsize(dn.node(v).log)
+    dn.sigstop(v)
+    h0 = dn.rpc(0, "getblockcount")
+    dn.wait_until(lambda: dn.rpc(0, "getblockcount") >= h0 + 20, timeout=scaled(60),
+                  message="the chain to go on without validator %d" % v)
+    dn.sigcont(v)
+
+    def rejoined():
+        with open(dn.node(v).log) as f:
+            f.seek(mark)
+            tail = f.read()
+        at = tail.find('msg="caught up; joining consensus"')
+        return at >= 0 and 'msg="block committed"' in tail[at:]
+    dn.wait_until(rejoined, timeout=scaled(60), message="validator %d to sync and rejoin consensus" % v)
+    assert dn.rpc(v, "getblockhash", h0 + 10) == dn.rpc(0, "getblockhash", h0 + 10)
