@@ -622,7 +622,8 @@ static void sync_wake(void *ctx, uint64_t ms)
 {
     tc_node *n = ctx;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    evtimer_add(n->sync_ev, &tv);
+    if (!evtimer_pending(n->sync_ev, NULL)) /* a steady tick, not pushed back by every message */
+        evtimer_add(n->sync_ev, &tv);
 }
 
 static void sync_verify(void *ctx, const tc_block *blk)

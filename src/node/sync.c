@@ -25,6 +25,7 @@
 #define LOG_MS 1000                    /* progress lines at most this often */
 #define QUIET_GAP 16                   /* a sync this short logs at debug level: following the tip */
 #define HINT_MS 5000                   /* a peer-0 note no peer serves is dropped after this */
+#define BANNED_KEPT 16                 /* punished peers remembered until their link is gone */
 #define VERIFIERS 8                    /* at most this many verifier threads (one per core) */
 
 enum range_state { R_WANT, R_ASKED, R_READY };
@@ -79,6 +80,7 @@ typedef struct {
     size_t n_req;
     tc_tokenbucket tb;
     uint32_t strikes;
+    uint64_t refuted; /* a height it claimed but did not serve: claims up to it are not believed again */
     uint64_t served; /* blocks it delivered in this sync */
 } speer;
 
@@ -94,8 +96,10 @@ struct tc_sync {
     size_t buffered;   /* bytes held by READY ranges */
     bool active, loud;
     uint64_t applied; /* blocks this sync applied (consensus may commit some too) */
-    uint64_t start_ms, start_height, last_log_ms;
+    uint64_t start_ms, start_height, last_log_ms, store_err_ms;
     verifier v;
+    uint64_t banned[BANNED_KEPT]; /* peers punished lately (ids are never reused) */
+    size_t n_banned;
 };
 
 /* ---- runs and the verifier ------------------------------------------------------ */
@@ -190,10 +194,20 @@ static speer *find_peer(tc_sync *s, uint64_t id)
     return NULL;
 }
 
+static bool is_banned(const tc_sync *s, uint64_t id)
+{
+    for (size_t i = 0; i < BANNED_KEPT; i++)
+        if (s->banned[i] == id)
+            return true;
+    return false;
+}
+
+/* The peer's entry, made on first sight; NULL for a peer banned for bad
+ * data (it may still be listed until the ban takes it down). */
 static speer *add_peer(tc_sync *s, uint64_t id)
 {
     speer *p = find_peer(s, id);
-    if (p)
+    if (p || is_banned(s, id))
         return p;
     s->peers = tc_xrealloc(s->peers, (s->n_peers + 1) * sizeof *s->peers);
     p = &s->peers[s->n_peers++];
@@ -221,11 +235,18 @@ static void remove_range(tc_sync *s, size_t i)
     s->n_ranges--;
 }
 
+/* Whether a range can be split in two (partial answers, a bad block inside):
+ * the window is bounded however a peer cuts its answers. */
+static bool can_split(const tc_sync *s)
+{
+    return s->n_ranges < sizeof s->r / sizeof s->r[0];
+}
+
 /* Inserts [from, from + count) as wanted, after index i - 1. */
 static void insert_want(tc_sync *s, size_t i, uint64_t from, uint32_t count, uint64_t avoid)
 {
-    if (s->n_ranges == sizeof s->r / sizeof s->r[0])
-        abort(); /* splits only happen within the MAX_RANGES window */
+    if (!can_split(s))
+        abort(); /* callers check */
     memmove(&s->r[i + 1], &s->r[i], (s->n_ranges - i) * sizeof s->r[0]);
     s->n_ranges++;
     s->r[i] = (range){.from = from, .count = count, .state = R_WANT, .avoid = avoid};
@@ -456,6 +477,10 @@ static void reject(tc_sync *s, size_t i, uint64_t height)
     range *r = &s->r[i];
     uint64_t end = r->from + r->count, peer = r->peer;
     size_t keep = (size_t)(height - r->from);
+    if (keep > 0 && !can_split(s)) { /* no room to split: fetch it all again */
+        height = r->from;
+        keep = 0;
+    }
     if (keep == 0) {
         remove_range(s, i);
     } else {
@@ -471,6 +496,7 @@ static void reject(tc_sync *s, size_t i, uint64_t height)
 static int punish(tc_sync *s, uint64_t peer, uint64_t current, int err, const char *why)
 {
     forget_peer(s, peer);
+    s->banned[s->n_banned++ % BANNED_KEPT] = peer;
     if (peer == current)
         return err;
     s->io.ban(s->io.ctx, peer, err, why);
@@ -510,8 +536,12 @@ static int apply_ready(tc_sync *s, uint64_t current)
             continue;
         uint64_t bad = tip + 1 + applied;
         if (ours(err)) {
-            tc_log_error("sync", "cannot apply synced blocks; retrying", "height=%llu err=%s",
-                         (unsigned long long)bad, e.msg);
+            uint64_t t = now(s);
+            if (t - s->store_err_ms >= LOG_MS) {
+                s->store_err_ms = t;
+                tc_log_error("sync", "cannot apply synced blocks; retrying", "height=%llu err=%s",
+                             (unsigned long long)bad, e.msg);
+            }
             return violation;
         }
         tip = s->io.tip(s->io.ctx);
@@ -578,13 +608,15 @@ void tc_sync_on_height(tc_sync *s, uint64_t peer, uint64_t height)
         }
     } else {
         speer *p = add_peer(s, peer);
-        if (height > p->height) {
+        if (p == NULL)
+            return;
+        if (height > p->height && height > p->refuted) {
             p->height = height;
             p->strikes = 0;
         }
     }
     uint64_t tip = s->io.tip(s->io.ctx);
-    if (height <= tip)
+    if (height <= tip || target_of(s) <= tip)
         return;
     if (!s->active)
         begin(s, tip);
@@ -642,8 +674,10 @@ int tc_sync_on_blocks(tc_sync *s, uint64_t peer, const tc_msg_blocks *m)
             uint64_t from = p->req[oldest].from;
             drop_request(p, from);
             unask(s, peer, from);
-            if (p->height >= from)
+            if (p->height >= from) {
+                p->refuted = p->height;
                 p->height = from - 1;
+            }
             if (from <= s->hint)
                 p->strikes = STRIKES; /* not a holder of what the hint names */
         }
@@ -679,6 +713,12 @@ int tc_sync_on_blocks(tc_sync *s, uint64_t peer, const tc_msg_blocks *m)
         return s->active ? step(s, peer) : 0;
     }
     size_t n = m->n < r->count ? m->n : r->count;
+    if (n < r->count && !can_split(s)) { /* no room for the rest: ask it whole elsewhere */
+        run_unref(data);
+        unask(s, peer, from);
+        r->avoid = peer;
+        return step(s, peer);
+    }
     if (n < r->count) { /* the rest from a peer that has it */
         uint32_t rest = r->count - (uint32_t)n;
         r->count = (uint32_t)n;
@@ -714,8 +754,10 @@ void tc_sync_tick(tc_sync *s)
                         (unsigned long long)p->id, (unsigned long long)from);
             drop_request(p, from);
             unask(s, p->id, from);
-            if (++p->strikes >= STRIKES && p->height >= from)
+            if (++p->strikes >= STRIKES && p->height >= from) {
+                p->refuted = p->height;
                 p->height = from - 1;
+            }
         }
     }
     (void)step(s, 0);

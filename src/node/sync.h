@@ -52,7 +52,7 @@ typedef struct {
     void (*ban)(void *ctx, uint64_t peer, int err, const char *why);
     /* Sync has caught up (or the target went away): run consensus at the tip. */
     void (*rejoin)(void *ctx);
-    /* Asks for tc_sync_tick in about ms milliseconds (replaces an earlier ask). */
+    /* Asks for tc_sync_tick in about ms milliseconds (none if one is already due). */
     void (*wake)(void *ctx, uint64_t ms);
     /* Verifies blk's signatures into the cache apply will consult
      * (tc_ledger_verify_ahead). Called from the sync's own thread while the

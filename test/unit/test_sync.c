@@ -243,6 +243,7 @@ static void test_bad_block_banned_and_fetched_elsewhere(void **state)
     size_t again = find_req(&w, 300);
     assert_true(w.req[again].peer != 2);
     size_t after = w.n_req;
+    tc_sync_on_height(s, 2, 600); /* still listed until the ban drops it: ignored */
     answer_all_backwards(&w, s, 600);
     assert_int_equal(w.tip, 600);
     for (size_t i = after; i < w.n_req; i++)
@@ -340,6 +341,9 @@ static void test_empty_answer_asked_elsewhere(void **state)
     w.req[0].answered = true;
     assert_int_equal(tc_sync_on_blocks(s, 1, &none), 0);
     assert_int_equal(w.n_req, 2); /* not asked again */
+    tc_sync_on_height(s, 1, 200); /* nor when it claims the same again (ping) */
+    assert_int_equal(w.n_req, 2);
+    assert_false(tc_sync_active(s));
     tc_sync_on_height(s, 2, 200);
     assert_int_equal(w.req[find_req(&w, 1)].peer, 2);
     /* a partial answer: the rest is asked again */
@@ -347,6 +351,36 @@ static void test_empty_answer_asked_elsewhere(void **state)
     assert_int_equal(w.tip, 60);
     size_t k = find_req(&w, 61);
     assert_int_equal(w.req[k].count, 68);
+    world_free(&w, s);
+}
+
+/* A peer that answers every request with one block splits ranges as far as
+ * the window allows, never further; the sync still completes. */
+static void test_one_block_answers_stay_bounded(void **state)
+{
+    (void)state;
+    static world w;
+    tc_sync *s = world_new(&w);
+    for (uint64_t p = 1; p <= 6; p++)
+        tc_sync_on_height(s, p, CHAIN);
+    for (int round = 0; round < 3000; round++) {
+        size_t k = w.n_req; /* the newest open request but the first range's */
+        while (k > 0 && (w.req[k - 1].answered || w.req[k - 1].from == 1))
+            k--;
+        if (k == 0 || w.n_req >= MAX_SENT - 16)
+            break;
+        assert_int_equal(answer(&w, s, k - 1, w.req[k - 1].from), 0); /* one block */
+        w.now += 1; /* the first range never stalls */
+        tc_sync_tick(s);
+    }
+    for (int rounds = 0; rounds < 10000 && w.tip < CHAIN && w.n_req < MAX_SENT; rounds++) {
+        for (size_t i = 0; i < w.n_req; i++)
+            if (!w.req[i].answered)
+                assert_int_equal(answer(&w, s, i, CHAIN), 0);
+        w.now += 200;
+        tc_sync_tick(s);
+    }
+    assert_int_equal(w.tip, CHAIN);
     world_free(&w, s);
 }
 
@@ -421,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_stall_asked_elsewhere),
         cmocka_unit_test(test_departure_asked_elsewhere),
         cmocka_unit_test(test_empty_answer_asked_elsewhere),
+        cmocka_unit_test(test_one_block_answers_stay_bounded),
         cmocka_unit_test(test_requests_paced_per_peer),
         cmocka_unit_test(test_serve_from_ledger),
     };
