@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "chain/genesis.h"
 #include "consensus/core.h"
@@ -95,7 +97,9 @@ struct tc_node {
     struct event *heartbeat_ev;
     struct event *next_height_ev; /* paces heights to the block interval */
     tc_sync *sync;
-    struct event *sync_ev; /* the sync's timer */
+    struct event *sync_ev;        /* the sync's timer */
+    int sync_fd;                  /* eventfd: the sync's verifier threads wake the loop */
+    struct event *sync_notify_ev; /* reads sync_fd */
     int exit_code;
 };
 
@@ -632,6 +636,26 @@ static void sync_verify(void *ctx, const tc_block *blk)
     tc_ledger_verify_ahead(n->L, blk);
 }
 
+/* From a verifier thread: wake the loop (an eventfd write is thread-safe). */
+static void sync_verified(void *ctx)
+{
+    tc_node *n = ctx;
+    uint64_t one = 1;
+    if (write(n->sync_fd, &one, sizeof one) < 0) {
+        /* the counter is already set: the loop wakes anyway */
+    }
+}
+
+static void on_sync_verified(evutil_socket_t fd, short what, void *arg)
+{
+    tc_node *n = arg;
+    uint64_t count;
+    if (read(fd, &count, sizeof count) < 0) {
+        /* nothing pending: a spurious wake */
+    }
+    tc_sync_tick(n->sync);
+}
+
 static void on_sync_timer(evutil_socket_t fd, short what, void *arg)
 {
     tc_node *n = arg;
@@ -1083,6 +1107,7 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
     *out = NULL;
     tc_node *n = tc_xcalloc(1, sizeof *n);
     n->cfg = *cfg;
+    n->sync_fd = -1;
     tc_cert_init(&n->last_commit);
     tc_valset_init(&n->vs);
     int err;
@@ -1118,7 +1143,14 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
         goto fail;
     }
     n->sync_ev = evtimer_new(n->base, on_sync_timer, n);
-    tc_sync_iface si = {n, sync_now, sync_tip, sync_send, sync_apply, sync_ban, sync_rejoin, sync_wake, sync_verify};
+    n->sync_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (n->sync_fd >= 0) {
+        n->sync_notify_ev = event_new(n->base, n->sync_fd, EV_READ | EV_PERSIST, on_sync_verified, n);
+        event_add(n->sync_notify_ev, NULL);
+    }
+    tc_sync_iface si = {n,         sync_now,   sync_tip,    sync_send,
+                        sync_apply, sync_ban,  sync_rejoin, sync_wake,
+                        sync_verify, n->sync_fd >= 0 ? sync_verified : NULL};
     n->sync = tc_sync_new(&si);
     if ((err = open_p2p(n, e)))
         goto fail;
@@ -1194,7 +1226,11 @@ void tc_node_free(tc_node *n)
     tc_rpc_free(n->rpc); /* removes the cookie */
     tc_p2p_free(n->p2p);
     tc_core_free(n->core);
-    tc_sync_free(n->sync);
+    tc_sync_free(n->sync); /* joins the verifier threads before their eventfd goes */
+    if (n->sync_notify_ev)
+        event_free(n->sync_notify_ev);
+    if (n->sync_fd >= 0)
+        close(n->sync_fd);
     for (size_t i = 0; i < MAX_CANDIDATES; i++)
         if (n->cands[i].used)
             drop_candidate(&n->cands[i]);

@@ -16,8 +16,8 @@
 #define MAX_BUFFERED (64u << 20)       /* bytes of blocks waiting to be applied */
 #define PER_PEER 2                     /* getblocks in flight per peer */
 #define MAX_PEERS 8                    /* peers with requests in flight at once */
-#define PEER_RATE 8                    /* getblocks per second and peer, and burst: */
-#define PEER_BURST 16                  /* under a server's default limit (10/s, burst 20) */
+#define PEER_RATE 9                    /* getblocks per second and peer, and burst: */
+#define PEER_BURST 18                  /* under a server's default limit (10/s, burst 20) */
 #define STALL_MS 4000                  /* a request unanswered this long is asked elsewhere */
 #define STRIKES 3                      /* stalls after which a peer's height is not believed */
 #define APPLY_MAX 512                  /* blocks per ledger transaction */
@@ -26,6 +26,7 @@
 #define QUIET_GAP 16                   /* a sync this short logs at debug level: following the tip */
 #define HINT_MS 5000                   /* a peer-0 note no peer serves is dropped after this */
 #define BANNED_KEPT 16                 /* punished peers remembered until their link is gone */
+#define VERIFY_SLICE 16                /* blocks a verifier thread takes at a time */
 #define VERIFIERS 8                    /* at most this many verifier threads (one per core) */
 
 enum range_state { R_WANT, R_ASKED, R_READY };
@@ -38,8 +39,11 @@ typedef struct run {
     tc_cert *certs;
     size_t n;
     atomic_int refs;
-    atomic_bool claimed; /* being applied: verifying it ahead is no use any more */
-    struct run *next;    /* the verifier's stack */
+    size_t taken;          /* blocks handed to a verifier (under the verifier lock) */
+    atomic_size_t checked; /* blocks verified */
+    atomic_bool verified;  /* all of them: its signatures are in the cache (or fail there) */
+    atomic_bool dropped;  /* no range holds it any more: not worth verifying */
+    struct run *next;     /* the verifiers' queue */
 } run;
 
 /* Heights [from, from + count) of the window. READY: the first n of them
@@ -54,19 +58,18 @@ typedef struct {
     run *data;
 } range;
 
-/* Threads that verify the signatures of runs as they arrive, newest first
- * (the in-order apply works from the oldest), so the ledger's checks find
- * them cached and the event loop's decoding and applying overlap with the
- * Ed25519 work. One per core: they only use what the loop leaves idle. */
+/* Threads, one per core, that verify the signatures of runs in the order
+ * they arrive. A run is applied once verified, so the ledger's checks are
+ * cache hits and the event loop only receives, decodes and writes while
+ * every core does the Ed25519 work. */
 typedef struct {
     pthread_t threads[VERIFIERS];
     size_t started;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    run *stack;
+    run *head, *tail;
     bool stop;
-    void (*verify)(void *ctx, const tc_block *blk);
-    void *ctx;
+    const tc_sync_iface *io;
 } verifier;
 
 typedef struct {
@@ -122,15 +125,30 @@ static void *verifier_main(void *arg)
     verifier *v = arg;
     pthread_mutex_lock(&v->mu);
     for (;;) {
-        while (!v->stop && v->stack == NULL)
+        while (!v->stop && v->head == NULL)
             pthread_cond_wait(&v->cv, &v->mu);
         if (v->stop)
             break;
-        run *r = v->stack;
-        v->stack = r->next;
+        /* A slice of the oldest run: every thread works on the run the
+         * apply waits for first. */
+        run *r = v->head;
+        size_t from = r->taken, to = from + VERIFY_SLICE < r->n ? from + VERIFY_SLICE : r->n;
+        r->taken = to;
+        atomic_fetch_add(&r->refs, 1);
+        if (to == r->n) {
+            v->head = r->next;
+            if (v->head == NULL)
+                v->tail = NULL;
+            run_unref(r); /* the queue's reference (ours keeps it) */
+        }
         pthread_mutex_unlock(&v->mu);
-        for (size_t i = 0; i < r->n && !atomic_load(&r->claimed) && !v->stop; i++)
-            v->verify(v->ctx, &r->blks[i]);
+        for (size_t i = from; i < to && !atomic_load(&r->dropped) && !v->stop; i++)
+            v->io->verify(v->io->ctx, &r->blks[i]);
+        if (atomic_fetch_add(&r->checked, to - from) + (to - from) == r->n) {
+            atomic_store(&r->verified, true);
+            if (v->io->verified && !atomic_load(&r->dropped))
+                v->io->verified(v->io->ctx);
+        }
         run_unref(r);
         pthread_mutex_lock(&v->mu);
     }
@@ -138,27 +156,33 @@ static void *verifier_main(void *arg)
     return NULL;
 }
 
-/* Hands r to the verifier (no-op without one). */
+/* Queues r for the verifiers; without them it counts as verified now (the
+ * ledger checks its signatures when applying it). */
 static void verify_ahead(verifier *v, run *r)
 {
-    if (!v->started)
+    if (!v->started) {
+        atomic_store(&r->verified, true);
         return;
+    }
     atomic_fetch_add(&r->refs, 1);
     pthread_mutex_lock(&v->mu);
-    r->next = v->stack;
-    v->stack = r;
+    r->next = NULL;
+    if (v->tail)
+        v->tail->next = r;
+    else
+        v->head = r;
+    v->tail = r;
     pthread_cond_signal(&v->cv);
     pthread_mutex_unlock(&v->mu);
 }
 
-static void verifier_start(verifier *v, void (*verify)(void *, const tc_block *), void *ctx)
+static void verifier_start(verifier *v, const tc_sync_iface *io)
 {
     pthread_mutex_init(&v->mu, NULL);
     pthread_cond_init(&v->cv, NULL);
-    v->verify = verify;
-    v->ctx = ctx;
+    v->io = io;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t want = verify == NULL ? 0 : cpus < 1 ? 1 : cpus > VERIFIERS ? VERIFIERS : (size_t)cpus;
+    size_t want = io->verify == NULL ? 0 : cpus < 1 ? 1 : cpus > VERIFIERS ? VERIFIERS : (size_t)cpus;
     while (v->started < want && pthread_create(&v->threads[v->started], NULL, verifier_main, v) == 0)
         v->started++;
     if (v->started < want)
@@ -174,9 +198,9 @@ static void verifier_stop(verifier *v)
         pthread_mutex_unlock(&v->mu);
         for (size_t i = 0; i < v->started; i++)
             pthread_join(v->threads[i], NULL);
-        while (v->stack) {
-            run *r = v->stack;
-            v->stack = r->next;
+        while (v->head) {
+            run *r = v->head;
+            v->head = r->next;
             run_unref(r);
         }
     }
@@ -220,7 +244,8 @@ static speer *add_peer(tc_sync *s, uint64_t id)
 /* Keeps the first `keep` blocks of r (their memory goes with the run). */
 static void drop_blocks(range *r, size_t keep)
 {
-    if (keep == 0) {
+    if (keep == 0 && r->data) {
+        atomic_store(&r->data->dropped, true);
         run_unref(r->data);
         r->data = NULL;
     }
@@ -503,37 +528,36 @@ static int punish(tc_sync *s, uint64_t peer, uint64_t current, int err, const ch
     return 0;
 }
 
-/* Applies held blocks in order, APPLY_MAX per transaction. Returns the
- * violation of `current` if it served an invalid one. */
-static int apply_ready(tc_sync *s, uint64_t current)
+/* Applies the held blocks that follow the tip, up to APPLY_MAX in one
+ * transaction. Returns whether there was anything to apply; *violation is
+ * set if `current` served an invalid block. */
+static bool apply_some(tc_sync *s, uint64_t current, int *violation)
 {
     const tc_block *blks[APPLY_MAX];
     const tc_cert *certs[APPLY_MAX];
-    int violation = 0;
-    for (;;) {
+    {
         uint64_t tip = s->io.tip(s->io.ctx);
         trim(s, tip);
         size_t n = 0;
         for (size_t i = 0; i < s->n_ranges && n < APPLY_MAX; i++) {
             range *r = &s->r[i];
-            if (r->state != R_READY || r->from > tip + 1 + n)
-                break;
+            if (r->state != R_READY || r->from > tip + 1 + n || !atomic_load(&r->data->verified))
+                break; /* a gap, or signatures still being verified (the verifiers call back) */
             for (size_t k = 0; k < r->n && n < APPLY_MAX; k++) {
                 if (r->from + k != tip + 1 + n)
                     continue; /* at or below the tip */
-                atomic_store(&r->data->claimed, true);
                 blks[n] = &r->data->blks[k];
                 certs[n++] = &r->data->certs[k];
             }
         }
         if (n == 0)
-            return violation;
+            return false;
         size_t applied = 0;
         tc_errmsg e;
         int err = s->io.apply(s->io.ctx, blks, certs, n, &applied, &e);
         s->applied += applied;
         if (err == 0)
-            continue;
+            return true;
         uint64_t bad = tip + 1 + applied;
         if (ours(err)) {
             uint64_t t = now(s);
@@ -542,7 +566,7 @@ static int apply_ready(tc_sync *s, uint64_t current)
                 tc_log_error("sync", "cannot apply synced blocks; retrying", "height=%llu err=%s",
                              (unsigned long long)bad, e.msg);
             }
-            return violation;
+            return false;
         }
         tip = s->io.tip(s->io.ctx);
         trim(s, tip);
@@ -557,14 +581,19 @@ static int apply_ready(tc_sync *s, uint64_t current)
         reject(s, i, bad);
         int v = punish(s, peer, current, err, e.msg);
         if (v)
-            violation = v;
+            *violation = v;
+        return true;
     }
 }
 
-/* After any event: apply, ask, log, or finish. */
+/* After any event: ask, apply, log, or finish. Requests go out before each
+ * transaction, so peers serve while this thread writes. */
 static int step(tc_sync *s, uint64_t current)
 {
-    int violation = apply_ready(s, current);
+    int violation = 0;
+    do
+        fill(s);
+    while (apply_some(s, current, &violation));
     uint64_t tip = s->io.tip(s->io.ctx);
     if (s->hint && (s->hint <= tip || now(s) - s->hint_ms > HINT_MS))
         s->hint = 0; /* reached, or no peer had it: peers' own heights say more */
@@ -584,7 +613,7 @@ tc_sync *tc_sync_new(const tc_sync_iface *io)
 {
     tc_sync *s = tc_xcalloc(1, sizeof *s);
     s->io = *io;
-    verifier_start(&s->v, io->verify, io->ctx);
+    verifier_start(&s->v, &s->io);
     return s;
 }
 
@@ -706,7 +735,9 @@ int tc_sync_on_blocks(tc_sync *s, uint64_t peer, const tc_msg_blocks *m)
     data->certs = certs;
     data->n = m->n;
     atomic_init(&data->refs, 1);
-    atomic_init(&data->claimed, false);
+    atomic_init(&data->checked, 0);
+    atomic_init(&data->verified, false);
+    atomic_init(&data->dropped, false);
     range *r = range_at(s, from);
     if (r == NULL || r->state == R_READY || !s->active) { /* late, or answered by another peer */
         run_unref(data);

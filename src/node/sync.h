@@ -13,9 +13,10 @@
  *
  * The object knows no sockets, disk or clock of its own: the node feeds it
  * events and it calls back through tc_sync_iface. Everything runs on the
- * node's event loop thread, except iface.verify: one thread of the sync's
- * own verifies the signatures of arrived blocks ahead of the in-order
- * apply, so Ed25519 work overlaps with receiving, decoding and writing. */
+ * node's event loop thread, except iface.verify and iface.verified: the
+ * sync's own threads (one per core) verify the signatures of arrived blocks
+ * before the in-order apply takes them, so Ed25519 work runs on every core
+ * while the loop receives, decodes and writes. */
 #ifndef TC_NODE_SYNC_H
 #define TC_NODE_SYNC_H
 
@@ -55,9 +56,13 @@ typedef struct {
     /* Asks for tc_sync_tick in about ms milliseconds (none if one is already due). */
     void (*wake)(void *ctx, uint64_t ms);
     /* Verifies blk's signatures into the cache apply will consult
-     * (tc_ledger_verify_ahead). Called from the sync's own thread while the
-     * event loop goes on, so it must be thread-safe. NULL: no such thread. */
+     * (tc_ledger_verify_ahead). Called from the sync's own threads while the
+     * event loop goes on, so it must be thread-safe. NULL: no such threads;
+     * apply verifies. */
     void (*verify)(void *ctx, const tc_block *blk);
+    /* Called from those threads when a run of blocks is verified: the node
+     * calls tc_sync_tick on its loop soon (may be NULL: the next tick). */
+    void (*verified)(void *ctx);
 } tc_sync_iface;
 
 /* A sync driving io (copied). Aborts on out of memory. */

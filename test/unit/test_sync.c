@@ -11,11 +11,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "node/sync.h"
 #include "testchain.h"
 
-#define CHAIN 2000
+#define CHAIN 4000
 #define MAX_SENT 4096
 #define BAD_TIME 666 /* a block with this time is invalid */
 
@@ -37,7 +38,8 @@ typedef struct {
     uint64_t bad_height;     /* block served as invalid by bad_peer */
     uint64_t bad_peer;
     tc_buf bad[2];
-    atomic_size_t verified; /* blocks the sync's thread verified ahead */
+    atomic_size_t verified; /* blocks the sync's threads verified ahead */
+    atomic_int wakes;       /* runs they reported verified */
 } world;
 
 static uint64_t w_now(void *ctx)
@@ -94,10 +96,15 @@ static void w_wake(void *ctx, uint64_t ms)
 {
 }
 
-/* Runs on the sync's verifier thread: touches nothing but the counter. */
+/* These two run on the sync's verifier threads: atomics only. */
 static void w_verify(void *ctx, const tc_block *blk)
 {
     atomic_fetch_add(&((world *)ctx)->verified, 1);
+}
+
+static void w_verified(void *ctx)
+{
+    atomic_fetch_add(&((world *)ctx)->wakes, 1);
 }
 
 static void encode_block(uint64_t h, uint64_t time_ms, tc_buf *blk, tc_buf *cert)
@@ -118,15 +125,25 @@ static void encode_block(uint64_t h, uint64_t time_ms, tc_buf *blk, tc_buf *cert
     tc_cert_release(&c);
 }
 
-static tc_sync *world_new(world *w)
+/* A sync over w; with verifier threads, or (threads 0) one that applies
+ * what arrives at once, which keeps the scheduling tests deterministic. */
+static tc_sync *world_new_with(world *w, bool threads)
 {
     memset(w, 0, sizeof *w);
     w->now = 1000;
     for (uint64_t h = 1; h <= CHAIN; h++)
         encode_block(h, 1000 + h, &w->raw[h][0], &w->raw[h][1]);
     atomic_init(&w->verified, 0);
-    tc_sync_iface io = {w, w_now, w_tip, w_send, w_apply, w_ban, w_rejoin, w_wake, w_verify};
+    atomic_init(&w->wakes, 0);
+    tc_sync_iface io = {w,      w_now,    w_tip,    w_send,
+                        w_apply, w_ban,   w_rejoin, w_wake,
+                        threads ? w_verify : NULL, threads ? w_verified : NULL};
     return tc_sync_new(&io);
+}
+
+static tc_sync *world_new(world *w)
+{
+    return world_new_with(w, false);
 }
 
 static void world_free(world *w, tc_sync *s)
@@ -206,6 +223,30 @@ static void test_parallel_window_in_order(void **state)
     assert_true(w.max_batch > TC_MSG_MAX_BLOCKS); /* buffered runs went in together */
     for (size_t i = 0; i < w.n_req; i++) /* never beyond the window */
         assert_true(w.req[i].from <= w.tip + 32 * TC_MSG_MAX_BLOCKS);
+    world_free(&w, s);
+}
+
+/* With verifier threads, a run is applied only once they have verified it;
+ * they say so, and the loop (here: this test) ticks the sync. */
+static void test_verified_before_applied(void **state)
+{
+    (void)state;
+    static world w;
+    tc_sync *s = world_new_with(&w, true);
+    for (uint64_t p = 1; p <= 3; p++)
+        tc_sync_on_height(s, p, CHAIN);
+    for (int rounds = 0; rounds < 100000 && w.tip < CHAIN; rounds++) {
+        for (size_t i = 0; i < w.n_req; i++)
+            if (!w.req[i].answered)
+                assert_int_equal(answer(&w, s, i, CHAIN), 0);
+        if (atomic_exchange(&w.wakes, 0) == 0)
+            usleep(100);
+        w.now += 20;
+        tc_sync_tick(s);
+    }
+    assert_int_equal(w.tip, CHAIN);
+    assert_int_equal(w.rejoins, 1);
+    assert_true(atomic_load(&w.verified) >= CHAIN); /* every block went through them */
     world_free(&w, s);
 }
 
@@ -384,6 +425,19 @@ static void test_one_block_answers_stay_bounded(void **state)
     world_free(&w, s);
 }
 
+/* Answers the newest open request until none is left, without time passing. */
+static void answer_open_now(world *w, tc_sync *s)
+{
+    for (int i = 0; i < 100; i++) {
+        size_t k = w->n_req;
+        while (k > 0 && w->req[k - 1].answered)
+            k--;
+        if (k == 0)
+            return;
+        assert_int_equal(answer(w, s, k - 1, CHAIN), 0);
+    }
+}
+
 static void test_requests_paced_per_peer(void **state)
 {
     (void)state;
@@ -391,16 +445,16 @@ static void test_requests_paced_per_peer(void **state)
     tc_sync *s = world_new(&w);
     tc_sync_on_height(s, 1, CHAIN);
     /* answering at once, without time passing: the burst, then nothing */
-    for (int i = 0; i < 100; i++) {
-        size_t k = w.n_req;
-        while (k > 0 && w.req[k - 1].answered)
-            k--;
-        if (k == 0)
-            break;
-        assert_int_equal(answer(&w, s, k - 1, CHAIN), 0);
-    }
-    assert_true(w.n_req <= 16);
-    assert_true(w.n_req >= 8);
+    answer_open_now(&w, s);
+    size_t burst = w.n_req;
+    assert_true(burst < 20); /* a server's default burst */
+    assert_true(burst >= 8);
+    /* a second later: under a server's default rate (10/s) */
+    w.now += 1000;
+    tc_sync_tick(s);
+    answer_open_now(&w, s);
+    assert_true(w.n_req > burst);
+    assert_true(w.n_req - burst < 10);
     world_free(&w, s);
 }
 
@@ -450,6 +504,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parallel_window_in_order),
+        cmocka_unit_test(test_verified_before_applied),
         cmocka_unit_test(test_bad_block_banned_and_fetched_elsewhere),
         cmocka_unit_test(test_malformed_run_is_a_violation),
         cmocka_unit_test(test_stall_asked_elsewhere),
