@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/file.h"
 #include "util/hex.h"
 #include "util/mem.h"
 
@@ -68,36 +69,6 @@ const char *tc_datadir_path(const tc_datadir *d)
     return d->path;
 }
 
-/* Writes text to path through a temporary file, fsyncs file and directory. */
-static int write_atomic(const char *path, const char *text, size_t n, tc_errmsg *e)
-{
-    char tmp[PATH_MAX + 8], dir[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return tc_fail(e, TC_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    int ok = fchmod(fd, 0600) == 0 && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
-    int saved = errno;
-    close(fd);
-    if (!ok || rename(tmp, path) != 0) {
-        if (ok)
-            saved = errno;
-        unlink(tmp);
-        return tc_fail(e, saved == ENOSPC ? TC_ESTORE_FULL : TC_EIO, "%s: cannot write: %s", path,
-                       strerror(saved));
-    }
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    return 0;
-}
-
 int tc_keyfile_write(const char *path, const tc_keypair *kp, tc_errmsg *e)
 {
     if (access(path, F_OK) == 0)
@@ -107,7 +78,7 @@ int tc_keyfile_write(const char *path, const tc_keypair *kp, tc_errmsg *e)
     tc_keypair_seed(kp, seed);
     tc_hex_encode(text, seed, 32);
     text[64] = '\n';
-    int err = write_atomic(path, text, 65, e);
+    int err = tc_file_write(path, text, 65, 0600, false, e);
     sodium_memzero(seed, sizeof seed);
     sodium_memzero(text, sizeof text);
     return err;

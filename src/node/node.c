@@ -14,7 +14,6 @@
 #include "net/banlist.h"
 #include "net/p2p.h"
 #include "node/datadir.h"
-#include "wallet/wfile.h"
 #include "node/nodemetrics.h"
 #include "node/noderpc.h"
 #include "node/peerstore.h"
@@ -23,6 +22,7 @@
 #include "store/ledger.h"
 #include "store/signlog.h"
 #include "util/clock.h"
+#include "util/file.h"
 #include "util/hex.h"
 #include "util/hmap.h"
 #include "util/log.h"
@@ -973,7 +973,7 @@ static int save_locked_block(tc_node *n, const tc_signstate *s)
     char path[TC_CONFIG_PATH + 32];
     tc_errmsg e;
     snprintf(path, sizeof path, "%s/consensus.lock", n->cfg.datadir);
-    int err = tc_wfile_write(path, c->raw.p, c->raw.len, 0600, true, &e);
+    int err = tc_file_write(path, c->raw.p, c->raw.len, 0600, true, &e);
     if (err) {
         tc_log_error("node", "cannot keep the locked block", "reason=%s", e.msg);
         return err;
@@ -989,7 +989,7 @@ static void load_locked_block(tc_node *n, const tc_signstate *last)
     size_t len = 0;
     tc_errmsg e;
     snprintf(path, sizeof path, "%s/consensus.lock", n->cfg.datadir);
-    if (last->lock_round < 0 || tc_wfile_read(path, TC_MAX_BLOCK_SIZE, false, &raw, &len, &e) != 0)
+    if (last->lock_round < 0 || tc_file_read(path, TC_MAX_BLOCK_SIZE, false, &raw, &len, &e) != 0)
         return;
     tc_block blk;
     tc_hash h;
@@ -1003,7 +1003,7 @@ static void load_locked_block(tc_node *n, const tc_signstate *last)
         }
         tc_block_release(&blk);
     }
-    tc_wfile_free(raw, false);
+    tc_file_free(raw, false);
 }
 
 static int open_signlog(tc_node *n, tc_signstate *last, tc_errmsg *e)

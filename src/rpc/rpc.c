@@ -21,6 +21,7 @@
 #include <event2/keyvalq_struct.h>
 #include <sodium.h>
 
+#include "util/file.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -365,15 +366,13 @@ static bool authorized(const tc_rpc *rpc, struct evhttp_request *req)
     return ok;
 }
 
-/* Writes <dir>/.cookie with a fresh password, mode 0600, atomically (temp
- * file then rename), and installs it as a credential. 0 or TC_EIO. */
+/* Writes <dir>/.cookie with a fresh password, mode 0600, atomically
+ * (tc_file_write), and installs it as a credential. 0 or TC_EIO. */
 static int cookie_create(tc_rpc *rpc, const char *dir)
 {
     size_t dl = strlen(dir);
     char *path = tc_xmalloc(dl + sizeof "/" TC_RPC_COOKIE_FILE);
-    char *tmp = tc_xmalloc(dl + sizeof "/" TC_RPC_COOKIE_FILE ".tmp");
     sprintf(path, "%s/%s", dir, TC_RPC_COOKIE_FILE);
-    sprintf(tmp, "%s.tmp", path);
 
     uint8_t secret[32];
     char line[sizeof TC_RPC_COOKIE_USER ":" + 2 * sizeof secret];
@@ -381,19 +380,11 @@ static int cookie_create(tc_rpc *rpc, const char *dir)
     randombytes_buf(secret, sizeof secret);
     memcpy(line, TC_RPC_COOKIE_USER ":", sizeof TC_RPC_COOKIE_USER);
     tc_hex_encode(password, secret, sizeof secret);
-    size_t ll = strlen(line);
 
     int rc = TC_EIO;
-    (void)unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        tc_log_error("rpc", "cannot create cookie file", "path=%s error=%s", tmp, strerror(errno));
-        goto out;
-    }
-    bool written = write(fd, line, ll) == (ssize_t)ll && fsync(fd) == 0;
-    if (close(fd) != 0 || !written || rename(tmp, path) != 0) {
-        tc_log_error("rpc", "cannot write cookie file", "path=%s error=%s", path, strerror(errno));
-        (void)unlink(tmp);
+    tc_errmsg e;
+    if (tc_file_write(path, line, strlen(line), 0600, true, &e) != 0) {
+        tc_log_error("rpc", "cannot write cookie file", "path=%s error=%s", path, e.msg);
         goto out;
     }
     cred_set(rpc, 0, TC_RPC_COOKIE_USER, password);
@@ -404,7 +395,6 @@ out:
     sodium_memzero(secret, sizeof secret);
     sodium_memzero(line, sizeof line);
     free(path);
-    free(tmp);
     return rc;
 }
 

@@ -19,7 +19,7 @@
 #include "util/hex.h"
 #include "util/mem.h"
 #include "wallet/wallet.h"
-#include "wallet/wfile.h"
+#include "util/file.h"
 
 #define MAX_DIR 400 /* leaves room for "/node63/operator.key" in config paths */
 #define NODE_PATH (PATH_MAX + 32) /* DIR/node<i> */
@@ -99,7 +99,7 @@ static int make_dir(const char *dir, char abs[PATH_MAX], undo_list *u, tc_errmsg
 
 static int write_text(const char *path, const char *text, undo_list *u, tc_errmsg *e)
 {
-    int err = tc_wfile_write(path, text, strlen(text), 0644, false, e);
+    int err = tc_file_write(path, text, strlen(text), 0644, false, e);
     if (err == 0)
         undo_add(u, path, false);
     return err;

@@ -12,7 +12,7 @@
 #include "chain/validate.h"
 #include "util/hex.h"
 #include "util/mem.h"
-#include "wallet/wfile.h"
+#include "util/file.h"
 
 #define WALLET_FORMAT "timecoin-wallet"
 #define WALLET_VERSION 1
@@ -244,7 +244,7 @@ static int save(const tc_wallet *w, bool replace, tc_errmsg *e)
     } else {
         json_dumpb(root, text, len, flags);
         text[len] = '\n';
-        err = tc_wfile_write(w->path, text, len + 1, 0600, replace, e);
+        err = tc_file_write(w->path, text, len + 1, 0600, replace, e);
     }
     sodium_free(text);
     for (size_t i = 0; keys && i < json_array_size(keys); i++)
@@ -461,7 +461,7 @@ static int load(const char *path, const char *passphrase, bool want_keys, tc_wal
     json_t *root = NULL;
     tc_wallet *w = NULL;
     pctx c = {path, e};
-    int err = tc_wfile_read(path, WALLET_MAX_FILE, true, &text, &len, e);
+    int err = tc_file_read(path, WALLET_MAX_FILE, true, &text, &len, e);
     if (err)
         return err == TC_ELIMIT ? tc_fail(e, TC_ECORRUPT, "%s: too large for a wallet file", path) : err;
     json_error_t jerr;
@@ -485,7 +485,7 @@ out:
             wipe_json_string(json_array_get(keys, i));
         json_decref(root);
     }
-    tc_wfile_free(text, true);
+    tc_file_free(text, true);
     if (err) {
         tc_wallet_free(w);
         w = NULL;

@@ -20,7 +20,7 @@
 #include "util/log.h"
 #include "wallet/devnet.h"
 #include "wallet/wallet.h"
-#include "wallet/wfile.h"
+#include "util/file.h"
 
 #define NODES 4
 #define BASE 31000
@@ -174,11 +174,11 @@ static void test_second_init_refused(void **state)
     size_t n0, n1;
     tc_errmsg e;
     path_of(p, sizeof p, "genesis.json", -1);
-    assert_int_equal(tc_wfile_read(p, 1 << 20, false, &before, &n0, &e), 0);
+    assert_int_equal(tc_file_read(p, 1 << 20, false, &before, &n0, &e), 0);
     tc_devnet_opts o = {.dir = net_dir, .nodes = 2};
     assert_int_equal(tc_devnet_init(&o, NULL, &e), TC_EEXIST);
     assert_non_null(strstr(e.msg, p));
-    assert_int_equal(tc_wfile_read(p, 1 << 20, false, &after, &n1, &e), 0);
+    assert_int_equal(tc_file_read(p, 1 << 20, false, &after, &n1, &e), 0);
     assert_int_equal(n0, n1);
     assert_memory_equal(before, after, n0);
     free(before);

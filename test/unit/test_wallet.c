@@ -19,7 +19,7 @@
 #include "testdir.h"
 #include "util/hex.h"
 #include "wallet/wallet.h"
-#include "wallet/wfile.h"
+#include "util/file.h"
 
 /* Fast Argon2id for tests only; production uses tc_wallet_kdf_default. */
 static const tc_wallet_kdf fast = {crypto_pwhash_argon2id_OPSLIMIT_MIN, crypto_pwhash_argon2id_MEMLIMIT_MIN};
@@ -51,7 +51,7 @@ static char *slurp(const char *path, size_t *n)
 {
     char *p = NULL;
     tc_errmsg e;
-    assert_int_equal(tc_wfile_read(path, 1 << 24, false, &p, n, &e), 0);
+    assert_int_equal(tc_file_read(path, 1 << 24, false, &p, n, &e), 0);
     char *copy = malloc(*n + 1);
     memcpy(copy, p, *n + 1);
     free(p);
@@ -62,7 +62,7 @@ static void spit(const char *path, const char *text)
 {
     tc_errmsg e;
     unlink(path);
-    assert_int_equal(tc_wfile_write(path, text, strlen(text), 0600, false, &e), 0);
+    assert_int_equal(tc_file_write(path, text, strlen(text), 0600, false, &e), 0);
 }
 
 /* Replaces the first occurrence of from with to in text (same length or not). */

@@ -1,9 +1,9 @@
-/* Whole-file reads and writes for the wallet tools (wallet files, devnet
- * layouts): a write goes through a temporary file in the same directory that
+/* Whole-file reads and writes (wallet files, devnet layouts, key files, the
+ * RPC cookie, the locked consensus block): a write goes through a temporary file in the same directory that
  * is fsynced before it takes the final name, so a crash leaves the old file or
  * the new one, never a torn mix. */
-#ifndef TC_WALLET_WFILE_H
-#define TC_WALLET_WFILE_H
+#ifndef TC_UTIL_FILE_H
+#define TC_UTIL_FILE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,14 +16,14 @@
  * with TC_EEXIST and left alone (no window in which it could be clobbered).
  * TC_EIO / TC_ESTORE_FULL (disk full) with the path in e; nothing is left
  * behind on failure. */
-int tc_wfile_write(const char *path, const void *data, size_t n, mode_t mode, bool replace,
+int tc_file_write(const char *path, const void *data, size_t n, mode_t mode, bool replace,
                    tc_errmsg *e) TC_MUST_CHECK;
 
 /* Reads the whole file at path (at most max bytes) into memory the caller
- * frees with tc_wfile_free(p, secure). secure: the buffer comes from
+ * frees with tc_file_free(p, secure). secure: the buffer comes from
  * sodium_malloc and is wiped on free. A NUL follows the data (not counted).
  * TC_ENOTFOUND if absent, TC_ELIMIT if larger than max, TC_EIO otherwise. */
-int tc_wfile_read(const char *path, size_t max, bool secure, char **out, size_t *n, tc_errmsg *e) TC_MUST_CHECK;
-void tc_wfile_free(char *p, bool secure); /* NULL is a no-op */
+int tc_file_read(const char *path, size_t max, bool secure, char **out, size_t *n, tc_errmsg *e) TC_MUST_CHECK;
+void tc_file_free(char *p, bool secure); /* NULL is a no-op */
 
 #endif

@@ -1,4 +1,4 @@
-#include "wallet/wfile.h"
+#include "util/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,7 +62,7 @@ static int publish(const char *tmp, const char *path, bool replace)
     return rename(tmp, path);
 }
 
-int tc_wfile_write(const char *path, const void *data, size_t n, mode_t mode, bool replace, tc_errmsg *e)
+int tc_file_write(const char *path, const void *data, size_t n, mode_t mode, bool replace, tc_errmsg *e)
 {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
@@ -93,7 +93,7 @@ int tc_wfile_write(const char *path, const void *data, size_t n, mode_t mode, bo
     return 0;
 }
 
-void tc_wfile_free(char *p, bool secure)
+void tc_file_free(char *p, bool secure)
 {
     if (secure)
         sodium_free(p); /* wipes; NULL is a no-op */
@@ -101,7 +101,7 @@ void tc_wfile_free(char *p, bool secure)
         free(p);
 }
 
-int tc_wfile_read(const char *path, size_t max, bool secure, char **out, size_t *n, tc_errmsg *e)
+int tc_file_read(const char *path, size_t max, bool secure, char **out, size_t *n, tc_errmsg *e)
 {
     *out = NULL;
     *n = 0;
@@ -145,7 +145,7 @@ int tc_wfile_read(const char *path, size_t max, bool secure, char **out, size_t 
 out:
     close(fd);
     if (err) {
-        tc_wfile_free(p, secure);
+        tc_file_free(p, secure);
         return err;
     }
     *out = p;
