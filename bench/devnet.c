@@ -184,7 +184,6 @@ static int reserve_ports(void)
 /* ---- nodes ------------------------------------------------------------------ */
 
 typedef struct {
-    int index;
     char dir[PATH_MAX + 16], conf[PATH_MAX + 32], log[PATH_MAX + 32];
     pid_t pid;
     atomic_bool alive;
@@ -567,13 +566,13 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 typedef struct {
-    size_t final, refused, total;
+    size_t final, refused;
     double p50_ms, p99_ms, max_ms;
 } latency;
 
 static latency latencies(const payment *p, size_t n, unsigned mask)
 {
-    latency l = {.total = n};
+    latency l = {0};
     uint64_t *ms = tc_xcalloc(n ? n : 1, sizeof *ms);
     for (size_t i = 0; i < n; i++) {
         uint64_t f = p[i].height ? final_ns(p[i].height, mask) : 0;
@@ -908,10 +907,10 @@ static void init_devnet(int base)
         die("time-cli devnet init failed; see %s", log);
     for (int i = 0; i < MAX_NODES; i++) {
         node *nd = &g_nodes[i];
-        nd->index = i;
         snprintf(nd->dir, sizeof nd->dir, "%s/node%d", g_dir, i);
-        snprintf(nd->conf, sizeof nd->conf, "%s/time.conf", nd->dir);
-        snprintf(nd->log, sizeof nd->log, "%s/timed.log", nd->dir);
+        if (snprintf(nd->conf, sizeof nd->conf, "%s/time.conf", nd->dir) >= (int)sizeof nd->conf ||
+            snprintf(nd->log, sizeof nd->log, "%s/timed.log", nd->dir) >= (int)sizeof nd->log)
+            die("%s: path too long", nd->dir);
     }
 }
 
