@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/p2p.h"
 #include "util/log.h"
 
 enum kind { K_PATH, K_ADDR, K_LIST, K_UINT, K_INT, K_LEVEL, K_FORMAT, K_NETWORK, K_TEXT };
@@ -176,8 +177,13 @@ int tc_config_set(tc_config *cfg, const char *name, const char *value, const cha
         return 0;
     case K_LIST: {
         size_t *count = (size_t *)((char *)cfg + k->count_off);
-        if (!valid_addr(value))
-            return tc_fail(e, TC_ECONFIG, "%s: %s: expected host:port, got \"%s\"", where, name, value);
+        /* checked here, not when dialling: a typo must stop the start, not
+         * leave a node that quietly never connects */
+        if (!valid_addr(value) || tc_p2p_check_addr(value) != 0)
+            return tc_fail(e, TC_ECONFIG,
+                           "%s: %s: \"%s\" is not a numeric ip:port or [ipv6]:port (port 1-65535; "
+                           "host names are not resolved)",
+                           where, name, value);
         if (*count >= TC_CONFIG_MAX_PEERS)
             return tc_fail(e, TC_ECONFIG, "%s: %s: more than %d entries", where, name, TC_CONFIG_MAX_PEERS);
         strcpy(field + *count * k->size, value);

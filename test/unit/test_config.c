@@ -133,6 +133,45 @@ static void test_flag_errors(void **state)
     assert_non_null(strstr(e.msg, "rpcuser and rpcpassword"));
 }
 
+/* connect, addnode and seednode take only what the P2P layer can dial
+ * without DNS; a host name stops the start instead of a silent no-op later. */
+static void test_peer_addresses_are_numeric(void **state)
+{
+    (void)state;
+    static const char *const lists[] = {"connect", "addnode", "seednode"};
+    static const char *const bad[] = {
+        "example.com:9000", "localhost:9000", "127.0.0.1",  "[::1]",   "127.0.0.1:0",
+        "127.0.0.1:65536",  "::1:9000",       "1.2.3:9000", "[::1]:-1",
+    };
+    tc_config cfg;
+    tc_errmsg e = {""};
+    for (size_t i = 0; i < 3; i++) {
+        char flag[32], text[128];
+        snprintf(flag, sizeof flag, "--%s", lists[i]);
+        char *ok[] = {"timed", "--datadir", "/x", flag, "127.0.0.1:9000", flag, "[::1]:9000"};
+        if (run(&cfg, &e, 7, ok))
+            fail_msg("%s", e.msg);
+        snprintf(text, sizeof text, "%s = 10.1.2.3:24100\n%s = [2001:db8::1]:24100\n", lists[i], lists[i]);
+        write_conf(text);
+        char *file[] = {"timed", "--datadir", "/x", "--config", path};
+        int err = run(&cfg, &e, 5, file);
+        unlink(path);
+        if (err)
+            fail_msg("%s", e.msg);
+        for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
+            char *a[] = {"timed", "--datadir", "/x", flag, (char *)bad[j]};
+            char want[128];
+            assert_int_equal(run(&cfg, &e, 5, a), TC_ECONFIG);
+            snprintf(want, sizeof want, "%s: %s: \"%s\" is not a numeric ip:port", flag, lists[i], bad[j]);
+            if (strstr(e.msg, want) == NULL || strstr(e.msg, "host names are not resolved") == NULL)
+                fail_msg("message \"%s\" lacks \"%s\" and the reason", e.msg, want);
+            snprintf(text, sizeof text, "network = devnet\n%s = %s\n", lists[i], bad[j]);
+            snprintf(want, sizeof want, "2: %s: \"%s\" is not a numeric ip:port", lists[i], bad[j]);
+            expect_file_error(text, want);
+        }
+    }
+}
+
 static void test_docs_name_every_key(void **state)
 {
     (void)state;
@@ -157,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_network_defaults),
         cmocka_unit_test(test_file_errors_name_line_and_hint),
         cmocka_unit_test(test_flag_errors),
+        cmocka_unit_test(test_peer_addresses_are_numeric),
         cmocka_unit_test(test_docs_name_every_key),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
