@@ -83,3 +83,13 @@ def test_missing_config_file_is_named(tmp_path):
     r = timed("--config", missing)
     assert r.rc == 1
     assert str(missing) in r.stderr, r.stderr
+
+
+def test_peer_address_must_be_numeric(tmp_path):
+    """A host name in connect / addnode / seednode stops the start (the node
+    never resolves names) instead of being refused at dial time."""
+    conf = write_conf(tmp_path)
+    r = timed("--config", conf, "--connect", "example.invalid:1")
+    assert r.rc == 1, r.stderr
+    assert ('connect: "example.invalid:1" is not a numeric ip:port' in r.stderr
+            and "host names are not resolved" in r.stderr), r.stderr
