@@ -159,10 +159,21 @@ void tc_rpcconn_close(tc_rpcconn *c)
     free(c);
 }
 
+/* Whether a send, or a receive before any byte of the answer, failed because
+ * the node had closed the connection: the keep-alive race (it closed the
+ * connection while idle and never took the request), the one failure worth
+ * sending again. A node that read a request and closed without a byte of
+ * answer would look the same; ours answers every request it reads. */
+static bool closed_by_peer(ssize_t r, int err)
+{
+    return r == 0 || (r < 0 && (err == EPIPE || err == ECONNRESET));
+}
+
 /* Reads one HTTP answer: headers, then a Content-Length body (or, without
  * one, everything until the server closes). Leaves status and the body in
- * c->in (NUL-terminated), *body pointing into it. */
-static int read_answer(tc_rpcconn *c, int *status, const char **body, tc_errmsg *e)
+ * c->in (NUL-terminated), *body pointing into it. *stale is set when the
+ * connection turned out closed before any byte arrived. */
+static int read_answer(tc_rpcconn *c, int *status, const char **body, bool *stale, tc_errmsg *e)
 {
     const tc_rpc_target *t = &c->t;
     c->in.len = 0;
@@ -173,6 +184,8 @@ static int read_answer(tc_rpcconn *c, int *status, const char **body, tc_errmsg 
         c->in.len -= 65536 - (r > 0 ? (size_t)r : 0);
         if (r == 0 && need == SIZE_MAX && head_end)
             break; /* no Content-Length: the body ends with the connection */
+        if (r <= 0 && c->in.len == 0)
+            *stale = closed_by_peer(r, errno);
         if (r <= 0 || c->in.len > MAX_RESPONSE)
             return tc_fail(e, TC_EIO, "RPC %s:%u: %s", t->host, t->port,
                            r == 0    ? "the node closed the connection"
@@ -195,8 +208,12 @@ static int read_answer(tc_rpcconn *c, int *status, const char **body, tc_errmsg 
     return 0;
 }
 
-static int post_once(tc_rpcconn *c, const char *body, size_t len, bool keep_alive, json_t **resp, tc_errmsg *e)
+/* One request and its answer on c->fd. *stale as for read_answer, or when
+ * the send found the connection closed. */
+static int post_once(tc_rpcconn *c, const char *body, size_t len, bool keep_alive, json_t **resp, bool *stale,
+                     tc_errmsg *e)
 {
+    *stale = false;
     const tc_rpc_target *t = &c->t;
     char auth64[sizeof t->auth * 4 / 3 + 8];
     sodium_bin2base64(auth64, sizeof auth64, (const unsigned char *)t->auth, strlen(t->auth),
@@ -213,14 +230,17 @@ static int post_once(tc_rpcconn *c, const char *body, size_t len, bool keep_aliv
     tc_buf_put(&out, head, (size_t)hl);
     tc_buf_put(&out, body, len);
     sodium_memzero(head, sizeof head);
-    int sent = send_all(c->fd, (const char *)out.p, out.len) == 0;
+    int sent = send_all(c->fd, (const char *)out.p, out.len) == 0, send_errno = errno;
     sodium_memzero(out.p, out.len);
     tc_buf_release(&out);
-    if (!sent)
-        return tc_fail(e, TC_EIO, "RPC %s:%u: send failed: %s", t->host, t->port, strerror(errno));
+    if (!sent) {
+        /* the peer cannot have acted on a request it did not receive whole */
+        *stale = closed_by_peer(-1, send_errno);
+        return tc_fail(e, TC_EIO, "RPC %s:%u: send failed: %s", t->host, t->port, strerror(send_errno));
+    }
     int status = 0;
     const char *json = NULL;
-    int err = read_answer(c, &status, &json, e);
+    int err = read_answer(c, &status, &json, stale, e);
     if (err)
         return err;
     if (status == 401)
@@ -233,19 +253,31 @@ static int post_once(tc_rpcconn *c, const char *body, size_t len, bool keep_aliv
     return 0;
 }
 
+/* Closes c->fd after a failure: whatever the node still sends on it (the
+ * rest of an answer, a late one) must not be read as the next answer. */
+static void drop_conn(tc_rpcconn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
 int tc_rpcconn_post(tc_rpcconn *c, const char *body, size_t len, json_t **resp, tc_errmsg *e)
 {
     *resp = NULL;
-    if (c->fd >= 0) {
-        int err = post_once(c, body, len, true, resp, e);
-        if (err == 0)
-            return 0;
-        close(c->fd); /* the server may have closed an idle connection: one fresh try */
+    bool stale = true; /* not connected (an earlier failure): nothing was sent */
+    int err = c->fd >= 0 ? post_once(c, body, len, true, resp, &stale, e) : TC_EIO;
+    /* Only a connection found closed before the request got through is tried
+     * again: after a timeout or part of an answer the node may have acted on
+     * the request, and a second sendrawtransaction is not the caller's call. */
+    if (err != 0 && stale) {
+        drop_conn(c);
+        c->fd = connect_to(&c->t, e); /* or a negative TC_E code */
+        err = c->fd < 0 ? c->fd : post_once(c, body, len, true, resp, &stale, e);
     }
-    c->fd = connect_to(&c->t, e);
-    if (c->fd < 0)
-        return c->fd;
-    return post_once(c, body, len, true, resp, e);
+    if (err)
+        drop_conn(c);
+    return err;
 }
 
 /* The result of a single call's answer, or its JSON-RPC error. */
@@ -273,8 +305,9 @@ static int call_on(tc_rpcconn *c, bool keep_alive, const char *method, json_t *p
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     json_t *resp = NULL;
+    bool stale;
     int err = keep_alive ? tc_rpcconn_post(c, body, strlen(body), &resp, e)
-                         : post_once(c, body, strlen(body), false, &resp, e);
+                         : post_once(c, body, strlen(body), false, &resp, &stale, e);
     sodium_memzero(body, strlen(body)); /* may carry a passphrase or a key */
     free(body);
     if (err == 0)

@@ -32,8 +32,8 @@ int tc_rpcclient_call(const tc_rpc_target *t, const char *method, json_t *params
                       tc_errmsg *e) TC_MUST_CHECK;
 
 /* A kept-alive connection for many calls (load tools, benchmarks): one
- * HTTP/1.1 connection reused while the node keeps it open, reopened once
- * when it was closed while idle. Not thread-safe: one per thread. */
+ * HTTP/1.1 connection reused while the node keeps it open. Not thread-safe:
+ * one per thread. */
 typedef struct tc_rpcconn tc_rpcconn;
 
 /* Connects to t (copied; the copy is wiped at close). */
@@ -42,7 +42,12 @@ int tc_rpcconn_open(tc_rpcconn **out, const tc_rpc_target *t, tc_errmsg *e) TC_M
 void tc_rpcconn_close(tc_rpcconn *c);
 /* Posts a ready JSON-RPC body (one request or a batch) of len bytes; on
  * success *resp is the parsed answer (a new reference: an object, or an
- * array for a batch). Transport problems return TC_EIO, explained in e. */
+ * array for a batch). Transport problems return TC_EIO, explained in e.
+ * Sent again, once, on a fresh connection only when the kept-alive one is
+ * found closed before any byte of the answer (the node closed it while
+ * idle); after a timeout, part of an answer or an HTTP error the node may
+ * have acted on the body, so the error is returned as it is and the
+ * connection closed (the next call opens a new one). */
 int tc_rpcconn_post(tc_rpcconn *c, const char *body, size_t len, json_t **resp, tc_errmsg *e) TC_MUST_CHECK;
 /* tc_rpcclient_call over the connection. */
 int tc_rpcconn_call(tc_rpcconn *c, const char *method, json_t *params, json_t **result, int *rpc_code,
