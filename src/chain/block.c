@@ -64,9 +64,19 @@ void tc_block_release(tc_block *blk)
     tc_block_init(blk);
 }
 
+/* Makes room for one more transaction. The array's capacity is implied by
+ * n_tx: 0, then 16, doubling, so a block the size of the largest grows in a
+ * few steps instead of one reallocation (and copy) per transaction. */
+static void tx_room(tc_block *blk)
+{
+    size_t n = blk->n_tx;
+    if (n == 0 || (n >= 16 && (n & (n - 1)) == 0))
+        blk->txs = tc_xrealloc(blk->txs, (n ? n * 2 : 16) * sizeof *blk->txs);
+}
+
 void tc_block_add_tx(tc_block *blk, const tc_tx *tx)
 {
-    blk->txs = tc_xrealloc(blk->txs, (blk->n_tx + 1) * sizeof *blk->txs);
+    tx_room(blk);
     tc_tx_copy(&blk->txs[blk->n_tx++], tx);
 }
 
@@ -104,12 +114,8 @@ int tc_block_decode(tc_block *blk, const uint8_t *p, size_t len)
     if (tc_header_read(&r, &blk->hdr) || tc_rd_count(&r, MAX_BLOCK_TXS, TX_MIN, &n))
         goto out;
     /* Grown as transactions are read: a count alone never sizes an allocation. */
-    size_t cap = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i == cap) {
-            cap = cap ? cap * 2 : 16;
-            blk->txs = tc_xrealloc(blk->txs, cap * sizeof *blk->txs);
-        }
+        tx_room(blk);
         if (tc_tx_read(&r, &blk->txs[i]))
             goto out;
         blk->n_tx = i + 1;
