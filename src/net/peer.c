@@ -29,11 +29,11 @@
  * frame parser's payload buffer, which is kept between frames. */
 #define READ_AHEAD (256u * 1024)   /* TLS bytes OpenSSL asks the socket for at once */
 #define READ_BUDGET (4u << 20)     /* bytes read per wakeup before other links get a turn */
-#define WRITE_MAX (1u << 20)       /* bytes per SSL_write */
+#define CHUNK_SIZE (256u * 1024)   /* encrypted output gathered per chunk for writev() */
+#define SPARE_MAX 64               /* output chunks kept for reuse (16 MiB) */
 #define GATHER_MAX (64u * 1024)    /* small frames are gathered into chunks of this size, */
 #define GATHER_FRAME (16u * 1024)  /* ... frames expected below this size */
 #define TRIM_KEEP (64u * 1024)     /* payload buffer an idle link keeps */
-#define SPARE_MAX 4                /* large send buffers kept for reuse */
 
 /* Milliseconds from then to now; 0 if then is later (a timestamp taken after
  * the caller read the clock must not wrap into a huge age). */
@@ -50,6 +50,106 @@ static uint64_t height_of(const tc_peer_env *env)
 static void drop(tc_peer *c, int err, bool ban)
 {
     c->env->drop(c->env->mgr, c, err, ban);
+}
+
+/* ---- output chunks ----------------------------------------------------------- */
+
+/* TLS records are not written to the socket one by one (one write() per
+ * 16 KiB record made the kernel a third of the sending thread in bench/net):
+ * OpenSSL writes them into this peer's output chunks through a memory BIO,
+ * and whole chunks go out with writev(). A chunk is kept for reuse when it
+ * has been written: fresh 256 KiB allocations are page-faulted in (and zeroed
+ * by the kernel) every time. */
+struct tc_outchunk {
+    tc_peer_env *env;
+    tc_outchunk *next; /* in env->spare */
+    size_t len;
+    uint8_t data[CHUNK_SIZE];
+};
+
+static tc_outchunk *chunk_take(tc_peer_env *env)
+{
+    tc_outchunk *k = env->spare;
+    if (k) {
+        env->spare = k->next;
+        env->n_spare--;
+    } else {
+        k = tc_xmalloc(sizeof *k);
+        k->env = env;
+    }
+    if (++env->chunks_out > env->chunks_peak)
+        env->chunks_peak = env->chunks_out;
+    k->len = 0;
+    return k;
+}
+
+static void chunk_give(tc_outchunk *k)
+{
+    tc_peer_env *env = k->env;
+    env->chunks_out--;
+    if (env->n_spare >= SPARE_MAX) {
+        free(k);
+        return;
+    }
+    k->next = env->spare;
+    env->spare = k;
+    env->n_spare++;
+}
+
+/* evbuffer cleanup: the chunk is written (or the link gone). */
+static void chunk_done(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    chunk_give(arg);
+}
+
+/* Hands the chunk being filled to the output queue. */
+static void chunk_queue(tc_peer *c)
+{
+    tc_outchunk *k = c->ctail;
+    c->ctail = NULL;
+    if (k->len == 0) {
+        chunk_give(k);
+        return;
+    }
+    if (evbuffer_add_reference(c->out, k->data, k->len, chunk_done, k) != 0)
+        abort(); /* out of memory (tc_xmalloc's policy) */
+}
+
+/* Frees spare chunks until at most keep are left. */
+static void spare_trim(tc_peer_env *env, size_t keep)
+{
+    while (env->n_spare > keep) {
+        tc_outchunk *k = env->spare;
+        env->spare = k->next;
+        env->n_spare--;
+        free(k);
+    }
+}
+
+void tc_peer_reap(tc_peer_env *env, uint64_t now)
+{
+    tc_peer *next;
+    for (tc_peer *c = env->closing; c; c = next) {
+        next = c->next;
+        if (elapsed(now, c->closing_mono) >= 1000)
+            tc_peer_free(c);
+    }
+    /* Spares beyond what was in use at once since the last reap go back. */
+    spare_trim(env, env->chunks_peak > env->chunks_out ? env->chunks_peak - env->chunks_out : 0);
+    env->chunks_peak = env->chunks_out;
+    if (env->big_frames == 0)
+        tc_buf_release(&env->scratch);
+    env->big_frames = 0;
+}
+
+void tc_peer_env_release(tc_peer_env *env)
+{
+    spare_trim(env, 0);
+    tc_buf_release(&env->scratch);
+    BIO_meth_free(env->wbio_method);
+    env->wbio_method = NULL;
 }
 
 /* ---- closing ------------------------------------------------------------- */
@@ -76,6 +176,8 @@ void tc_peer_free(tc_peer *c)
     ERR_clear_error();
     if (c->out)
         evbuffer_free(c->out);
+    if (c->ctail)
+        chunk_give(c->ctail);
     tc_buf_release(&c->pend);
     free(c->inv_pend);
     tc_frame_parser_release(&c->fp);
@@ -120,82 +222,56 @@ void tc_peer_close(tc_peer *c, int err)
     env->closing = c;
 }
 
-/* ---- send buffers ---------------------------------------------------------- */
+/* ---- the write BIO ------------------------------------------------------------ */
 
-/* The encoding of one large frame, owned by the output queue until it is
- * written. Kept for the next large frame instead of freed: a fresh 1 MiB
- * allocation per block was page-faulted in (and zeroed by the kernel) every
- * time, a sixth of the sending thread in bench/net. */
-struct tc_sendbuf {
-    tc_peer_env *env;
-    tc_sendbuf *next;
-    tc_buf b;
-};
-
-static tc_sendbuf *sendbuf_take(tc_peer_env *env)
+/* OpenSSL's output (records, alerts, handshake flights) is appended to the
+ * peer's chunks; it never blocks, so SSL_write and SSL_do_handshake never
+ * want a writable socket: flush_out and write_cipher deal with the socket. */
+static int wbio_write(BIO *b, const char *data, size_t len, size_t *written)
 {
-    tc_sendbuf *sb = env->spare;
-    if (sb) {
-        env->spare = sb->next;
-        env->n_spare--;
-        env->spare_taken++;
-        tc_buf_reset(&sb->b);
-        return sb;
+    tc_peer *c = BIO_get_data(b);
+    *written = len;
+    while (len > 0) {
+        if (c->ctail == NULL)
+            c->ctail = chunk_take(c->env);
+        tc_outchunk *k = c->ctail;
+        size_t n = CHUNK_SIZE - k->len < len ? CHUNK_SIZE - k->len : len;
+        memcpy(k->data + k->len, data, n);
+        k->len += n;
+        data += n;
+        len -= n;
+        if (k->len == CHUNK_SIZE)
+            chunk_queue(c);
     }
-    sb = tc_xcalloc(1, sizeof *sb);
-    sb->env = env;
-    tc_buf_init(&sb->b);
-    return sb;
+    return 1;
 }
 
-static void sendbuf_free(tc_sendbuf *sb)
+static long wbio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
-    tc_buf_release(&sb->b);
-    free(sb);
+    (void)b;
+    (void)num;
+    (void)ptr;
+    return cmd == BIO_CTRL_FLUSH; /* writing happens in write_cipher */
 }
 
-/* evbuffer cleanup: the frame is written (or the link gone). */
-static void sendbuf_done(const void *data, size_t len, void *arg)
+static int wbio_create(BIO *b)
 {
-    (void)data;
-    (void)len;
-    tc_sendbuf *sb = arg;
-    tc_peer_env *env = sb->env;
-    if (env->n_spare >= SPARE_MAX) {
-        sendbuf_free(sb);
-        return;
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static BIO_METHOD *wbio_method(tc_peer_env *env)
+{
+    if (env->wbio_method == NULL) {
+        BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tc_peer_out");
+        if (m == NULL || BIO_meth_set_write_ex(m, wbio_write) != 1 ||
+            BIO_meth_set_ctrl(m, wbio_ctrl) != 1 || BIO_meth_set_create(m, wbio_create) != 1) {
+            BIO_meth_free(m);
+            return NULL;
+        }
+        env->wbio_method = m;
     }
-    sb->next = env->spare;
-    env->spare = sb;
-    env->n_spare++;
-}
-
-static void spare_free_all(tc_peer_env *env)
-{
-    while (env->spare) {
-        tc_sendbuf *sb = env->spare;
-        env->spare = sb->next;
-        sendbuf_free(sb);
-    }
-    env->n_spare = 0;
-}
-
-void tc_peer_reap(tc_peer_env *env, uint64_t now)
-{
-    tc_peer *next;
-    for (tc_peer *c = env->closing; c; c = next) {
-        next = c->next;
-        if (elapsed(now, c->closing_mono) >= 1000)
-            tc_peer_free(c);
-    }
-    if (env->spare_taken == 0)
-        spare_free_all(env); /* no large frames lately: give the memory back */
-    env->spare_taken = 0;
-}
-
-void tc_peer_env_release(tc_peer_env *env)
-{
-    spare_free_all(env);
+    return env->wbio_method;
 }
 
 /* ---- sending --------------------------------------------------------------- */
@@ -222,28 +298,6 @@ static size_t payload_hint(const tc_msg *m)
     }
 }
 
-static void free_buf(const void *data, size_t len, void *arg)
-{
-    (void)len;
-    (void)arg;
-    free((void *)data);
-}
-
-/* The output queue takes a heap buffer over: no second copy. */
-static void queue_buf(tc_peer *c, tc_buf *b)
-{
-    if (evbuffer_add_reference(c->out, b->p, b->len, free_buf, NULL) != 0)
-        abort(); /* out of memory (tc_xmalloc's policy) */
-    tc_buf_init(b);
-}
-
-/* Queues the gathered small frames behind what is already queued. */
-static void gather_flush(tc_peer *c)
-{
-    if (c->pend.len)
-        queue_buf(c, &c->pend);
-}
-
 static void set_write(tc_peer *c, bool on)
 {
     if (on == c->want_write)
@@ -253,61 +307,6 @@ static void set_write(tc_peer *c, bool on)
         event_add(c->wev, NULL);
     else
         event_del(c->wev);
-}
-
-/* Small frames are encoded into one gathering buffer so that TLS records and
- * writes stay large; a big one is encoded into its own buffer. Either way the
- * encoding is the only copy before TLS. */
-int tc_peer_send(tc_peer *c, const tc_msg *m)
-{
-    tc_peer_env *env = c->env;
-    size_t hint = payload_hint(m);
-    tc_sendbuf *big = NULL;
-    tc_buf *b = &c->pend;
-    if (hint >= GATHER_FRAME) {
-        big = sendbuf_take(env);
-        b = &big->b;
-        tc_buf_extend(b, TC_FRAME_HEADER_SIZE + (hint < TC_FRAME_MAX_PAYLOAD ? hint : 0));
-        b->len = 0;
-    } else if (b->cap == 0) {
-        tc_buf_extend(b, GATHER_MAX);
-        b->len = 0;
-    }
-    size_t start = b->len;
-    tc_buf_extend(b, TC_FRAME_HEADER_SIZE);
-    int err = tc_msg_encode(m, b);
-    if (err) {
-        b->len = start;
-        if (big)
-            sendbuf_done(NULL, 0, big);
-        return err;
-    }
-    size_t total = b->len - start;
-    tc_frame_header_encode(b->p + start, env->cfg->magic, m->type, total - TC_FRAME_HEADER_SIZE);
-    if (big) {
-        gather_flush(c);
-        if (evbuffer_add_reference(c->out, b->p, b->len, sendbuf_done, big) != 0)
-            abort(); /* out of memory (tc_xmalloc's policy) */
-    } else if (b->len > GATHER_MAX - GATHER_FRAME) {
-        gather_flush(c);
-    }
-    if (m->type == TC_MSG_GETDATA && m->u.inv.type == TC_INV_TX)
-        c->tx_asked += m->u.inv.n;
-    uint16_t t = m->type < TC_MSG_TYPE_END ? m->type : 0;
-    c->msgs_out++;
-    c->bytes_out += total;
-    c->st.msgs_out[t]++;
-    c->st.bytes_out[t] += total;
-    env->stats->msgs_out[t]++;
-    env->stats->bytes_out[t] += total;
-    if (c->io == TC_PEER_OPEN && !c->write_wants_read)
-        set_write(c, true);
-    return 0;
-}
-
-size_t tc_peer_queued(const tc_peer *c)
-{
-    return evbuffer_get_length(c->out) + c->pend.len;
 }
 
 /* A TLS call failed for good: the peer closed (TC_ENET_CLOSED) or the link
@@ -320,44 +319,120 @@ static int link_error(int ssl_err)
     return closed ? TC_ENET_CLOSED : TC_ENET_TLS;
 }
 
-/* Writes queued output until it is all out or the socket is full. Returns
- * false if c was dropped or freed. */
+/* Encrypts n bytes of frames into the output chunks. A failure is kept in
+ * c->seal_err for flush_out, which drops the link (the caller of
+ * tc_peer_send may be walking the peer list). */
+static void seal(tc_peer *c, const uint8_t *p, size_t n)
+{
+    while (n > 0 && c->seal_err == 0) {
+        int want = n < INT32_MAX ? (int)n : INT32_MAX;
+        ERR_clear_error();
+        int k = SSL_write(c->ssl, p, want);
+        if (k <= 0) {
+            c->seal_err = link_error(SSL_get_error(c->ssl, k));
+            return;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+/* Encrypts the gathered small frames (TLS must be up). */
+static void seal_pend(tc_peer *c)
+{
+    if (c->pend.len == 0)
+        return;
+    seal(c, c->pend.p, c->pend.len);
+    c->pend.len = 0;
+}
+
+/* Small frames are gathered so that TLS records stay full; a large one is
+ * encoded into the env's scratch buffer and encrypted at once, behind what
+ * was gathered. Before TLS is up everything waits in the gathering buffer. */
+int tc_peer_send(tc_peer *c, const tc_msg *m)
+{
+    tc_peer_env *env = c->env;
+    size_t hint = payload_hint(m);
+    bool big = hint >= GATHER_FRAME && c->io == TC_PEER_OPEN;
+    tc_buf *b = &c->pend;
+    if (big) {
+        b = &env->scratch;
+        tc_buf_reset(b);
+        tc_buf_extend(b, TC_FRAME_HEADER_SIZE + (hint < TC_FRAME_MAX_PAYLOAD ? hint : 0));
+        b->len = 0;
+        env->big_frames++;
+    } else if (b->cap == 0) {
+        tc_buf_extend(b, GATHER_MAX);
+        b->len = 0;
+    }
+    size_t start = b->len;
+    tc_buf_extend(b, TC_FRAME_HEADER_SIZE);
+    int err = tc_msg_encode(m, b);
+    if (err) {
+        b->len = start;
+        return err;
+    }
+    size_t total = b->len - start;
+    tc_frame_header_encode(b->p + start, env->cfg->magic, m->type, total - TC_FRAME_HEADER_SIZE);
+    if (big) {
+        seal_pend(c);
+        seal(c, b->p, b->len);
+    } else if (b->len > GATHER_MAX - GATHER_FRAME && c->io == TC_PEER_OPEN) {
+        seal_pend(c);
+    }
+    if (m->type == TC_MSG_GETDATA && m->u.inv.type == TC_INV_TX)
+        c->tx_asked += m->u.inv.n;
+    uint16_t t = m->type < TC_MSG_TYPE_END ? m->type : 0;
+    c->msgs_out++;
+    c->bytes_out += total;
+    c->st.msgs_out[t]++;
+    c->st.bytes_out[t] += total;
+    env->stats->msgs_out[t]++;
+    env->stats->bytes_out[t] += total;
+    if (c->io == TC_PEER_OPEN)
+        set_write(c, true);
+    return 0;
+}
+
+size_t tc_peer_queued(const tc_peer *c)
+{
+    return evbuffer_get_length(c->out) + c->pend.len + (c->ctail ? c->ctail->len : 0);
+}
+
+/* Writes the encrypted output until it is all out or the socket is full.
+ * 0, or TC_ENET_CLOSED if the socket failed. */
+static int write_cipher(tc_peer *c)
+{
+    if (c->ctail)
+        chunk_queue(c);
+    while (evbuffer_get_length(c->out) > 0) {
+        int n = evbuffer_write_atmost(c->out, c->fd, -1);
+        if (n > 0)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            set_write(c, true);
+            return 0;
+        }
+        return TC_ENET_CLOSED;
+    }
+    set_write(c, false);
+    return 0;
+}
+
+/* Encrypts what was gathered and writes the output. Returns false if c was
+ * dropped or freed. */
 static bool flush_out(tc_peer *c)
 {
-    gather_flush(c);
-    c->write_wants_read = false;
-    while (evbuffer_get_length(c->out) > 0) {
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(c->out, -1, NULL, &v, 1) < 1)
-            break;
-        /* After a WANT_WRITE the retry passes the same bytes again, as
-         * OpenSSL requires: only what SSL_write took is drained. */
-        int n = v.iov_len < WRITE_MAX ? (int)v.iov_len : (int)WRITE_MAX;
-        ERR_clear_error();
-        int k = SSL_write(c->ssl, v.iov_base, n);
-        if (k > 0) {
-            evbuffer_drain(c->out, (size_t)k);
-            continue;
-        }
-        int e = SSL_get_error(c->ssl, k);
-        if (e == SSL_ERROR_WANT_WRITE) {
-            set_write(c, true);
-            return true;
-        }
-        if (e == SSL_ERROR_WANT_READ) {
-            c->write_wants_read = true;
-            set_write(c, false);
-            return true;
-        }
-        int err = link_error(e);
+    seal_pend(c);
+    int err = c->seal_err ? c->seal_err : write_cipher(c);
+    if (err) {
         if (c->closing)
             tc_peer_free(c);
         else
             drop(c, err, false);
         return false;
     }
-    set_write(c, false);
-    if (c->closing && !c->shut_wr) {
+    if (c->closing && !c->want_write && !c->shut_wr) {
         shutdown(c->fd, SHUT_WR);
         c->shut_wr = true;
     }
@@ -528,7 +603,6 @@ static bool handle_frame(tc_peer *c, uint16_t type, const uint8_t *payload, size
 static bool read_frames(tc_peer *c)
 {
     size_t done = 0;
-    c->read_wants_write = false;
     for (;;) {
         size_t want;
         uint8_t *dst = tc_frame_parser_space(&c->fp, &want);
@@ -538,15 +612,13 @@ static bool read_frames(tc_peer *c)
         int k = SSL_read(c->ssl, dst, want < INT32_MAX ? (int)want : INT32_MAX);
         if (k <= 0) {
             int e = SSL_get_error(c->ssl, k);
-            if (e == SSL_ERROR_WANT_READ)
-                return true;
-            if (e == SSL_ERROR_WANT_WRITE) {
-                c->read_wants_write = true;
-                set_write(c, true);
-                return true;
+            if (e != SSL_ERROR_WANT_READ) {
+                drop(c, link_error(e), false);
+                return false;
             }
-            drop(c, link_error(e), false);
-            return false;
+            if (c->ctail) /* what TLS itself answered (a key update) */
+                set_write(c, true);
+            return true;
         }
         done += (size_t)k;
         int rc = tc_frame_parser_commit(&c->fp, (size_t)k);
@@ -582,8 +654,7 @@ static void discard_input(tc_peer *c)
         int k = SSL_read(c->ssl, sink, sizeof sink);
         if (k > 0)
             continue;
-        int e = SSL_get_error(c->ssl, k);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        if (SSL_get_error(c->ssl, k) == SSL_ERROR_WANT_READ)
             return;
         ERR_clear_error();
         tc_peer_free(c);
@@ -591,25 +662,24 @@ static void discard_input(tc_peer *c)
     }
 }
 
-/* Drives the TLS handshake; when it completes, sends our version and reads
- * what the peer sent along. */
+/* Drives the TLS handshake and writes what it produced; when it completes,
+ * sends our version and reads what the peer sent along. */
 static void drive_tls(tc_peer *c)
 {
     ERR_clear_error();
     int k = SSL_do_handshake(c->ssl);
     if (k == 1) {
         c->io = TC_PEER_OPEN;
-        set_write(c, false);
         if (on_tls_up(c) && flush_out(c))
             read_frames(c);
         return;
     }
     int e = SSL_get_error(c->ssl, k);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        set_write(c, e == SSL_ERROR_WANT_WRITE);
-        return;
-    }
-    drop(c, link_error(e), false);
+    int err = write_cipher(c); /* our flight, or the alert saying why not */
+    if (e != SSL_ERROR_WANT_READ)
+        err = link_error(e);
+    if (err)
+        drop(c, err, false);
 }
 
 static void connect_done(tc_peer *c)
@@ -637,11 +707,8 @@ static void read_ev_cb(evutil_socket_t fd, short what, void *arg)
         drive_tls(c);
         return;
     }
-    if (c->io != TC_PEER_OPEN)
-        return;
-    if (c->write_wants_read && !flush_out(c))
-        return;
-    read_frames(c);
+    if (c->io == TC_PEER_OPEN)
+        read_frames(c);
 }
 
 static void write_ev_cb(evutil_socket_t fd, short what, void *arg)
@@ -653,12 +720,13 @@ static void write_ev_cb(evutil_socket_t fd, short what, void *arg)
     case TC_PEER_CONNECTING:
         connect_done(c);
         return;
-    case TC_PEER_TLS:
-        drive_tls(c);
+    case TC_PEER_TLS: {
+        int err = write_cipher(c); /* the rest of a handshake flight */
+        if (err)
+            drop(c, err, false);
         return;
+    }
     case TC_PEER_OPEN:
-        if (c->read_wants_write && !c->closing && !read_frames(c))
-            return;
         flush_out(c);
         return;
     }
@@ -666,7 +734,8 @@ static void write_ev_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- setup ------------------------------------------------------------------- */
 
-/* Binds c to its socket: events, TLS over it. False on failure. */
+/* Binds c to its socket: events, TLS reading from it and writing into the
+ * output chunks. False on failure. */
 static bool attach_fd(tc_peer *c, int fd)
 {
     c->fd = fd;
@@ -674,8 +743,18 @@ static bool attach_fd(tc_peer *c, int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->rev = event_new(c->env->base, fd, EV_READ | EV_PERSIST, read_ev_cb, c);
     c->wev = event_new(c->env->base, fd, EV_WRITE | EV_PERSIST, write_ev_cb, c);
-    if (c->rev == NULL || c->wev == NULL || SSL_set_fd(c->ssl, fd) != 1 ||
-        event_add(c->rev, NULL) != 0) {
+    BIO_METHOD *wm = wbio_method(c->env);
+    BIO *rbio = BIO_new_socket(fd, BIO_NOCLOSE);
+    BIO *wbio = wm ? BIO_new(wm) : NULL;
+    if (rbio == NULL || wbio == NULL) {
+        BIO_free(rbio);
+        BIO_free(wbio);
+        ERR_clear_error();
+        return false;
+    }
+    BIO_set_data(wbio, c);
+    SSL_set_bio(c->ssl, rbio, wbio);
+    if (c->rev == NULL || c->wev == NULL || event_add(c->rev, NULL) != 0) {
         ERR_clear_error();
         return false;
     }
@@ -689,7 +768,6 @@ tc_peer *tc_peer_new(tc_peer_env *env, int fd, bool inbound, const char *ip, con
         ERR_clear_error();
         return NULL;
     }
-    SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF); /* a plain close is EOF */
     SSL_set_read_ahead(ssl, 1);
     SSL_set_default_read_buffer_len(ssl, READ_AHEAD);

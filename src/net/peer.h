@@ -27,7 +27,7 @@
 #include "net/tokenbucket.h"
 
 typedef struct tc_peer tc_peer;
-typedef struct tc_sendbuf tc_sendbuf;
+typedef struct tc_outchunk tc_outchunk;
 
 /* What every peer of one manager shares; owned by the tc_p2p. */
 typedef struct {
@@ -41,8 +41,12 @@ typedef struct {
     tc_peer *live;          /* the manager's connections */
     tc_peer *closing;       /* dropped, flushing a last reject */
     uint64_t next_id;
-    tc_sendbuf *spare;      /* encoding buffers of sent large frames, for reuse */
-    size_t n_spare, spare_taken;
+    tc_outchunk *spare;     /* written output chunks, for reuse */
+    size_t n_spare;
+    size_t chunks_out, chunks_peak; /* chunks in use: now, most since the last reap */
+    tc_buf scratch;         /* encoding of one large frame, before TLS */
+    size_t big_frames;      /* large frames since the last reap */
+    BIO_METHOD *wbio_method; /* OpenSSL writes into the output chunks */
 
     /* Manager hooks. Each returns false if it dropped the peer. */
     void *mgr;
@@ -72,11 +76,11 @@ struct tc_peer {
     struct event *rev, *wev; /* readable (always pending), writable (while needed) */
     enum tc_peer_io io;
     bool want_write;        /* wev is pending */
-    bool read_wants_write;  /* SSL_read asked for a writable socket */
-    bool write_wants_read;  /* SSL_write asked for a readable socket */
     bool shut_wr;           /* lingering: our side of the TCP stream closed */
-    tc_buf pend;            /* small frames being gathered into one chunk */
-    struct evbuffer *out;   /* chunks for SSL_write, oldest first */
+    int seal_err;           /* SSL_write failed: the link is dropped at the flush */
+    tc_buf pend;            /* small frames gathered for one SSL_write */
+    tc_outchunk *ctail;     /* encrypted output being gathered */
+    struct evbuffer *out;   /* encrypted output chunks for writev(), oldest first */
     bool inbound;
     bool tls_up; /* hs.cert_key is the peer's certificate key */
     bool established;
@@ -116,14 +120,15 @@ void tc_peer_close(tc_peer *c, int err);
 
 /* Encodes and queues m. 0, a tc_msg_encode error, or TC_ENET_CLOSED. */
 int tc_peer_send(tc_peer *c, const tc_msg *m) TC_MUST_CHECK;
-/* Bytes waiting to go out (not yet handed to TLS and the socket). */
+/* Bytes waiting to go out (not yet handed to the socket). */
 size_t tc_peer_queued(const tc_peer *c);
 
 /* Housekeeping at now (mono ms): handshake and idle timeouts, an output
  * queue the peer does not read, keepalive ping. */
 void tc_peer_tick(tc_peer *c, uint64_t now);
-/* Frees lingering connections older than a second, and the spare send
- * buffers if none was used since the last call. */
+/* Frees lingering connections older than a second, the spare output
+ * chunks beyond the most in use at once since the last call, and the
+ * scratch encoding buffer if no large frame was sent since. */
 void tc_peer_reap(tc_peer_env *env, uint64_t now);
 /* Frees what env holds itself (after every peer is gone). */
 void tc_peer_env_release(tc_peer_env *env);

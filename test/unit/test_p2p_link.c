@@ -33,6 +33,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "chain/block.h"
+#include "chain/tx.h"
+#include "crypto/hash.h"
 #include "net/banlist.h"
 #include "net/frame.h"
 #include "net/handshake.h"
@@ -56,8 +59,20 @@ typedef struct {
     tc_p2p *p;
     uint64_t got[TC_MSG_TYPE_END];
     tc_buf last[TC_MSG_TYPE_END]; /* re-encoded last message of each type */
+    tc_hasher arrived;            /* every message's type and encoding, in order */
     uint64_t ups, downs, last_up;
 } node;
+
+/* Folds m's type and encoding e into h (what node_on_message does with
+ * every message it gets; a sender does it with what it sends). */
+static void digest_msg(tc_hasher *h, uint16_t type, const tc_buf *e)
+{
+    uint8_t t[2] = {(uint8_t)type, (uint8_t)(type >> 8)};
+    uint64_t len = e->len;
+    tc_hasher_update(h, t, 2);
+    tc_hasher_update(h, &len, sizeof len);
+    tc_hasher_update(h, e->p, e->len);
+}
 
 static uint64_t node_height(void *ctx)
 {
@@ -74,6 +89,7 @@ static int node_on_message(void *ctx, uint64_t peer, const tc_msg *m)
         tc_buf_reset(&n->last[m->type]);
         if (tc_msg_encode(m, &n->last[m->type]) != 0)
             return TC_EBADVAL;
+        digest_msg(&n->arrived, m->type, &n->last[m->type]);
     }
     return 0;
 }
@@ -133,6 +149,7 @@ static void node_init(node *n)
     n->st = tc_netstore_mem_iface(n->mem);
     for (int i = 0; i < TC_MSG_TYPE_END; i++)
         tc_buf_init(&n->last[i]);
+    tc_hasher_init(&n->arrived, TC_H_TXID) /* any domain: a test digest */;
 }
 
 static void node_start(node *n, struct event_base *base, uint8_t seed)
@@ -1035,6 +1052,113 @@ static void test_self_and_duplicate(void **state)
     event_base_free(base);
 }
 
+/* Blocks of n transactions of about 1 KiB (each a copy of the vector tx with
+ * one byte changed, so that no two blocks are alike). */
+static void make_block_msg(tc_buf *out, const tc_tx *tx, size_t n, uint8_t salt)
+{
+    tc_block blk;
+    tc_block_init(&blk);
+    blk.hdr.version = TC_BLOCK_VERSION;
+    blk.hdr.chain_id = CHAIN;
+    blk.hdr.height = 2 + salt;
+    for (size_t i = 0; i < n; i++)
+        tc_block_add_tx(&blk, tx);
+    tc_buf_reset(out);
+    tc_block_encode(&blk, out);
+    tc_block_release(&blk);
+}
+
+static bool got_blocks(void *arg)
+{
+    const node *n = arg;
+    return n->got[TC_MSG_BLOCK] == 6 && n->got[TC_MSG_TX] == 6 * 40;
+}
+
+/* Large frames (sealed at once, across output chunk boundaries) and small
+ * ones (gathered) arrive whole and in the order sent, both ways at once. */
+static void test_large_frames_keep_order(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node a, b;
+    node *both[2] = {&a, &b};
+    for (int i = 0; i < 2; i++) {
+        node_init(both[i]);
+        tc_p2p_config c;
+        node_config(both[i], &c);
+        for (int k = 0; k < TC_MC_COUNT; k++)
+            c.rates[k] = (tc_rate){0, 0}; /* unlimited: this is about the link */
+        node_start_cfg(both[i], base, (uint8_t)(i + 1), &c);
+    }
+    vector v[64];
+    size_t nv = load_vectors(v, 64);
+    const vector *txv = NULL;
+    for (size_t i = 0; i < nv; i++)
+        if (v[i].type == TC_MSG_TX)
+            txv = &v[i];
+    assert_non_null(txv);
+    tc_tx tx;
+    assert_int_equal(tc_tx_decode(&tx, txv->p + 2, txv->len - 2), 0);
+    /* blocks of 0.1 to 1.9 MB, built before the link is up (slow under ASan) */
+    tc_buf blk[6], enc;
+    for (uint8_t r = 0; r < 6; r++) {
+        tc_buf_init(&blk[r]);
+        make_block_msg(&blk[r], &tx, (size_t)(100 + r * 350) * 1024 / (txv->len + 64), r);
+    }
+    tc_buf_init(&enc);
+    assert_true(connect_pair(base, &a, &b));
+
+    tc_hasher sent[2];
+    uint64_t to[2] = {first_peer(a.p), first_peer(b.p)};
+    for (int side = 0; side < 2; side++)
+        tc_hasher_init(&sent[side], TC_H_TXID) /* any domain: a test digest */;
+    for (uint8_t r = 0; r < 6; r++) {
+        /* 40 small frames, then a block */
+        for (int side = 0; side < 2; side++) {
+            tc_msg m;
+            for (int i = 0; i < 40; i++) {
+                tc_msg_init(&m, TC_MSG_TX);
+                m.u.tx = (tc_bytes){txv->p + 2, txv->len - 2};
+                assert_int_equal(tc_p2p_send(both[side]->p, to[side], &m), 0);
+                tc_buf_reset(&enc);
+                assert_int_equal(tc_msg_encode(&m, &enc), 0);
+                digest_msg(&sent[side], TC_MSG_TX, &enc);
+            }
+            tc_msg_init(&m, TC_MSG_BLOCK);
+            m.u.block.block = (tc_bytes){blk[r].p, blk[r].len};
+            assert_int_equal(tc_p2p_send(both[side]->p, to[side], &m), 0);
+            tc_buf_reset(&enc);
+            assert_int_equal(tc_msg_encode(&m, &enc), 0);
+            digest_msg(&sent[side], TC_MSG_BLOCK, &enc);
+        }
+    }
+    if (!run_until(base, got_blocks, &b, 20000) || !run_until(base, got_blocks, &a, 20000))
+        fail_msg("delivered A->B %llu blocks %llu txs, B->A %llu blocks %llu txs; links %zu %zu",
+                 (unsigned long long)b.got[TC_MSG_BLOCK], (unsigned long long)b.got[TC_MSG_TX],
+                 (unsigned long long)a.got[TC_MSG_BLOCK], (unsigned long long)a.got[TC_MSG_TX],
+                 tc_p2p_count(a.p), tc_p2p_count(b.p));
+    tc_hash want, got;
+    tc_hasher_final(&sent[0], &want);
+    tc_hasher_final(&b.arrived, &got);
+    assert_memory_equal(want.b, got.b, 32);
+    tc_hasher_final(&sent[1], &want);
+    tc_hasher_final(&a.arrived, &got);
+    assert_memory_equal(want.b, got.b, 32);
+    assert_int_equal(tc_p2p_queued(a.p, to[0]), 0);
+    assert_int_equal(tc_p2p_count(a.p), 1);
+    assert_int_equal(tc_p2p_count(b.p), 1);
+
+    tc_tx_release(&tx);
+    for (int r = 0; r < 6; r++)
+        tc_buf_release(&blk[r]);
+    tc_buf_release(&enc);
+    for (size_t i = 0; i < nv; i++)
+        free(v[i].p);
+    node_stop(&a);
+    node_stop(&b);
+    event_base_free(base);
+}
+
 static void test_relay_never_echoes(void **state)
 {
     (void)state;
@@ -1388,6 +1512,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_and_classes),
         cmocka_unit_test(test_handshake_and_every_message),
+        cmocka_unit_test(test_large_frames_keep_order),
         cmocka_unit_test(test_hostile_clients),
         cmocka_unit_test(test_mitm_fails),
         cmocka_unit_test(test_self_and_duplicate),
