@@ -17,10 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include "chain/block.h"
@@ -83,16 +85,26 @@ typedef struct {
     int fd;
     size_t msg;
     uint64_t bytes;
+    uint64_t cpu_ns; /* the thread's CPU time */
     atomic_int stop;
 } raw_side;
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void *raw_reader(void *arg)
 {
     raw_side *r = arg;
     static uint8_t buf[1 << 16];
+    uint64_t t0 = thread_cpu_ns();
     ssize_t k;
     while ((k = read(r->fd, buf, sizeof buf)) > 0)
         r->bytes += (uint64_t)k;
+    r->cpu_ns = thread_cpu_ns() - t0;
     return NULL;
 }
 
@@ -100,6 +112,7 @@ static void *raw_writer(void *arg)
 {
     raw_side *w = arg;
     uint8_t *buf = calloc(1, w->msg + TC_FRAME_HEADER_SIZE);
+    uint64_t t0 = thread_cpu_ns();
     while (!atomic_load(&w->stop)) {
         size_t off = 0, n = w->msg + TC_FRAME_HEADER_SIZE;
         while (off < n) {
@@ -111,10 +124,15 @@ static void *raw_writer(void *arg)
         w->bytes += n;
     }
 out:
+    w->cpu_ns = thread_cpu_ns() - t0;
     free(buf);
     shutdown(w->fd, SHUT_WR);
     return NULL;
 }
+
+/* CPU nanoseconds per byte each side of a raw TCP link spent in the last
+ * raw_tcp run. */
+static double raw_tx_ns_per_byte, raw_rx_ns_per_byte;
 
 static double raw_tcp(size_t msg, double *msgs_per_s)
 {
@@ -144,8 +162,67 @@ static double raw_tcp(size_t msg, double *msgs_per_s)
     close(c);
     close(s);
     close(l);
+    if (r.bytes > 0) {
+        raw_tx_ns_per_byte = (double)w.cpu_ns / (double)r.bytes;
+        raw_rx_ns_per_byte = (double)r.cpu_ns / (double)r.bytes;
+    }
     *msgs_per_s = (double)r.bytes / (double)(msg + TC_FRAME_HEADER_SIZE) / secs;
     return (double)r.bytes / secs / 1e6;
+}
+
+/* ---- the TLS ceiling ----------------------------------------------------------- */
+
+/* CPU nanoseconds per byte one thread spends sealing (enc) or opening (dec)
+ * TLS 1.3 records as the link's suite does: AES-128-GCM
+ * (TLS_AES_128_GCM_SHA256, the suite tlscert.c prefers) over full 16 KiB
+ * records, with a nonce per record and the 5-byte record header as
+ * associated data. About half a second each. */
+enum { REC = 16384 + 1 }; /* a full record's plaintext and its content type */
+
+/* Seals (x set up for encryption; tag out) or opens (tag in) one record.
+ * False if an opened record does not authenticate. */
+static bool crypt_record(EVP_CIPHER_CTX *x, bool seal, const uint8_t iv[12], const uint8_t *aad,
+                         const uint8_t *in, uint8_t *out, uint8_t tag[16])
+{
+    int len, fin;
+    EVP_CipherInit_ex(x, NULL, NULL, NULL, iv, -1);
+    EVP_CipherUpdate(x, NULL, &len, aad, 5);
+    EVP_CipherUpdate(x, out, &len, in, REC);
+    if (!seal)
+        EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, 16, tag);
+    bool ok = EVP_CipherFinal_ex(x, out + len, &fin) == 1;
+    if (seal)
+        EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, 16, tag);
+    return ok;
+}
+
+static void record_crypto_ns_per_byte(double *enc, double *dec)
+{
+    static uint8_t plain[REC], sealed[REC], opened[REC];
+    uint8_t key[16] = {1}, iv[12] = {2}, aad[5] = {0x17, 3, 3, 0x40, 0x11}, tag[16];
+    EVP_CIPHER_CTX *e = EVP_CIPHER_CTX_new(), *d = EVP_CIPHER_CTX_new();
+    EVP_EncryptInit_ex(e, EVP_aes_128_gcm(), NULL, key, NULL);
+    EVP_DecryptInit_ex(d, EVP_aes_128_gcm(), NULL, key, NULL);
+    uint64_t n = 0, t0 = tc_clock_mono_ns();
+    do {
+        memcpy(iv + 4, &n, 8); /* TLS: the record sequence number XOR the IV */
+        crypt_record(e, true, iv, aad, plain, sealed, tag);
+        n++;
+    } while (tc_clock_mono_ns() - t0 < 500000000u);
+    *enc = (double)(tc_clock_mono_ns() - t0) / ((double)n * REC);
+    /* Opens the last record sealed again and again (timing only). */
+    uint64_t m = 0;
+    t0 = tc_clock_mono_ns();
+    do {
+        if (!crypt_record(d, false, iv, aad, sealed, opened, tag)) {
+            fprintf(stderr, "bench/net: AES-GCM self-check failed\n");
+            exit(2);
+        }
+        m++;
+    } while (tc_clock_mono_ns() - t0 < 500000000u);
+    *dec = (double)(tc_clock_mono_ns() - t0) / ((double)m * REC);
+    EVP_CIPHER_CTX_free(e);
+    EVP_CIPHER_CTX_free(d);
 }
 
 /* ---- P2P link --------------------------------------------------------------- */
@@ -459,6 +536,19 @@ int main(int argc, char **argv)
     printf("  payload sizes: tx %zu B, block %zu B\n", small.len, large.len);
     printf("  p2p: TLS 1.3, framing, tc_msg_decode (a tx in full, a block's shape only);\n"
            "  the last row adds the full tc_block_decode the node runs on the same thread\n");
+    /* The ceiling: each side of the link is one thread, which must do what
+     * that side of raw TCP did plus the record crypto, so no TLS link of this
+     * shape can pass the slower side; measured in this run, on these cores. */
+    double enc, dec;
+    record_crypto_ns_per_byte(&enc, &dec);
+    double tx_ns = raw_tx_ns_per_byte + enc, rx_ns = raw_rx_ns_per_byte + dec;
+    double ceil_mb = 1e3 / (tx_ns > rx_ns ? tx_ns : rx_ns);
+    printf("  ceiling for a TLS link on these cores: %.1f MB/s (%.0f%% of raw), from this run:\n"
+           "    raw TCP CPU per byte: sender %.3f ns, receiver %.3f ns; AES-128-GCM records on one\n"
+           "    core: seal %.3f ns/B (%.0f MB/s), open %.3f ns/B (%.0f MB/s)\n"
+           "  p2p block link: %.0f%% of that ceiling\n",
+           ceil_mb, raw_l > 0 ? 100 * ceil_mb / raw_l : 0, raw_tx_ns_per_byte, raw_rx_ns_per_byte,
+           enc, 1e3 / enc, dec, 1e3 / dec, 100 * p2p_l / ceil_mb);
     double hs = handshakes_per_s();
     printf("  handshakes accepted by one node: %.0f/s (TLS 1.3 Ed25519 mutual + signed version, "
            "2 client threads)\n",
