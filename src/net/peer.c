@@ -25,13 +25,14 @@
  * reads went record by record (two recv() per 16 KiB, OpenSSL read-ahead
  * being unusable with libevent 2.1) into evbuffers that were then copied
  * into a payload buffer freshly allocated per frame. Here OpenSSL reads
- * ahead READ_AHEAD bytes per recv() and SSL_read decrypts straight into the
- * frame parser's payload buffer, which is kept between frames. */
+ * ahead READ_AHEAD bytes per recv() and SSL_read hands each decrypted record
+ * straight to the frame parser's payload buffer, which is kept between
+ * frames; the sending side is described at "output chunks". */
 #define READ_AHEAD (256u * 1024)   /* TLS bytes OpenSSL asks the socket for at once */
 #define READ_BUDGET (4u << 20)     /* bytes read per wakeup before other links get a turn */
 #define CHUNK_SIZE (256u * 1024)   /* encrypted output gathered per chunk for writev() */
 #define SPARE_MAX 64               /* output chunks kept for reuse (16 MiB) */
-#define GATHER_MAX (64u * 1024)    /* small frames are gathered into chunks of this size, */
+#define GATHER_MAX (64u * 1024)    /* small frames are gathered for one SSL_write of this size, */
 #define GATHER_FRAME (16u * 1024)  /* ... frames expected below this size */
 #define TRIM_KEEP (64u * 1024)     /* payload buffer an idle link keeps */
 
