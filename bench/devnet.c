@@ -809,11 +809,13 @@ static void phase_full_mempool(size_t max_txs)
         refused += submit_batch(g_nodes[off / BATCH_MAX % VALIDATORS].feed, p + off, BATCH_MAX, why, sizeof why);
     uint64_t until = tc_clock_mono_ms() + 30000;
     bool full = false;
+    size_t sizes[VALIDATORS] = {0};
     while (!full && tc_clock_mono_ms() < until) {
         full = true;
         for (int i = 0; i < VALIDATORS; i++) {
             json_t *m = call(g_nodes[i].rpc, "getmempoolinfo", NULL);
-            full &= (size_t)json_integer_value(json_object_get(m, "size")) >= max_txs;
+            sizes[i] = (size_t)json_integer_value(json_object_get(m, "size"));
+            full &= sizes[i] >= max_txs;
             json_decref(m);
         }
         usleep(100000);
@@ -826,8 +828,11 @@ static void phase_full_mempool(size_t max_txs)
         printf(" node%d %.1f MB", i, mb);
     }
     printf(" (target <= 100 MB): %s\n", worst <= 100 ? "MET" : "MISSED");
-    printf("    %zu offered, %zu refused (first: %s); every mempool %s %zu\n", max_txs + 200, refused,
+    printf("    %zu offered, %zu refused (first: %s); every mempool %s %zu (sizes", max_txs + 200, refused,
            refused ? why : "-", full ? "at its limit of" : "NOT at its limit of", max_txs);
+    for (int i = 0; i < VALIDATORS; i++)
+        printf(" %zu", sizes[i]);
+    printf(")\n");
 }
 
 /* Grows the chain to `blocks` with empty blocks as fast as consensus goes. */
@@ -884,13 +889,18 @@ static void phase_sync(int base, uint32_t last_tx_height, size_t txs_in_chain)
      * (an upper bound on their time, so a lower bound on the rate). */
     double empty_s = (double)(t_end - t_txs_done) / 1e9, tx_s = (double)(t_txs_done - t_rpc) / 1e9;
     uint64_t empty = target - last_tx_height;
-    double rate_empty = empty_s > 0 ? (double)empty / empty_s : 0;
+    /* When one poll saw the follower pass the last payment block and the tip
+     * (it answers RPC late while it applies), the rate of every block since
+     * RPC came up is a lower bound for the empty ones. */
+    bool one_poll = empty_s <= 0;
+    double rate_empty = !one_poll ? (double)empty / empty_s : (double)target / ((double)(t_end - t_rpc) / 1e9);
     printf("  sync of %llu blocks        : %.2f s from process start (RPC up after %.2f s), %.0f blocks/s overall\n",
            (unsigned long long)target, all_s, (double)(t_rpc - t0) / 1e9, (double)target / blocks_s);
-    printf("    blocks 1..%u (with %zu payments): >= %.0f tx/s; the %llu empty blocks after: %.0f blocks/s"
+    printf("    blocks 1..%u (with %zu payments): >= %.0f tx/s; the %llu empty blocks after: %s%.0f blocks/s%s"
            " (target >= 5000): %s\n",
            last_tx_height, txs_in_chain, tx_s > 0 ? (double)txs_in_chain / tx_s : 0.0, (unsigned long long)empty,
-           rate_empty, rate_empty >= 5000 ? "MET" : "MISSED");
+           one_poll ? ">= " : "", rate_empty, one_poll ? " (seen in one poll: all blocks since RPC up)" : "",
+           rate_empty >= 5000 ? "MET" : one_poll ? "NOT RESOLVED by polling" : "MISSED");
 }
 
 /* ---- set-up ----------------------------------------------------------------- */
