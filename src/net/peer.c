@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,8 +150,6 @@ void tc_peer_env_release(tc_peer_env *env)
 {
     spare_trim(env, 0);
     tc_buf_release(&env->scratch);
-    BIO_meth_free(env->wbio_method);
-    env->wbio_method = NULL;
 }
 
 /* ---- closing ------------------------------------------------------------- */
@@ -261,18 +260,26 @@ static int wbio_create(BIO *b)
     return 1;
 }
 
-static BIO_METHOD *wbio_method(tc_peer_env *env)
+/* One method for the process (read-only once made; BIO type indexes are a
+ * small global space, so not one per manager). */
+static BIO_METHOD *g_wbio_method;
+
+static void wbio_method_make(void)
 {
-    if (env->wbio_method == NULL) {
-        BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tc_peer_out");
-        if (m == NULL || BIO_meth_set_write_ex(m, wbio_write) != 1 ||
-            BIO_meth_set_ctrl(m, wbio_ctrl) != 1 || BIO_meth_set_create(m, wbio_create) != 1) {
-            BIO_meth_free(m);
-            return NULL;
-        }
-        env->wbio_method = m;
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tc_peer_out");
+    if (m == NULL || BIO_meth_set_write_ex(m, wbio_write) != 1 || BIO_meth_set_ctrl(m, wbio_ctrl) != 1 ||
+        BIO_meth_set_create(m, wbio_create) != 1) {
+        BIO_meth_free(m);
+        return;
     }
-    return env->wbio_method;
+    g_wbio_method = m;
+}
+
+static BIO_METHOD *wbio_method(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, wbio_method_make);
+    return g_wbio_method;
 }
 
 /* ---- sending --------------------------------------------------------------- */
@@ -744,7 +751,7 @@ static bool attach_fd(tc_peer *c, int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->rev = event_new(c->env->base, fd, EV_READ | EV_PERSIST, read_ev_cb, c);
     c->wev = event_new(c->env->base, fd, EV_WRITE | EV_PERSIST, write_ev_cb, c);
-    BIO_METHOD *wm = wbio_method(c->env);
+    BIO_METHOD *wm = wbio_method();
     BIO *rbio = BIO_new_socket(fd, BIO_NOCLOSE);
     BIO *wbio = wm ? BIO_new(wm) : NULL;
     if (rbio == NULL || wbio == NULL) {

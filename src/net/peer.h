@@ -46,7 +46,6 @@ typedef struct {
     size_t chunks_out, chunks_peak; /* chunks in use: now, most since the last reap */
     tc_buf scratch;         /* encoding of one large frame, before TLS */
     size_t big_frames;      /* large frames since the last reap */
-    BIO_METHOD *wbio_method; /* OpenSSL writes into the output chunks */
 
     /* Manager hooks. Each returns false if it dropped the peer. */
     void *mgr;
