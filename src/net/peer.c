@@ -58,7 +58,7 @@ static void drop(tc_peer *c, int err, bool ban)
 
 /* TLS records are not written to the socket one by one (one write() per
  * 16 KiB record made the kernel a third of the sending thread in bench/net):
- * OpenSSL writes them into this peer's output chunks through a memory BIO,
+ * OpenSSL writes them into this peer's output chunks through our write BIO,
  * and whole chunks go out with writev(). A chunk is kept for reuse when it
  * has been written: fresh 256 KiB allocations are page-faulted in (and zeroed
  * by the kernel) every time. */
@@ -106,15 +106,12 @@ static void chunk_done(const void *data, size_t len, void *arg)
     chunk_give(arg);
 }
 
-/* Hands the chunk being filled to the output queue. */
+/* Hands the chunk being filled (never empty: wbio_write takes one only to
+ * put bytes in it) to the output queue. */
 static void chunk_queue(tc_peer *c)
 {
     tc_outchunk *k = c->ctail;
     c->ctail = NULL;
-    if (k->len == 0) {
-        chunk_give(k);
-        return;
-    }
     if (evbuffer_add_reference(c->out, k->data, k->len, chunk_done, k) != 0)
         abort(); /* out of memory (tc_xmalloc's policy) */
 }
