@@ -48,6 +48,7 @@
 #include "crypto/address.h"
 #include "crypto/ed25519.h"
 #include "limit.h"
+#include "node/config.h"
 #include "rpc/client.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -202,7 +203,7 @@ static tc_rpcconn *connect_node(const node *nd)
     tc_rpc_target t;
     tc_errmsg e;
     tc_rpcconn *c = NULL;
-    if (tc_rpcclient_from_datadir(&t, nd->dir, &e) == 0 && tc_rpcconn_open(&c, &t, &e) != 0)
+    if (tc_config_rpc_target(&t, nd->dir, &e) == 0 && tc_rpcconn_open(&c, &t, &e) != 0)
         c = NULL;
     tc_rpcclient_wipe(&t);
     return c;

@@ -25,6 +25,7 @@
 #include "util/version.h"
 #include "wallet/devnet.h"
 #include "wallet/wallet.h"
+#include "node/config.h"
 #include "node/datadir.h"
 
 #define PASSPHRASE_ENV "TIMECOIN_WALLET_PASSPHRASE"
@@ -639,7 +640,7 @@ static int cmd_rpc(int argc, char **argv)
         return 2;
     tc_rpc_target t;
     tc_errmsg e = {""};
-    int err = datadir ? tc_rpcclient_from_datadir(&t, datadir, &e) : tc_rpcclient_from_addr(&t, rpc, user, pass, &e);
+    int err = datadir ? tc_config_rpc_target(&t, datadir, &e) : tc_rpcclient_from_addr(&t, rpc, user, pass, &e);
     if (err)
         return fail(err, &e);
     int rc;

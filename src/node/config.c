@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net/p2p.h"
 #include "util/log.h"
@@ -306,6 +307,27 @@ static int finish(tc_config *cfg, tc_errmsg *e)
     if ((cfg->rpcuser[0] == '\0') != (cfg->rpcpassword[0] == '\0'))
         return tc_fail(e, TC_ECONFIG, "rpcuser and rpcpassword: set both or neither (neither: cookie file)");
     return 0;
+}
+
+int tc_config_rpc_target(tc_rpc_target *t, const char *datadir, tc_errmsg *e)
+{
+    char path[1024];
+    tc_config cfg;
+    memset(t, 0, sizeof *t);
+    tc_config_defaults(&cfg);
+    snprintf(path, sizeof path, "%s/time.conf", datadir);
+    if (access(path, F_OK) == 0) {
+        int err = tc_config_load(&cfg, path, e);
+        if (err)
+            return err;
+    }
+    char hp[TC_CONFIG_ADDR];
+    if (cfg.rpc_listen[0])
+        snprintf(hp, sizeof hp, "%s", cfg.rpc_listen);
+    else
+        snprintf(hp, sizeof hp, "127.0.0.1:%u", cfg.net->rpc_port);
+    snprintf(path, sizeof path, "%s/.cookie", datadir);
+    return tc_rpcclient_from_cookie(t, hp, path, e);
 }
 
 int tc_config_from_args(tc_config *cfg, int argc, char **argv, tc_errmsg *e)

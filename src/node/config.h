@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "chain/params.h"
+#include "rpc/client.h"
 #include "util/err.h"
 
 #define TC_CONFIG_PATH 512
@@ -63,6 +64,11 @@ int tc_config_load(tc_config *cfg, const char *path, tc_errmsg *e) TC_MUST_CHECK
  * order. --help / --version are left to the caller (see tc_config_wants).
  * Fills derived defaults (data-dir paths, ports of the network) at the end. */
 int tc_config_from_args(tc_config *cfg, int argc, char **argv, tc_errmsg *e) TC_MUST_CHECK;
+
+/* The RPC address and cookie of the node on datadir, for a client on this
+ * machine: rpc-listen of <datadir>/time.conf (the network's default when
+ * there is no time.conf or it sets none) and <datadir>/.cookie. */
+int tc_config_rpc_target(tc_rpc_target *t, const char *datadir, tc_errmsg *e) TC_MUST_CHECK;
 
 /* Writes the key reference (name, default, meaning), one per line, to f. */
 void tc_config_print_keys(void *file);

@@ -12,7 +12,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "node/config.h"
 #include "util/buf.h"
 #include "util/mem.h"
 
@@ -24,45 +23,40 @@ static int split_hostport(tc_rpc_target *t, const char *hp, tc_errmsg *e)
     const char *colon = strrchr(hp, ':');
     char *end;
     unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
-    if (colon == NULL || colon == hp || *end != '\0' || port == 0 || port > 65535 ||
-        (size_t)(colon - hp) >= sizeof t->host)
+    const char *host = hp;
+    size_t hlen = colon ? (size_t)(colon - hp) : 0;
+    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') { /* [v6]:port */
+        host++;
+        hlen -= 2;
+    }
+    if (colon == NULL || hlen == 0 || *end != '\0' || port == 0 || port > 65535 || hlen >= sizeof t->host)
         return tc_fail(e, TC_ECONFIG, "RPC address \"%s\": expected host:port", hp);
-    snprintf(t->host, sizeof t->host, "%.*s", (int)(colon - hp), hp);
+    snprintf(t->host, sizeof t->host, "%.*s", (int)hlen, host);
     t->port = (uint16_t)port;
     return 0;
 }
 
-int tc_rpcclient_from_datadir(tc_rpc_target *t, const char *datadir, tc_errmsg *e)
+int tc_rpcclient_from_cookie(tc_rpc_target *t, const char *hostport, const char *cookie_path, tc_errmsg *e)
 {
-    char path[1024];
-    tc_config cfg;
     memset(t, 0, sizeof *t);
-    tc_config_defaults(&cfg);
-    snprintf(path, sizeof path, "%s/time.conf", datadir);
-    if (access(path, F_OK) == 0) {
-        int err = tc_config_load(&cfg, path, e);
-        if (err)
-            return err;
-    }
-    char hp[TC_CONFIG_ADDR];
-    if (cfg.rpc_listen[0])
-        snprintf(hp, sizeof hp, "%s", cfg.rpc_listen);
-    else
-        snprintf(hp, sizeof hp, "127.0.0.1:%u", cfg.net->rpc_port);
-    int err = split_hostport(t, hp, e);
+    int err = split_hostport(t, hostport, e);
     if (err)
         return err;
+    /* a node listening on every address is reached on loopback */
     if (strcmp(t->host, "0.0.0.0") == 0)
         snprintf(t->host, sizeof t->host, "127.0.0.1");
-    snprintf(path, sizeof path, "%s/.cookie", datadir);
-    FILE *f = fopen(path, "r");
+    else if (strcmp(t->host, "::") == 0)
+        snprintf(t->host, sizeof t->host, "::1");
+    FILE *f = fopen(cookie_path, "r");
     if (f == NULL)
         return tc_fail(e, TC_EIO, "%s: cannot read the RPC cookie (is timed running with this data dir?): %s",
-                       path, strerror(errno));
+                       cookie_path, strerror(errno));
     char *ok = fgets(t->auth, sizeof t->auth, f);
     fclose(f);
-    if (ok == NULL || strchr(t->auth, ':') == NULL)
-        return tc_fail(e, TC_EIO, "%s: not a cookie file", path);
+    if (ok == NULL || strchr(t->auth, ':') == NULL) {
+        tc_rpcclient_wipe(t);
+        return tc_fail(e, TC_EIO, "%s: not a cookie file", cookie_path);
+    }
     t->auth[strcspn(t->auth, "\r\n")] = '\0';
     return 0;
 }

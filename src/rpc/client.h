@@ -15,9 +15,10 @@ typedef struct {
     char auth[256]; /* "user:password" */
 } tc_rpc_target;
 
-/* The RPC address (rpc-listen of <datadir>/time.conf, or the network's
- * default when there is no time.conf) and the cookie of <datadir>. */
-int tc_rpcclient_from_datadir(tc_rpc_target *t, const char *datadir, tc_errmsg *e) TC_MUST_CHECK;
+/* "host:port" ("[v6]:port" too; a wildcard host means this machine) with
+ * the credentials of the node's cookie file at cookie_path. */
+int tc_rpcclient_from_cookie(tc_rpc_target *t, const char *hostport, const char *cookie_path,
+                             tc_errmsg *e) TC_MUST_CHECK;
 /* "host:port" with user and password. */
 int tc_rpcclient_from_addr(tc_rpc_target *t, const char *hostport, const char *user, const char *password,
                            tc_errmsg *e) TC_MUST_CHECK;

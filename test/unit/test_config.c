@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "node/config.h"
+#include "testdir.h"
 #include "util/log.h"
 
 static char path[64];
@@ -189,6 +190,58 @@ static void test_docs_name_every_key(void **state)
     }
 }
 
+static void put_file(const char *dir, const char *name, const char *text)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* time-cli's view of a local node: rpc-listen of its time.conf (wildcards
+ * mean loopback, [v6] unbracketed) and the cookie, with clear errors. */
+static void test_rpc_target_of_datadir(void **state)
+{
+    (void)state;
+    char dir[64];
+    assert_int_equal(testdir_make(dir, sizeof dir, "rpct"), 0);
+    tc_rpc_target t;
+    tc_errmsg e = {""};
+    assert_int_equal(tc_config_rpc_target(&t, dir, &e), TC_EIO); /* no cookie yet */
+    assert_non_null(strstr(e.msg, "/.cookie: cannot read the RPC cookie"));
+
+    put_file(dir, ".cookie", "__cookie__:s3cret\n");
+    assert_int_equal(tc_config_rpc_target(&t, dir, &e), 0); /* no time.conf: devnet default */
+    assert_string_equal(t.host, "127.0.0.1");
+    tc_config d;
+    tc_config_defaults(&d);
+    assert_int_equal(t.port, d.net->rpc_port);
+    assert_string_equal(t.auth, "__cookie__:s3cret");
+
+    put_file(dir, "time.conf", "rpc-listen = 0.0.0.0:24999\n");
+    assert_int_equal(tc_config_rpc_target(&t, dir, &e), 0);
+    assert_string_equal(t.host, "127.0.0.1");
+    assert_int_equal(t.port, 24999);
+    put_file(dir, "time.conf", "rpc-listen = [::]:25000\n");
+    assert_int_equal(tc_config_rpc_target(&t, dir, &e), 0);
+    assert_string_equal(t.host, "::1");
+    assert_int_equal(t.port, 25000);
+    put_file(dir, "time.conf", "rpc-listen = [::1]:25001\n");
+    assert_int_equal(tc_config_rpc_target(&t, dir, &e), 0);
+    assert_string_equal(t.host, "::1");
+
+    put_file(dir, ".cookie", "no colon here\n");
+    assert_int_equal(tc_config_rpc_target(&t, dir, &e), TC_EIO);
+    assert_non_null(strstr(e.msg, "/.cookie: not a cookie file"));
+    assert_string_equal(t.auth, "");
+    put_file(dir, "time.conf", "rpc-listen = nonsense\n");
+    assert_int_equal(tc_config_rpc_target(&t, dir, &e), TC_ECONFIG);
+    assert_non_null(strstr(e.msg, "time.conf:1"));
+    assert_int_equal(testdir_remove(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_flag_errors),
         cmocka_unit_test(test_peer_addresses_are_numeric),
         cmocka_unit_test(test_docs_name_every_key),
+        cmocka_unit_test(test_rpc_target_of_datadir),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
