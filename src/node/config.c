@@ -12,7 +12,7 @@
 #include "net/p2p.h"
 #include "util/log.h"
 
-enum kind { K_PATH, K_ADDR, K_LIST, K_UINT, K_INT, K_LEVEL, K_FORMAT, K_NETWORK, K_TEXT };
+enum kind { K_PATH, K_ADDR, K_PEER, K_LIST, K_UINT, K_INT, K_LEVEL, K_FORMAT, K_NETWORK, K_TEXT };
 
 typedef struct {
     const char *name;
@@ -33,7 +33,7 @@ static const key_def keys[] = {
     {"datadir", K_PATH, F(datadir), 0, 0, 0, "", "data directory (default ~/.timecoin/<network>)"},
     {"genesis", K_PATH, F(genesis), 0, 0, 0, "", "genesis document (default <datadir>/genesis.json)"},
     {"operator-key", K_PATH, F(operator_key), 0, 0, 0, "", "masternode operator key file (default <datadir>/operator.key)"},
-    {"listen", K_ADDR, F(listen), 0, 0, 0, "", "P2P listen address host:port (default 0.0.0.0:<network P2P port>)"},
+    {"listen", K_PEER, F(listen), 0, 0, 0, "", "P2P listen address ip:port (default 0.0.0.0:<network P2P port>)"},
     {"rpc-listen", K_ADDR, F(rpc_listen), 0, 0, 0, "", "JSON-RPC address (default 127.0.0.1:<network RPC port>)"},
     {"metrics-listen", K_ADDR, F(metrics_listen), 0, 0, 0, "", "/metrics and /health address (default 127.0.0.1:<network metrics port>)"},
     {"connect", K_LIST, L(connect), 0, 0, "", "peer to keep a connection to (repeatable)"},
@@ -176,15 +176,25 @@ int tc_config_set(tc_config *cfg, const char *name, const char *value, const cha
                            name, value);
         strcpy(field, value);
         return 0;
+    case K_PEER:
+        if (value[0] == '\0') { /* the default */
+            field[0] = '\0';
+            return 0;
+        }
+        /* fall through */
     case K_LIST: {
-        size_t *count = (size_t *)((char *)cfg + k->count_off);
-        /* checked here, not when dialling: a typo must stop the start, not
-         * leave a node that quietly never connects */
+        /* checked here, not when dialling or binding: a typo must stop the
+         * start, not leave a node that quietly never connects */
         if (!valid_addr(value) || tc_p2p_check_addr(value) != 0)
             return tc_fail(e, TC_ECONFIG,
                            "%s: %s: \"%s\" is not a numeric ip:port or [ipv6]:port (port 1-65535; "
                            "host names are not resolved)",
                            where, name, value);
+        if (k->kind == K_PEER) {
+            strcpy(field, value);
+            return 0;
+        }
+        size_t *count = (size_t *)((char *)cfg + k->count_off);
         if (*count >= TC_CONFIG_MAX_PEERS)
             return tc_fail(e, TC_ECONFIG, "%s: %s: more than %d entries", where, name, TC_CONFIG_MAX_PEERS);
         strcpy(field + *count * k->size, value);

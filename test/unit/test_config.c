@@ -103,8 +103,8 @@ static void test_file_errors_name_line_and_hint(void **state)
     expect_file_error("\n\nmax-inbound = lots\n", "3: max-inbound: expected a whole number from 0 to 10000, got \"lots\"");
     expect_file_error("max-inbound = 10001\n", "1: max-inbound: expected a whole number");
     expect_file_error("max-inbound = -1\n", "1: max-inbound: expected a whole number");
-    expect_file_error("listen = 127.0.0.1\n", "1: listen: expected host:port");
-    expect_file_error("listen = 127.0.0.1:70000\n", "1: listen: expected host:port");
+    expect_file_error("rpc-listen = 127.0.0.1\n", "1: rpc-listen: expected host:port");
+    expect_file_error("metrics-listen = 127.0.0.1:70000\n", "1: metrics-listen: expected host:port");
     expect_file_error("network = moonnet\n", "1: network: expected mainnet, testnet or devnet");
     expect_file_error("log-level = loud\n", "1: log-level: expected debug, info");
     expect_file_error("[devnet]\nlisten = 1.2.3.4:5\n", "2: section [devnet] is not known");
@@ -135,18 +135,19 @@ static void test_flag_errors(void **state)
 }
 
 /* connect, addnode and seednode take only what the P2P layer can dial
- * without DNS; a host name stops the start instead of a silent no-op later. */
+ * without DNS, and listen only what it can bind (and advertise); a host name
+ * stops the start instead of a silent no-op or a late failure. */
 static void test_peer_addresses_are_numeric(void **state)
 {
     (void)state;
-    static const char *const lists[] = {"connect", "addnode", "seednode"};
+    static const char *const lists[] = {"connect", "addnode", "seednode", "listen"};
     static const char *const bad[] = {
         "example.com:9000", "localhost:9000", "127.0.0.1",  "[::1]",   "127.0.0.1:0",
         "127.0.0.1:65536",  "::1:9000",       "1.2.3:9000", "[::1]:-1",
     };
     tc_config cfg;
     tc_errmsg e = {""};
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         char flag[32], text[128];
         snprintf(flag, sizeof flag, "--%s", lists[i]);
         char *ok[] = {"timed", "--datadir", "/x", flag, "127.0.0.1:9000", flag, "[::1]:9000"};
