@@ -25,11 +25,15 @@
 /* The link is driven by hand instead of through bufferevent_openssl, whose
  * reads went record by record (two recv() per 16 KiB, OpenSSL read-ahead
  * being unusable with libevent 2.1) into evbuffers that were then copied
- * into a payload buffer freshly allocated per frame. Here OpenSSL reads
- * ahead READ_AHEAD bytes per recv() and SSL_read hands each decrypted record
- * straight to the frame parser's payload buffer, which is kept between
- * frames; the sending side is described at "output chunks". */
-#define READ_AHEAD (256u * 1024)   /* TLS bytes OpenSSL asks the socket for at once */
+ * into a payload buffer freshly allocated per frame. Here our BIO reads the
+ * socket up to IN_MAX bytes per recv() and hands OpenSSL each record as it
+ * asks for it (OpenSSL's own read-ahead moves what is left in its buffer to
+ * the front before every record, which cost more than the AES at 256 KiB),
+ * and SSL_read hands each decrypted record straight to the frame parser's
+ * payload buffer, which is kept between frames; the sending side is
+ * described at "output chunks". */
+#define IN_MIN (17u * 1024)        /* input buffer of a quiet link: one full record */
+#define IN_MAX (256u * 1024)       /* ... grown to this while recv() fills it */
 #define READ_BUDGET (4u << 20)     /* bytes read per wakeup before other links get a turn */
 #define CHUNK_SIZE (256u * 1024)   /* encrypted output gathered per chunk for writev() */
 #define SPARE_MAX 64               /* output chunks kept for reuse (16 MiB) */
@@ -106,7 +110,7 @@ static void chunk_done(const void *data, size_t len, void *arg)
     chunk_give(arg);
 }
 
-/* Hands the chunk being filled (never empty: wbio_write takes one only to
+/* Hands the chunk being filled (never empty: bio_write takes one only to
  * put bytes in it) to the output queue. */
 static void chunk_queue(tc_peer *c)
 {
@@ -178,6 +182,7 @@ void tc_peer_free(tc_peer *c)
     tc_buf_release(&c->pend);
     free(c->inv_pend);
     tc_frame_parser_release(&c->fp);
+    free(c->in);
     tc_knownset_free(c->known);
     sodium_memzero(&c->hs, sizeof c->hs);
     free(c);
@@ -219,12 +224,62 @@ void tc_peer_close(tc_peer *c, int err)
     env->closing = c;
 }
 
-/* ---- the write BIO ------------------------------------------------------------ */
+/* ---- the BIO ------------------------------------------------------------------ */
 
-/* OpenSSL's output (records, alerts, handshake flights) is appended to the
- * peer's chunks; it never blocks, so SSL_write and SSL_do_handshake never
- * want a writable socket: flush_out and write_cipher deal with the socket. */
-static int wbio_write(BIO *b, const char *data, size_t len, size_t *written)
+/* OpenSSL reads the socket and writes its output through this BIO.
+ *
+ * Reading: a recv() of up to in_cap bytes fills c->in, from which OpenSSL
+ * takes a record header and then the record (read-ahead is off), so a
+ * record costs one copy out of a buffer that is still in cache, not a
+ * system call. A buffer that recv() filled is doubled, up to IN_MAX; a quiet
+ * link's is freed at the tick.
+ *
+ * Writing: OpenSSL's output (records, alerts, handshake flights) is appended
+ * to the peer's chunks; it never blocks, so SSL_write and SSL_do_handshake
+ * never want a writable socket: flush_out and write_cipher deal with the
+ * socket. */
+static int bio_read(BIO *b, char *data, size_t len, size_t *done)
+{
+    tc_peer *c = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    *done = 0;
+    if (c->in_off == c->in_len) {
+        c->in_off = c->in_len = 0;
+        if (c->in_cap == 0 || (c->in_full && c->in_cap < IN_MAX)) {
+            size_t cap = c->in_cap ? 2 * c->in_cap : IN_MIN;
+            free(c->in);
+            c->in_cap = cap < IN_MAX ? cap : IN_MAX;
+            c->in = tc_xmalloc(c->in_cap);
+        }
+        ssize_t n = recv(c->fd, c->in, c->in_cap, 0);
+        if (n == 0) {
+            c->in_eof = true;
+            return 0;
+        }
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                BIO_set_retry_read(b);
+            return 0; /* else a broken link: SSL_ERROR_SYSCALL */
+        }
+        c->in_len = (size_t)n;
+        c->in_full = c->in_len == c->in_cap;
+        c->in_used = true;
+    }
+    size_t n = c->in_len - c->in_off < len ? c->in_len - c->in_off : len;
+    memcpy(data, c->in + c->in_off, n);
+    c->in_off += n;
+    *done = n;
+    return 1;
+}
+
+/* Input read from the socket that OpenSSL has not taken yet (it does not
+ * make the socket readable again). */
+static bool in_buffered(const tc_peer *c)
+{
+    return c->in_off < c->in_len;
+}
+
+static int bio_write(BIO *b, const char *data, size_t len, size_t *written)
 {
     tc_peer *c = BIO_get_data(b);
     *written = len;
@@ -243,15 +298,24 @@ static int wbio_write(BIO *b, const char *data, size_t len, size_t *written)
     return 1;
 }
 
-static long wbio_ctrl(BIO *b, int cmd, long num, void *ptr)
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
-    (void)b;
     (void)num;
     (void)ptr;
-    return cmd == BIO_CTRL_FLUSH; /* writing happens in write_cipher */
+    tc_peer *c = BIO_get_data(b);
+    switch (cmd) {
+    case BIO_CTRL_FLUSH: /* writing happens in write_cipher */
+        return 1;
+    case BIO_CTRL_EOF: /* with SSL_OP_IGNORE_UNEXPECTED_EOF, a plain close */
+        return c->in_eof;
+    case BIO_CTRL_PENDING:
+        return (long)(c->in_len - c->in_off);
+    default:
+        return 0;
+    }
 }
 
-static int wbio_create(BIO *b)
+static int bio_create(BIO *b)
 {
     BIO_set_init(b, 1);
     return 1;
@@ -259,24 +323,24 @@ static int wbio_create(BIO *b)
 
 /* One method for the process (read-only once made; BIO type indexes are a
  * small global space, so not one per manager). */
-static BIO_METHOD *g_wbio_method;
+static BIO_METHOD *g_bio_method;
 
-static void wbio_method_make(void)
+static void bio_method_make(void)
 {
-    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tc_peer_out");
-    if (m == NULL || BIO_meth_set_write_ex(m, wbio_write) != 1 || BIO_meth_set_ctrl(m, wbio_ctrl) != 1 ||
-        BIO_meth_set_create(m, wbio_create) != 1) {
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tc_peer");
+    if (m == NULL || BIO_meth_set_read_ex(m, bio_read) != 1 || BIO_meth_set_write_ex(m, bio_write) != 1 ||
+        BIO_meth_set_ctrl(m, bio_ctrl) != 1 || BIO_meth_set_create(m, bio_create) != 1) {
         BIO_meth_free(m);
         return;
     }
-    g_wbio_method = m;
+    g_bio_method = m;
 }
 
-static BIO_METHOD *wbio_method(void)
+static BIO_METHOD *bio_method(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, wbio_method_make);
-    return g_wbio_method;
+    pthread_once(&once, bio_method_make);
+    return g_bio_method;
 }
 
 /* ---- sending --------------------------------------------------------------- */
@@ -642,8 +706,8 @@ static bool read_frames(tc_peer *c)
             tc_frame_parser_next(&c->fp);
         }
         if (done >= READ_BUDGET) {
-            /* Records OpenSSL already holds do not make the socket readable. */
-            if (SSL_has_pending(c->ssl))
+            /* Input already read does not make the socket readable. */
+            if (in_buffered(c) || SSL_has_pending(c->ssl))
                 event_active(c->rev, EV_READ, 0);
             return true;
         }
@@ -739,8 +803,8 @@ static void write_ev_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- setup ------------------------------------------------------------------- */
 
-/* Binds c to its socket: events, TLS reading from it and writing into the
- * output chunks. False on failure. */
+/* Binds c to its socket: events, and TLS reading through our BIO from it and
+ * writing into the output chunks. False on failure. */
 static bool attach_fd(tc_peer *c, int fd)
 {
     c->fd = fd;
@@ -748,17 +812,14 @@ static bool attach_fd(tc_peer *c, int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->rev = event_new(c->env->base, fd, EV_READ | EV_PERSIST, read_ev_cb, c);
     c->wev = event_new(c->env->base, fd, EV_WRITE | EV_PERSIST, write_ev_cb, c);
-    BIO_METHOD *wm = wbio_method();
-    BIO *rbio = BIO_new_socket(fd, BIO_NOCLOSE);
-    BIO *wbio = wm ? BIO_new(wm) : NULL;
-    if (rbio == NULL || wbio == NULL) {
-        BIO_free(rbio);
-        BIO_free(wbio);
+    BIO_METHOD *m = bio_method();
+    BIO *bio = m ? BIO_new(m) : NULL;
+    if (bio == NULL) {
         ERR_clear_error();
         return false;
     }
-    BIO_set_data(wbio, c);
-    SSL_set_bio(c->ssl, rbio, wbio);
+    BIO_set_data(bio, c);
+    SSL_set_bio(c->ssl, bio, bio); /* one reference for both */
     if (c->rev == NULL || c->wev == NULL || event_add(c->rev, NULL) != 0) {
         ERR_clear_error();
         return false;
@@ -774,8 +835,6 @@ tc_peer *tc_peer_new(tc_peer_env *env, int fd, bool inbound, const char *ip, con
         return NULL;
     }
     SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF); /* a plain close is EOF */
-    SSL_set_read_ahead(ssl, 1);
-    SSL_set_default_read_buffer_len(ssl, READ_AHEAD);
     if (inbound)
         SSL_set_accept_state(ssl);
     else
@@ -838,6 +897,13 @@ void tc_peer_tick(tc_peer *c, uint64_t now)
 {
     const tc_p2p_config *cfg = c->env->cfg;
     tc_frame_parser_trim(&c->fp, TRIM_KEEP);
+    if (c->in_cap > 0 && !c->in_used && !in_buffered(c)) { /* quiet: allocated again at need */
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+        c->in_full = false;
+    }
+    c->in_used = false;
     if (!c->established) {
         if (elapsed(now, c->start_mono) >= cfg->handshake_timeout_ms)
             drop(c, TC_ENET_TIMEOUT, false);

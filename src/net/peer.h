@@ -80,6 +80,11 @@ struct tc_peer {
     tc_buf pend;            /* small frames gathered for one SSL_write */
     tc_outchunk *ctail;     /* encrypted output being gathered */
     struct evbuffer *out;   /* encrypted output chunks for writev(), oldest first */
+    uint8_t *in;            /* encrypted input read ahead of OpenSSL ... */
+    size_t in_off, in_len, in_cap; /* ... its unread part [in_off, in_len) */
+    bool in_full;           /* the last recv() filled in: grow it */
+    bool in_used;           /* recv() ran since the last tick */
+    bool in_eof;            /* the peer closed its side */
     bool inbound;
     bool tls_up; /* hs.cert_key is the peer's certificate key */
     bool established;
