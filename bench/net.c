@@ -343,8 +343,24 @@ static void *loop_thread(void *arg)
     return NULL;
 }
 
-static double p2p_link(uint16_t type, const tc_buf *payload, bool node_decode, double *msgs_per_s)
+/* One link figure: throughput, and each side's thread CPU per byte. */
+typedef struct {
+    double mb_per_s, msgs_per_s;
+    double tx_ns, rx_ns; /* CPU ns per payload byte: sending, receiving thread */
+} link_fig;
+
+static uint64_t cpu_of(pthread_t t)
 {
+    clockid_t cid;
+    struct timespec ts;
+    if (pthread_getcpuclockid(t, &cid) != 0 || clock_gettime(cid, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static link_fig p2p_link(uint16_t type, const tc_buf *payload, bool node_decode)
+{
+    link_fig f = {0};
     bnode tx, rx;
     bnode_init(&rx, 2, 0);
     rx.node_decode = node_decode;
@@ -357,7 +373,7 @@ static double p2p_link(uint16_t type, const tc_buf *payload, bool node_decode, d
     char addr[64];
     snprintf(addr, sizeof addr, "127.0.0.1:%u", tc_p2p_listen_port(rx.p));
     if (tc_p2p_connect(tx.p, addr) != 0)
-        return 0;
+        return f;
     pthread_t ttx, trx;
     pthread_create(&trx, NULL, loop_thread, &rx);
     pthread_create(&ttx, NULL, loop_thread, &tx);
@@ -366,9 +382,11 @@ static double p2p_link(uint16_t type, const tc_buf *payload, bool node_decode, d
     while (atomic_load(&rx.msgs) == 0 && tc_clock_mono_ms() < end)
         usleep(1000);
     uint64_t m0 = atomic_load(&rx.msgs), b0 = atomic_load(&rx.bytes);
+    uint64_t c0tx = cpu_of(ttx), c0rx = cpu_of(trx);
     uint64_t t0 = tc_clock_mono_ns();
     usleep(PHASE_MS * 1000);
     uint64_t m1 = atomic_load(&rx.msgs), b1 = atomic_load(&rx.bytes);
+    uint64_t c1tx = cpu_of(ttx), c1rx = cpu_of(trx);
     double secs = (double)(tc_clock_mono_ns() - t0) / 1e9;
     atomic_store(&tx.stop, 1);
     atomic_store(&rx.stop, 1);
@@ -376,8 +394,13 @@ static double p2p_link(uint16_t type, const tc_buf *payload, bool node_decode, d
     pthread_join(trx, NULL);
     bnode_free(&tx);
     bnode_free(&rx);
-    *msgs_per_s = (double)(m1 - m0) / secs;
-    return (double)(b1 - b0) / secs / 1e6;
+    f.msgs_per_s = (double)(m1 - m0) / secs;
+    f.mb_per_s = (double)(b1 - b0) / secs / 1e6;
+    if (b1 > b0) {
+        f.tx_ns = (double)(c1tx - c0tx) / (double)(b1 - b0);
+        f.rx_ns = (double)(c1rx - c0rx) / (double)(b1 - b0);
+    }
+    return f;
 }
 
 /* ---- handshakes/s ------------------------------------------------------------ */
@@ -515,18 +538,21 @@ int main(int argc, char **argv)
     tc_buf small, large;
     make_payloads(&small, &large);
     if (argc > 1 && strcmp(argv[1], "block") == 0) { /* one phase, for profiling */
-        double m, mb = p2p_link(TC_MSG_BLOCK, &large, argc > 2, &m);
-        printf("p2p block: %.0f msg/s %.1f MB/s\n", m, mb);
+        link_fig f = p2p_link(TC_MSG_BLOCK, &large, argc > 2);
+        printf("p2p block: %.0f msg/s %.1f MB/s, CPU per byte: sender %.3f ns, receiver %.3f ns\n",
+               f.msgs_per_s, f.mb_per_s, f.tx_ns, f.rx_ns);
         return 0;
     }
     printf("bench/net: one authenticated P2P link vs raw TCP, loopback, %d s per figure\n",
            PHASE_MS / 1000);
-    double raw_s_m, raw_l_m, p2p_s_m, p2p_l_m, p2p_d_m;
+    double raw_s_m, raw_l_m;
     double raw_s = raw_tcp(small.len, &raw_s_m);
-    double p2p_s = p2p_link(TC_MSG_TX, &small, false, &p2p_s_m);
+    link_fig fs = p2p_link(TC_MSG_TX, &small, false);
     double raw_l = raw_tcp(large.len, &raw_l_m);
-    double p2p_l = p2p_link(TC_MSG_BLOCK, &large, false, &p2p_l_m);
-    double p2p_d = p2p_link(TC_MSG_BLOCK, &large, true, &p2p_d_m);
+    link_fig fl = p2p_link(TC_MSG_BLOCK, &large, false);
+    link_fig fd = p2p_link(TC_MSG_BLOCK, &large, true);
+    double p2p_s = fs.mb_per_s, p2p_l = fl.mb_per_s, p2p_d = fd.mb_per_s;
+    double p2p_s_m = fs.msgs_per_s, p2p_l_m = fl.msgs_per_s, p2p_d_m = fd.msgs_per_s;
     printf("  %-28s %12s %12s %12s %12s %8s\n", "message", "p2p msg/s", "p2p MB/s", "raw msg/s",
            "raw MB/s", "p2p/raw");
     printf("  %-28s %12.0f %12.1f %12.0f %12.1f %7.0f%%\n", "tx   (~1 KiB payload)", p2p_s_m,
@@ -551,10 +577,12 @@ int main(int argc, char **argv)
            "    raw TCP CPU per byte: sender %.3f ns, receiver %.3f ns; AES-128-GCM records on one\n"
            "    core: seal %.3f ns/B (%.0f MB/s), open %.3f ns/B (%.0f MB/s); all of it spread\n"
            "    perfectly over the %zu cores: %.1f MB/s (%.0f%% of raw)\n"
-           "  p2p block link: %.0f%% of that ceiling\n",
+           "  p2p block link: %.0f%% of that ceiling; its CPU per byte: sender %.3f ns (floor %.3f),\n"
+           "    receiver %.3f ns (floor %.3f); with the node's decode: receiver %.3f ns\n",
            ceil_mb, raw_l > 0 ? 100 * ceil_mb / raw_l : 0, raw_tx_ns_per_byte, raw_rx_ns_per_byte,
            enc, 1e3 / enc, dec, 1e3 / dec, tc_bench_cores(), spread_mb,
-           raw_l > 0 ? 100 * spread_mb / raw_l : 0, 100 * p2p_l / ceil_mb);
+           raw_l > 0 ? 100 * spread_mb / raw_l : 0, 100 * p2p_l / ceil_mb, fl.tx_ns, tx_ns, fl.rx_ns, rx_ns,
+           fd.rx_ns);
     double hs = handshakes_per_s();
     printf("  handshakes accepted by one node: %.0f/s (TLS 1.3 Ed25519 mutual + signed version, "
            "2 client threads)\n",
