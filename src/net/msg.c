@@ -221,11 +221,27 @@ static int rd_obj(tc_reader *r, tc_bytes *out, size_t max, int allow_empty,
     return 0;
 }
 
-static int wr_obj(tc_buf *b, const tc_bytes *o, size_t max, int allow_empty)
+/* Where an encoding goes: b, and (refs != NULL) the list of large objects
+ * left out of b, referenced instead of copied. */
+typedef struct {
+    tc_buf *b;
+    size_t start; /* where this payload begins in b */
+    tc_msg_ref *refs;
+    size_t n_refs, max_refs;
+    size_t ref_bytes; /* their total length */
+} encoder;
+
+static int wr_obj(encoder *w, const tc_bytes *o, size_t max, int allow_empty)
 {
     if (o->len > max || (o->len == 0 && !allow_empty) || (o->len && o->p == NULL))
         return TC_EOVERSIZE;
-    tc_buf_var(b, o->p, o->len);
+    if (w->refs == NULL || o->len < TC_MSG_REF_MIN || w->n_refs == w->max_refs) {
+        tc_buf_var(w->b, o->p, o->len);
+        return 0;
+    }
+    tc_buf_cs(w->b, o->len);
+    w->refs[w->n_refs++] = (tc_msg_ref){w->b->len - w->start + w->ref_bytes, o->p, o->len};
+    w->ref_bytes += o->len;
     return 0;
 }
 
@@ -253,8 +269,9 @@ static void heartbeat_body(const tc_msg_heartbeat *h, tc_buf *b, int *err)
     *err = wr_netaddr(b, &h->addr, 0);
 }
 
-static int encode_body(const tc_msg *m, tc_buf *b)
+static int encode_body(const tc_msg *m, encoder *w)
 {
+    tc_buf *b = w->b;
     int err = 0;
     switch (m->type) {
     case TC_MSG_VERSION:
@@ -324,15 +341,15 @@ static int encode_body(const tc_msg *m, tc_buf *b)
         if (m->u.proposal.proposal.len != TC_PROPOSAL_SIZE || m->u.proposal.proposal.p == NULL)
             return TC_EBADVAL;
         tc_buf_put(b, m->u.proposal.proposal.p, TC_PROPOSAL_SIZE);
-        return wr_obj(b, &m->u.proposal.block, TC_MAX_BLOCK_SIZE, 1);
+        return wr_obj(w, &m->u.proposal.block, TC_MAX_BLOCK_SIZE, 1);
     case TC_MSG_VOTE:
         if (m->u.vote.len != TC_VOTE_SIZE || m->u.vote.p == NULL)
             return TC_EBADVAL;
         tc_buf_put(b, m->u.vote.p, TC_VOTE_SIZE);
         return 0;
     case TC_MSG_BLOCK:
-        err = wr_obj(b, &m->u.block.block, TC_MAX_BLOCK_SIZE, 0);
-        return err ? err : wr_obj(b, &m->u.block.cert, TC_MSG_MAX_CERT, 1);
+        err = wr_obj(w, &m->u.block.block, TC_MAX_BLOCK_SIZE, 0);
+        return err ? err : wr_obj(w, &m->u.block.cert, TC_MSG_MAX_CERT, 1);
     case TC_MSG_GETBLOCKS:
         if (m->u.getblocks.count == 0 || m->u.getblocks.count > TC_MSG_MAX_BLOCKS)
             return TC_EOVERSIZE;
@@ -345,9 +362,9 @@ static int encode_body(const tc_msg *m, tc_buf *b)
             return TC_EOVERSIZE;
         tc_buf_cs(b, bs->n);
         for (size_t i = 0; i < bs->n && !err; i++) {
-            err = wr_obj(b, &bs->v[i].block, TC_MAX_BLOCK_SIZE, 0);
+            err = wr_obj(w, &bs->v[i].block, TC_MAX_BLOCK_SIZE, 0);
             if (!err)
-                err = wr_obj(b, &bs->v[i].cert, TC_MSG_MAX_CERT, 0);
+                err = wr_obj(w, &bs->v[i].cert, TC_MSG_MAX_CERT, 0);
         }
         return err;
     }
@@ -359,7 +376,7 @@ static int encode_body(const tc_msg *m, tc_buf *b)
             return TC_EBADVAL;
         tc_buf_u64(b, m->u.hash.height);
         tc_buf_put(b, m->u.hash.hash.b, 32);
-        return wr_obj(b, &m->u.hash.cert, TC_MSG_MAX_CERT, 1);
+        return wr_obj(w, &m->u.hash.cert, TC_MSG_MAX_CERT, 1);
     case TC_MSG_EVIDENCE:
         if (m->u.evidence.a.len != TC_VOTE_SIZE || m->u.evidence.b.len != TC_VOTE_SIZE ||
             !m->u.evidence.a.p || !m->u.evidence.b.p)
@@ -376,14 +393,32 @@ static int encode_body(const tc_msg *m, tc_buf *b)
     }
 }
 
+static int encode(const tc_msg *m, encoder *w)
+{
+    int err = encode_body(m, w);
+    if (!err && w->b->len - w->start + w->ref_bytes > TC_FRAME_MAX_PAYLOAD)
+        err = TC_EOVERSIZE;
+    if (err) {
+        w->b->len = w->start;
+        w->n_refs = 0;
+        w->ref_bytes = 0;
+    }
+    return err;
+}
+
 int tc_msg_encode(const tc_msg *m, tc_buf *b)
 {
-    size_t start = b->len;
-    int err = encode_body(m, b);
-    if (!err && b->len - start > TC_FRAME_MAX_PAYLOAD)
-        err = TC_EOVERSIZE;
-    if (err)
-        b->len = start;
+    encoder w = {.b = b, .start = b->len};
+    return encode(m, &w);
+}
+
+int tc_msg_encode_refs(const tc_msg *m, tc_buf *b, tc_msg_ref *refs, size_t max_refs, size_t *n_refs,
+                       size_t *total)
+{
+    encoder w = {.b = b, .start = b->len, .refs = refs, .max_refs = max_refs};
+    int err = encode(m, &w);
+    *n_refs = w.n_refs;
+    *total = err ? 0 : b->len - w.start + w.ref_bytes;
     return err;
 }
 

@@ -195,6 +195,27 @@ void tc_msg_release(tc_msg *m);
  * (b is then left as it was). Chain payloads are not re-validated here. */
 int tc_msg_encode(const tc_msg *m, tc_buf *b) TC_MUST_CHECK;
 
+/* Chain objects of at least this size may be referenced instead of copied. */
+#define TC_MSG_REF_MIN (64u * 1024)
+
+/* A chain object left out of an encoding: len bytes at p belong at offset
+ * at of the whole payload. */
+typedef struct {
+    size_t at;
+    const uint8_t *p;
+    size_t len;
+} tc_msg_ref;
+
+/* tc_msg_encode without copying large chain objects (a block sent to a
+ * peer is sealed straight from where it lies): up to max_refs objects of
+ * TC_MSG_REF_MIN bytes or more are left out of what is appended to b and
+ * listed in refs (*n_refs of them, by ascending at); the payload is b's new
+ * bytes with each refs[i] inserted at refs[i].at, *total bytes in all. The
+ * objects must stay unchanged until the payload has been used. Same errors
+ * as tc_msg_encode (then b is as it was, *n_refs and *total 0). */
+int tc_msg_encode_refs(const tc_msg *m, tc_buf *b, tc_msg_ref *refs, size_t max_refs, size_t *n_refs,
+                       size_t *total) TC_MUST_CHECK;
+
 /* Decodes a payload of the given type into m. Returns 0 or TC_ENET_MSG_TYPE,
  * TC_ETRUNC, TC_ETRAILING, TC_EOVERSIZE, TC_ENONCANON, TC_EBADVAL or a chain
  * decoder's error; on failure m is released (type kept). */

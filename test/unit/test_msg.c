@@ -562,6 +562,91 @@ static void test_heartbeat_signature(void **state)
     assert_int_equal(tc_msg_heartbeat_verify(&m.u.heartbeat, CHAIN), TC_ESIG);
 }
 
+/* The payload tc_msg_encode_refs describes: b's bytes with the refs put in. */
+static void assemble(const tc_buf *b, const tc_msg_ref *refs, size_t n, size_t total, tc_buf *out)
+{
+    size_t done = 0, skipped = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(refs[i].at >= done + skipped); /* ascending, inside */
+        size_t upto = refs[i].at - skipped;
+        tc_buf_put(out, b->p + done, upto - done);
+        tc_buf_put(out, refs[i].p, refs[i].len);
+        done = upto;
+        skipped += refs[i].len;
+    }
+    tc_buf_put(out, b->p + done, b->len - done);
+    assert_int_equal(out->len, total);
+}
+
+/* Large objects are referenced, not copied, and the payload they describe
+ * is byte for byte tc_msg_encode's; past max_refs, and below the size, they
+ * are copied; an oversize message leaves nothing behind. */
+static void test_encode_refs(void **state)
+{
+    (void)state;
+    static uint8_t big[5][TC_MSG_REF_MIN + 100], small[TC_MSG_REF_MIN - 1], cert[40];
+    for (size_t i = 0; i < 5; i++)
+        memset(big[i], 0x10 + (int)i, sizeof big[i]);
+    memset(small, 0x77, sizeof small);
+    memset(cert, 0x55, sizeof cert);
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_BLOCKS);
+    m.u.blocks.n = 6;
+    m.u.blocks.v = tc_xcalloc(6, sizeof *m.u.blocks.v);
+    for (size_t i = 0; i < 6; i++) {
+        m.u.blocks.v[i].block = i == 2 ? (tc_bytes){small, sizeof small} : (tc_bytes){big[i % 5], sizeof big[0]};
+        m.u.blocks.v[i].cert = (tc_bytes){cert, sizeof cert};
+    }
+    tc_buf want, b, got;
+    tc_buf_init(&want);
+    tc_buf_init(&b);
+    tc_buf_init(&got);
+    assert_int_equal(tc_msg_encode(&m, &want), 0);
+    tc_msg_ref refs[3];
+    size_t n, total;
+    tc_buf_put(&b, (const uint8_t *)"HDR", 3); /* appended after what b holds */
+    assert_int_equal(tc_msg_encode_refs(&m, &b, refs, 3, &n, &total), 0);
+    assert_int_equal(n, 3); /* blocks 0, 1, 3: the small one and those past 3 are copied */
+    assert_ptr_equal(refs[0].p, big[0]);
+    assert_ptr_equal(refs[1].p, big[1]);
+    assert_ptr_equal(refs[2].p, big[3]);
+    assert_int_equal(total, want.len);
+    assert_int_equal(b.len, 3 + want.len - 3 * sizeof big[0]);
+    tc_buf rest = {.p = b.p + 3, .len = b.len - 3};
+    assemble(&rest, refs, n, total, &got);
+    assert_memory_equal(got.p, want.p, want.len);
+
+    /* a transaction-sized message: nothing referenced */
+    tc_msg t;
+    tc_msg_init(&t, TC_MSG_BLOCK);
+    t.u.block.block = (tc_bytes){small, sizeof small};
+    tc_buf_reset(&b);
+    assert_int_equal(tc_msg_encode_refs(&t, &b, refs, 3, &n, &total), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(b.len, total);
+
+    /* oversize (9 x 1 MB blocks > 8 MiB): b as it was, no refs */
+    static uint8_t huge[1000000];
+    tc_msg o;
+    tc_msg_init(&o, TC_MSG_BLOCKS);
+    o.u.blocks.n = 9;
+    o.u.blocks.v = tc_xcalloc(9, sizeof *o.u.blocks.v);
+    for (size_t i = 0; i < 9; i++)
+        o.u.blocks.v[i] = (tc_msg_block){(tc_bytes){huge, sizeof huge}, (tc_bytes){cert, sizeof cert}};
+    tc_buf_reset(&b);
+    tc_buf_put(&b, (const uint8_t *)"HDR", 3);
+    assert_int_equal(tc_msg_encode_refs(&o, &b, refs, 3, &n, &total), TC_EOVERSIZE);
+    assert_int_equal(b.len, 3);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 0);
+
+    tc_msg_release(&o);
+    tc_msg_release(&m);
+    tc_buf_release(&want);
+    tc_buf_release(&b);
+    tc_buf_release(&got);
+}
+
 int main(void)
 {
     if (tc_crypto_init() != 0)
@@ -575,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_evidence_must_conflict),
         cmocka_unit_test(test_version_channel_binding),
         cmocka_unit_test(test_heartbeat_signature),
+        cmocka_unit_test(test_encode_refs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
