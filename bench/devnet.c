@@ -291,16 +291,17 @@ static void kill_node(int i)
     close_conns(nd);
 }
 
-/* VmHWM (peak resident set) of a running process, in MB. */
-static double peak_rss_mb(pid_t pid)
+/* A field of /proc/PID/status given in kB ("VmHWM:", "RssAnon:"), in MB. */
+static double status_mb(pid_t pid, const char *field)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
     double mb = 0;
+    size_t n = strlen(field);
     while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            mb = strtod(line + 6, NULL) / 1024.0;
+        if (strncmp(line, field, n) == 0)
+            mb = strtod(line + n, NULL) / 1024.0;
     if (f)
         fclose(f);
     return mb;
@@ -801,8 +802,18 @@ static void restart_validators(const char *a, const char *b, const char *c, cons
 
 static void phase_full_mempool(size_t max_txs)
 {
-    /* No proposals for an hour: every payment waits in every mempool. */
+    /* No proposals for an hour: every payment waits in every mempool. A
+     * height under way at the restart still ends (its later rounds propose
+     * whatever waits, up to a full block), so wait until the tip is quiet. */
     restart_validators("--block-interval-ms", "3600000", NULL, NULL);
+    uint64_t quiet_until = tc_clock_mono_ms() + 60000, tip = tip_height(), since = tc_clock_mono_ms();
+    while (tc_clock_mono_ms() - since < 3000 && tc_clock_mono_ms() < quiet_until) {
+        usleep(50000);
+        if (tip_height() != tip) {
+            tip = tip_height();
+            since = tc_clock_mono_ms();
+        }
+    }
     payment *p = take_payments(max_txs + 200);
     size_t refused = 0;
     char why[256] = "";
@@ -824,16 +835,26 @@ static void phase_full_mempool(size_t max_txs)
     double worst = 0;
     printf("  peak RSS, full mempools   :");
     for (int i = 0; i < VALIDATORS; i++) {
-        double mb = peak_rss_mb(g_nodes[i].pid);
+        double mb = status_mb(g_nodes[i].pid, "VmHWM:");
         worst = mb > worst ? mb : worst;
         printf(" node%d %.1f MB", i, mb);
     }
     printf(" (target <= 100 MB): %s\n", worst <= 100 ? "MET" : "MISSED");
+    /* what the resident set is made of now: the process's own memory, and
+     * the pages of files it maps (LMDB's map: the page cache, shared) */
+    printf("    resident now, own + mapped files:");
+    for (int i = 0; i < VALIDATORS; i++)
+        printf(" node%d %.1f + %.1f MB", i, status_mb(g_nodes[i].pid, "RssAnon:"),
+               status_mb(g_nodes[i].pid, "RssFile:") + status_mb(g_nodes[i].pid, "RssShmem:"));
+    printf("\n");
     printf("    %zu offered, %zu refused (first: %s); every mempool %s %zu (sizes", max_txs + 200, refused,
            refused ? why : "-", full ? "at its limit of" : "NOT at its limit of", max_txs);
     for (int i = 0; i < VALIDATORS; i++)
         printf(" %zu", sizes[i]);
     printf(")\n");
+    if (tip_height() != tip)
+        printf("    (blocks were committed during the fill: height %llu -> %llu)\n", (unsigned long long)tip,
+               (unsigned long long)tip_height());
 }
 
 /* Grows the chain to `blocks` with empty blocks as fast as consensus goes. */
