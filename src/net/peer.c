@@ -419,7 +419,8 @@ static void seal_pend(tc_peer *c)
 /* Small frames are gathered so that TLS records stay full; a large one is
  * encoded into the env's scratch buffer and encrypted at once, behind what
  * was gathered, its large chain objects straight from the message (a copy
- * of a 1 MiB block was a tenth of the sending thread in bench/net). Before TLS is up everything waits in the gathering buffer. */
+ * of a 1 MiB block was a tenth of the sending thread in bench/net). Before
+ * TLS is up everything waits in the gathering buffer. */
 int tc_peer_send(tc_peer *c, const tc_msg *m)
 {
     tc_peer_env *env = c->env;
