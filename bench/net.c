@@ -91,10 +91,13 @@ typedef struct {
     atomic_int stop;
 } raw_side;
 
-static uint64_t thread_cpu_ns(void)
+/* CPU time thread t has used, in ns (0 if it cannot be read). */
+static uint64_t cpu_ns(pthread_t t)
 {
+    clockid_t cid;
     struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    if (pthread_getcpuclockid(t, &cid) != 0 || clock_gettime(cid, &ts) != 0)
+        return 0;
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -102,11 +105,11 @@ static void *raw_reader(void *arg)
 {
     raw_side *r = arg;
     static uint8_t buf[1 << 16];
-    uint64_t t0 = thread_cpu_ns();
+    uint64_t t0 = cpu_ns(pthread_self());
     ssize_t k;
     while ((k = read(r->fd, buf, sizeof buf)) > 0)
         r->bytes += (uint64_t)k;
-    r->cpu_ns = thread_cpu_ns() - t0;
+    r->cpu_ns = cpu_ns(pthread_self()) - t0;
     return NULL;
 }
 
@@ -114,7 +117,7 @@ static void *raw_writer(void *arg)
 {
     raw_side *w = arg;
     uint8_t *buf = calloc(1, w->msg + TC_FRAME_HEADER_SIZE);
-    uint64_t t0 = thread_cpu_ns();
+    uint64_t t0 = cpu_ns(pthread_self());
     while (!atomic_load(&w->stop)) {
         size_t off = 0, n = w->msg + TC_FRAME_HEADER_SIZE;
         while (off < n) {
@@ -126,7 +129,7 @@ static void *raw_writer(void *arg)
         w->bytes += n;
     }
 out:
-    w->cpu_ns = thread_cpu_ns() - t0;
+    w->cpu_ns = cpu_ns(pthread_self()) - t0;
     free(buf);
     shutdown(w->fd, SHUT_WR);
     return NULL;
@@ -349,15 +352,6 @@ typedef struct {
     double tx_ns, rx_ns; /* CPU ns per payload byte: sending, receiving thread */
 } link_fig;
 
-static uint64_t cpu_of(pthread_t t)
-{
-    clockid_t cid;
-    struct timespec ts;
-    if (pthread_getcpuclockid(t, &cid) != 0 || clock_gettime(cid, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static link_fig p2p_link(uint16_t type, const tc_buf *payload, bool node_decode)
 {
     link_fig f = {0};
@@ -382,11 +376,11 @@ static link_fig p2p_link(uint16_t type, const tc_buf *payload, bool node_decode)
     while (atomic_load(&rx.msgs) == 0 && tc_clock_mono_ms() < end)
         usleep(1000);
     uint64_t m0 = atomic_load(&rx.msgs), b0 = atomic_load(&rx.bytes);
-    uint64_t c0tx = cpu_of(ttx), c0rx = cpu_of(trx);
+    uint64_t c0tx = cpu_ns(ttx), c0rx = cpu_ns(trx);
     uint64_t t0 = tc_clock_mono_ns();
     usleep(PHASE_MS * 1000);
     uint64_t m1 = atomic_load(&rx.msgs), b1 = atomic_load(&rx.bytes);
-    uint64_t c1tx = cpu_of(ttx), c1rx = cpu_of(trx);
+    uint64_t c1tx = cpu_ns(ttx), c1rx = cpu_ns(trx);
     double secs = (double)(tc_clock_mono_ns() - t0) / 1e9;
     atomic_store(&tx.stop, 1);
     atomic_store(&rx.stop, 1);
