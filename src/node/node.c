@@ -13,6 +13,7 @@
 #include "mempool/mempool.h"
 #include "net/banlist.h"
 #include "net/p2p.h"
+#include "node/candidates.h"
 #include "node/datadir.h"
 #include "node/nodemetrics.h"
 #include "node/noderpc.h"
@@ -29,7 +30,6 @@
 #include "util/mem.h"
 #include "util/pool.h"
 
-#define MAX_CANDIDATES 16     /* proposed blocks kept for the current height */
 #define MAX_TIMERS 64         /* consensus timeouts in flight */
 #define BLOCK_MAX_TXS 5000    /* mempool transactions offered to one block */
 #define SIGCACHE_ENTRIES (1u << 18)
@@ -42,15 +42,6 @@ typedef struct {
     uint64_t height;
     char addr[TC_MAX_NETADDR + 1];
 } liveness;
-
-/* A block proposed for the current height, kept until the height is done. */
-typedef struct {
-    bool used;
-    uint64_t height;
-    tc_hash hash;
-    tc_block blk;
-    tc_buf raw;
-} candidate;
 
 typedef struct {
     struct tc_node *n;
@@ -82,7 +73,15 @@ struct tc_node {
     tc_netstore netstore; /* bans and address book in the ledger's store */
     tc_nodemetrics *metrics;
     uint64_t height_started_ms; /* monotonic: when the current height started */
-    candidate cands[MAX_CANDIDATES];
+    tc_cands *cands;              /* authenticated proposed blocks (candidates.h) */
+    struct {                      /* a decided block this node does not hold */
+        bool active;
+        uint64_t height;
+        tc_hash hash;
+        tc_cert cert;
+        uint32_t asks;
+        struct event *ev;         /* asks again until it is applied */
+    } fetch;
     timer timers[MAX_TIMERS];
     tc_cert last_commit; /* certificate of the tip, for the next proposal */
     uint64_t committed_ms;        /* when the tip was committed (monotonic) */
@@ -105,59 +104,48 @@ struct tc_node {
 
 /* ---- candidates ------------------------------------------------------------- */
 
-static candidate *find_candidate(tc_node *n, uint64_t height, const tc_hash *hash)
+static const tc_cand *find_candidate(tc_node *n, uint64_t height, const tc_hash *hash)
 {
-    for (size_t i = 0; i < MAX_CANDIDATES; i++)
-        if (n->cands[i].used && n->cands[i].height == height && tc_hash_eq(&n->cands[i].hash, hash))
-            return &n->cands[i];
-    return NULL;
+    return tc_cands_find(n->cands, height, hash);
 }
 
-static void drop_candidate(candidate *c)
+/* What the candidate store must never evict at the current height: the
+ * core's locked and valid values and a decided value being fetched. */
+static void consensus_at(const tc_node *n, uint64_t height, tc_cands_at *at)
 {
-    tc_block_release(&c->blk);
-    tc_buf_release(&c->raw);
-    c->used = false;
+    memset(at, 0, sizeof *at);
+    at->height = height;
+    if (n->core == NULL || tc_core_height(n->core) != height)
+        return;
+    at->round = tc_core_round(n->core);
+    if (tc_core_locked(n->core, &at->protect[at->n_protect]) >= 0)
+        at->n_protect++;
+    if (tc_core_valid(n->core, &at->protect[at->n_protect]) >= 0)
+        at->n_protect++;
+    if (n->fetch.active && n->fetch.height == height)
+        at->protect[at->n_protect++] = n->fetch.hash;
 }
 
-/* Keeps blk (taken over: the caller's copy is emptied) under its hash;
- * replaces the oldest entry of a past height, or any, when full. */
-static candidate *keep_candidate(tc_node *n, tc_block *blk)
+/* Keeps blk (taken over) as proposed by proposer at round; NULL if the
+ * store's bounds refuse it. */
+static const tc_cand *keep_candidate(tc_node *n, tc_block *blk, uint32_t round, const tc_pubkey *proposer)
 {
-    tc_hash h;
-    tc_header_hash(&blk->hdr, &h);
-    candidate *c = find_candidate(n, blk->hdr.height, &h);
-    if (c) {
-        tc_block_release(blk);
-        return c;
-    }
-    size_t slot = 0;
-    for (size_t i = 0; i < MAX_CANDIDATES; i++) {
-        if (!n->cands[i].used) {
-            slot = i;
-            break;
-        }
-        if (n->cands[i].height < n->cands[slot].height)
-            slot = i;
-    }
-    c = &n->cands[slot];
-    if (c->used)
-        drop_candidate(c);
-    c->used = true;
-    c->height = blk->hdr.height;
-    c->hash = h;
-    c->blk = *blk;
-    tc_block_init(blk);
-    tc_buf_init(&c->raw);
-    tc_block_encode(&c->blk, &c->raw);
-    return c;
+    tc_cands_at at;
+    uint64_t current = n->core ? tc_core_height(n->core) : 0;
+    consensus_at(n, current ? current : blk->hdr.height, &at); /* before the first height: the restored lock's */
+    return tc_cands_keep(n->cands, &at, blk, round, proposer);
 }
 
-static void drop_old_candidates(tc_node *n, uint64_t below)
+/* A block kept while its height was the next one stays only if its signer
+ * proposes its round now that the schedule is known. */
+static bool scheduled(void *ctx, const tc_cand *c)
 {
-    for (size_t i = 0; i < MAX_CANDIDATES; i++)
-        if (n->cands[i].used && n->cands[i].height < below)
-            drop_candidate(&n->cands[i]);
+    tc_node *n = ctx;
+    tc_pubkey key;
+    tc_hash locked;
+    if (tc_core_locked(n->core, &locked) >= 0 && tc_hash_eq(&locked, &c->hash))
+        return true;
+    return tc_core_proposer(n->core, c->round, &key) && memcmp(key.b, c->proposer.b, sizeof key.b) == 0;
 }
 
 /* ---- consensus driver -------------------------------------------------------- */
@@ -214,7 +202,9 @@ static int core_get_value(void *ctx, uint64_t height, uint32_t round, tc_hash *v
         tc_log_error("node", "cannot build a block", "height=%llu err=%s", (unsigned long long)height, e.msg);
         return err;
     }
-    candidate *c = keep_candidate(n, &blk);
+    const tc_cand *c = keep_candidate(n, &blk, round, &n->op_key.pk);
+    if (c == NULL)
+        return TC_ELIMIT; /* cannot happen: our round is the highest */
     *value = c->hash;
     tc_log_debug("node", "proposing", "height=%llu round=%u txs=%zu skipped=%zu", (unsigned long long)height, round,
                  c->blk.n_tx - 1, skipped);
@@ -281,7 +271,7 @@ static void remember_proposal(tc_node *n, const tc_proposal *p)
 static void broadcast_proposal(tc_node *n, const tc_proposal *p)
 {
     remember_proposal(n, p);
-    candidate *c = find_candidate(n, p->height, &p->block);
+    const tc_cand *c = find_candidate(n, p->height, &p->block);
     if (c == NULL) {
         tc_log_error("node", "proposal without its block", "height=%llu", (unsigned long long)p->height);
         return;
@@ -301,7 +291,7 @@ static void broadcast_proposal(tc_node *n, const tc_proposal *p)
 
 static void answer_check(tc_node *n, uint64_t height, const tc_hash *value)
 {
-    candidate *c = find_candidate(n, height, value);
+    const tc_cand *c = find_candidate(n, height, value);
     if (c == NULL)
         return; /* answered when the block arrives with its proposal */
     tc_errmsg e;
@@ -313,40 +303,152 @@ static void answer_check(tc_node *n, uint64_t height, const tc_hash *value)
 
 static void start_height(tc_node *n);
 static void update_mesh(tc_node *n);
+static void schedule_next_height(tc_node *n);
 
-static void commit_block(tc_node *n, uint64_t height, uint32_t round, const tc_hash *value, const tc_cert *cert)
+/* Applies the decided block blk (value at height, decided in round,
+ * certified by cert). False if the node is stopping. */
+static bool apply_decided(tc_node *n, const tc_block *blk, uint64_t height, uint32_t round, const tc_hash *value,
+                          const tc_cert *cert)
 {
-    if (height != tc_ledger_height(n->L) + 1)
-        return; /* already applied (by sync) */
-    candidate *c = find_candidate(n, height, value);
-    if (c == NULL) {
-        /* Decided by certificate without the block: fetch it from a peer. */
-        tc_log_warn("node", "decided a block it does not hold; syncing it", "height=%llu",
-                    (unsigned long long)height);
-        tc_sync_on_height(n->sync, 0, height);
-        return;
-    }
     tc_errmsg e;
     uint64_t t0 = tc_clock_mono_ms();
-    int err = tc_ledger_apply_block(n->L, &c->blk, cert, &e);
+    int err = tc_ledger_apply_block(n->L, blk, cert, &e);
     if (err) {
         /* A decided block that does not apply is a broken invariant or a full
          * disk: stop rather than run on. */
         tc_log_error("node", "cannot commit the decided block", "height=%llu err=%s", (unsigned long long)height,
                      e.msg);
         stop_fatal(n, "commit failed");
-        return;
+        return false;
     }
-    tc_mempool_block_committed(n->mp, &c->blk, tc_clock_wall_ms());
+    tc_mempool_block_committed(n->mp, blk, tc_clock_wall_ms());
     uint64_t now = tc_clock_mono_ms();
     tc_nodemetrics_on_commit(n->metrics, now - n->committed_ms, now - n->height_started_ms, round);
     n->committed_ms = now;
     char hex[65];
     tc_log_info("node", "block committed", "height=%llu round=%u hash=%s txs=%zu signers=%zu apply_ms=%llu",
-                (unsigned long long)height, round, tc_hex_encode(hex, value->b, 32), c->blk.n_tx - 1, cert->n,
+                (unsigned long long)height, round, tc_hex_encode(hex, value->b, 32), blk->n_tx - 1, cert->n,
                 (unsigned long long)(tc_clock_mono_ms() - t0));
     tc_hash hash = *value;
     tc_p2p_relay(n->p2p, TC_INV_BLOCK, &hash, 0);
+    return true;
+}
+
+/* ---- fetching a decided block ------------------------------------------------ */
+
+#define FETCH_RETRY_MS 500 /* a decided block not held is asked for again this often */
+#define FETCH_PEERS 8      /* peers asked at a time */
+
+/* Asks peers for the block being fetched: getdata(block) to up to
+ * FETCH_PEERS established peers (rotating, so every peer is asked in
+ * turn), and a sync hint, so whichever path has it first applies it. */
+static void fetch_ask(tc_node *n)
+{
+    tc_peer_info *peers;
+    size_t k = tc_p2p_peers(n->p2p, &peers), asked = 0;
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_GETDATA);
+    m.u.inv.type = TC_INV_BLOCK;
+    m.u.inv.n = 1;
+    m.u.inv.h = &n->fetch.hash; /* borrowed */
+    for (size_t j = 0; j < k && asked < FETCH_PEERS; j++) {
+        const tc_peer_info *pi = &peers[(j + n->fetch.asks * FETCH_PEERS) % k];
+        if (pi->established && tc_p2p_send(n->p2p, pi->id, &m) == 0)
+            asked++;
+    }
+    free(peers);
+    if (n->fetch.asks % 10 == 0) {
+        char hex[65];
+        tc_log_warn("node", "decided a block it does not hold; fetching it from peers", "height=%llu hash=%s "
+                    "attempt=%u peers_asked=%zu", (unsigned long long)n->fetch.height,
+                    tc_hex_encode(hex, n->fetch.hash.b, 32), n->fetch.asks + 1, asked);
+    }
+    n->fetch.asks++;
+    tc_sync_on_height(n->sync, 0, n->fetch.height);
+    struct timeval tv = {0, FETCH_RETRY_MS * 1000};
+    evtimer_add(n->fetch.ev, &tv);
+}
+
+static void fetch_done(tc_node *n)
+{
+    n->fetch.active = false;
+    tc_cert_release(&n->fetch.cert);
+    evtimer_del(n->fetch.ev);
+}
+
+static void on_fetch_timer(evutil_socket_t fd, short what, void *arg)
+{
+    tc_node *n = arg;
+    if (!n->fetch.active)
+        return;
+    if (tc_ledger_height(n->L) >= n->fetch.height) { /* sync applied it */
+        fetch_done(n);
+        return;
+    }
+    fetch_ask(n);
+}
+
+static void start_fetch(tc_node *n, uint64_t height, const tc_hash *value, const tc_cert *cert)
+{
+    if (n->fetch.active && n->fetch.height == height && tc_hash_eq(&n->fetch.hash, value))
+        return;
+    if (n->fetch.active)
+        fetch_done(n);
+    n->fetch.active = true;
+    n->fetch.height = height;
+    n->fetch.hash = *value;
+    n->fetch.asks = 0;
+    tc_cert_copy(&n->fetch.cert, cert);
+    fetch_ask(n);
+}
+
+/* A `block` message: taken only if it is the decided block being fetched
+ * (its hash is certified by the precommits the core counted); anything else
+ * is a late or unasked answer, ignored. */
+static int on_block(tc_node *n, uint64_t peer, const tc_msg_block *mb)
+{
+    tc_block blk;
+    if (tc_block_decode(&blk, mb->block.p, mb->block.len) != 0)
+        return TC_EBADVAL; /* the wire decoder checked its shape only */
+    tc_hash h;
+    tc_header_hash(&blk.hdr, &h);
+    bool wanted = n->fetch.active && tc_hash_eq(&h, &n->fetch.hash) && blk.hdr.height == n->fetch.height &&
+                  n->fetch.height == tc_ledger_height(n->L) + 1;
+    if (wanted) {
+        tc_log_info("node", "fetched the decided block", "height=%llu peer=%llu attempts=%u",
+                    (unsigned long long)n->fetch.height, (unsigned long long)peer, n->fetch.asks);
+        uint64_t height = n->fetch.height;
+        tc_cert cert = n->fetch.cert;
+        tc_cert_init(&n->fetch.cert);
+        fetch_done(n);
+        bool ok = apply_decided(n, &blk, height, cert.round, &h, &cert);
+        if (ok && tc_core_step(n->core) == TC_STEP_DONE && tc_core_height(n->core) == height) {
+            /* the core's NEXT_HEIGHT came while the block was missing */
+            tc_cert_release(&n->last_commit);
+            n->last_commit = cert;
+            tc_cert_init(&cert);
+            schedule_next_height(n);
+        }
+        tc_cert_release(&cert);
+    }
+    tc_block_release(&blk);
+    return 0;
+}
+
+static void commit_block(tc_node *n, uint64_t height, uint32_t round, const tc_hash *value, const tc_cert *cert)
+{
+    if (height != tc_ledger_height(n->L) + 1)
+        return; /* already applied (by sync) */
+    const tc_cand *c = find_candidate(n, height, value);
+    if (c == NULL) {
+        /* Decided by a quorum of precommits without the block: the honest
+         * validators that prevoted it hold it. Ask until it is applied. */
+        start_fetch(n, height, value, cert);
+        return;
+    }
+    if (n->fetch.active)
+        fetch_done(n);
+    apply_decided(n, &c->blk, height, round, value, cert);
 }
 
 static void record_evidence(tc_node *n, const tc_vote *a, const tc_vote *b)
@@ -491,7 +593,7 @@ static void start_height(tc_node *n)
         stop_fatal(n, "no validator set for the next height");
         return;
     }
-    drop_old_candidates(n, h);
+    tc_cands_drop_below(n->cands, h);
     tc_valset_release(&n->vs);
     tc_valset_copy(&n->vs, &vs);
     n->have_prop = false;
@@ -504,6 +606,7 @@ static void start_height(tc_node *n)
     n->height_started_ms = tc_clock_mono_ms();
     tc_core_start_height(n->core, h, &vs, &n->last_commit);
     tc_valset_release(&vs);
+    tc_cands_prune(n->cands, h, scheduled, n);
     drain(n);
 }
 
@@ -535,7 +638,7 @@ static void regossip(tc_node *n, uint64_t peer)
     if (h == 0 || tc_core_step(n->core) == TC_STEP_NEW)
         return;
     if (n->have_prop && n->prop.height == h && n->prop.round == r) {
-        candidate *c = find_candidate(n, h, &n->prop.block);
+        const tc_cand *c = find_candidate(n, h, &n->prop.block);
         tc_buf b;
         tc_msg m;
         tc_buf_init(&b);
@@ -720,8 +823,47 @@ static int on_inv(tc_node *n, uint64_t peer, const tc_msg_inv *inv)
     return 0;
 }
 
+#define BLOCK_ANSWERS_MAX 4            /* blocks sent for one getdata */
+#define BLOCK_ANSWER_QUEUE (8u << 20)  /* no block answer while this much is queued for the peer */
+
+/* getdata(block): a candidate (the block of a proposal, for a peer that
+ * decided it without holding it) or a committed block with its certificate.
+ * Bounded per message and by what the peer has not read yet. */
+static void serve_blocks(tc_node *n, uint64_t peer, const tc_msg_inv *inv)
+{
+    tc_buf raw, cert;
+    tc_buf_init(&raw);
+    tc_buf_init(&cert);
+    for (size_t i = 0; i < inv->n && i < BLOCK_ANSWERS_MAX; i++) {
+        if (tc_p2p_queued(n->p2p, peer) > BLOCK_ANSWER_QUEUE)
+            break;
+        tc_msg m;
+        tc_msg_init(&m, TC_MSG_BLOCK);
+        const tc_cand *c = tc_cands_find_hash(n->cands, &inv->h[i]);
+        uint64_t height;
+        tc_buf_reset(&raw);
+        tc_buf_reset(&cert);
+        if (c) {
+            m.u.block.block = (tc_bytes){c->raw.p, c->raw.len};
+        } else if (tc_ledger_height_of(n->L, &inv->h[i], &height) == 0 &&
+                   tc_ledger_get_raw(n->L, height, &raw, &cert) == 0) {
+            m.u.block.block = (tc_bytes){raw.p, raw.len};
+            m.u.block.cert = (tc_bytes){cert.p, cert.len};
+        } else {
+            continue; /* not ours to give */
+        }
+        reply(n, peer, &m);
+    }
+    tc_buf_release(&raw);
+    tc_buf_release(&cert);
+}
+
 static int on_getdata(tc_node *n, uint64_t peer, const tc_msg_inv *inv)
 {
+    if (inv->type == TC_INV_BLOCK) {
+        serve_blocks(n, peer, inv);
+        return 0;
+    }
     if (inv->type != TC_INV_TX)
         return 0;
     for (size_t i = 0; i < inv->n; i++) {
@@ -749,41 +891,112 @@ static void note_height(tc_node *n, uint64_t peer, uint64_t height)
         tc_sync_on_height(n->sync, peer, height - 1);
 }
 
+/* Whether the key is a registered masternode in our state (jailed or not). */
+static bool is_masternode(tc_node *n, const tc_pubkey *key)
+{
+    tc_view view;
+    tc_mn m;
+    if (tc_ledger_view_begin(n->L, &view) != 0)
+        return true; /* cannot tell: give the benefit of the doubt */
+    bool known = view.get_mn_by_operator(view.ctx, key, &m) == 0;
+    tc_ledger_view_end(&view);
+    return known;
+}
+
+/* Whether the core's refusal of a proposal proves the peer that sent it
+ * dishonest (a ban). No honest node relays a proposal its own core refused,
+ * and every honest node derives the same set and schedule for a height, so
+ * at the current height a signer outside the set or off the schedule is a
+ * violation, as is a bad signature. At the next height the set may gain
+ * members that registered activation_delay blocks ago, so there only a key
+ * that is no registered masternode at all is one. */
+static int proposal_violation(tc_node *n, const tc_proposal *p, int rc)
+{
+    if (rc == TC_ESIG || rc == TC_ECONS_PROPOSER)
+        return rc;
+    if (rc != TC_ECONS_NOT_VALIDATOR)
+        return 0;
+    if (p->height == tc_core_height(n->core))
+        return TC_ECONS_PROPOSER;
+    if (n->g.cp.activation_delay < 2 || is_masternode(n, &p->proposer))
+        return 0;
+    return TC_ECONS_PROPOSER;
+}
+
+/* The block a proposal the core took carries: decoded, checked against the
+ * hash the signer named, kept. TC_EBADVAL if it is not that block. */
+static int keep_proposed_block(tc_node *n, const tc_proposal *p, const tc_bytes *raw)
+{
+    tc_block blk;
+    if (tc_block_decode(&blk, raw->p, raw->len) != 0)
+        return TC_EBADVAL;
+    tc_hash bh;
+    tc_header_hash(&blk.hdr, &bh);
+    if (!tc_hash_eq(&bh, &p->block) || blk.hdr.height != p->height) {
+        tc_block_release(&blk);
+        return TC_EBADVAL; /* a proposal must carry the block it names */
+    }
+    if (keep_candidate(n, &blk, p->round, &p->proposer) == NULL)
+        tc_log_debug("node", "proposed block not kept (store bounds)", "height=%llu round=%u",
+                     (unsigned long long)p->height, p->round);
+    return 0;
+}
+
+static void note_double_proposal(tc_node *n, uint64_t peer, const tc_proposal *p)
+{
+    char key[65], hash[65];
+    tc_log_warn("node", "double proposal seen (equivocation); the second is ignored",
+                "proposer=%s height=%llu round=%u block=%s peer=%llu", tc_hex_encode(key, p->proposer.b, 32),
+                (unsigned long long)p->height, p->round, tc_hex_encode(hash, p->block.b, 32),
+                (unsigned long long)peer);
+}
+
+/* Authenticate before storing: the core checks the height, the set, the
+ * schedule and the signature first, and only a proposal it took (or holds
+ * already) gets its block decoded and kept. Blocks of the next height's
+ * proposals are kept too (the core buffers those while this node still waits
+ * out the block interval); the store bounds them per signer. */
 static int on_proposal(tc_node *n, uint64_t peer, const tc_msg_proposal *mp)
 {
     tc_proposal p;
     if (tc_proposal_decode(&p, mp->proposal.p, mp->proposal.len) != 0)
         return TC_EBADVAL;
     note_height(n, peer, p.height);
-    /* Keep the block of the current height's proposals and of the next
-     * height's, which the core buffers while this node still waits out the
-     * block interval; without the block, a replayed proposal cannot be
-     * checked and this node would prevote nil. */
-    uint64_t h = tc_core_height(n->core);
-    if ((p.height == h || p.height == h + 1) && mp->block.len > 0 && find_candidate(n, p.height, &p.block) == NULL) {
-        tc_block blk;
-        if (tc_block_decode(&blk, mp->block.p, mp->block.len) != 0)
-            return TC_EBADVAL;
-        tc_hash bh;
-        tc_header_hash(&blk.hdr, &bh);
-        if (!tc_hash_eq(&bh, &p.block)) {
-            tc_block_release(&blk);
-            return TC_EBADVAL; /* a proposal must carry the block it names */
-        }
-        keep_candidate(n, &blk);
-    }
     int rc = tc_core_on_proposal(n->core, &p);
+    tc_nodemetrics_on_proposal(n->metrics, rc);
+    int violation = proposal_violation(n, &p, rc);
+    if (violation) {
+        char key[65];
+        tc_log_warn("node", "proposal from a key not scheduled to propose; banning the peer",
+                    "peer=%llu signer=%s height=%llu round=%u reason=%s", (unsigned long long)peer,
+                    tc_hex_encode(key, p.proposer.b, 32), (unsigned long long)p.height, p.round,
+                    tc_strerror(violation));
+        drain(n);
+        return violation;
+    }
+    if (rc == TC_ECONS_EQUIVOCATION)
+        note_double_proposal(n, peer, &p);
+    bool taken = rc == 0 || rc == TC_ECONS_FUTURE || rc == TC_ECONS_DUP;
+    bool fresh = false;
+    if (taken && mp->block.len > 0 && find_candidate(n, p.height, &p.block) == NULL) {
+        int err = keep_proposed_block(n, &p, &mp->block);
+        if (err) {
+            drain(n);
+            return err;
+        }
+        fresh = true;
+    }
     if (rc == 0) {
         remember_proposal(n, &p);
         tc_msg fwd;
         tc_msg_init(&fwd, TC_MSG_PROPOSAL);
         fwd.u.proposal = *mp;
         push_encoded(n, &fwd, TC_H_PROPOSAL, mp->proposal.p, mp->proposal.len);
-        /* the block may have arrived after the core asked for a check */
-        answer_check(n, p.height, &p.block);
+    } else if (fresh && rc == TC_ECONS_DUP && p.height == tc_core_height(n->core)) {
+        answer_check(n, p.height, &p.block); /* the core asked before the block came */
     }
-    drain(n);
-    return rc == TC_ESIG || rc == TC_ECONS_PROPOSER ? rc : 0;
+    drain(n); /* a check the core asked for now finds the block */
+    return 0;
 }
 
 static int on_vote(tc_node *n, uint64_t peer, const tc_bytes *raw)
@@ -818,13 +1031,7 @@ static int on_heartbeat(tc_node *n, uint64_t peer, const tc_msg_heartbeat *hb)
     liveness *l = tc_hmap_get(n->seen, hb->key.b);
     if (l && l->time_ms >= hb->time_ms)
         return 0;
-    tc_view view;
-    tc_mn m;
-    if (tc_ledger_view_begin(n->L, &view) != 0)
-        return 0;
-    int known = view.get_mn_by_operator(view.ctx, &hb->key, &m) == 0;
-    tc_ledger_view_end(&view);
-    if (!known)
+    if (!is_masternode(n, &hb->key))
         return 0; /* not registered in our state (yet): ignore, never punish */
     if (l == NULL) {
         l = tc_xcalloc(1, sizeof *l);
@@ -864,6 +1071,8 @@ static int on_message(void *ctx, uint64_t peer, const tc_msg *m)
         return serve_getblocks(n, peer, &m->u.getblocks);
     case TC_MSG_BLOCKS:
         return tc_sync_on_blocks(n->sync, peer, &m->u.blocks);
+    case TC_MSG_BLOCK:
+        return on_block(n, peer, &m->u.block);
     case TC_MSG_HEARTBEAT:
         return on_heartbeat(n, peer, &m->u.heartbeat);
     default:
@@ -967,7 +1176,7 @@ static int save_locked_block(tc_node *n, const tc_signstate *s)
 {
     if (s->lock_round < 0 || tc_hash_eq(&s->lock_value, &n->lock_saved))
         return 0;
-    candidate *c = find_candidate(n, s->height, &s->lock_value);
+    const tc_cand *c = find_candidate(n, s->height, &s->lock_value);
     if (c == NULL)
         return 0; /* locked on a block we never held: nothing to keep */
     char path[TC_CONFIG_PATH + 32];
@@ -996,7 +1205,8 @@ static void load_locked_block(tc_node *n, const tc_signstate *last)
     if (tc_block_decode(&blk, (const uint8_t *)raw, len) == 0) {
         tc_header_hash(&blk.hdr, &h);
         if (blk.hdr.height == last->height && tc_hash_eq(&h, &last->lock_value)) {
-            keep_candidate(n, &blk);
+            tc_pubkey proposer = blk.hdr.proposer;
+            keep_candidate(n, &blk, (uint32_t)last->lock_round, &proposer);
             n->lock_saved = h;
             tc_log_info("node", "holding the locked block again", "height=%llu round=%d",
                         (unsigned long long)last->height, last->lock_round);
@@ -1109,7 +1319,9 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
     n->cfg = *cfg;
     n->sync_fd = -1;
     tc_cert_init(&n->last_commit);
+    tc_cert_init(&n->fetch.cert);
     tc_valset_init(&n->vs);
+    n->cands = tc_cands_new();
     int err;
     if ((err = tc_crypto_init())) {
         tc_fail(e, err, "libsodium failed to initialise");
@@ -1172,6 +1384,7 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
     n->sigterm = evsignal_new(n->base, SIGTERM, on_signal, n);
     n->tick = event_new(n->base, -1, EV_PERSIST, on_tick, n);
     n->next_height_ev = evtimer_new(n->base, on_next_height, n);
+    n->fetch.ev = evtimer_new(n->base, on_fetch_timer, n);
     n->seen = tc_hmap_new(32);
     n->heartbeat_ev = event_new(n->base, -1, EV_PERSIST, on_heartbeat_timer, n);
     struct timeval hb_every = {(time_t)cfg->heartbeat_interval_s, 0};
@@ -1231,9 +1444,10 @@ void tc_node_free(tc_node *n)
         event_free(n->sync_notify_ev);
     if (n->sync_fd >= 0)
         close(n->sync_fd);
-    for (size_t i = 0; i < MAX_CANDIDATES; i++)
-        if (n->cands[i].used)
-            drop_candidate(&n->cands[i]);
+    tc_cands_free(n->cands);
+    tc_cert_release(&n->fetch.cert);
+    if (n->fetch.ev)
+        event_free(n->fetch.ev);
     tc_cert_release(&n->last_commit);
     tc_valset_release(&n->vs);
     tc_mempool_free(n->mp);

@@ -10,7 +10,7 @@ struct tc_nodemetrics {
     tc_metrics_server *server;
     tc_metrics_family *height, *cons_height, *cons_round, *cons_step, *rounds_started, *signed_msgs, *evidence;
     tc_metrics_family *block_interval, *commit_latency, *rounds_per_height;
-    tc_metrics_family *peers, *msgs, *bytes, *rate_limited, *bans, *disconnects, *hs_failures, *votes;
+    tc_metrics_family *peers, *msgs, *bytes, *rate_limited, *bans, *disconnects, *hs_failures, *votes, *proposals;
     tc_metrics_family *mp_txs, *mp_bytes, *mp_fees, *mp_evicted, *mp_rejected, *mp_expired;
     tc_metrics_family *syncing, *sync_target, *verifies, *cache_hits, *store_bytes, *rss;
 };
@@ -160,6 +160,7 @@ tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, 
               COUNTER(hs_failures, "p2p_handshake_failures_total", "Links that failed before the handshake completed, by reason",
                       "reason") &&
               COUNTER(votes, "votes_received_total", "Votes received from peers by type and outcome", "type,outcome") &&
+              COUNTER(proposals, "proposals_received_total", "Proposals received from peers by outcome", "outcome") &&
               COUNTER(disconnects, "p2p_disconnects_total", "Peer links closed", NULL) &&
               GAUGE(mp_txs, "mempool_transactions", "Pending transactions", NULL) &&
               GAUGE(mp_bytes, "mempool_bytes", "Bytes of pending transactions", NULL) &&
@@ -203,6 +204,18 @@ void tc_nodemetrics_on_vote(tc_nodemetrics *m, uint8_t type, int rc)
                                                     : "invalid";
     const char *labels[2] = {type == TC_VOTE_PREVOTE ? "prevote" : "precommit", outcome};
     tc_metrics_inc(tc_metrics_at(m->votes, labels));
+}
+
+void tc_nodemetrics_on_proposal(tc_nodemetrics *m, int rc)
+{
+    const char *outcome = rc == 0 ? "accepted"
+                          : rc == TC_ECONS_DUP ? "duplicate"
+                          : rc == TC_ECONS_FUTURE ? "next_height"
+                          : rc == TC_ECONS_OLD ? "other_height"
+                          : rc == TC_ECONS_EQUIVOCATION ? "equivocation"
+                          : rc == TC_ECONS_PROPOSER || rc == TC_ECONS_NOT_VALIDATOR ? "wrong_proposer"
+                                                                                    : "invalid";
+    tc_metrics_inc(tc_metrics_at(m->proposals, (const char *const[]){outcome}));
 }
 
 void tc_nodemetrics_on_commit(tc_nodemetrics *m, uint64_t interval_ms, uint64_t latency_ms, uint32_t round)

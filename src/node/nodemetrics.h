@@ -46,6 +46,11 @@ void tc_nodemetrics_free(tc_nodemetrics *m); /* NULL is a no-op */
  * and the core answered rc (0 taken; duplicate, old, invalid otherwise). */
 void tc_nodemetrics_on_vote(tc_nodemetrics *m, uint8_t type, int rc);
 
+/* A proposal arrived from a peer and the node answered rc (0 taken;
+ * TC_ECONS_EQUIVOCATION: a second signed proposal of the proposer for one
+ * round; TC_ECONS_PROPOSER: signed by a key not scheduled to propose). */
+void tc_nodemetrics_on_proposal(tc_nodemetrics *m, int rc);
+
 /* A block was committed: the time since the previous commit, the time the
  * height took from its start, and the round it was decided in. */
 void tc_nodemetrics_on_commit(tc_nodemetrics *m, uint64_t interval_ms, uint64_t latency_ms, uint32_t round);
