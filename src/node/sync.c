@@ -28,6 +28,8 @@
 #define BANNED_KEPT 16                 /* punished peers remembered until their link is gone */
 #define VERIFY_SLICE 16                /* blocks a verifier thread takes at a time */
 #define VERIFIERS 8                    /* at most this many verifier threads (one per core) */
+#define DISTRUST_MS 30000              /* a refuted peer's claims are ignored this long, doubling ... */
+#define DISTRUST_MAX_MS (10 * 60000)   /* ... up to this, until it serves a block again */
 
 enum range_state { R_WANT, R_ASKED, R_READY };
 
@@ -84,6 +86,8 @@ typedef struct {
     tc_tokenbucket tb;
     uint32_t strikes;
     uint64_t refuted; /* a height it claimed but did not serve: claims up to it are not believed again */
+    uint32_t refutations;    /* claims refuted since it last served a block */
+    uint64_t distrust_until; /* mono ms: its claims are ignored until then */
     uint64_t served; /* blocks it delivered in this sync */
 } speer;
 
@@ -329,6 +333,19 @@ static uint64_t target_of(const tc_sync *s)
 static uint64_t now(tc_sync *s)
 {
     return s->io.now_ms(s->io.ctx);
+}
+
+/* p claimed a height it does not serve: that claim and anything it says
+ * for a while are not believed (a peer lying about its height would
+ * otherwise keep the node syncing by claiming one block more each time). */
+static void refute(tc_sync *s, speer *p, uint64_t from)
+{
+    p->refuted = p->height;
+    p->height = from - 1;
+    uint32_t k = p->refutations < 16 ? p->refutations : 16;
+    uint64_t d = (uint64_t)DISTRUST_MS << k;
+    p->distrust_until = now(s) + (d < DISTRUST_MAX_MS ? d : DISTRUST_MAX_MS);
+    p->refutations++;
 }
 
 /* ---- progress --------------------------------------------------------------- */
@@ -639,7 +656,7 @@ void tc_sync_on_height(tc_sync *s, uint64_t peer, uint64_t height)
         speer *p = add_peer(s, peer);
         if (p == NULL)
             return;
-        if (height > p->height && height > p->refuted) {
+        if (height > p->height && height > p->refuted && now(s) >= p->distrust_until) {
             p->height = height;
             p->strikes = 0;
         }
@@ -703,10 +720,8 @@ int tc_sync_on_blocks(tc_sync *s, uint64_t peer, const tc_msg_blocks *m)
             uint64_t from = p->req[oldest].from;
             drop_request(p, from);
             unask(s, peer, from);
-            if (p->height >= from) {
-                p->refuted = p->height;
-                p->height = from - 1;
-            }
+            if (p->height >= from)
+                refute(s, p, from);
             if (from <= s->hint)
                 p->strikes = STRIKES; /* not a holder of what the hint names */
         }
@@ -729,6 +744,8 @@ int tc_sync_on_blocks(tc_sync *s, uint64_t peer, const tc_msg_blocks *m)
         if (from + m->n - 1 > p->height)
             p->height = from + m->n - 1;
         p->strikes = 0;
+        p->refutations = 0;
+        p->distrust_until = 0;
     }
     run *data = tc_xcalloc(1, sizeof *data);
     data->blks = blks;
@@ -785,10 +802,8 @@ void tc_sync_tick(tc_sync *s)
                         (unsigned long long)p->id, (unsigned long long)from);
             drop_request(p, from);
             unask(s, p->id, from);
-            if (++p->strikes >= STRIKES && p->height >= from) {
-                p->refuted = p->height;
-                p->height = from - 1;
-            }
+            if (++p->strikes >= STRIKES && p->height >= from)
+                refute(s, p, from);
         }
     }
     (void)step(s, 0);

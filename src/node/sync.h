@@ -8,7 +8,11 @@
  * them). Ranges may arrive in any order; they are applied in order, many
  * blocks per ledger transaction. A range that stalls, or whose peer goes
  * away or has nothing, is asked elsewhere; a peer that serves an invalid
- * block or certificate is banned and its range fetched elsewhere. Progress
+ * block or certificate is banned and its range fetched elsewhere. A peer
+ * that claims a height and then does not serve it (an empty answer, or three
+ * stalls) is refuted: its claims are ignored for 30 s, doubling per
+ * refutation up to 10 min, until it serves a block again, so a peer lying
+ * about its height cannot keep the node syncing. Progress
  * (height / target, blocks/s, ETA) goes to the log.
  *
  * The object knows no sockets, disk or clock of its own: the node feeds it

@@ -395,6 +395,47 @@ static void test_empty_answer_asked_elsewhere(void **state)
     world_free(&w, s);
 }
 
+/* A peer that lies about its height and serves nothing, claiming one block
+ * more after each refutation, cannot keep the node syncing: after the first
+ * refutation its claims are ignored for a while (doubling), and an honest
+ * peer that serves clears its record. */
+static void test_climbing_liar_distrusted(void **state)
+{
+    (void)state;
+    static world w;
+    tc_sync *s = world_new(&w);
+    tc_msg_blocks none = {0, NULL};
+    tc_sync_on_height(s, 1, 1000000000);
+    assert_true(tc_sync_active(s));
+    for (uint64_t k = 1; k <= 20; k++) {
+        for (size_t i = 0; i < w.n_req; i++)
+            if (!w.req[i].answered && w.req[i].peer == 1) {
+                w.req[i].answered = true;
+                assert_int_equal(tc_sync_on_blocks(s, 1, &none), 0);
+            }
+        w.now += 1000; /* a ping a second, each claiming one block more */
+        tc_sync_on_height(s, 1, 1000000000 + k);
+        tc_sync_tick(s);
+    }
+    assert_false(tc_sync_active(s));
+    assert_true(tc_sync_target(s) <= w.tip);
+    size_t asked = w.n_req;
+    w.now += 31000; /* the distrust ends: believed once more, refuted again */
+    tc_sync_on_height(s, 1, 2000000000);
+    assert_true(w.n_req > asked);
+    for (size_t i = 0; i < w.n_req; i++)
+        if (!w.req[i].answered && w.req[i].peer == 1) {
+            w.req[i].answered = true;
+            assert_int_equal(tc_sync_on_blocks(s, 1, &none), 0);
+        }
+    asked = w.n_req;
+    w.now += 31000; /* now distrusted for 60 s */
+    tc_sync_on_height(s, 1, 2000000001);
+    assert_int_equal(w.n_req, asked);
+    assert_false(tc_sync_active(s));
+    world_free(&w, s);
+}
+
 /* A peer that answers every request with one block splits ranges as far as
  * the window allows, never further; the sync still completes. */
 static void test_one_block_answers_stay_bounded(void **state)
@@ -510,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_stall_asked_elsewhere),
         cmocka_unit_test(test_departure_asked_elsewhere),
         cmocka_unit_test(test_empty_answer_asked_elsewhere),
+        cmocka_unit_test(test_climbing_liar_distrusted),
         cmocka_unit_test(test_one_block_answers_stay_bounded),
         cmocka_unit_test(test_requests_paced_per_peer),
         cmocka_unit_test(test_serve_from_ledger),
