@@ -117,6 +117,24 @@ static long victim_next(const tc_cands *cs, uint64_t next, const tc_pubkey *prop
     return held < TC_CANDS_FUTURE_PER_SIGNER ? (long)cs->n : oldest;
 }
 
+/* The slot a block (height, hash) of proposer at round would take: an
+ * index to evict, cs->n for a free one, -1 if refused. */
+static long slot_for(const tc_cands *cs, const tc_cands_at *at, uint64_t height, const tc_hash *h, uint32_t round,
+                     const tc_pubkey *proposer)
+{
+    if (height == at->height)
+        return victim_current(cs, at, round, h);
+    if (at->height < UINT64_MAX && height == at->height + 1)
+        return victim_next(cs, height, proposer);
+    return -1;
+}
+
+bool tc_cands_room(const tc_cands *cs, const tc_cands_at *at, uint64_t height, const tc_hash *hash, uint32_t round,
+                   const tc_pubkey *proposer)
+{
+    return tc_cands_find(cs, height, hash) != NULL || slot_for(cs, at, height, hash, round, proposer) >= 0;
+}
+
 const tc_cand *tc_cands_keep(tc_cands *cs, const tc_cands_at *at, tc_block *blk, uint32_t round,
                              const tc_pubkey *proposer)
 {
@@ -130,11 +148,7 @@ const tc_cand *tc_cands_keep(tc_cands *cs, const tc_cands_at *at, tc_block *blk,
         tc_block_release(blk);
         return held;
     }
-    long slot = -1;
-    if (height == at->height)
-        slot = victim_current(cs, at, round, &h);
-    else if (at->height < UINT64_MAX && height == at->height + 1)
-        slot = victim_next(cs, height, proposer);
+    long slot = slot_for(cs, at, height, &h, round, proposer);
     if (slot < 0) {
         tc_block_release(blk);
         return NULL;

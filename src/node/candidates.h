@@ -72,6 +72,12 @@ const tc_cand *tc_cands_find_hash(const tc_cands *cs, const tc_hash *hash);
 const tc_cand *tc_cands_keep(tc_cands *cs, const tc_cands_at *at, tc_block *blk, uint32_t round,
                              const tc_pubkey *proposer);
 
+/* Whether block `hash` at height, proposed by proposer at round, is held or
+ * would be kept now: asked before decoding a block, so a peer replaying a
+ * proposal whose block the bounds refuse costs no decode. */
+bool tc_cands_room(const tc_cands *cs, const tc_cands_at *at, uint64_t height, const tc_hash *hash, uint32_t round,
+                   const tc_pubkey *proposer);
+
 /* Drops every entry below `height` (a height started). */
 void tc_cands_drop_below(tc_cands *cs, uint64_t height);
 /* Drops the entries at height for which keep(ctx, entry) is false (a height

@@ -34,6 +34,7 @@
 #define BLOCK_MAX_TXS 5000    /* mempool transactions offered to one block */
 #define SIGCACHE_ENTRIES (1u << 18)
 #define HEARTBEAT_SKEW_MS (10 * 60 * 1000) /* heartbeats dated further off are ignored */
+#define HEARTBEAT_MIN_GAP_MS 1000          /* a newer heartbeat of a key counts (and is relayed) only this much later */
 
 /* What the node knows of a masternode's liveness from its heartbeats. */
 typedef struct {
@@ -407,30 +408,36 @@ static void start_fetch(tc_node *n, uint64_t height, const tc_hash *value, const
  * is a late or unasked answer, ignored. */
 static int on_block(tc_node *n, uint64_t peer, const tc_msg_block *mb)
 {
+    if (!n->fetch.active)
+        return 0; /* nothing asked: not worth decoding */
+    tc_reader r;
+    tc_header hdr;
+    tc_hash h;
+    tc_reader_init(&r, mb->block.p, mb->block.len);
+    if (tc_header_read(&r, &hdr) != 0)
+        return TC_EBADVAL; /* the wire decoder checked its shape */
+    tc_header_hash(&hdr, &h);
+    if (!tc_hash_eq(&h, &n->fetch.hash) || hdr.height != n->fetch.height ||
+        n->fetch.height != tc_ledger_height(n->L) + 1)
+        return 0; /* another block: a late answer */
     tc_block blk;
     if (tc_block_decode(&blk, mb->block.p, mb->block.len) != 0)
-        return TC_EBADVAL; /* the wire decoder checked its shape only */
-    tc_hash h;
-    tc_header_hash(&blk.hdr, &h);
-    bool wanted = n->fetch.active && tc_hash_eq(&h, &n->fetch.hash) && blk.hdr.height == n->fetch.height &&
-                  n->fetch.height == tc_ledger_height(n->L) + 1;
-    if (wanted) {
-        tc_log_info("node", "fetched the decided block", "height=%llu peer=%llu attempts=%u",
-                    (unsigned long long)n->fetch.height, (unsigned long long)peer, n->fetch.asks);
-        uint64_t height = n->fetch.height;
-        tc_cert cert = n->fetch.cert;
-        tc_cert_init(&n->fetch.cert);
-        fetch_done(n);
-        bool ok = apply_decided(n, &blk, height, cert.round, &h, &cert);
-        if (ok && tc_core_step(n->core) == TC_STEP_DONE && tc_core_height(n->core) == height) {
-            /* the core's NEXT_HEIGHT came while the block was missing */
-            tc_cert_release(&n->last_commit);
-            n->last_commit = cert;
-            tc_cert_init(&cert);
-            schedule_next_height(n);
-        }
-        tc_cert_release(&cert);
+        return TC_EBADVAL; /* the certified block's hash with a body that does not decode */
+    tc_log_info("node", "fetched the decided block", "height=%llu peer=%llu attempts=%u",
+                (unsigned long long)n->fetch.height, (unsigned long long)peer, n->fetch.asks);
+    uint64_t height = n->fetch.height;
+    tc_cert cert = n->fetch.cert;
+    tc_cert_init(&n->fetch.cert);
+    fetch_done(n);
+    bool ok = apply_decided(n, &blk, height, cert.round, &h, &cert);
+    if (ok && tc_core_step(n->core) == TC_STEP_DONE && tc_core_height(n->core) == height) {
+        /* the core's NEXT_HEIGHT came while the block was missing */
+        tc_cert_release(&n->last_commit);
+        n->last_commit = cert;
+        tc_cert_init(&cert);
+        schedule_next_height(n);
     }
+    tc_cert_release(&cert);
     tc_block_release(&blk);
     return 0;
 }
@@ -978,7 +985,10 @@ static int on_proposal(tc_node *n, uint64_t peer, const tc_msg_proposal *mp)
         note_double_proposal(n, peer, &p);
     bool taken = rc == 0 || rc == TC_ECONS_FUTURE || rc == TC_ECONS_DUP;
     bool fresh = false;
-    if (taken && mp->block.len > 0 && find_candidate(n, p.height, &p.block) == NULL) {
+    tc_cands_at at;
+    consensus_at(n, tc_core_height(n->core), &at);
+    if (taken && mp->block.len > 0 && find_candidate(n, p.height, &p.block) == NULL &&
+        tc_cands_room(n->cands, &at, p.height, &p.block, p.round, &p.proposer)) {
         int err = keep_proposed_block(n, &p, &mp->block);
         if (err) {
             drain(n);
@@ -1029,8 +1039,8 @@ static int on_heartbeat(tc_node *n, uint64_t peer, const tc_msg_heartbeat *hb)
     if (hb->time_ms + HEARTBEAT_SKEW_MS < now || hb->time_ms > now + HEARTBEAT_SKEW_MS)
         return 0; /* stale or clock-skewed: not proof of anything now */
     liveness *l = tc_hmap_get(n->seen, hb->key.b);
-    if (l && l->time_ms >= hb->time_ms)
-        return 0;
+    if (l && hb->time_ms < l->time_ms + HEARTBEAT_MIN_GAP_MS)
+        return 0; /* not newer by enough: a masternode cannot make the network relay a flood */
     if (!is_masternode(n, &hb->key))
         return 0; /* not registered in our state (yet): ignore, never punish */
     if (l == NULL) {

@@ -69,7 +69,12 @@ static void test_current_height_rounds(void **state)
     assert_non_null(keep(cs, &at, 10, 100, 8, 1));
     assert_false(held(cs, 10, 0));
     assert_true(held(cs, 10, 1));
-    /* ... and a round below everything held is not kept */
+    /* ... and a round below everything held is not kept (nor decoded) */
+    tc_hash h101 = hash_of(10, 101), h1 = hash_of(10, 1);
+    tc_pubkey k1 = key(1);
+    assert_false(tc_cands_room(cs, &at, 10, &h101, 0, &k1));
+    assert_true(tc_cands_room(cs, &at, 10, &h101, 9, &k1));
+    assert_true(tc_cands_room(cs, &at, 10, &h1, 0, &k1)); /* held already */
     assert_null(keep(cs, &at, 10, 101, 0, 1));
     assert_false(held(cs, 10, 101));
     tc_cands_free(cs);
