@@ -29,6 +29,10 @@ typedef struct {
     uint16_t metrics_port;
     uint8_t magic[4];
     const char *hrp;     /* address human-readable part */
+    /* How far a proposal's time may be ahead of the validating node's wall
+     * clock (docs/chain.md, "Block time"). A per-network constant rather than
+     * a genesis key, so the genesis encoding and hash stay as they are. */
+    uint32_t max_block_drift_ms;
 } tc_netparams;
 
 /* Static parameters of a network; NULL for an unknown id. */

@@ -294,3 +294,39 @@ int tc_tx_check_inputs(const tc_tx *tx, const tc_hash *txid, const tc_view *v, u
     *fee = paid;
     return 0;
 }
+
+/* ---- block time ------------------------------------------------------------------- */
+
+int tc_block_check_time(uint64_t time_ms, uint64_t parent_ms, tc_errmsg *e)
+{
+    if (parent_ms == UINT64_MAX)
+        return tc_fail(e, TC_EBLK_TIME, "the parent is dated %llu ms, the last time there is: no block can follow it",
+                       (unsigned long long)parent_ms);
+    if (time_ms <= parent_ms)
+        return tc_fail(e, TC_EBLK_TIME, "time %llu ms is not after the parent's %llu ms", (unsigned long long)time_ms,
+                       (unsigned long long)parent_ms);
+    return 0;
+}
+
+int tc_block_check_drift(uint64_t time_ms, uint64_t now_ms, uint32_t max_drift_ms, tc_errmsg *e)
+{
+    uint64_t limit = now_ms > UINT64_MAX - max_drift_ms ? UINT64_MAX : now_ms + max_drift_ms;
+    if (time_ms > limit)
+        return tc_fail(e, TC_EBLK_TIME, "block time %llu is %llu ms ahead of this node's clock (drift limit %u ms)",
+                       (unsigned long long)time_ms, (unsigned long long)(time_ms - now_ms), max_drift_ms);
+    return 0;
+}
+
+int tc_block_next_time(uint64_t parent_ms, uint64_t now_ms, uint32_t max_drift_ms, uint64_t *out, tc_errmsg *e)
+{
+    if (parent_ms == UINT64_MAX)
+        return tc_block_check_time(UINT64_MAX, parent_ms, e);
+    uint64_t t = now_ms > parent_ms ? now_ms : parent_ms + 1;
+    tc_errmsg why;
+    int err = tc_block_check_drift(t, now_ms, max_drift_ms, &why);
+    if (err)
+        return tc_fail(e, err, "cannot date a child of the parent at %llu ms: %s", (unsigned long long)parent_ms,
+                       why.msg);
+    *out = t;
+    return 0;
+}

@@ -1,10 +1,12 @@
 /* timed — the TimeCoin node daemon: parse, build, run. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "node/config.h"
 #include "node/node.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/version.h"
 
@@ -14,6 +16,26 @@ static void usage(FILE *f)
                "       timed --help | --version\n\n"
                "Every configuration key is also a flag and overrides the file:\n");
     tc_config_print_keys(f);
+}
+
+/* The wall-clock test hook (docs/operations.md): loud when set, fatal when
+ * malformed, so a production node never runs with a skewed clock unawares. */
+static int check_clock_hook(void)
+{
+    tc_clock_offset o;
+    int rc = tc_clock_offset_env(&o);
+    if (rc < 0) {
+        fprintf(stderr, "timed: %s=\"%s\" is not a signed decimal number of milliseconds\n", TC_CLOCK_OFFSET_ENV,
+                getenv(TC_CLOCK_OFFSET_ENV));
+        return rc;
+    }
+    if (rc == 1) {
+        char offset[24];
+        snprintf(offset, sizeof offset, "%s%llu", o.negative ? "-" : "", (unsigned long long)o.magnitude);
+        tc_log_warn("clock", "test hook " TC_CLOCK_OFFSET_ENV " is set: the wall clock is shifted (tests only)",
+                    "offset_ms=%s wall_ms=%llu", offset, (unsigned long long)tc_clock_wall_ms());
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -36,6 +58,8 @@ int main(int argc, char **argv)
         return 1;
     }
     tc_log_setup(cfg.log_level, cfg.log_format, STDERR_FILENO);
+    if (check_clock_hook() != 0)
+        return 1;
     tc_node *node;
     int err = tc_node_new(&node, &cfg, &e);
     if (err) {

@@ -296,7 +296,7 @@ static void answer_check(tc_node *n, uint64_t height, const tc_hash *value)
     if (c == NULL)
         return; /* answered when the block arrives with its proposal */
     tc_errmsg e;
-    int err = tc_ledger_check_block(n->L, &c->blk, &e);
+    int err = tc_ledger_check_block(n->L, &c->blk, tc_clock_wall_ms(), &e);
     if (err)
         tc_log_warn("node", "proposed block is invalid", "height=%llu reason=%s", (unsigned long long)height, e.msg);
     tc_core_on_validity(n->core, height, value, err == 0);

@@ -416,8 +416,10 @@ static int check_txs_parallel(tc_ledger *L, const tc_block *blk, const tc_hash *
     return err;
 }
 
-static int check_header(tc_ledger *L, tc_txn *t, const chain_tip *at, const tc_block *blk, tc_valset *vs,
-                        tc_errmsg *e)
+/* now_ms: the wall clock a live proposal is checked against; NULL for a
+ * certified block, which is final and never held to this node's clock. */
+static int check_header(tc_ledger *L, tc_txn *t, const chain_tip *at, const tc_block *blk, const uint64_t *now_ms,
+                        tc_valset *vs, tc_errmsg *e)
 {
     const tc_header *h = &blk->hdr;
     uint64_t height = at->height + 1;
@@ -431,9 +433,11 @@ static int check_header(tc_ledger *L, tc_txn *t, const chain_tip *at, const tc_b
     if (!tc_hash_eq(&h->prev, &at->hash))
         return tc_fail(e, TC_EBLK_PREV, "previous hash does not match the tip at height %llu",
                        (unsigned long long)at->height);
-    if (h->time_ms <= at->hdr.time_ms)
-        return tc_fail(e, TC_EBLK_TIME, "time %llu ms is not after the parent's %llu ms",
-                       (unsigned long long)h->time_ms, (unsigned long long)at->hdr.time_ms);
+    int err = tc_block_check_time(h->time_ms, at->hdr.time_ms, e);
+    if (err == 0 && now_ms)
+        err = tc_block_check_drift(h->time_ms, *now_ms, L->g->net->max_block_drift_ms, e);
+    if (err)
+        return err;
     size_t size = tc_block_size(blk);
     if (size > TC_MAX_BLOCK_SIZE)
         return tc_fail(e, TC_EBLK_SIZE, "size %zu bytes exceeds %u", size, TC_MAX_BLOCK_SIZE);
@@ -442,7 +446,7 @@ static int check_header(tc_ledger *L, tc_txn *t, const chain_tip *at, const tc_b
     for (size_t i = 1; i < blk->n_tx; i++)
         if (blk->txs[i].kind == TC_TX_COINBASE)
             return tc_fail(e, TC_EBLK_REWARD, "tx %zu: a second coinbase", i);
-    int err = read_valset(t, height, vs);
+    err = read_valset(t, height, vs);
     if (err)
         return tc_fail(e, err, "validator set of height %llu: %s", (unsigned long long)height, tc_strerror(err));
     if (tc_valset_find(vs, &h->proposer) < 0)
@@ -559,7 +563,8 @@ static int store_block(applier *a, const tc_block *blk, const tc_hash *hash, con
 /* Validates blk as the block after *at inside t and applies its effects. With
  * cert, also verifies a certificate for it against the validator set of its
  * height, writes block, certificate and undo data, and advances *at (nothing
- * is committed here). Without cert it only checks.
+ * is committed here). Without cert it only checks, as for a live proposal:
+ * also against the clock rule at *now_ms (non-NULL exactly when cert is NULL).
  *
  * next_commit (may be NULL) is the last commit of the block that follows
  * blk in the same run: when it certifies blk it is the certificate verified
@@ -568,7 +573,7 @@ static int store_block(applier *a, const tc_block *blk, const tc_hash *hash, con
  * two (Tendermint's block sync does the same). When it does not hold, cert
  * decides, so a bad next block is never blamed on blk. */
 static int apply_in(tc_ledger *L, tc_txn *t, chain_tip *at, const tc_block *blk, const tc_cert *cert,
-                    const tc_cert *next_commit, int log_events, tc_errmsg *e)
+                    const tc_cert *next_commit, const uint64_t *now_ms, int log_events, tc_errmsg *e)
 {
     tc_valset vs, signers;
     tc_hash *txids = NULL, root, hash, digest;
@@ -578,7 +583,7 @@ static int apply_in(tc_ledger *L, tc_txn *t, chain_tip *at, const tc_block *blk,
     a.committing = cert != NULL && log_events;
     tc_valset_init(&vs);
     tc_valset_init(&signers);
-    if ((err = check_header(L, t, at, blk, &vs, e)))
+    if ((err = check_header(L, t, at, blk, now_ms, &vs, e)))
         goto out;
     txids = tc_xcalloc(blk->n_tx, sizeof *txids);
     tc_block_tx_root(blk, txids, &root);
@@ -638,8 +643,8 @@ static int apply_run(tc_ledger *L, const tc_block *const *blks, const tc_cert *c
     if (err)
         return tc_fail(e, err, "store: %s", tc_strerror(err));
     for (size_t i = 0; i < n && err == 0; i++)
-        if ((err = apply_in(L, t, &at, blks[i], certs[i], i + 1 < n ? &blks[i + 1]->last_commit : NULL, log_events,
-                            e)) == 0)
+        if ((err = apply_in(L, t, &at, blks[i], certs[i], i + 1 < n ? &blks[i + 1]->last_commit : NULL, NULL,
+                            log_events, e)) == 0)
             *done = i + 1;
     if (err == 0 && (err = write_tip(t, at.height, &at.hash, &at.set)))
         err = tc_fail(e, err, "store: %s", tc_strerror(err));
@@ -653,14 +658,14 @@ static int apply_run(tc_ledger *L, const tc_block *const *blks, const tc_cert *c
     return 0;
 }
 
-static int check_only(tc_ledger *L, const tc_block *blk, tc_errmsg *e)
+static int check_only(tc_ledger *L, const tc_block *blk, uint64_t now_ms, tc_errmsg *e)
 {
     tc_txn *t;
     chain_tip at = L->tip;
     int err = tc_store_begin(L->store, 1, &t);
     if (err)
         return tc_fail(e, err, "store: %s", tc_strerror(err));
-    err = apply_in(L, t, &at, blk, NULL, NULL, 0, e);
+    err = apply_in(L, t, &at, blk, NULL, NULL, &now_ms, 0, e);
     tc_store_abort(t);
     return err;
 }
@@ -671,9 +676,9 @@ int tc_ledger_apply_block(tc_ledger *L, const tc_block *blk, const tc_cert *cert
     return apply_run(L, &blk, &cert, 1, 1, &done, e);
 }
 
-int tc_ledger_check_block(tc_ledger *L, const tc_block *blk, tc_errmsg *e)
+int tc_ledger_check_block(tc_ledger *L, const tc_block *blk, uint64_t now_ms, tc_errmsg *e)
 {
-    return check_only(L, blk, e);
+    return check_only(L, blk, now_ms, e);
 }
 
 /* ---- batches of certified blocks (sync) -------------------------------------------- */
@@ -926,7 +931,8 @@ int tc_ledger_build_block(tc_ledger *L, const tc_tx *const *txs, size_t n, uint6
     h->chain_id = L->g->chain_id;
     h->height = a.height;
     h->prev = L->tip.hash;
-    h->time_ms = time_ms > L->tip.hdr.time_ms ? time_ms : L->tip.hdr.time_ms + 1;
+    if ((err = tc_block_next_time(L->tip.hdr.time_ms, time_ms, L->g->net->max_block_drift_ms, &h->time_ms, e)))
+        goto out;
     h->proposer = *proposer;
     tc_cert_copy(&out->last_commit, last_commit);
     /* Slot 0 holds the coinbase, filled in once the fees are known. */

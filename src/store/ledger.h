@@ -73,15 +73,22 @@ int tc_ledger_apply_blocks(tc_ledger *L, const tc_block *const *blks, const tc_c
  * while blocks are applied: it reads only what open set. */
 void tc_ledger_verify_ahead(const tc_ledger *L, const tc_block *blk);
 /* The same validation without a certificate and without writing anything:
- * the answer a validator needs before it prevotes a proposal. */
-int tc_ledger_check_block(tc_ledger *L, const tc_block *blk, tc_errmsg *e) TC_MUST_CHECK;
+ * the answer a validator needs before it prevotes a proposal. As a live
+ * proposal, blk is also held to the clock rule: its time at most the
+ * network's max_block_drift_ms ahead of now_ms, the validating node's wall
+ * clock (TC_EBLK_TIME otherwise; apply never applies that rule). */
+int tc_ledger_check_block(tc_ledger *L, const tc_block *blk, uint64_t now_ms, tc_errmsg *e) TC_MUST_CHECK;
 /* Undoes the tip block (never genesis: TC_ETIP). */
 int tc_ledger_rollback_tip(tc_ledger *L, tc_errmsg *e) TC_MUST_CHECK;
 
-/* Builds the next block proposed by `proposer` at time_ms from candidate
- * transactions in the given order: invalid ones and ones that would exceed
- * the size limit are skipped (their count in *skipped if not NULL).
- * last_commit certifies the tip (empty at height 1). Nothing is written. */
+/* Builds the next block proposed by `proposer` whose wall clock reads
+ * time_ms from candidate transactions in the given order: invalid ones and
+ * ones that would exceed the size limit are skipped (their count in *skipped
+ * if not NULL). The block is dated max(time_ms, tip time + 1)
+ * (tc_block_next_time): TC_EBLK_TIME if no date passes
+ * tc_ledger_check_block at time_ms (the tip is dated UINT64_MAX, or too far
+ * ahead of time_ms). last_commit certifies the tip (empty at height 1).
+ * Nothing is written. */
 int tc_ledger_build_block(tc_ledger *L, const tc_tx *const *txs, size_t n, uint64_t time_ms, const tc_pubkey *proposer,
                           const tc_cert *last_commit, tc_block *out, size_t *skipped, tc_errmsg *e) TC_MUST_CHECK;
 

@@ -1,6 +1,6 @@
 /* Ledger: genesis, block application and rollback, every block rule and the
  * stateful transaction rules, masternode life cycle, jailing, sig cache,
- * batches of certified blocks applied in one transaction. */
+ * batches of certified blocks applied in one transaction, block time rules. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -222,12 +222,118 @@ static void test_block_rules(void **state)
     tc_cert_release(&weak);
     /* Nothing was written by any of the rejections; the good block applies. */
     assert_int_equal(tc_ledger_height(c.L), 1);
-    assert_int_equal(tc_ledger_check_block(c.L, &good, NULL), 0);
+    assert_int_equal(tc_ledger_check_block(c.L, &good, good.hdr.time_ms, NULL), 0);
     tc_cert cert;
     testchain_certify(&c, &good, 0x7, &cert);
     assert_int_equal(tc_ledger_apply_block(c.L, &good, &cert, NULL), 0);
     tc_cert_release(&cert);
     tc_block_release(&good);
+    testchain_release(&c);
+}
+
+/* ---- block time (docs/chain.md) ------------------------------------------------ */
+
+/* Builds the next empty block as a proposer whose clock reads now_ms. */
+static int build_at(testchain *c, uint64_t now_ms, tc_block *out, tc_errmsg *e)
+{
+    tc_valset vs;
+    tc_cert last;
+    assert_int_equal(tc_ledger_valset(c->L, tc_ledger_height(c->L) + 1, &vs), 0);
+    testchain_tip_cert(c, &last);
+    int err = tc_ledger_build_block(c->L, NULL, 0, now_ms, &vs.v[0].key, &last, out, NULL, e);
+    tc_cert_release(&last);
+    tc_valset_release(&vs);
+    return err;
+}
+
+static int certify_apply(testchain *c, const tc_block *blk, tc_errmsg *e)
+{
+    tc_cert cert;
+    testchain_certify(c, blk, ~0ull, &cert);
+    int err = tc_ledger_apply_block(c->L, blk, &cert, e);
+    tc_cert_release(&cert);
+    return err;
+}
+
+static void test_block_time_rules(void **state)
+{
+    (void)state;
+    testchain c;
+    testchain_init(&c, 4, 2, 1000, 0);
+    const uint32_t drift = c.g.net->max_block_drift_ms;
+    assert_int_equal(drift, 10000); /* devnet */
+    assert_int_equal(testchain_next(&c, NULL, 0, NULL, NULL), 0);
+    tc_header tip;
+    tc_ledger_tip(c.L, &tip, NULL);
+    const uint64_t now = tip.time_ms + 1000; /* the validating node's clock */
+    tc_block b;
+    tc_errmsg e = {""};
+
+    /* Dated the parent's time: refused as a proposal and as a certified block. */
+    assert_int_equal(build_at(&c, now, &b, NULL), 0);
+    b.hdr.time_ms = tip.time_ms;
+    assert_int_equal(tc_ledger_check_block(c.L, &b, now, &e), TC_EBLK_TIME);
+    assert_non_null(strstr(e.msg, "not after the parent's"));
+    assert_int_equal(certify_apply(&c, &b, NULL), TC_EBLK_TIME);
+    tc_block_release(&b);
+
+    /* A proposer whose clock is 45 s ahead: the block is built (its own clock
+     * says it is fine) but refused live by a node 45 s behind it, with a
+     * message that says by how much. Exactly at the drift it passes. */
+    assert_int_equal(build_at(&c, now + 45000, &b, NULL), 0);
+    assert_true(b.hdr.time_ms == now + 45000);
+    assert_int_equal(tc_ledger_check_block(c.L, &b, now, &e), TC_EBLK_TIME);
+    assert_non_null(strstr(e.msg, "is 45000 ms ahead of this node's clock (drift limit 10000 ms)"));
+    assert_int_equal(tc_ledger_check_block(c.L, &b, now + 35000, NULL), 0);
+    assert_int_equal(tc_ledger_check_block(c.L, &b, now + 34999, NULL), TC_EBLK_TIME);
+    /* now + drift saturates: a node whose clock is near the end of the range
+     * does not wrap and refuse everything. */
+    assert_int_equal(tc_ledger_check_block(c.L, &b, UINT64_MAX - 5, NULL), 0);
+    assert_int_equal(tc_ledger_check_block(c.L, &b, UINT64_MAX, NULL), 0);
+    /* Certified, the same block is final: sync and commit apply it whatever
+     * this node's clock says. */
+    assert_int_equal(certify_apply(&c, &b, &e), 0);
+    tc_block_release(&b);
+
+    /* The parent is now 45 s ahead of `now`: a proposer at `now` cannot date
+     * a child its own check would pass, and says so instead of building one. */
+    assert_int_equal(build_at(&c, now, &b, &e), TC_EBLK_TIME);
+    assert_non_null(strstr(e.msg, "ahead of this node's clock"));
+    assert_int_equal(b.n_tx, 0);
+    assert_int_equal(build_at(&c, now + 40000, &b, NULL), 0);
+    assert_true(b.hdr.time_ms == now + 45001); /* just after the parent */
+    assert_int_equal(tc_ledger_check_block(c.L, &b, now + 40000, NULL), 0);
+    tc_block_release(&b);
+
+    /* The attack of issue 11: a block dated UINT64_MAX. Refused live by any
+     * honest clock; a Byzantine clock at UINT64_MAX builds it. */
+    assert_int_equal(build_at(&c, UINT64_MAX, &b, NULL), 0);
+    assert_true(b.hdr.time_ms == UINT64_MAX);
+    assert_int_equal(tc_ledger_check_block(c.L, &b, now, &e), TC_EBLK_TIME);
+    assert_non_null(strstr(e.msg, "ahead of this node's clock"));
+    assert_int_equal(tc_ledger_check_block(c.L, &b, UINT64_MAX - 1, NULL), 0);
+    /* Had 2/3 certified it, it is final, and the chain has reached its end:
+     * no child can be built (no wrap to 0) nor pass a check. */
+    assert_int_equal(certify_apply(&c, &b, NULL), 0);
+    tc_block child;
+    assert_int_equal(build_at(&c, now, &child, &e), TC_EBLK_TIME);
+    assert_non_null(strstr(e.msg, "no block can follow it"));
+    assert_int_equal(build_at(&c, UINT64_MAX, &child, &e), TC_EBLK_TIME);
+    assert_non_null(strstr(e.msg, "no block can follow it"));
+    /* A child made by hand (right height and parent) at any time. */
+    tc_block_init(&child);
+    child.hdr = b.hdr;
+    child.hdr.height++;
+    tc_header_hash(&b.hdr, &child.hdr.prev);
+    static const uint64_t times[] = {0, 1, 1763800000000ull, UINT64_MAX - 1, UINT64_MAX};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        child.hdr.time_ms = times[i];
+        assert_int_equal(tc_ledger_check_block(c.L, &child, UINT64_MAX, &e), TC_EBLK_TIME);
+        assert_non_null(strstr(e.msg, "no block can follow it"));
+        assert_int_equal(tc_ledger_check_block(c.L, &child, now, NULL), TC_EBLK_TIME);
+    }
+    tc_block_release(&child);
+    tc_block_release(&b);
     testchain_release(&c);
 }
 
@@ -838,6 +944,7 @@ int main(void)
         cmocka_unit_test(test_genesis_open_reopen_foreign),
         cmocka_unit_test(test_apply_100_rollback_all_byte_for_byte),
         cmocka_unit_test(test_block_rules),
+        cmocka_unit_test(test_block_time_rules),
         cmocka_unit_test(test_tx_rules),
         cmocka_unit_test(test_reward_and_fees),
         cmocka_unit_test(test_masternode_lifecycle),

@@ -16,10 +16,11 @@ static const struct {
     uint16_t p2p, rpc, metrics;
     uint8_t magic[4];
     const char *hrp;
+    uint32_t drift_ms; /* docs/chain.md, "Block time" */
 } design_networks[] = {
-    {TC_NET_MAINNET, "mainnet", 1, 24000, 24001, 24002, {0xC0, 0x1D, 0x7E, 0x4D}, "time"},
-    {TC_NET_TESTNET, "testnet", 2, 24100, 24101, 24102, {0x7E, 0x57, 0x7E, 0x4D}, "ttime"},
-    {TC_NET_DEVNET, "devnet", 3, 24200, 24201, 24202, {0xDE, 0x7E, 0x7E, 0x4D}, "dtime"},
+    {TC_NET_MAINNET, "mainnet", 1, 24000, 24001, 24002, {0xC0, 0x1D, 0x7E, 0x4D}, "time", 30000},
+    {TC_NET_TESTNET, "testnet", 2, 24100, 24101, 24102, {0x7E, 0x57, 0x7E, 0x4D}, "ttime", 30000},
+    {TC_NET_DEVNET, "devnet", 3, 24200, 24201, 24202, {0xDE, 0x7E, 0x7E, 0x4D}, "dtime", 10000},
 };
 
 static void assert_network(const tc_netparams *p, size_t i)
@@ -33,6 +34,7 @@ static void assert_network(const tc_netparams *p, size_t i)
     assert_int_equal(p->metrics_port, design_networks[i].metrics);
     assert_memory_equal(p->magic, design_networks[i].magic, 4);
     assert_string_equal(p->hrp, design_networks[i].hrp);
+    assert_int_equal(p->max_block_drift_ms, design_networks[i].drift_ms);
 }
 
 static void test_network_table(void **state)

@@ -1,6 +1,7 @@
 /* Context-free transaction rules and signatures (tc_tx_check_basic,
  * tc_tx_check_sigs), one test per rule with its message; the stateful rules
- * are in test_ledger.c. Also the UTXO and masternode store records. */
+ * are in test_ledger.c. Also the UTXO and masternode store records, and the
+ * block time rules at the edges of the 64-bit range. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -271,6 +272,76 @@ static void test_records_round_trip(void **state)
     assert_true(tc_mn_is_validator(&m, 15));
 }
 
+/* ---- block time -------------------------------------------------------------- */
+
+static void test_block_time_after_parent(void **state)
+{
+    (void)state;
+    tc_errmsg e = {""};
+    assert_int_equal(tc_block_check_time(1001, 1000, &e), 0);
+    assert_int_equal(tc_block_check_time(1000, 1000, &e), TC_EBLK_TIME);
+    assert_non_null(strstr(e.msg, "not after the parent's 1000 ms"));
+    assert_int_equal(tc_block_check_time(999, 1000, NULL), TC_EBLK_TIME);
+    assert_int_equal(tc_block_check_time(UINT64_MAX, UINT64_MAX - 1, NULL), 0);
+    /* A parent at the last representable time can have no child at all. */
+    assert_int_equal(tc_block_check_time(UINT64_MAX, UINT64_MAX, &e), TC_EBLK_TIME);
+    assert_non_null(strstr(e.msg, "no block can follow it"));
+    assert_int_equal(tc_block_check_time(0, UINT64_MAX, NULL), TC_EBLK_TIME);
+}
+
+static void test_block_time_drift(void **state)
+{
+    (void)state;
+    tc_errmsg e = {""};
+    const uint64_t now = 1763800000000ull;
+    assert_int_equal(tc_block_check_drift(now + 10000, now, 10000, NULL), 0);
+    assert_int_equal(tc_block_check_drift(now - 99999, now, 10000, NULL), 0); /* behind is the parent rule's */
+    assert_int_equal(tc_block_check_drift(now + 10001, now, 10000, &e), TC_EBLK_TIME);
+    assert_non_null(strstr(e.msg, "is 10001 ms ahead of this node's clock (drift limit 10000 ms)"));
+    /* The attack of issue 11: a block dated UINT64_MAX against an honest clock. */
+    assert_int_equal(tc_block_check_drift(UINT64_MAX, now, 10000, &e), TC_EBLK_TIME);
+    /* now + drift saturates instead of wrapping (a wrap would refuse these). */
+    assert_int_equal(tc_block_check_drift(UINT64_MAX, UINT64_MAX - 5, 10000, NULL), 0);
+    assert_int_equal(tc_block_check_drift(UINT64_MAX, UINT64_MAX, UINT32_MAX, NULL), 0);
+    assert_int_equal(tc_block_check_drift(5, UINT64_MAX, 10000, NULL), 0);
+    assert_int_equal(tc_block_check_drift(0, 0, 0, NULL), 0);
+    assert_int_equal(tc_block_check_drift(1, 0, 0, NULL), TC_EBLK_TIME);
+}
+
+static void test_block_next_time(void **state)
+{
+    (void)state;
+    tc_errmsg e = {""};
+    uint64_t t = 7;
+    assert_int_equal(tc_block_next_time(1000, 5000, 10000, &t, NULL), 0);
+    assert_true(t == 5000); /* the proposer's clock */
+    assert_int_equal(tc_block_next_time(5000, 5000, 10000, &t, NULL), 0);
+    assert_true(t == 5001); /* a slow clock: just after the parent */
+    assert_int_equal(tc_block_next_time(UINT64_MAX - 1, UINT64_MAX, 0, &t, NULL), 0);
+    assert_true(t == UINT64_MAX);
+    assert_int_equal(tc_block_next_time(UINT64_MAX - 1, 0, 10000, &t, NULL), TC_EBLK_TIME);
+    /* The parent at UINT64_MAX: no time, never the wrapped 0 of old. */
+    t = 7;
+    assert_int_equal(tc_block_next_time(UINT64_MAX, 1763800000000ull, 10000, &t, &e), TC_EBLK_TIME);
+    assert_non_null(strstr(e.msg, "no block can follow it"));
+    assert_int_equal(tc_block_next_time(UINT64_MAX, UINT64_MAX, 10000, &t, NULL), TC_EBLK_TIME);
+    assert_true(t == 7);
+    /* A parent further ahead than the drift: the child would fail its own check. */
+    assert_int_equal(tc_block_next_time(20000, 5000, 10000, &t, &e), TC_EBLK_TIME);
+    assert_non_null(strstr(e.msg, "ahead of this node's clock"));
+    assert_true(t == 7);
+    assert_int_equal(tc_block_next_time(14999, 5000, 10000, &t, NULL), 0);
+    assert_true(t == 15000);
+    /* Whatever it returns passes both rules at that clock. */
+    static const uint64_t v[] = {0, 1, 1000, UINT64_MAX - 10001, UINT64_MAX - 2, UINT64_MAX - 1, UINT64_MAX};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        for (size_t j = 0; j < sizeof v / sizeof v[0]; j++)
+            if (tc_block_next_time(v[i], v[j], 10000, &t, NULL) == 0) {
+                assert_int_equal(tc_block_check_time(t, v[i], NULL), 0);
+                assert_int_equal(tc_block_check_drift(t, v[j], 10000, NULL), 0);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +356,9 @@ int main(void)
         cmocka_unit_test(test_evidence_shape),
         cmocka_unit_test(test_sent_amount_excludes_change),
         cmocka_unit_test(test_records_round_trip),
+        cmocka_unit_test(test_block_time_after_parent),
+        cmocka_unit_test(test_block_time_drift),
+        cmocka_unit_test(test_block_next_time),
     };
     return cmocka_run_group_tests_name("validate", tests, setup, NULL);
 }
