@@ -62,14 +62,19 @@ int tc_fdlimit_raise(uint64_t *soft, uint64_t *hard)
     return rc;
 }
 
+void tc_fdlimit_refresh(void)
+{
+    struct rlimit rl;
+    atomic_store(&cached_soft, getrlimit(RLIMIT_NOFILE, &rl) == 0 ? to_u64(rl.rlim_cur) : UINT64_MAX);
+}
+
 uint64_t tc_fdlimit_soft(void)
 {
     uint64_t v = atomic_load(&cached_soft);
-    if (v != 0)
-        return v;
-    struct rlimit rl;
-    v = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? to_u64(rl.rlim_cur) : UINT64_MAX;
-    atomic_store(&cached_soft, v);
+    if (v == 0) {
+        tc_fdlimit_refresh();
+        v = atomic_load(&cached_soft);
+    }
     return v;
 }
 

@@ -37,6 +37,10 @@ int tc_fdlimit_raise(uint64_t *soft, uint64_t *hard) TC_MUST_CHECK;
  * Thread-safe. */
 uint64_t tc_fdlimit_soft(void);
 
+/* Reads the soft limit again into the cache: for whoever changes it by
+ * other means than tc_fdlimit_raise (a test lowering it with setrlimit). */
+void tc_fdlimit_refresh(void);
+
 /* True when fd, just returned by accept/socket/open, leaves fewer than
  * `reserve` descriptors under the soft limit: fd >= soft - reserve.
  * False for fd < 0 and when the limit is unlimited. Thread-safe. */

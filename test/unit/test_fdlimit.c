@@ -48,6 +48,15 @@ static void test_low_as_descriptors_run_out(void **state)
     assert_int_equal(hard, LIMIT);
     assert_int_equal(tc_fdlimit_soft(), LIMIT);
 
+    /* A limit changed by other means is seen after a refresh. */
+    struct rlimit lower = {.rlim_cur = LIMIT - 1, .rlim_max = LIMIT};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lower), 0);
+    assert_int_equal(tc_fdlimit_soft(), LIMIT);
+    tc_fdlimit_refresh();
+    assert_int_equal(tc_fdlimit_soft(), LIMIT - 1);
+    assert_int_equal(tc_fdlimit_raise(NULL, NULL), 0);
+    assert_int_equal(tc_fdlimit_soft(), LIMIT);
+
     int fds[LIMIT];
     int n = 0, first_low = -1;
     for (;;) {
