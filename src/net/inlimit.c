@@ -157,7 +157,7 @@ static bool total_ok(const tc_inlimit *l, uint64_t now)
 
 enum tc_inlimit_verdict tc_inlimit_admit(tc_inlimit *l, const tc_netgroup *g, uint64_t now_ms)
 {
-    group_state *s = l->rate ? state_of(l, g, now_ms) : NULL;
+    group_state *s = l->rate && g ? state_of(l, g, now_ms) : NULL;
     if (s && s->level < UNIT) {
         count_refusal(s);
         return TC_INLIMIT_GROUP_RATE;

@@ -39,7 +39,8 @@ void tc_inlimit_free(tc_inlimit *l); /* NULL is a no-op */
 
 /* Decides on a new inbound connection from group g at now_ms: the group's
  * bucket first, then the total; a token is taken from both only when both
- * admit. A GROUP_RATE verdict counts as a refusal of g. */
+ * admit. A GROUP_RATE verdict counts as a refusal of g. g NULL: the total
+ * only (a source the caller trusts, such as a validator's address). */
 enum tc_inlimit_verdict tc_inlimit_admit(tc_inlimit *l, const tc_netgroup *g, uint64_t now_ms);
 /* Counts a refusal of g decided by the caller (e.g. the group already holds
  * its share of connections). */

@@ -254,8 +254,8 @@ static size_t count_conns(const tc_p2p *p, bool inbound)
     return n;
 }
 
-/* A validator of the current set: its links are never capped by group.
- * Compared as addresses, not text ("::ffff:10.0.0.1" is 10.0.0.1). */
+/* Whether ip is a validator's registered address (compared as addresses,
+ * not text: "::ffff:10.0.0.1" is 10.0.0.1). */
 static bool is_mesh_ip(const tc_p2p *p, const char *ip)
 {
     tc_netgroup a, b;
@@ -310,7 +310,7 @@ static void ban_flooder(tc_p2p *p, const char *ip, uint64_t now)
 /* Why a new inbound connection from ip (group *g) is refused, or NULL. In
  * order: bans, the inbound cap, the group's connection cap, the group's
  * rate, then the total rate, so a group over its share never spends the
- * total. */
+ * total. A validator's address skips the group's limits. */
 static const char *inbound_refusal(tc_p2p *p, const char *ip, const tc_netgroup *g)
 {
     uint64_t now = tc_clock_mono_ms();
@@ -318,13 +318,16 @@ static const char *inbound_refusal(tc_p2p *p, const char *ip, const tc_netgroup 
         return "banned";
     if (count_conns(p, true) >= p->cfg.max_inbound)
         return "inbound limit";
+    /* A validator's own address is not a flooder's: its group's limits do
+     * not apply to it (a devnet's validators share 127.0.0.1). */
+    bool validator = p->n_mesh && is_mesh_ip(p, ip);
     const char *why;
-    if (p->cfg.max_inbound_per_group && count_group(p, g) >= p->cfg.max_inbound_per_group &&
-        !is_mesh_ip(p, ip)) {
+    if (!validator && p->cfg.max_inbound_per_group &&
+        count_group(p, g) >= p->cfg.max_inbound_per_group) {
         tc_inlimit_refused(p->inlimit, g, now);
         why = "group limit";
     } else {
-        enum tc_inlimit_verdict v = tc_inlimit_admit(p->inlimit, g, now);
+        enum tc_inlimit_verdict v = tc_inlimit_admit(p->inlimit, validator ? NULL : g, now);
         if (v == TC_INLIMIT_ADMIT)
             return NULL;
         if (v == TC_INLIMIT_TOTAL_RATE)

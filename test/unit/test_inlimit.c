@@ -72,6 +72,8 @@ static void test_flood_leaves_room_for_others(void **state)
         assert_int_equal(tc_inlimit_admit(l, &good, now), TC_INLIMIT_ADMIT);
     assert_false(tc_inlimit_abusive(l, &good, now));
     assert_int_equal(tc_inlimit_admit(l, &good, now), TC_INLIMIT_GROUP_RATE);
+    /* a trusted source of the flooding group still gets in: total only */
+    assert_int_equal(tc_inlimit_admit(l, NULL, now), TC_INLIMIT_ADMIT);
     /* a minute later the refusal count starts over */
     assert_false(tc_inlimit_abusive(l, &bad, now + 60000));
     tc_inlimit_free(l);
@@ -102,6 +104,7 @@ static void test_total_and_share(void **state)
         assert_false(tc_inlimit_abusive(l, &g, 10));
     }
     assert_int_equal(others, 6); /* 10 in total */
+    assert_int_equal(tc_inlimit_admit(l, NULL, 10), TC_INLIMIT_TOTAL_RATE); /* trusted: total only */
     tc_netgroup z = group("10.9.9.9");
     assert_int_equal(tc_inlimit_admit(l, &z, 60004), TC_INLIMIT_TOTAL_RATE);
     assert_int_equal(tc_inlimit_admit(l, &z, 60005), TC_INLIMIT_ADMIT);
