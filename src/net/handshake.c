@@ -49,7 +49,8 @@ static enum tc_hs_action check_version(tc_handshake *hs, const tc_msg_version *v
 {
     if (v->chain_id != hs->cfg.chain_id || !tc_hash_eq(&v->genesis, &hs->cfg.genesis))
         return tc_handshake_fail(hs, TC_ENET_CHAIN, TC_HS_BAN);
-    if (v->protocol < hs->cfg.min_protocol || v->protocol > hs->cfg.max_protocol)
+    /* Newer is fine: the newer side speaks ours on this link. */
+    if (v->protocol < hs->cfg.min_protocol)
         return tc_handshake_fail(hs, TC_ENET_VERSION, TC_HS_BAN);
     if (sodium_memcmp(v->node_key.b, hs->cert_key.b, 32) != 0)
         return tc_handshake_fail(hs, TC_ENET_KEY, TC_HS_BAN);

@@ -10,8 +10,8 @@
  * (the peer is refusing us and says why). Anything else before ESTABLISHED
  * is a violation. Every failure names what
  * to do with the peer: TC_HS_DISCONNECT (honest mistakes: self-connection) or
- * TC_HS_BAN (wrong chain, bad signature, key mismatch, unknown version,
- * out-of-order message). Duplicate connections and limits are the peer
+ * TC_HS_BAN (wrong chain, bad signature, key mismatch, a version older
+ * than min_protocol, out-of-order message). Duplicate connections and limits are the peer
  * manager's call, not the handshake's. */
 #ifndef TC_NET_HANDSHAKE_H
 #define TC_NET_HANDSHAKE_H
@@ -45,8 +45,10 @@ typedef struct {
     uint32_t chain_id;
     tc_hash genesis;
     uint64_t local_nonce;  /* this node's nonce, for self-connection detection */
-    uint32_t min_protocol; /* accepted peer protocol versions */
-    uint32_t max_protocol;
+    uint32_t min_protocol; /* oldest peer protocol version accepted */
+    uint32_t max_protocol; /* the version this node speaks (sent in its version); a
+                              peer announcing a newer one is accepted: it talks
+                              down to ours (docs/protocol.md, versioning) */
 } tc_hs_config;
 
 typedef struct {

@@ -1,7 +1,6 @@
 #include "net/p2p.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -10,22 +9,26 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <event2/listener.h>
 #include <event2/util.h>
 #include <openssl/ssl.h>
 #include <sodium.h>
 
 #include "net/addrbook.h"
 #include "net/banlist.h"
+#include "net/inlimit.h"
+#include "net/listener.h"
 #include "net/peer.h"
+#include "net/sockaddr.h"
 #include "net/tlscert.h"
 #include "util/clock.h"
+#include "util/fdlimit.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/version.h"
 
 #define MAX_DIALS_PER_TICK 2
 #define INV_FLUSH_MS 5 /* transaction announcements wait this long at most */
+#define FLOOD_BANS_PER_MIN 16     /* IP bans for floods per minute at most (each is a store write) */
 
 static void inv_flush_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -72,6 +75,8 @@ void tc_p2p_config_default(tc_p2p_config *cfg)
     cfg->max_inbound = 64;
     cfg->outbound_target = 8;
     cfg->inbound_per_minute = 30;
+    cfg->inbound_per_group = 8;
+    cfg->max_inbound_per_group = 8;
     cfg->handshake_timeout_ms = TC_HS_TIMEOUT_MS;
     cfg->ping_interval_ms = 30000;
     cfg->idle_timeout_ms = 90000;
@@ -96,7 +101,7 @@ struct tc_p2p {
     char user_agent[TC_MSG_MAX_UA + 1];
     uint64_t nonce;
     SSL_CTX *ssl_ctx;
-    struct evconnlistener *listener;
+    tc_listener *listener;
     uint16_t port;
     struct event *tick;
     struct event *inv_flush; /* announces the transactions queued per peer */
@@ -106,11 +111,14 @@ struct tc_p2p {
     tc_addrbook *book;
     tc_netaddr mesh[TC_P2P_MESH_MAX]; /* validator addresses kept connected */
     size_t n_mesh;
-    uint64_t *accepts; /* mono ms of recent inbound accepts (ring) */
+    tc_inlimit *inlimit; /* new-inbound rates, per source group and in total */
+    uint64_t refuse_log_mono;    /* refusals are logged once a second at most... */
+    uint64_t refuse_quiet;       /* ... and the rest counted here */
+    uint64_t flood_win_mono;     /* flood bans in the minute from here */
+    uint32_t flood_bans;
     uint64_t *downs;   /* peers gone, reported to on_peer from notify_cb */
     size_t n_downs, cap_downs;
     struct event *notify;
-    size_t accept_pos;
     tc_p2p_stats stats;
 };
 
@@ -238,62 +246,6 @@ static void drop_hook(void *mgr, tc_peer *c, int err, bool ban)
 
 /* ---- connection setup ---------------------------------------------------- */
 
-static void sockaddr_text(const struct sockaddr *sa, char *ip, size_t iplen, char *addr,
-                          size_t addrlen)
-{
-    uint16_t port = 0;
-    ip[0] = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        evutil_inet_ntop(AF_INET, &in->sin_addr, ip, iplen);
-        port = ntohs(in->sin_port);
-        snprintf(addr, addrlen, "%s:%u", ip, port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        evutil_inet_ntop(AF_INET6, &in6->sin6_addr, ip, iplen);
-        port = ntohs(in6->sin6_port);
-        snprintf(addr, addrlen, "[%s]:%u", ip, port);
-    } else {
-        snprintf(addr, addrlen, "?");
-    }
-}
-
-/* "a.b.c.d:port" or "[v6]:port", numeric only; port 0 allowed (listen on
- * any free port). 0 or TC_ENET_ADDR. */
-static int parse_addr(const char *s, struct sockaddr_storage *ss, int *sslen)
-{
-    char host[INET6_ADDRSTRLEN + 2];
-    const char *colon = s ? strrchr(s, ':') : NULL;
-    if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof host)
-        return TC_ENET_ADDR;
-    char *end;
-    errno = 0;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (colon[1] == 0 || *end != 0 || errno || port > 65535 || colon[1] == '+' || colon[1] == '-')
-        return TC_ENET_ADDR;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = 0;
-    memset(ss, 0, sizeof *ss);
-    size_t hl = strlen(host);
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-        host[hl - 1] = 0;
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-        if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
-            return TC_ENET_ADDR;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
-        *sslen = sizeof *in6;
-        return 0;
-    }
-    struct sockaddr_in *in = (struct sockaddr_in *)ss;
-    if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
-        return TC_ENET_ADDR;
-    in->sin_family = AF_INET;
-    in->sin_port = htons((uint16_t)port);
-    *sslen = sizeof *in;
-    return 0;
-}
-
 static size_t count_conns(const tc_p2p *p, bool inbound)
 {
     size_t n = 0;
@@ -302,41 +254,122 @@ static size_t count_conns(const tc_p2p *p, bool inbound)
     return n;
 }
 
-static bool accept_rate_ok(tc_p2p *p, uint64_t now)
+/* Whether ip is a validator's registered address (compared as addresses,
+ * not text: "::ffff:10.0.0.1" is 10.0.0.1). */
+static bool is_mesh_ip(const tc_p2p *p, const char *ip)
 {
-    uint32_t n = p->cfg.inbound_per_minute;
-    if (n == 0)
-        return true;
-    uint64_t oldest = p->accepts[p->accept_pos];
-    if (oldest && elapsed(now, oldest) < 60000)
+    tc_netgroup a, b;
+    if (tc_netgroup_of(&a, ip, 32, 128) != 0)
         return false;
-    p->accepts[p->accept_pos] = now ? now : 1;
-    p->accept_pos = (p->accept_pos + 1) % n;
-    return true;
+    for (size_t i = 0; i < p->n_mesh; i++) {
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        if (tc_sockaddr_parse(p->mesh[i].s, &ss, &len) == 0 &&
+            tc_netgroup_of_sockaddr(&b, &ss, 32, 128) == 0 && tc_netgroup_eq(&a, &b))
+            return true;
+    }
+    return false;
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+static bool is_mesh_addr(const tc_p2p *p, const char *addr)
 {
-    (void)l;
+    for (size_t i = 0; i < p->n_mesh; i++)
+        if (strcmp(p->mesh[i].s, addr) == 0)
+            return true;
+    return false;
+}
+
+static size_t count_group(const tc_p2p *p, const tc_netgroup *g)
+{
+    size_t n = 0;
+    for (const tc_peer *c = p->env.live; c; c = c->next)
+        n += c->inbound && tc_netgroup_eq(&c->group, g);
+    return n;
+}
+
+/* A group that keeps being refused is flooding: its address is banned
+ * (loopback only with ban_loopback; otherwise it stays throttled), at most
+ * FLOOD_BANS_PER_MIN a minute, since each ban is a store write and a /64
+ * holds more addresses than anyone could ban. */
+static void ban_flooder(tc_p2p *p, const char *ip, uint64_t now)
+{
+    if (!p->cfg.ban_addresses || (!p->cfg.ban_loopback && is_loopback(ip)))
+        return;
+    if (p->flood_win_mono == 0 || elapsed(now, p->flood_win_mono) >= 60000) {
+        p->flood_win_mono = now;
+        p->flood_bans = 0;
+    }
+    if (p->flood_bans >= FLOOD_BANS_PER_MIN)
+        return;
+    p->flood_bans++;
+    ban_subject(p, ip, TC_ENET_RATE);
+    p->stats.bans++;
+    tc_log_warn("net", "inbound flood banned", "ip=%s", ip);
+}
+
+/* Why a new inbound connection from ip (group *g) is refused, or NULL. In
+ * order: bans, the inbound cap, the group's connection cap, the group's
+ * rate, then the total rate, so a group over its share never spends the
+ * total. A validator's address skips the group's limits. */
+static const char *inbound_refusal(tc_p2p *p, const char *ip, const tc_netgroup *g)
+{
+    uint64_t now = tc_clock_mono_ms();
+    if (tc_banlist_is_banned(p->bans, ip, tc_clock_wall_ms()))
+        return "banned";
+    if (count_conns(p, true) >= p->cfg.max_inbound)
+        return "inbound limit";
+    /* A validator's own address is not a flooder's: its group's limits do
+     * not apply to it (a devnet's validators share 127.0.0.1). */
+    bool validator = p->n_mesh && is_mesh_ip(p, ip);
+    const char *why;
+    if (!validator && p->cfg.max_inbound_per_group &&
+        count_group(p, g) >= p->cfg.max_inbound_per_group) {
+        tc_inlimit_refused(p->inlimit, g, now);
+        why = "group limit";
+    } else {
+        enum tc_inlimit_verdict v = tc_inlimit_admit(p->inlimit, validator ? NULL : g, now);
+        if (v == TC_INLIMIT_ADMIT)
+            return NULL;
+        if (v == TC_INLIMIT_TOTAL_RATE)
+            return "inbound rate";
+        why = "group rate";
+    }
+    if (tc_inlimit_abusive(p->inlimit, g, now))
+        ban_flooder(p, ip, now);
+    return why;
+}
+
+/* One line a second at most, however fast connections are refused. */
+static void log_refusal(tc_p2p *p, const char *addr, const char *why)
+{
+    uint64_t now = tc_clock_mono_ms();
+    if (p->refuse_log_mono && elapsed(now, p->refuse_log_mono) < 1000) {
+        p->refuse_quiet++;
+        return;
+    }
+    tc_log_info("net", "inbound refused", "addr=%s reason=%s unlogged=%llu", addr, why,
+                (unsigned long long)p->refuse_quiet);
+    p->refuse_log_mono = now ? now : 1;
+    p->refuse_quiet = 0;
+}
+
+/* A new inbound socket (the listener has checked the descriptor reserve). */
+static void accept_cb(void *arg, int fd, const struct sockaddr *sa, int salen)
+{
     (void)salen;
     tc_p2p *p = arg;
     char ip[INET6_ADDRSTRLEN], addr[TC_MAX_NETADDR + 1];
-    sockaddr_text(sa, ip, sizeof ip, addr, sizeof addr);
-    const char *why = NULL;
-    if (tc_banlist_is_banned(p->bans, ip, tc_clock_wall_ms()))
-        why = "banned";
-    else if (count_conns(p, true) >= p->cfg.max_inbound)
-        why = "inbound limit";
-    else if (!accept_rate_ok(p, tc_clock_mono_ms()))
-        why = "inbound rate";
+    tc_sockaddr_text(sa, ip, sizeof ip, addr, sizeof addr);
+    tc_netgroup g;
+    const char *why = tc_netgroup_of_sockaddr(&g, sa, TC_NETGROUP_V4_BITS, TC_NETGROUP_V6_BITS) != 0
+                          ? "address family"
+                          : inbound_refusal(p, ip, &g);
     if (why) {
         p->stats.refused++;
-        tc_log_info("net", "inbound refused", "addr=%s reason=%s", addr, why);
+        log_refusal(p, addr, why);
         evutil_closesocket(fd);
         return;
     }
-    evutil_make_socket_nonblocking(fd);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     tc_peer *c = tc_peer_new(&p->env, fd, true, ip, addr);
@@ -344,6 +377,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
+    c->group = g;
     p->stats.accepted++;
     tc_log_debug("net", "accepted", "peer=%llu fd=%d", (unsigned long long)c->id, (int)fd);
 }
@@ -359,30 +393,21 @@ static bool is_connected_addr(void *arg, const char *addr)
     return false;
 }
 
-/* parse_addr for an address to dial: the port must be set. */
-static int parse_dial_addr(const char *s, struct sockaddr_storage *ss, int *sslen)
-{
-    /* sin_port and sin6_port sit at the same offset */
-    if (parse_addr(s, ss, sslen) != 0 || ((struct sockaddr_in *)ss)->sin_port == 0)
-        return TC_ENET_ADDR;
-    return 0;
-}
-
 int tc_p2p_check_addr(const char *addr)
 {
     struct sockaddr_storage ss;
     int sslen = sizeof ss;
-    return parse_dial_addr(addr, &ss, &sslen);
+    return tc_sockaddr_parse_dial(addr, &ss, &sslen);
 }
 
 int tc_p2p_connect(tc_p2p *p, const char *addr)
 {
     struct sockaddr_storage ss;
     int sslen = sizeof ss;
-    if (parse_dial_addr(addr, &ss, &sslen) != 0)
+    if (tc_sockaddr_parse_dial(addr, &ss, &sslen) != 0)
         return TC_ENET_ADDR;
     char ip[INET6_ADDRSTRLEN], text[TC_MAX_NETADDR + 1];
-    sockaddr_text((struct sockaddr *)&ss, ip, sizeof ip, text, sizeof text);
+    tc_sockaddr_text((struct sockaddr *)&ss, ip, sizeof ip, text, sizeof text);
     if (tc_banlist_is_banned(p->bans, ip, tc_clock_wall_ms()))
         return TC_ENET_BANNED;
     /* room for the target, the validator mesh and a few manual connects */
@@ -393,7 +418,9 @@ int tc_p2p_connect(tc_p2p *p, const char *addr)
         return TC_ECRYPTO;
     tc_addrbook_attempt(p->book, addr, tc_clock_wall_ms());
     uint64_t id = c->id;
-    int err = tc_peer_connect(c, (struct sockaddr *)&ss, sslen);
+    /* Validator links may use part of the descriptor reserve, other dials not. */
+    unsigned reserve = is_mesh_addr(p, addr) ? TC_FDLIMIT_RESERVE_DURABLE : TC_FDLIMIT_RESERVE;
+    int err = tc_peer_connect(c, (struct sockaddr *)&ss, sslen, reserve);
     if (err)
         return err;
     tc_log_debug("net", "connecting", "peer=%llu addr=%s", (unsigned long long)id, addr);
@@ -559,29 +586,29 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- lifecycle ------------------------------------------------------------- */
 
-static int start_listener(tc_p2p *p, const char *listen)
+/* A numeric address others can dial: never 0.0.0.0 or [::], never port 0. */
+static bool advertisable(const char *addr)
 {
     struct sockaddr_storage ss;
-    int sslen = sizeof ss;
-    if (parse_addr(listen, &ss, &sslen) != 0)
-        return TC_ENET_ADDR;
-    p->listener = evconnlistener_new_bind(p->base, accept_cb, p,
-                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                              LEV_OPT_CLOSE_ON_EXEC,
-                                          128, (struct sockaddr *)&ss, sslen);
-    if (p->listener == NULL) {
-        tc_log_error("net", "cannot listen", "addr=%s", listen);
-        return TC_EIO;
-    }
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof bound;
-    if (getsockname(evconnlistener_get_fd(p->listener), (struct sockaddr *)&bound, &blen) == 0) {
-        char ip[INET6_ADDRSTRLEN];
-        sockaddr_text((struct sockaddr *)&bound, ip, sizeof ip, p->advertise, sizeof p->advertise);
-        p->port = bound.ss_family == AF_INET
-                      ? ntohs(((struct sockaddr_in *)&bound)->sin_port)
-                      : ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
-    }
+    int len = sizeof ss;
+    return tc_netaddr_set(&(tc_netaddr){0}, addr) == 0 &&
+           tc_sockaddr_parse_dial(addr, &ss, &len) == 0 && !tc_sockaddr_is_wildcard(&ss);
+}
+
+static int start_listener(tc_p2p *p, const char *listen)
+{
+    int err;
+    p->listener = tc_listener_new(p->base, listen, TC_FDLIMIT_RESERVE, "net", accept_cb, p, &err);
+    if (p->listener == NULL)
+        return err;
+    const struct sockaddr_storage *bound = tc_listener_bound(p->listener);
+    char ip[INET6_ADDRSTRLEN];
+    tc_sockaddr_text((const struct sockaddr *)bound, ip, sizeof ip, p->advertise, sizeof p->advertise);
+    p->port = bound->ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)bound)->sin_port)
+                                          : ntohs(((const struct sockaddr_in6 *)bound)->sin6_port);
+    /* nobody can dial 0.0.0.0 or [::]: advertise nothing rather than that */
+    if (tc_sockaddr_is_wildcard(bound))
+        p->advertise[0] = 0;
     return 0;
 }
 
@@ -606,8 +633,7 @@ tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err)
     p->nonce = cfg->nonce;
     while (p->nonce == 0)
         randombytes_buf(&p->nonce, sizeof p->nonce);
-    if (cfg->inbound_per_minute)
-        p->accepts = tc_xcalloc(cfg->inbound_per_minute, sizeof *p->accepts);
+    p->inlimit = tc_inlimit_new(cfg->inbound_per_minute, cfg->inbound_per_group);
 
     p->ssl_ctx = cfg->datadir ? tc_tlscert_ctx_load(cfg->node_key, cfg->datadir, err)
                               : tc_tlscert_ctx_new(cfg->node_key, err);
@@ -634,8 +660,11 @@ tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err)
         goto fail;
     if (cfg->listen && (*err = start_listener(p, cfg->listen)) != 0)
         goto fail;
-    if (cfg->advertise && tc_netaddr_set(&(tc_netaddr){0}, cfg->advertise) == 0)
+    if (cfg->advertise && advertisable(cfg->advertise))
         snprintf(p->advertise, sizeof p->advertise, "%s", cfg->advertise);
+    if (cfg->listen && p->advertise[0] == 0)
+        tc_log_warn("net", "no address to advertise: peers learn of this node only by dialling it; "
+                    "set external-address", "listen=%s", cfg->listen);
     p->notify = event_new(base, -1, 0, notify_cb, p);
     p->tick = event_new(base, -1, EV_PERSIST, tick_cb, p);
     p->inv_flush = event_new(base, -1, 0, inv_flush_cb, p);
@@ -668,12 +697,11 @@ void tc_p2p_free(tc_p2p *p)
         event_free(p->tick);
     if (p->inv_flush)
         event_free(p->inv_flush);
-    if (p->listener)
-        evconnlistener_free(p->listener);
+    tc_listener_free(p->listener);
+    tc_inlimit_free(p->inlimit);
     SSL_CTX_free(p->ssl_ctx);
     tc_banlist_free(p->bans);
     tc_addrbook_free(p->book);
-    free(p->accepts);
     free(p);
 }
 
@@ -872,6 +900,13 @@ size_t tc_p2p_count(const tc_p2p *p)
 void tc_p2p_get_stats(const tc_p2p *p, tc_p2p_stats *out)
 {
     *out = p->stats;
+    if (p->listener) {
+        tc_listener_stats ls;
+        tc_listener_get_stats(p->listener, &ls);
+        out->accept_pauses = ls.pauses;
+        out->refused_fd = ls.refused_low;
+        out->refused += ls.refused_low;
+    }
 }
 
 int tc_p2p_setban(tc_p2p *p, const char *subject, uint64_t duration_ms, const char *reason)

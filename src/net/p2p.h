@@ -50,7 +50,9 @@ typedef struct {
     tc_hash genesis;
     const char *datadir;    /* TLS certificate and key; NULL: fresh identity in memory */
     const char *listen;     /* "ip:port" (port 0: any free port); NULL: no listener */
-    const char *advertise;  /* listen address sent in version; NULL: the listener's */
+    const char *advertise;  /* listen address sent in version (numeric, dialable: a
+                               wildcard is ignored); NULL: the listener's unless it
+                               is a wildcard, else none */
     const char *user_agent; /* NULL: TC_USER_AGENT */
     uint64_t nonce;         /* self-connection detection; 0: random */
 
@@ -58,7 +60,11 @@ typedef struct {
      * idle_timeout_ms; max_inbound 0 refuses every inbound connection */
     uint32_t max_inbound;         /* 64 */
     uint32_t outbound_target;     /* 8 */
-    uint32_t inbound_per_minute;  /* 30 new inbound connections per minute */
+    uint32_t inbound_per_minute;  /* 30 new inbound connections per minute, in total */
+    uint32_t inbound_per_group;   /* 8 per minute from one source group (/24, /64),
+                                     burst 4, at most half the total; 0: no group rate */
+    uint32_t max_inbound_per_group; /* 8 inbound connections from one group (validator
+                                       addresses excepted); 0: no cap */
     uint32_t handshake_timeout_ms;/* 10 000 */
     uint32_t ping_interval_ms;    /* 30 000 */
     uint32_t idle_timeout_ms;     /* 90 000: silent peers dropped */
@@ -159,6 +165,7 @@ typedef struct {
     uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
     uint64_t dropped;       /* rate-limited messages */
     uint32_t ban_score;
+    uint32_t protocol;      /* the version the peer announced (0 before its version) */
     char user_agent[TC_MSG_MAX_UA + 1];
 } tc_peer_info;
 
@@ -191,6 +198,9 @@ typedef struct {
     uint64_t msgs_out[TC_MSG_TYPE_END], bytes_out[TC_MSG_TYPE_END];
     uint64_t dropped[TC_MC_COUNT];  /* rate-limited, by class */
     uint64_t bans, disconnects, accepted, refused;
+    uint64_t refused_fd;   /* inbound closed at once: descriptors low (also in refused) */
+    uint64_t accept_pauses;/* listener paused: descriptors exhausted or low */
+    uint64_t unknown_msgs; /* frames of a type we do not know from a newer peer, skipped */
     uint64_t handshake_failures[TC_HS_FAIL_COUNT];
 } tc_p2p_stats;
 

@@ -14,6 +14,7 @@
 
 #include "net/tlscert.h"
 #include "util/clock.h"
+#include "util/fdlimit.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/version.h"
@@ -651,12 +652,16 @@ static bool handle_frame(tc_peer *c, uint16_t type, const uint8_t *payload, size
     env->stats->msgs_in[t]++;
     env->stats->bytes_in[t] += len + TC_FRAME_HEADER_SIZE;
 
-    if (t == 0) {
+    /* A type we do not know is a violation, unless an established peer
+     * announced a newer protocol: then it is a message of that protocol,
+     * skipped and counted (after its control-class token: no free flood). */
+    bool newer = c->established && c->hs.peer.protocol > TC_PROTOCOL_VERSION;
+    if (t == 0 && !newer) {
         drop(c, TC_ENET_MSG_TYPE, true);
         return false;
     }
     if (c->established) {
-        enum tc_msg_class cls = tc_msg_class_of(type);
+        enum tc_msg_class cls = tc_msg_class_of(type); /* control for an unknown type */
         /* A transaction we asked for is an answer, not gossip: at full load an
          * honest peer sends many more than the gossip rate. */
         bool asked = type == TC_MSG_TX && c->tx_asked > 0;
@@ -672,6 +677,11 @@ static bool handle_frame(tc_peer *c, uint16_t type, const uint8_t *payload, size
             }
             return true;
         }
+    }
+    if (t == 0) {
+        c->st.unknown_msgs++;
+        env->stats->unknown_msgs++;
+        return true;
     }
     tc_msg m;
     int err = tc_msg_decode(&m, type, payload, len);
@@ -880,7 +890,7 @@ tc_peer *tc_peer_new(tc_peer_env *env, int fd, bool inbound, const char *ip, con
     tc_hs_config hc = {.chain_id = env->cfg->chain_id,
                        .genesis = env->cfg->genesis,
                        .local_nonce = env->nonce,
-                       .min_protocol = TC_PROTOCOL_VERSION,
+                       .min_protocol = TC_PROTOCOL_MIN_VERSION,
                        .max_protocol = TC_PROTOCOL_VERSION};
     tc_handshake_init(&c->hs, &hc);
     for (int k = 0; k < TC_MC_COUNT; k++)
@@ -892,12 +902,17 @@ tc_peer *tc_peer_new(tc_peer_env *env, int fd, bool inbound, const char *ip, con
     return c;
 }
 
-int tc_peer_connect(tc_peer *c, const struct sockaddr *sa, int salen)
+int tc_peer_connect(tc_peer *c, const struct sockaddr *sa, int salen, unsigned fd_reserve)
 {
     int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         drop(c, TC_ENET_CLOSED, false);
         return TC_ENET_CLOSED;
+    }
+    if (tc_fdlimit_low(fd, fd_reserve)) { /* the store and sign log need theirs */
+        close(fd);
+        drop(c, TC_ELIMIT, false);
+        return TC_ELIMIT;
     }
     if (!attach_fd(c, fd) ||
         (connect(fd, sa, (socklen_t)salen) != 0 && errno != EINPROGRESS)) {
@@ -967,6 +982,8 @@ void tc_peer_info_fill(tc_peer *c, tc_peer_info *o)
     o->msgs_out = c->msgs_out;
     o->dropped = c->dropped;
     o->ban_score = tc_banscore_get(&c->score, tc_clock_mono_ms());
-    if (c->established)
+    if (c->established) {
+        o->protocol = c->hs.peer.protocol;
         snprintf(o->user_agent, sizeof o->user_agent, "%s", c->hs.peer.user_agent);
+    }
 }

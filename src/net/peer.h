@@ -23,6 +23,7 @@
 #include "net/frame.h"
 #include "net/handshake.h"
 #include "net/knownset.h"
+#include "net/netgroup.h"
 #include "net/p2p.h"
 #include "net/tokenbucket.h"
 
@@ -93,6 +94,7 @@ struct tc_peer {
     uint64_t closing_mono;
     char addr[TC_MAX_NETADDR + 1]; /* remote ip:port */
     char ip[INET6_ADDRSTRLEN];
+    tc_netgroup group;    /* source group of an inbound link (the manager's) */
     tc_frame_parser fp;
     tc_handshake hs;
     uint64_t start_mono, last_recv_mono, last_ping_mono;
@@ -113,8 +115,11 @@ struct tc_peer {
  * then tc_peer_connect), linked into env->live. NULL if TLS cannot be set up
  * (fd is then the caller's to close). */
 tc_peer *tc_peer_new(tc_peer_env *env, int fd, bool inbound, const char *ip, const char *addr);
-/* Starts the outbound TCP connect. 0 or TC_ENET_CLOSED (c is then dropped). */
-int tc_peer_connect(tc_peer *c, const struct sockaddr *sa, int salen) TC_MUST_CHECK;
+/* Starts the outbound TCP connect. 0, TC_ELIMIT (the new socket would leave
+ * fewer than fd_reserve descriptors: tc_fdlimit_low) or TC_ENET_CLOSED; c is
+ * dropped on failure. */
+int tc_peer_connect(tc_peer *c, const struct sockaddr *sa, int salen, unsigned fd_reserve)
+    TC_MUST_CHECK;
 /* Unlinks and frees c at once (no reject, no hooks). */
 void tc_peer_free(tc_peer *c);
 /* Ends c after the manager's drop policy: a peer that can still hear us gets

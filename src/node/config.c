@@ -1,5 +1,6 @@
 #include "node/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdbool.h>
@@ -34,6 +35,7 @@ static const key_def keys[] = {
     {"genesis", K_PATH, F(genesis), 0, 0, 0, "", "genesis document (default <datadir>/genesis.json)"},
     {"operator-key", K_PATH, F(operator_key), 0, 0, 0, "", "masternode operator key file (default <datadir>/operator.key)"},
     {"listen", K_PEER, F(listen), 0, 0, 0, "", "P2P listen address ip:port (default 0.0.0.0:<network P2P port>)"},
+    {"external-address", K_PEER, F(external_address), 0, 0, 0, "", "P2P address peers should dial, numeric ip:port (default: listen unless it is a wildcard)"},
     {"rpc-listen", K_ADDR, F(rpc_listen), 0, 0, 0, "", "JSON-RPC address (default 127.0.0.1:<network RPC port>)"},
     {"metrics-listen", K_ADDR, F(metrics_listen), 0, 0, 0, "", "/metrics and /health address (default 127.0.0.1:<network metrics port>)"},
     {"connect", K_LIST, L(connect), 0, 0, "", "peer to keep a connection to (repeatable)"},
@@ -46,6 +48,7 @@ static const key_def keys[] = {
     {"max-inbound", K_UINT, F(max_inbound), 0, 0, 10000, "64", "inbound peer connections at most"},
     {"max-outbound", K_UINT, F(max_outbound), 0, 0, 1000, "8", "outbound peer connections to aim for"},
     {"inbound-per-minute", K_UINT, F(inbound_per_minute), 0, 1, 100000, "30", "new inbound connections accepted per minute"},
+    {"inbound-per-minute-per-group", K_UINT, F(inbound_per_minute_per_group), 0, 0, 100000, "8", "new inbound connections per minute from one /24 (IPv4) or /64 (IPv6); 0: no group limit"},
     {"peer-timeout", K_UINT, F(peer_timeout_s), 0, 10, 86400, "90", "seconds of silence before a peer is dropped"},
     {"ban-time", K_UINT, F(ban_time_s), 0, 1, 31536000, "86400", "seconds a misbehaving peer stays banned"},
     {"request-rate", K_UINT, F(request_rate), 0, 1, 100000, "10", "requests per second a peer may send (getblocks, getpeers, ...)"},
@@ -156,6 +159,34 @@ static bool valid_addr(const char *s)
     return parse_int(colon + 1, 1, 65535, &port);
 }
 
+/* 0.0.0.0:port or [::]:port (any spelling inet_pton accepts): bindable,
+ * never dialable. */
+static bool is_wildcard(const char *addr)
+{
+    char host[TC_CONFIG_ADDR];
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof host)
+        return false;
+    snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
+    size_t n = strlen(host);
+    unsigned char b[16];
+    static const unsigned char zero[16];
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+        host[n - 1] = '\0';
+        return inet_pton(AF_INET6, host + 1, b) == 1 && memcmp(b, zero, 16) == 0;
+    }
+    return inet_pton(AF_INET, host, b) == 1 && memcmp(b, zero, 4) == 0;
+}
+
+const char *tc_config_advertise(const tc_config *cfg)
+{
+    if (cfg->external_address[0])
+        return cfg->external_address;
+    if (cfg->listen[0] == '\0' || is_wildcard(cfg->listen))
+        return NULL;
+    return cfg->listen;
+}
+
 int tc_config_set(tc_config *cfg, const char *name, const char *value, const char *where, tc_errmsg *e)
 {
     const key_def *k = find_key(name);
@@ -189,6 +220,10 @@ int tc_config_set(tc_config *cfg, const char *name, const char *value, const cha
             return tc_fail(e, TC_ECONFIG,
                            "%s: %s: \"%s\" is not a numeric ip:port or [ipv6]:port (port 1-65535; "
                            "host names are not resolved)",
+                           where, name, value);
+        if (k->kind == K_PEER && k->off == offsetof(tc_config, external_address) && is_wildcard(value))
+            return tc_fail(e, TC_ECONFIG,
+                           "%s: %s: \"%s\" is a wildcard; name the address peers can dial (e.g. 203.0.113.5:24000)",
                            where, name, value);
         if (k->kind == K_PEER) {
             strcpy(field, value);

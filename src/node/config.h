@@ -24,6 +24,7 @@ typedef struct {
     char genesis[TC_CONFIG_PATH];     /* default: <datadir>/genesis.json */
     char operator_key[TC_CONFIG_PATH]; /* validator key file; default <datadir>/operator.key */
     char listen[TC_CONFIG_ADDR];
+    char external_address[TC_CONFIG_ADDR]; /* "" = none */
     char rpc_listen[TC_CONFIG_ADDR];
     char metrics_listen[TC_CONFIG_ADDR];
     char connect[TC_CONFIG_MAX_PEERS][TC_CONFIG_ADDR];
@@ -36,7 +37,7 @@ typedef struct {
     int log_format;
     char rpcuser[64];
     char rpcpassword[128];
-    uint64_t max_inbound, max_outbound, inbound_per_minute;
+    uint64_t max_inbound, max_outbound, inbound_per_minute, inbound_per_minute_per_group;
     uint64_t peer_timeout_s, ban_time_s;
     uint64_t request_rate, request_burst;
     uint64_t mempool_max_txs, mempool_max_mb, mempool_expiry_h;
@@ -69,6 +70,12 @@ int tc_config_from_args(tc_config *cfg, int argc, char **argv, tc_errmsg *e) TC_
  * machine: rpc-listen of <datadir>/time.conf (the network's default when
  * there is no time.conf or it sets none) and <datadir>/.cookie. */
 int tc_config_rpc_target(tc_rpc_target *t, const char *datadir, tc_errmsg *e) TC_MUST_CHECK;
+
+/* The P2P address this node tells peers to dial (version message,
+ * heartbeats): external-address if set, else listen unless it is a
+ * wildcard (0.0.0.0, [::]), else NULL: advertise nothing rather than an
+ * address nobody can dial. Points into cfg. */
+const char *tc_config_advertise(const tc_config *cfg);
 
 /* Writes the key reference (name, default, meaning), one per line, to f. */
 void tc_config_print_keys(void *file);

@@ -1149,7 +1149,8 @@ static void on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
     hb->key = n->op_key.pk;
     hb->height = tc_ledger_height(n->L);
     hb->time_ms = tc_clock_wall_ms();
-    if (tc_netaddr_set(&hb->addr, n->cfg.listen) != 0)
+    const char *adv = tc_config_advertise(&n->cfg); /* never a wildcard */
+    if (adv == NULL || tc_netaddr_set(&hb->addr, adv) != 0)
         return;
     tc_msg_heartbeat_sign(hb, n->g.chain_id, &n->op_key);
     tc_hash id;
@@ -1252,9 +1253,11 @@ static int open_p2p(tc_node *n, tc_errmsg *e)
     pc.genesis = *tc_ledger_genesis_hash(n->L);
     pc.datadir = n->cfg.datadir;
     pc.listen = n->cfg.listen;
+    pc.advertise = tc_config_advertise(&n->cfg);
     pc.max_inbound = (uint32_t)n->cfg.max_inbound;
     pc.outbound_target = (uint32_t)n->cfg.max_outbound;
     pc.inbound_per_minute = (uint32_t)n->cfg.inbound_per_minute;
+    pc.inbound_per_group = (uint32_t)n->cfg.inbound_per_minute_per_group;
     pc.idle_timeout_ms = (uint32_t)(n->cfg.peer_timeout_s * 1000);
     pc.ban_ms = n->cfg.ban_time_s * 1000;
     pc.rates[TC_MC_REQUEST].rate = (uint32_t)n->cfg.request_rate;

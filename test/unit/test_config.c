@@ -140,14 +140,14 @@ static void test_flag_errors(void **state)
 static void test_peer_addresses_are_numeric(void **state)
 {
     (void)state;
-    static const char *const lists[] = {"connect", "addnode", "seednode", "listen"};
+    static const char *const lists[] = {"connect", "addnode", "seednode", "listen", "external-address"};
     static const char *const bad[] = {
         "example.com:9000", "localhost:9000", "127.0.0.1",  "[::1]",   "127.0.0.1:0",
         "127.0.0.1:65536",  "::1:9000",       "1.2.3:9000", "[::1]:-1",
     };
     tc_config cfg;
     tc_errmsg e = {""};
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
         char flag[32], text[128];
         snprintf(flag, sizeof flag, "--%s", lists[i]);
         char *ok[] = {"timed", "--datadir", "/x", flag, "127.0.0.1:9000", flag, "[::1]:9000"};
@@ -243,6 +243,47 @@ static void test_rpc_target_of_datadir(void **state)
     assert_int_equal(testdir_remove(dir), 0);
 }
 
+/* What the node advertises: external-address, else a specific listen
+ * address, never a wildcard (nobody can dial 0.0.0.0). */
+static void test_advertised_address(void **state)
+{
+    (void)state;
+    tc_config cfg;
+    tc_errmsg e = {""};
+    char *def[] = {"timed", "--datadir", "/x", "--network", "testnet"};
+    assert_int_equal(run(&cfg, &e, 5, def), 0);
+    assert_string_equal(cfg.listen, "0.0.0.0:24100");
+    assert_null(tc_config_advertise(&cfg));
+    assert_int_equal(cfg.inbound_per_minute_per_group, 8);
+    char *v6[] = {"timed", "--datadir", "/x", "--listen", "[::]:24100"};
+    assert_int_equal(run(&cfg, &e, 5, v6), 0);
+    assert_null(tc_config_advertise(&cfg));
+    char *v6b[] = {"timed", "--datadir", "/x", "--listen", "[0:0::0]:24100"};
+    assert_int_equal(run(&cfg, &e, 5, v6b), 0);
+    assert_null(tc_config_advertise(&cfg));
+    char *spec[] = {"timed", "--datadir", "/x", "--listen", "10.0.0.7:24100"};
+    assert_int_equal(run(&cfg, &e, 5, spec), 0);
+    assert_string_equal(tc_config_advertise(&cfg), "10.0.0.7:24100");
+    char *ext[] = {"timed", "--datadir", "/x", "--external-address", "203.0.113.5:24000"};
+    assert_int_equal(run(&cfg, &e, 5, ext), 0);
+    assert_string_equal(tc_config_advertise(&cfg), "203.0.113.5:24000");
+    assert_string_equal(cfg.listen, "0.0.0.0:24200"); /* still binds the wildcard */
+    char *ext6[] = {"timed", "--datadir", "/x", "--listen", "127.0.0.1:9", "--external-address", "[2001:db8::5]:24000"};
+    assert_int_equal(run(&cfg, &e, 7, ext6), 0);
+    assert_string_equal(tc_config_advertise(&cfg), "[2001:db8::5]:24000");
+    /* a wildcard is never an external address */
+    static const char *const wild[] = {"0.0.0.0:24000", "[::]:24000", "[::0]:1"};
+    for (size_t i = 0; i < sizeof wild / sizeof *wild; i++) {
+        char *a[] = {"timed", "--datadir", "/x", "--external-address", (char *)wild[i]};
+        assert_int_equal(run(&cfg, &e, 5, a), TC_ECONFIG);
+        assert_non_null(strstr(e.msg, "is a wildcard"));
+    }
+    expect_file_error("external-address = 0.0.0.0:5\n", "1: external-address: \"0.0.0.0:5\" is a wildcard");
+    char *grp[] = {"timed", "--datadir", "/x", "--inbound-per-minute-per-group", "0"};
+    assert_int_equal(run(&cfg, &e, 5, grp), 0);
+    assert_int_equal(cfg.inbound_per_minute_per_group, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_flag_errors),
         cmocka_unit_test(test_peer_addresses_are_numeric),
         cmocka_unit_test(test_docs_name_every_key),
+        cmocka_unit_test(test_advertised_address),
         cmocka_unit_test(test_rpc_target_of_datadir),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -120,11 +120,11 @@ static void test_violations_ban(void **state)
     b_version(&w2, &m);
     expect(&w, &m, TC_HS_BAN, TC_ENET_CHAIN);
 
-    /* unsupported protocol version (re-signed so only the version differs) */
-    w2 = w;
-    w2.cfg_b.max_protocol = 2;
-    b_version(&w2, &m);
-    expect(&w, &m, TC_HS_BAN, TC_ENET_VERSION);
+    /* a protocol older than A still speaks (re-signed so only the version differs) */
+    world w3 = w;
+    w3.cfg_a.min_protocol = w3.cfg_a.max_protocol = 2;
+    b_version(&w, &m);
+    expect(&w3, &m, TC_HS_BAN, TC_ENET_VERSION);
 
     /* bad signature */
     b_version(&w, &m);
@@ -161,6 +161,38 @@ static void test_violations_ban(void **state)
     /* a message before TLS completed */
     tc_handshake_init(&h, &w.cfg_a);
     assert_int_equal(tc_handshake_on_message(&h, &m), TC_HS_BAN);
+}
+
+/* A peer of a newer protocol talks down to ours: accepted, its version
+ * remembered; one older than our minimum is banned. */
+static void test_newer_protocol_accepted(void **state)
+{
+    (void)state;
+    world w;
+    setup_world(&w);
+    w.cfg_b.min_protocol = 1;
+    w.cfg_b.max_protocol = 7;
+    tc_msg m;
+    b_version(&w, &m);
+    assert_int_equal(m.u.version.protocol, 7);
+    tc_handshake h;
+    a_side(&w, &h);
+    assert_int_equal(tc_handshake_on_message(&h, &m), TC_HS_CONTINUE);
+    tc_msg ack;
+    tc_msg_init(&ack, TC_MSG_VERACK);
+    assert_int_equal(tc_handshake_on_message(&h, &ack), TC_HS_DONE);
+    assert_int_equal(h.peer.protocol, 7);
+    /* what A sends is its own version, whatever the peer speaks */
+    tc_msg va;
+    tc_msg_init(&va, TC_MSG_VERSION);
+    tc_handshake_make_version(&h, &w.a, 1, "", "ua", &va.u.version);
+    assert_int_equal(va.u.version.protocol, 1);
+
+    /* protocol 0 is below every minimum */
+    world w2 = w;
+    w2.cfg_b.max_protocol = 0;
+    b_version(&w2, &m);
+    expect(&w, &m, TC_HS_BAN, TC_ENET_VERSION);
 }
 
 static void test_self_connection_disconnects(void **state)
@@ -241,6 +273,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_both_sides_complete),
         cmocka_unit_test(test_violations_ban),
+        cmocka_unit_test(test_newer_protocol_accepted),
         cmocka_unit_test(test_self_connection_disconnects),
         cmocka_unit_test(test_knownset),
     };

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -41,8 +43,10 @@
 #include "net/handshake.h"
 #include "net/msg.h"
 #include "net/p2p.h"
+#include "net/sockaddr.h"
 #include "net/tlscert.h"
 #include "util/clock.h"
+#include "util/fdlimit.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/version.h"
@@ -124,6 +128,8 @@ static void node_config(node *n, tc_p2p_config *c)
     c->idle_timeout_ms = 5000;
     c->outbound_target = 0; /* tests dial explicitly */
     c->ban_addresses = false; /* every test client shares 127.0.0.1 */
+    c->inbound_per_group = 0;     /* ... and its group: test_inbound_flood sets them */
+    c->max_inbound_per_group = 0;
     c->store = &n->st;
     c->ctx = n;
     c->best_height = node_height;
@@ -422,11 +428,11 @@ static bool raw_wait_closed(raw_conn *r, int *reject)
     return false;
 }
 
-static void make_version(const raw_conn *r, const tc_keypair *kp, const uint8_t exporter[32],
-                         uint32_t chain, const tc_hash *genesis, tc_msg *m)
+static void make_version_v(const raw_conn *r, const tc_keypair *kp, const uint8_t exporter[32],
+                           uint32_t chain, const tc_hash *genesis, uint32_t protocol, tc_msg *m)
 {
     tc_hs_config hc = {.chain_id = chain, .genesis = *genesis, .local_nonce = 777,
-                       .min_protocol = TC_PROTOCOL_VERSION, .max_protocol = TC_PROTOCOL_VERSION};
+                       .min_protocol = TC_PROTOCOL_VERSION, .max_protocol = protocol};
     tc_handshake hs;
     tc_handshake_init(&hs, &hc);
     tc_handshake_tls_done(&hs, exporter, &r->server_key);
@@ -434,13 +440,19 @@ static void make_version(const raw_conn *r, const tc_keypair *kp, const uint8_t 
     tc_handshake_make_version(&hs, kp, 0, "", "raw-test", &m->u.version);
 }
 
-/* An honest handshake from the raw side. */
-static int raw_handshake(raw_conn *r, const tc_keypair *kp)
+static void make_version(const raw_conn *r, const tc_keypair *kp, const uint8_t exporter[32],
+                         uint32_t chain, const tc_hash *genesis, tc_msg *m)
+{
+    make_version_v(r, kp, exporter, chain, genesis, TC_PROTOCOL_VERSION, m);
+}
+
+/* An honest handshake from the raw side, announcing `protocol`. */
+static int raw_handshake_v(raw_conn *r, const tc_keypair *kp, uint32_t protocol)
 {
     tc_hash g;
     genesis_of(&g);
     tc_msg v;
-    make_version(r, kp, r->exporter, CHAIN, &g, &v);
+    make_version_v(r, kp, r->exporter, CHAIN, &g, protocol, &v);
     if (raw_send(r, &v) != 0)
         return -1;
     bool got_version = false, got_verack = false;
@@ -461,6 +473,11 @@ static int raw_handshake(raw_conn *r, const tc_keypair *kp)
     tc_msg ack;
     tc_msg_init(&ack, TC_MSG_VERACK);
     return raw_send(r, &ack);
+}
+
+static int raw_handshake(raw_conn *r, const tc_keypair *kp)
+{
+    return raw_handshake_v(r, kp, TC_PROTOCOL_VERSION);
 }
 
 enum attack {
@@ -1499,6 +1516,20 @@ static void test_defaults_and_classes(void **state)
     assert_int_equal(c.rates[TC_MC_REQUEST].burst, 20);
     assert_true(c.ban_addresses);
     assert_false(c.ban_loopback);
+    assert_int_equal(c.inbound_per_minute, 30);
+    assert_int_equal(c.inbound_per_group, 8);
+    assert_int_equal(c.max_inbound_per_group, 8);
+    /* a wildcard listen address is never advertised */
+    static const char *const wild[] = {"0.0.0.0:1", "[::]:1", "[0::0]:24000"};
+    static const char *const dialable[] = {"127.0.0.1:1", "[::1]:1", "10.0.0.1:5"};
+    for (size_t i = 0; i < 3; i++) {
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        assert_int_equal(tc_sockaddr_parse(wild[i], &ss, &len), 0);
+        assert_true(tc_sockaddr_is_wildcard(&ss));
+        assert_int_equal(tc_sockaddr_parse(dialable[i], &ss, &len), 0);
+        assert_false(tc_sockaddr_is_wildcard(&ss));
+    }
     const uint16_t requests[] = {TC_MSG_GETPEERS, TC_MSG_GETMASTERNODES, TC_MSG_GETBLOCKS,
                                  TC_MSG_GETHASH};
     for (size_t i = 0; i < 4; i++)
@@ -1516,6 +1547,310 @@ static void test_defaults_and_classes(void **state)
     int err;
     assert_null(tc_p2p_new(NULL, &c, &err));
     assert_int_equal(err, TC_EINVAL);
+}
+
+/* ---- per-source inbound limits, descriptors, newer peers ------------------- */
+
+/* A raw peer from 127.0.0.1: handshake announcing `protocol`, then
+ * `n_unknown` frames of a type nobody knows yet, then a ping that must be
+ * answered (served), unless the node closes first (closed, reject). */
+typedef struct {
+    uint16_t port;
+    tc_keypair kp;
+    uint32_t protocol;
+    int n_unknown;
+    bool handshake_ok, served, closed;
+    int reject;
+    atomic_int done;
+} peer_job;
+
+static void *peer_thread(void *arg)
+{
+    peer_job *j = arg;
+    raw_conn r;
+    if (raw_open(&r, j->port, &j->kp) != 0 || raw_handshake_v(&r, &j->kp, j->protocol) != 0)
+        goto out;
+    j->handshake_ok = true;
+    uint8_t frame[TC_FRAME_HEADER_SIZE + 12];
+    memset(frame, 0x33, sizeof frame);
+    for (int i = 0; i < j->n_unknown; i++) {
+        tc_frame_header_encode(frame, MAGIC, (uint16_t)(TC_MSG_TYPE_END + 7 + i % 3), 12);
+        if (raw_write(&r, frame, sizeof frame) != 0)
+            break;
+    }
+    tc_msg ping;
+    tc_msg_init(&ping, TC_MSG_PING);
+    ping.u.ping.nonce = 4242;
+    if (raw_send(&r, &ping) != 0) {
+        j->closed = true;
+        goto out;
+    }
+    for (;;) {
+        uint16_t t;
+        uint8_t *p;
+        size_t n;
+        int rc = raw_recv(&r, &t, &p, &n);
+        if (rc != 0) {
+            j->closed = rc == -1;
+            break;
+        }
+        tc_msg m;
+        bool pong = t == TC_MSG_PONG && tc_msg_decode(&m, t, p, n) == 0 && m.u.ping.nonce == 4242;
+        if (t == TC_MSG_REJECT && tc_msg_decode(&m, t, p, n) == 0)
+            j->reject = m.u.reject.code;
+        free(p);
+        if (pong) {
+            j->served = true;
+            break;
+        }
+    }
+out:
+    raw_close(&r);
+    atomic_store(&j->done, 1);
+    return NULL;
+}
+
+static bool peer_done(void *arg)
+{
+    return atomic_load(&((peer_job *)arg)->done) != 0;
+}
+
+static void run_peer(struct event_base *base, peer_job *j, uint16_t port, uint8_t seed,
+                     uint32_t protocol, int n_unknown)
+{
+    memset(j, 0, sizeof *j);
+    j->port = port;
+    j->protocol = protocol;
+    j->n_unknown = n_unknown;
+    uint8_t s[32];
+    memset(s, seed, sizeof s);
+    tc_keypair_from_seed(&j->kp, s);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, peer_thread, j), 0);
+    bool ok = run_until(base, peer_done, j, 15000);
+    pthread_join(th, NULL);
+    assert_true(ok);
+    run_for(base, 50);
+}
+
+/* Connects from 127.0.1.1 (another /24 of the loopback net than the honest
+ * peers' 127.0.0.1) as fast as it can, until told to stop. */
+typedef struct {
+    uint16_t port;
+    atomic_int stop;
+    int attempts, connected;
+} flood_job;
+
+static void *flood_thread(void *arg)
+{
+    flood_job *j = arg;
+    struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.1.1", &src.sin_addr);
+    dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    dst.sin_port = htons(j->port);
+    while (!atomic_load(&j->stop) && j->attempts < 20000) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            break;
+        struct linger lg = {1, 0}; /* reset on close: no TIME_WAIT pile-up */
+        struct timeval tv = {0, 200000};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        j->attempts++;
+        if (bind(fd, (struct sockaddr *)&src, sizeof src) == 0 &&
+            connect(fd, (struct sockaddr *)&dst, sizeof dst) == 0)
+            j->connected++;
+        close(fd);
+    }
+    return NULL;
+}
+
+/* Issue 11, attack 5: one address flooding new connections must not keep a
+ * new honest peer from another address out. Its group is refused before it
+ * takes the node's total, and a flood that goes on is banned by IP (with
+ * loopback bans on; without, only throttled). With the old global-only
+ * limit (group limits 0) the honest handshake never happens. */
+static void test_inbound_flood(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    for (int round = 0; round < 2; round++) {
+        node b;
+        node_init(&b);
+        tc_p2p_config cb;
+        node_config(&b, &cb);
+        tc_p2p_config d;
+        tc_p2p_config_default(&d);
+        cb.inbound_per_minute = d.inbound_per_minute; /* 30 */
+        cb.inbound_per_group = d.inbound_per_group;   /* 8, burst 4 */
+        cb.max_inbound_per_group = d.max_inbound_per_group;
+        cb.ban_addresses = true;
+        cb.ban_loopback = round == 1;
+        node_start_cfg(&b, base, 2, &cb);
+        flood_job f = {.port = tc_p2p_listen_port(b.p)};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, flood_thread, &f), 0);
+        /* far more than the total of 30 a minute, before the honest peer comes */
+        uint64_t want = 200;
+        void *arg[2] = {b.p, &want};
+        bool flooding = run_until(base, refused_at_least, arg, 5000);
+        peer_job h;
+        run_peer(base, &h, tc_p2p_listen_port(b.p), 40 + (uint8_t)round, TC_PROTOCOL_VERSION, 0);
+        atomic_store(&f.stop, 1);
+        pthread_join(th, NULL);
+        run_for(base, 50);
+        assert_true(flooding);
+        assert_true(h.handshake_ok);
+        assert_true(h.served);
+        tc_p2p_stats s;
+        tc_p2p_get_stats(b.p, &s);
+        if (getenv("TC_DEBUG"))
+            fprintf(stderr, "flood: %d attempts, %d connected; node accepted %llu refused %llu\n",
+                    f.attempts, f.connected, (unsigned long long)s.accepted,
+                    (unsigned long long)s.refused);
+        /* the flooder got its group's burst and a little refill, no more */
+        assert_in_range(s.accepted, 2, 8);
+        assert_false(tc_p2p_is_banned(b.p, "127.0.0.1"));
+        assert_true(tc_p2p_is_banned(b.p, "127.0.1.1") == (round == 1));
+        tc_keypair_wipe(&h.kp);
+        node_stop(&b);
+    }
+    event_base_free(base);
+}
+
+static int lowest_free_fd(void)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    close(fd);
+    return fd;
+}
+
+static void set_soft_limit(rlim_t soft)
+{
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    rl.rlim_cur = soft;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    tc_fdlimit_refresh();
+}
+
+static bool accepted_at_least(void *arg)
+{
+    void **a = arg;
+    tc_p2p_stats s;
+    tc_p2p_get_stats(a[0], &s);
+    return s.accepted >= *(uint64_t *)a[1];
+}
+
+/* Descriptors: an inbound socket that would leave fewer than the reserve is
+ * closed at once; accept() failing with EMFILE pauses the listener (a few
+ * times a second at most, never a spin); outbound dials stop short of the
+ * reserve, validator links only at its inner part; all resumes once
+ * descriptors are back. */
+static void test_descriptor_reserve(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node a, b;
+    node_start(&a, base, 1);
+    node_start(&b, base, 2);
+    uint16_t port = tc_p2p_listen_port(b.p);
+    struct rlimit orig;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &orig), 0);
+    tc_p2p_stats s0, s1;
+    tc_p2p_get_stats(b.p, &s0);
+
+    /* low: the client's socket takes L, the accepted one L + 1 */
+    int low = lowest_free_fd();
+    set_soft_limit((rlim_t)low + TC_FDLIMIT_RESERVE + 1);
+    int fd = tcp_connect(port);
+    assert_true(fd >= 0);
+    run_for(base, 100);
+    char byte;
+    assert_int_equal(read(fd, &byte, 1), 0); /* closed at once */
+    close(fd);
+    tc_p2p_get_stats(b.p, &s1);
+    assert_int_equal(s1.refused_fd - s0.refused_fd, 1);
+    assert_int_equal(s1.accept_pauses - s0.accept_pauses, 1);
+
+    /* out: accept() itself fails; the listener pauses, doubling */
+    set_soft_limit((rlim_t)low + 1);
+    fd = tcp_connect(port); /* waits in the backlog */
+    assert_true(fd >= 0);
+    run_for(base, 1500);
+    tc_p2p_get_stats(b.p, &s0);
+    assert_in_range(s0.accept_pauses - s1.accept_pauses, 1, 5);
+    assert_int_equal(s0.accepted, s1.accepted);
+
+    /* outbound: ordinary dials keep out of the reserve, the mesh may use part */
+    set_soft_limit((rlim_t)low + TC_FDLIMIT_RESERVE);
+    char ab[64];
+    addr_of(&b, ab, sizeof ab);
+    assert_int_equal(tc_p2p_connect(a.p, ab), TC_ELIMIT);
+    const char *mesh[] = {ab};
+    tc_p2p_set_mesh(a.p, mesh, 1);
+    assert_int_equal(tc_p2p_connect(a.p, ab), 0);
+
+    /* descriptors back: the waiting client is accepted, the mesh link comes up */
+    set_soft_limit(orig.rlim_cur);
+    uint64_t want = s0.accepted + 1;
+    void *arg[2] = {b.p, &want};
+    assert_true(run_until(base, accepted_at_least, arg, 6000));
+    close(fd);
+    pair_want w = {&a, &b, 1, 1};
+    assert_true(run_until(base, counts_are, &w, 8000));
+    node_stop(&a);
+    node_stop(&b);
+    event_base_free(base);
+}
+
+/* Forward compatibility: a peer announcing a newer protocol is accepted, and
+ * a message type we do not know from it is skipped and counted, not a ban
+ * (its control-class token still taken: flooding them bans for rate). From
+ * a peer of our own version an unknown type stays a violation. */
+static void test_newer_protocol_peer(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node b;
+    node_start(&b, base, 2);
+    uint16_t port = tc_p2p_listen_port(b.p);
+    peer_job j;
+    run_peer(base, &j, port, 50, TC_PROTOCOL_VERSION + 1, 3);
+    assert_true(j.handshake_ok);
+    assert_true(j.served);
+    assert_false(key_banned(&b, &j.kp.pk));
+    tc_p2p_stats s;
+    tc_p2p_get_stats(b.p, &s);
+    assert_int_equal(s.unknown_msgs, 3);
+    assert_int_equal(s.bans, 0);
+
+    /* same version: a violation */
+    run_peer(base, &j, port, 51, TC_PROTOCOL_VERSION, 1);
+    assert_true(j.handshake_ok);
+    assert_false(j.served);
+    assert_true(j.closed);
+    assert_int_equal(j.reject, TC_ENET_MSG_TYPE);
+    assert_true(key_banned(&b, &j.kp.pk));
+
+    /* a flood of them from a newer peer: dropped past the bucket, then banned */
+    run_peer(base, &j, port, 52, TC_PROTOCOL_VERSION + 1, 400);
+    assert_true(j.handshake_ok);
+    assert_true(j.closed);
+    assert_int_equal(j.reject, TC_ENET_RATE);
+    assert_true(key_banned(&b, &j.kp.pk));
+    tc_p2p_get_stats(b.p, &s);
+    assert_true(s.dropped[TC_MC_CONTROL] >= 100);
+    assert_true(s.unknown_msgs < 3 + 100);
+
+    /* older than we speak with: refused at the handshake */
+    if (TC_PROTOCOL_MIN_VERSION > 1) {
+        run_peer(base, &j, port, 53, TC_PROTOCOL_MIN_VERSION - 1, 0);
+        assert_false(j.handshake_ok);
+    }
+    tc_keypair_wipe(&j.kp);
+    node_stop(&b);
+    event_base_free(base);
 }
 
 int main(void)
@@ -1538,6 +1873,9 @@ int main(void)
         cmocka_unit_test(test_autodial_and_reconnect),
         cmocka_unit_test(test_bans_survive_restart),
         cmocka_unit_test(test_validator_mesh),
+        cmocka_unit_test(test_inbound_flood),
+        cmocka_unit_test(test_newer_protocol_peer),
+        cmocka_unit_test(test_descriptor_reserve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
