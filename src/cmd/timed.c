@@ -5,6 +5,7 @@
 
 #include "node/config.h"
 #include "node/node.h"
+#include "util/fdlimit.h"
 #include "util/log.h"
 #include "util/version.h"
 
@@ -14,6 +15,21 @@ static void usage(FILE *f)
                "       timed --help | --version\n\n"
                "Every configuration key is also a flag and overrides the file:\n");
     tc_config_print_keys(f);
+}
+
+/* Every listener, peer, the store and the sign log draw on one descriptor
+ * budget: take all the hard limit allows, and say what it is. */
+static void raise_fd_budget(void)
+{
+    uint64_t soft = 0, hard = 0;
+    if (tc_fdlimit_raise(&soft, &hard) != 0)
+        tc_log_warn("node", "cannot raise the descriptor limit", "soft=%llu hard=%llu",
+                    (unsigned long long)soft, (unsigned long long)hard);
+    tc_log_info("node", "descriptor budget", "soft=%llu hard=%llu reserve=%u",
+                (unsigned long long)soft, (unsigned long long)hard, TC_FDLIMIT_RESERVE);
+    if (soft < 1024)
+        tc_log_warn("node", "descriptor limit is low; raise it (ulimit -n, LimitNOFILE=)",
+                    "soft=%llu", (unsigned long long)soft);
 }
 
 int main(int argc, char **argv)
@@ -36,6 +52,7 @@ int main(int argc, char **argv)
         return 1;
     }
     tc_log_setup(cfg.log_level, cfg.log_format, STDERR_FILENO);
+    raise_fd_budget();
     tc_node *node;
     int err = tc_node_new(&node, &cfg, &e);
     if (err) {
