@@ -215,11 +215,14 @@ static char *trim(char *s, char *end)
     return s;
 }
 
-/* Parses the request line and header fields of p[0..len) (the block without
- * its final CRLF CRLF, NUL-terminated by the caller) in place. 0, or the
- * HTTP status to refuse with. */
-static int parse_head(struct conn *c, char *p, size_t len, unsigned *minor)
+int tc_http_parse_head(char *p, size_t len, tc_http_request *req,
+                       tc_http_field fields[TC_HTTP_MAX_HEADERS], unsigned *minor)
 {
+    *req = (tc_http_request){.fields = fields, .body = (const uint8_t *)""};
+    *minor = 0;
+    if (len > TC_HTTP_MAX_HEADER_BYTES || memchr(p, 0, len) != NULL)
+        return len > TC_HTTP_MAX_HEADER_BYTES ? 431 : 400;
+    p[len] = 0;
     char *end = p + len, *eol = strstr(p, "\r\n");
     if (eol == NULL)
         eol = end;
@@ -239,25 +242,23 @@ static int parse_head(struct conn *c, char *p, size_t len, unsigned *minor)
     if (target[0] != '/')
         return 400;
     target[strcspn(target, "?#")] = 0;
-    c->req.method = p;
-    c->req.path = target;
-    c->req.n_fields = 0;
+    req->method = p;
+    req->path = target;
     for (char *line = eol < end ? eol + 2 : end; line < end;) {
         char *le = strstr(line, "\r\n");
         if (le == NULL)
             le = end;
         *le = 0;
         char *colon = strchr(line, ':');
-        if (colon == NULL || colon == line || c->req.n_fields == TC_HTTP_MAX_HEADERS)
+        if (colon == NULL || colon == line || req->n_fields == TC_HTTP_MAX_HEADERS)
             return colon == NULL || colon == line ? 400 : 431;
         for (char *q = line; q < colon; q++)
             if (!tchar(*q))
                 return 400; /* also refuses obs-fold and blanks before the colon */
         *colon = 0;
-        c->fields[c->req.n_fields++] = (tc_http_field){line, trim(colon + 1, le)};
+        fields[req->n_fields++] = (tc_http_field){line, trim(colon + 1, le)};
         line = le < end ? le + 2 : end;
     }
-    c->req.fields = c->fields;
     return 0;
 }
 
@@ -309,11 +310,10 @@ static void got_head(struct conn *c, size_t n)
     free(c->head_buf);
     c->head_buf = tc_xmalloc(n + 1);
     evbuffer_remove(in, c->head_buf, n);
-    c->head_buf[n - 4] = 0; /* drop the final CRLF CRLF */
     c->keep_alive = false; /* until the request line says otherwise */
     c->http10_keep = false;
     unsigned minor = 0;
-    int bad = parse_head(c, c->head_buf, n - 4, &minor);
+    int bad = tc_http_parse_head(c->head_buf, n - 4, &c->req, c->fields, &minor); /* no CRLF CRLF */
     uint64_t cl = 0;
     if (bad == 0)
         bad = content_length(&c->req, &cl);

@@ -61,6 +61,15 @@ typedef struct {
     size_t body_len;
 } tc_http_request;
 
+/* Parses a request head, the request line and header fields without the
+ * blank line that ends them, in p[0..len); p[len] must be writable. Works in
+ * place: the strings of *req point into p, its fields into `fields`; the
+ * body is left empty. *minor is the HTTP/1.x minor version. Returns 0, or
+ * the status to refuse with: 400 (malformed, a NUL byte, obs-fold), 431
+ * (over TC_HTTP_MAX_HEADER_BYTES or TC_HTTP_MAX_HEADERS fields), 505. */
+int tc_http_parse_head(char *p, size_t len, tc_http_request *req,
+                       tc_http_field fields[TC_HTTP_MAX_HEADERS], unsigned *minor);
+
 /* The value of the first header named `name` (case-insensitive), or NULL. */
 const char *tc_http_header(const tc_http_request *req, const char *name);
 

@@ -444,6 +444,29 @@ static void test_emfile_does_not_spin(void **state)
                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
+static void test_parse_head(void **state)
+{
+    tc_http_request req;
+    tc_http_field fields[TC_HTTP_MAX_HEADERS];
+    unsigned minor;
+    char ok[] = "PUT /a/b?q=1 HTTP/1.0\r\nX-One:  v 1 \r\nx-two:\r\nHost: h";
+    assert_int_equal(tc_http_parse_head(ok, strlen(ok), &req, fields, &minor), 0);
+    assert_string_equal(req.method, "PUT");
+    assert_string_equal(req.path, "/a/b");
+    assert_int_equal(minor, 0);
+    assert_int_equal(req.n_fields, 3);
+    assert_string_equal(tc_http_header(&req, "x-one"), "v 1");
+    assert_string_equal(tc_http_header(&req, "X-TWO"), "");
+    assert_null(tc_http_header(&req, "Content-Length"));
+    /* a NUL byte would hide what follows it from every check: refused */
+    char nul[] = "GET / HTTP/1.1\r\nA: b\0c";
+    assert_int_equal(tc_http_parse_head(nul, sizeof nul - 1, &req, fields, &minor), 400);
+    char many[TC_HTTP_MAX_HEADERS * 6 + 64] = "GET / HTTP/1.1";
+    for (int i = 0; i <= TC_HTTP_MAX_HEADERS; i++)
+        strcat(many, "\r\nA: b");
+    assert_int_equal(tc_http_parse_head(many, strlen(many), &req, fields, &minor), 431);
+}
+
 static void test_bad_options(void **state)
 {
     struct event_base *base = event_base_new();
@@ -470,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_body_deadline),
         cmocka_unit_test(test_idle_keepalive_closed),
         cmocka_unit_test(test_emfile_does_not_spin),
+        cmocka_unit_test(test_parse_head),
         cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
