@@ -7,6 +7,7 @@
 #include "node/config.h"
 #include "node/node.h"
 #include "util/clock.h"
+#include "util/fdlimit.h"
 #include "util/log.h"
 #include "util/version.h"
 
@@ -38,6 +39,21 @@ static int check_clock_hook(void)
     return 0;
 }
 
+/* Every listener, peer, the store and the sign log draw on one descriptor
+ * budget: take all the hard limit allows, and say what it is. */
+static void raise_fd_budget(void)
+{
+    uint64_t soft = 0, hard = 0;
+    if (tc_fdlimit_raise(&soft, &hard) != 0)
+        tc_log_warn("node", "cannot raise the descriptor limit", "soft=%llu hard=%llu",
+                    (unsigned long long)soft, (unsigned long long)hard);
+    tc_log_info("node", "descriptor budget", "soft=%llu hard=%llu reserve=%u",
+                (unsigned long long)soft, (unsigned long long)hard, TC_FDLIMIT_RESERVE);
+    if (soft < 1024)
+        tc_log_warn("node", "descriptor limit is low; raise it (ulimit -n, LimitNOFILE=)",
+                    "soft=%llu", (unsigned long long)soft);
+}
+
 int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -60,6 +76,7 @@ int main(int argc, char **argv)
     tc_log_setup(cfg.log_level, cfg.log_format, STDERR_FILENO);
     if (check_clock_hook() != 0)
         return 1;
+    raise_fd_budget();
     tc_node *node;
     int err = tc_node_new(&node, &cfg, &e);
     if (err) {

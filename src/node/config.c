@@ -38,6 +38,8 @@ static const key_def keys[] = {
     {"external-address", K_PEER, F(external_address), 0, 0, 0, "", "P2P address peers should dial, numeric ip:port (default: listen unless it is a wildcard)"},
     {"rpc-listen", K_ADDR, F(rpc_listen), 0, 0, 0, "", "JSON-RPC address (default 127.0.0.1:<network RPC port>)"},
     {"metrics-listen", K_ADDR, F(metrics_listen), 0, 0, 0, "", "/metrics and /health address (default 127.0.0.1:<network metrics port>)"},
+    {"rpc-max-connections", K_UINT, F(rpc_max_connections), 0, 1, 10000, "32", "JSON-RPC clients connected at once; one more is answered 503 and closed"},
+    {"metrics-max-connections", K_UINT, F(metrics_max_connections), 0, 1, 10000, "16", "/metrics and /health clients connected at once; one more is answered 503 and closed"},
     {"connect", K_LIST, L(connect), 0, 0, "", "peer to keep a connection to (repeatable)"},
     {"addnode", K_LIST, L(addnode), 0, 0, "", "peer to add to the address book (repeatable)"},
     {"seednode", K_LIST, L(seednode), 0, 0, "", "peer to ask for addresses (repeatable)"},

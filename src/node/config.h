@@ -46,6 +46,7 @@ typedef struct {
     int64_t propose_timeout_ms, prevote_timeout_ms, precommit_timeout_ms; /* -1: from genesis */
     uint64_t heartbeat_interval_s;
     uint64_t store_map_mb;
+    uint64_t rpc_max_connections, metrics_max_connections; /* HTTP clients at once */
 } tc_config;
 
 /* Defaults for every key (network devnet until set). */

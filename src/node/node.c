@@ -1287,7 +1287,8 @@ static int open_p2p(tc_node *n, tc_errmsg *e)
 
 static int open_rpc(tc_node *n, tc_errmsg *e)
 {
-    tc_rpc_opts ro = {.cookie_dir = n->cfg.datadir};
+    tc_rpc_opts ro = {.cookie_dir = n->cfg.datadir,
+                      .max_connections = (unsigned)n->cfg.rpc_max_connections};
     if (n->cfg.rpcuser[0]) {
         ro.user = n->cfg.rpcuser;
         ro.password = n->cfg.rpcpassword;
@@ -1317,7 +1318,8 @@ static void node_status(void *arg, tc_node_status *out)
 
 static int open_metrics(tc_node *n, tc_errmsg *e)
 {
-    tc_nodemetrics_ctx mc = {n->L, n->mp, n->p2p, n->core, n->cache, n, node_status};
+    tc_nodemetrics_ctx mc = {n->L, n->mp, n->p2p, n->core, n->cache, n, node_status,
+                             (unsigned)n->cfg.metrics_max_connections};
     int err = 0;
     n->metrics = tc_nodemetrics_new(n->base, n->cfg.metrics_listen, &mc, &err);
     if (n->metrics == NULL)

@@ -188,7 +188,7 @@ tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, 
         tc_nodemetrics_free(m);
         return NULL;
     }
-    m->server = tc_metrics_server_new(base, listen, m->reg, health, m, err);
+    m->server = tc_metrics_server_new(base, listen, ctx->max_connections, m->reg, health, m, err);
     if (m->server == NULL) {
         tc_nodemetrics_free(m);
         return NULL;

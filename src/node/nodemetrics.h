@@ -32,6 +32,7 @@ typedef struct {
     tc_sigcache *cache;
     void *node;
     void (*status)(void *node, tc_node_status *out);
+    unsigned max_connections; /* of the listener; 0: TC_METRICS_DEFAULT_MAX_CONNECTIONS */
 } tc_nodemetrics_ctx;
 
 typedef struct tc_nodemetrics tc_nodemetrics;

@@ -9,11 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-
-#include "rpc/rpc.h"
+#include "rpc/http.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -457,33 +453,25 @@ int tc_metrics_rss_bytes(uint64_t *bytes)
 
 /* ---- the listener ------------------------------------------------------------ */
 
-#define SERVER_TIMEOUT_MS 10000
 #define SERVER_MAX_BODY 1024
 
 struct tc_metrics_server {
-    struct evhttp *http;
-    uint16_t port;
+    tc_http *http;
     tc_metrics *reg;
     tc_metrics_health_fn health;
     void *ctx;
 };
 
-static void send_buf(struct evhttp_request *req, int status, const char *reason,
-                     const char *type, const void *p, size_t n)
+static void send_buf(tc_http_response *resp, int status, const char *type, const char *extra,
+                     const void *p, size_t n)
 {
-    struct evbuffer *b = evbuffer_new();
-    if (b == NULL)
-        abort();
-    /* HEAD gets the headers of GET; evhttp leaves out the body itself. */
-    evbuffer_add(b, p, n);
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", type);
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_send_reply(req, status, reason, b);
-    evbuffer_free(b);
+    /* HEAD gets the headers of GET; the server leaves out the body itself. */
+    char headers[128];
+    snprintf(headers, sizeof headers, "Cache-Control: no-store\r\n%s", extra ? extra : "");
+    tc_http_respond(resp, status, type, headers, p, n);
 }
 
-static void serve_health(tc_metrics_server *s, struct evhttp_request *req)
+static void serve_health(tc_metrics_server *s, tc_http_response *resp)
 {
     json_t *body = json_object(), *reasons = json_array();
     if (body == NULL || reasons == NULL)
@@ -506,44 +494,39 @@ static void serve_health(tc_metrics_server *s, struct evhttp_request *req)
     memcpy(line, text, n);
     line[n] = '\n';
     free(text);
-    send_buf(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", "application/json", line,
-             n + 1);
+    send_buf(resp, ok ? 200 : 503, "application/json", NULL, line, n + 1);
     free(line);
 }
 
-static void metrics_http_cb(struct evhttp_request *req, void *arg)
+static void metrics_http_cb(void *arg, const tc_http_request *req, tc_http_response *resp)
 {
     tc_metrics_server *s = arg;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    bool is_metrics = path && strcmp(path, "/metrics") == 0;
-    bool is_health = path && strcmp(path, "/health") == 0;
+    bool is_metrics = strcmp(req->path, "/metrics") == 0;
+    bool is_health = strcmp(req->path, "/health") == 0;
     static const char *const PLAIN = "text/plain; charset=utf-8";
     if (!is_metrics && !is_health) {
-        send_buf(req, 404, "Not Found", PLAIN, "not found: try /metrics or /health\n", 35);
+        send_buf(resp, 404, PLAIN, NULL, "not found: try /metrics or /health\n", 35);
         return;
     }
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-        send_buf(req, 405, "Method Not Allowed", PLAIN, "method not allowed\n", 19);
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        send_buf(resp, 405, PLAIN, "Allow: GET, HEAD\r\n", "method not allowed\n", 19);
         return;
     }
     if (is_health) {
-        serve_health(s, req);
+        serve_health(s, resp);
         return;
     }
     tc_buf b;
     tc_buf_init(&b);
     tc_metrics_render(s->reg, &b);
-    send_buf(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", b.p ? b.p : (uint8_t *)"",
-             b.len);
+    send_buf(resp, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
+             b.p ? b.p : (uint8_t *)"", b.len);
     tc_buf_release(&b);
 }
 
 tc_metrics_server *tc_metrics_server_new(struct event_base *base, const char *listen,
-                                         tc_metrics *reg, tc_metrics_health_fn health,
-                                         void *ctx, int *err)
+                                         unsigned max_connections, tc_metrics *reg,
+                                         tc_metrics_health_fn health, void *ctx, int *err)
 {
     int rc = TC_EINVAL;
     tc_metrics_server *s = NULL;
@@ -553,10 +536,14 @@ tc_metrics_server *tc_metrics_server_new(struct event_base *base, const char *li
     s->reg = reg;
     s->health = health;
     s->ctx = ctx;
-    s->http = tc_rpc_http_listen(base, listen, SERVER_TIMEOUT_MS, SERVER_MAX_BODY,
-                                 metrics_http_cb, s, &s->port, &rc);
+    tc_http_opts ho = {.name = "metrics",
+                       .max_connections = max_connections ? max_connections
+                                                          : TC_METRICS_DEFAULT_MAX_CONNECTIONS,
+                       .max_body = SERVER_MAX_BODY};
+    s->http = tc_http_new(base, listen, &ho, metrics_http_cb, s, &rc);
     if (rc == 0)
-        tc_log_info("metrics", "metrics listening", "addr=%s port=%u", listen, (unsigned)s->port);
+        tc_log_info("metrics", "metrics listening", "addr=%s port=%u max_connections=%u", listen,
+                    (unsigned)tc_http_port(s->http), ho.max_connections);
 out:
     if (rc != 0) {
         tc_metrics_server_free(s);
@@ -571,12 +558,11 @@ void tc_metrics_server_free(tc_metrics_server *s)
 {
     if (s == NULL)
         return;
-    if (s->http != NULL)
-        evhttp_free(s->http);
+    tc_http_free(s->http);
     free(s);
 }
 
 uint16_t tc_metrics_server_port(const tc_metrics_server *s)
 {
-    return s->port;
+    return tc_http_port(s->http);
 }

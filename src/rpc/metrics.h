@@ -32,6 +32,7 @@
 #define TC_METRICS_MAX_COLLECT 8
 #define TC_METRICS_MAX_LABEL_VALUE 128 /* longer values are cut to this many bytes */
 #define TC_METRICS_OVERFLOW_VALUE "other"
+#define TC_METRICS_DEFAULT_MAX_CONNECTIONS 16 /* of the listener */
 
 typedef struct tc_metrics tc_metrics;               /* the registry */
 typedef struct tc_metrics_family tc_metrics_family; /* one metric name */
@@ -104,11 +105,13 @@ typedef struct tc_metrics_server tc_metrics_server;
  * 200 {"status":"ok","reasons":[],…} or 503 {"status":"unhealthy","reasons":[…],…}
  * from health (NULL: always healthy); HEAD as GET without body; other paths
  * 404, other methods 405. listen is as for tc_rpc_new (no host: 127.0.0.1;
- * port 0: any). reg and ctx are borrowed and must outlive the server.
- * NULL with *err: TC_EINVAL, TC_ENET_ADDR, TC_EIO. */
+ * port 0: any). At most max_connections clients at once (0:
+ * TC_METRICS_DEFAULT_MAX_CONNECTIONS; one more is answered 503 and closed),
+ * each bounded in time as http.h says. reg and ctx are borrowed and must
+ * outlive the server. NULL with *err: TC_EINVAL, TC_ENET_ADDR, TC_EIO. */
 tc_metrics_server *tc_metrics_server_new(struct event_base *base, const char *listen,
-                                         tc_metrics *reg, tc_metrics_health_fn health,
-                                         void *ctx, int *err);
+                                         unsigned max_connections, tc_metrics *reg,
+                                         tc_metrics_health_fn health, void *ctx, int *err);
 /* Closes the listener and its connections. NULL is a no-op. */
 void tc_metrics_server_free(tc_metrics_server *s);
 /* The bound port. */

@@ -1,32 +1,23 @@
-/* JSON-RPC 2.0 server over libevent's evhttp. See rpc.h and docs/rpc.md. */
+/* JSON-RPC 2.0 server over the bounded HTTP server (http.h). See rpc.h and docs/rpc.md. */
 #include "rpc/rpc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <sodium.h>
 
+#include "rpc/http.h"
 #include "util/file.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-#define MAX_HEADERS_BYTES (16u << 10)
 #define MAX_AUTH_HEADER 1024 /* base64 of user:password */
 #define MAX_METHOD_NAME 64
 #define CRED_HASH_BYTES 32
@@ -42,7 +33,7 @@ struct method {
 
 struct tc_rpc {
     struct event_base *base;
-    struct evhttp *http;
+    tc_http *http;
     uint16_t port;
     size_t max_body, max_batch;
     struct method *methods; /* sorted by name */
@@ -339,9 +330,9 @@ static void cred_set(tc_rpc *rpc, int slot, const char *user, const char *passwo
 
 /* True if the request carries "Authorization: Basic <base64(user:password)>"
  * matching one of the credentials. */
-static bool authorized(const tc_rpc *rpc, struct evhttp_request *req)
+static bool authorized(const tc_rpc *rpc, const tc_http_request *req)
 {
-    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    const char *h = tc_http_header(req, "Authorization");
     if (h == NULL || strncasecmp(h, "Basic ", 6) != 0)
         return false;
     h += 6;
@@ -400,124 +391,36 @@ out:
 
 /* ---- HTTP -------------------------------------------------------------------- */
 
-static void reply_text(struct evhttp_request *req, int status, const char *reason, const char *text)
-{
-    struct evbuffer *b = evbuffer_new();
-    if (b == NULL)
-        abort();
-    evbuffer_add(b, text, strlen(text));
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; charset=utf-8");
-    evhttp_send_reply(req, status, reason, b);
-    evbuffer_free(b);
-}
+static const char *const PLAIN = "text/plain; charset=utf-8";
 
-static void http_cb(struct evhttp_request *req, void *arg)
+static void http_cb(void *arg, const tc_http_request *req, tc_http_response *resp)
 {
     tc_rpc *rpc = arg;
-    struct evkeyvalq *out_h = evhttp_request_get_output_headers(req);
     rpc->stats.http_requests++;
     if (!authorized(rpc, req)) {
         rpc->stats.http_unauthorized++;
-        evhttp_add_header(out_h, "WWW-Authenticate", "Basic realm=\"jsonrpc\"");
-        reply_text(req, 401, "Unauthorized", "authentication required\n");
+        tc_http_respond(resp, 401, PLAIN, "WWW-Authenticate: Basic realm=\"jsonrpc\"\r\n",
+                        "authentication required\n", 24);
         return;
     }
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        evhttp_add_header(out_h, "Allow", "POST");
-        reply_text(req, 405, "Method Not Allowed", "JSON-RPC takes POST /\n");
+    if (strcmp(req->method, "POST") != 0) {
+        tc_http_respond(resp, 405, PLAIN, "Allow: POST\r\n", "JSON-RPC takes POST /\n", 22);
         return;
     }
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    if (path == NULL || strcmp(path, "/") != 0) {
-        reply_text(req, 404, "Not Found", "JSON-RPC is at POST /\n");
+    if (strcmp(req->path, "/") != 0) {
+        tc_http_respond(resp, 404, PLAIN, NULL, "JSON-RPC is at POST /\n", 22);
         return;
     }
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    const char *body = len ? (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "";
-    if (body == NULL)
-        abort();
     size_t out_len;
-    char *out = tc_rpc_handle(rpc, body, len, &out_len);
+    char *out = tc_rpc_handle(rpc, (const char *)req->body, req->body_len, &out_len);
     if (out == NULL) {
-        evhttp_send_reply(req, 204, "No Content", NULL);
+        tc_http_respond(resp, 204, NULL, NULL, NULL, 0);
         return;
     }
-    struct evbuffer *b = evbuffer_new();
-    if (b == NULL)
-        abort();
-    evbuffer_add(b, out, out_len);
-    evbuffer_add(b, "\n", 1);
+    out = tc_xrealloc(out, out_len + 1);
+    out[out_len] = '\n';
+    tc_http_respond(resp, 200, "application/json", NULL, out, out_len + 1);
     free(out);
-    evhttp_add_header(out_h, "Content-Type", "application/json");
-    evhttp_send_reply(req, 200, "OK", b);
-    evbuffer_free(b);
-}
-
-static int http_bind(struct evhttp *http, const char *listen, uint16_t *port)
-{
-    char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
-    const char *colon = listen ? strrchr(listen, ':') : NULL;
-    const char *ps = colon ? colon + 1 : listen;
-    if (listen == NULL || *ps == 0 || strspn(ps, "0123456789") != strlen(ps) || strlen(ps) > 5)
-        return TC_ENET_ADDR;
-    unsigned long pn = strtoul(ps, NULL, 10);
-    if (pn > 65535)
-        return TC_ENET_ADDR;
-    if (colon != NULL && colon != listen) {
-        size_t hl = (size_t)(colon - listen);
-        if (listen[0] == '[' && hl >= 2 && listen[hl - 1] == ']') {
-            listen++;
-            hl -= 2;
-        }
-        if (hl == 0 || hl >= sizeof host)
-            return TC_ENET_ADDR;
-        memcpy(host, listen, hl);
-        host[hl] = 0;
-    }
-    struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(http, host, (uint16_t)pn);
-    if (s == NULL) {
-        tc_log_error("rpc", "cannot listen", "host=%s port=%lu error=%s", host, pn,
-                     strerror(errno));
-        return TC_EIO;
-    }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    *port = 0;
-    if (getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&ss, &sl) == 0)
-        *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                               : ((struct sockaddr_in *)&ss)->sin_port);
-    return 0;
-}
-
-struct evhttp *tc_rpc_http_listen(struct event_base *base, const char *listen,
-                                  uint32_t timeout_ms, size_t max_body,
-                                  void (*cb)(struct evhttp_request *, void *), void *arg,
-                                  uint16_t *port, int *err)
-{
-    struct evhttp *http = evhttp_new(base);
-    if (http == NULL) {
-        *err = TC_EIO;
-        return NULL;
-    }
-    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-    evhttp_set_timeout_tv(http, &tv);
-    evhttp_set_max_body_size(http, (ev_ssize_t)max_body);
-    evhttp_set_max_headers_size(http, MAX_HEADERS_BYTES);
-    /* Every method reaches cb, which answers 405 itself (libevent would say 501). */
-    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                         EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-                                         EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-    evhttp_set_gencb(http, cb, arg);
-    *err = http_bind(http, listen, port);
-    if (*err != 0) {
-        evhttp_free(http);
-        return NULL;
-    }
-    return http;
 }
 
 /* ---- lifecycle --------------------------------------------------------------- */
@@ -557,11 +460,17 @@ tc_rpc *tc_rpc_new(struct event_base *base, const char *listen, const tc_rpc_opt
 
     if (userpass)
         cred_set(rpc, 1, opts->user, opts->password);
-    rpc->http = tc_rpc_http_listen(base, listen,
-                                   opts->timeout_ms ? opts->timeout_ms : TC_RPC_DEFAULT_TIMEOUT_MS,
-                                   rpc->max_body, http_cb, rpc, &rpc->port, &rc);
+    uint32_t timeout = opts->timeout_ms ? opts->timeout_ms : TC_RPC_DEFAULT_TIMEOUT_MS;
+    tc_http_opts ho = {.name = "rpc",
+                       .max_connections = opts->max_connections ? opts->max_connections
+                                                                : TC_RPC_DEFAULT_MAX_CONNECTIONS,
+                       .max_body = rpc->max_body,
+                       .idle_timeout_ms = timeout,
+                       .write_timeout_ms = timeout};
+    rpc->http = tc_http_new(base, listen, &ho, http_cb, rpc, &rc);
     if (rpc->http == NULL)
         goto out;
+    rpc->port = tc_http_port(rpc->http);
     if (cookie && (rc = cookie_create(rpc, opts->cookie_dir)) != 0)
         goto out;
     tc_log_info("rpc", "JSON-RPC listening", "addr=%s port=%u auth=%s", listen,
@@ -580,8 +489,7 @@ void tc_rpc_free(tc_rpc *rpc)
 {
     if (rpc == NULL)
         return;
-    if (rpc->http != NULL)
-        evhttp_free(rpc->http);
+    tc_http_free(rpc->http);
     if (rpc->cookie_path != NULL) {
         if (unlink(rpc->cookie_path) != 0 && errno != ENOENT)
             tc_log_warn("rpc", "cannot remove cookie file", "path=%s error=%s", rpc->cookie_path,

@@ -1,6 +1,7 @@
-/* The JSON-RPC 2.0 server: HTTP POST / on a libevent evhttp listener, HTTP
+/* The JSON-RPC 2.0 server: HTTP POST / on a bounded HTTP listener (http.h), HTTP
  * Basic authentication (a cookie file in the data dir and/or rpcuser /
- * rpcpassword), bounded requests (body size, batch size, I/O timeout), the
+ * rpcpassword), bounded requests and connections (body size, batch size, connection
+ * cap, deadlines), the
  * JSON-RPC envelope (ids, notifications, batches, error objects) and a
  * built-in `help`. The node registers its methods; docs/rpc.md is the
  * protocol reference.
@@ -20,16 +21,14 @@
 
 #include "util/err.h"
 
-struct evhttp;
-struct evhttp_request;
-
 /* The cookie file written into opts.cookie_dir: one line "__cookie__:<64 hex>". */
 #define TC_RPC_COOKIE_FILE ".cookie"
 #define TC_RPC_COOKIE_USER "__cookie__"
 
 #define TC_RPC_DEFAULT_MAX_BODY (1u << 20)
 #define TC_RPC_DEFAULT_MAX_BATCH 100
-#define TC_RPC_DEFAULT_TIMEOUT_MS 30000
+#define TC_RPC_DEFAULT_TIMEOUT_MS 15000
+#define TC_RPC_DEFAULT_MAX_CONNECTIONS 32
 #define TC_RPC_MAX_METHODS 256
 
 /* JSON-RPC 2.0 error codes; application errors use other values (a handler's
@@ -67,7 +66,10 @@ typedef struct {
     const char *password;
     size_t max_body;     /* request body bytes: TC_RPC_DEFAULT_MAX_BODY; over it → HTTP 413 */
     size_t max_batch;    /* calls per batch: TC_RPC_DEFAULT_MAX_BATCH */
-    uint32_t timeout_ms; /* connection idle read/write timeout: TC_RPC_DEFAULT_TIMEOUT_MS */
+    uint32_t timeout_ms; /* keep-alive idle time and write deadline: TC_RPC_DEFAULT_TIMEOUT_MS
+                          * (headers are due within 5 s, a body within 10 s: http.h) */
+    unsigned max_connections; /* open connections at most: TC_RPC_DEFAULT_MAX_CONNECTIONS;
+                               * one more is answered 503 and closed */
 } tc_rpc_opts;
 
 typedef struct tc_rpc tc_rpc;
@@ -118,16 +120,5 @@ void tc_rpc_stats_get(const tc_rpc *rpc, tc_rpc_stats *out);
 void tc_rpc_stats_each(const tc_rpc *rpc,
                        void (*fn)(void *ctx, const char *method, uint64_t calls, uint64_t errors),
                        void *ctx);
-
-/* An evhttp server bound to a listen address of the form tc_rpc_new takes,
- * with the limits every listener of the node shares: an idle read/write
- * timeout, max_body body bytes (a larger Content-Length is answered 413
- * before the body is read), 16 KiB of headers; every HTTP method reaches cb.
- * Used by the metrics listener too. Returns the server (evhttp_free it) with
- * the bound port in *port, or NULL with *err: TC_ENET_ADDR or TC_EIO. */
-struct evhttp *tc_rpc_http_listen(struct event_base *base, const char *listen,
-                                  uint32_t timeout_ms, size_t max_body,
-                                  void (*cb)(struct evhttp_request *, void *), void *arg,
-                                  uint16_t *port, int *err);
 
 #endif

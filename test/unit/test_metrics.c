@@ -330,7 +330,7 @@ static int http_setup(void **state)
     f->reg = small_registry();
     f->healthy = true;
     int err = -1;
-    f->srv = tc_metrics_server_new(f->base, "127.0.0.1:0", f->reg, health, f, &err);
+    f->srv = tc_metrics_server_new(f->base, "127.0.0.1:0", 0, f->reg, health, f, &err);
     if (f->srv == NULL || err != 0 || tc_metrics_server_port(f->srv) == 0)
         return -1;
     *state = f;
@@ -458,20 +458,20 @@ static void test_server_args(void **state)
     struct event_base *base = event_base_new();
     tc_metrics *reg = tc_metrics_new();
     int err = 0;
-    assert_null(tc_metrics_server_new(base, "127.0.0.1:x", reg, NULL, NULL, &err));
+    assert_null(tc_metrics_server_new(base, "127.0.0.1:x", 0, reg, NULL, NULL, &err));
     assert_int_equal(err, TC_ENET_ADDR);
-    assert_null(tc_metrics_server_new(base, "127.0.0.1:70000", reg, NULL, NULL, &err));
+    assert_null(tc_metrics_server_new(base, "127.0.0.1:70000", 0, reg, NULL, NULL, &err));
     assert_int_equal(err, TC_ENET_ADDR);
-    assert_null(tc_metrics_server_new(base, NULL, reg, NULL, NULL, &err));
+    assert_null(tc_metrics_server_new(base, NULL, 0, reg, NULL, NULL, &err));
     assert_int_equal(err, TC_EINVAL);
-    assert_null(tc_metrics_server_new(base, "127.0.0.1:0", NULL, NULL, NULL, &err));
+    assert_null(tc_metrics_server_new(base, "127.0.0.1:0", 0, NULL, NULL, NULL, &err));
     assert_int_equal(err, TC_EINVAL);
     /* a port already taken */
-    tc_metrics_server *a = tc_metrics_server_new(base, ":0", reg, NULL, NULL, &err);
+    tc_metrics_server *a = tc_metrics_server_new(base, ":0", 0, reg, NULL, NULL, &err);
     assert_non_null(a);
     char addr[32];
     snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)tc_metrics_server_port(a));
-    assert_null(tc_metrics_server_new(base, addr, reg, NULL, NULL, &err));
+    assert_null(tc_metrics_server_new(base, addr, 0, reg, NULL, NULL, &err));
     assert_int_equal(err, TC_EIO);
     tc_metrics_server_free(a);
     tc_metrics_server_free(NULL);
