@@ -84,6 +84,7 @@ void tc_p2p_config_default(tc_p2p_config *cfg)
     cfg->rates[TC_MC_CONSENSUS] = (tc_rate){2000, 5000};
     cfg->rates[TC_MC_RESPONSE] = (tc_rate){50, 100};
     cfg->drop_points = 1;
+    cfg->getpeers_interval_ms = TC_P2P_GETPEERS_EVERY_MS;
     cfg->ban_score = TC_BANSCORE_BAN;
 }
 
@@ -111,6 +112,7 @@ struct tc_p2p {
     size_t n_downs, cap_downs;
     struct event *notify;
     size_t accept_pos;
+    uint64_t getpeers_mono; /* the last timed `getpeers` */
     tc_p2p_stats stats;
 };
 
@@ -448,6 +450,18 @@ static bool admit_hook(void *mgr, tc_peer *c)
     return true;
 }
 
+/* Asks c for addresses; its `peers` is welcome for TC_P2P_GETPEERS_TIMEOUT_MS. */
+static void send_getpeers(tc_p2p *p, tc_peer *c)
+{
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_GETPEERS);
+    if (tc_peer_send(c, &m) == 0) {
+        uint64_t mono = tc_clock_mono_ms();
+        c->getpeers_sent_mono = mono ? mono : 1;
+    }
+    tc_msg_release(&m);
+}
+
 static bool established_hook(void *mgr, tc_peer *c)
 {
     tc_p2p *p = mgr;
@@ -455,9 +469,11 @@ static bool established_hook(void *mgr, tc_peer *c)
     if (!c->inbound)
         tc_addrbook_success(p->book, c->addr, now);
     if (c->hs.peer.listen.s[0]) {
-        int rc = tc_addrbook_add(p->book, c->hs.peer.listen.s, TC_ADDR_GOSSIP, now);
-        (void)rc; /* a full book keeps its stronger entries */
+        int rc = tc_addrbook_learn(p->book, c->hs.peer.listen.s, c->ip, now);
+        (void)rc; /* a full bucket keeps the entries it has */
     }
+    if (!c->inbound)
+        send_getpeers(p, c);
     tc_log_info("net", "peer connected", "peer=%llu addr=%s inbound=%d height=%llu ua=%s",
                 (unsigned long long)c->id, c->addr, (int)c->inbound,
                 (unsigned long long)c->height, c->hs.peer.user_agent);
@@ -469,32 +485,64 @@ static bool established_hook(void *mgr, tc_peer *c)
     return true;
 }
 
+/* A peer's `getpeers`: answered with up to TC_P2P_PEERS_MAX addresses, once
+ * per TC_P2P_GETPEERS_ANSWER_MS (more often is ignored, not punished: the
+ * request rate limit already bounds it). */
 static void reply_peers(tc_p2p *p, tc_peer *c)
 {
+    uint64_t mono = tc_clock_mono_ms();
+    if (c->getpeers_answered_mono && elapsed(mono, c->getpeers_answered_mono) < TC_P2P_GETPEERS_ANSWER_MS) {
+        p->stats.getpeers_ignored++;
+        c->st.getpeers_ignored++;
+        return;
+    }
+    c->getpeers_answered_mono = mono ? mono : 1;
     tc_msg m;
     tc_msg_init(&m, TC_MSG_PEERS);
-    m.u.peers.v = tc_xcalloc(TC_MSG_MAX_PEERS, sizeof *m.u.peers.v);
-    m.u.peers.n = tc_addrbook_sample(p->book, m.u.peers.v, TC_MSG_MAX_PEERS);
+    m.u.peers.v = tc_xcalloc(TC_P2P_PEERS_MAX, sizeof *m.u.peers.v);
+    m.u.peers.n = tc_addrbook_sample(p->book, m.u.peers.v, TC_P2P_PEERS_MAX);
     int rc = tc_peer_send(c, &m);
     (void)rc; /* a failed write shows up as a connection event */
     tc_msg_release(&m);
+}
+
+/* A `peers`: stored only as the answer to our outstanding `getpeers` to c,
+ * and then only its first TC_P2P_PEERS_MAX addresses, each in a bucket of c's
+ * address group. Anything else is dropped and counted, and repeated it bans:
+ * our peers never send one unasked. Returns false if c was dropped. */
+static bool take_peers(tc_p2p *p, tc_peer *c, const tc_msg *m)
+{
+    uint64_t mono = tc_clock_mono_ms();
+    bool asked = c->getpeers_sent_mono && elapsed(mono, c->getpeers_sent_mono) <= TC_P2P_GETPEERS_TIMEOUT_MS;
+    if (!asked) {
+        p->stats.peers_unsolicited++;
+        c->st.peers_unsolicited++;
+        if (tc_banscore_add(&c->score, TC_P2P_UNSOLICITED_POINTS, mono) >= p->cfg.ban_score) {
+            conn_drop(c, TC_ENET_PROTOCOL, true);
+            return false;
+        }
+        return true;
+    }
+    c->getpeers_sent_mono = 0;
+    uint64_t wall = tc_clock_wall_ms();
+    size_t n = m->u.peers.n < TC_P2P_PEERS_MAX ? m->u.peers.n : TC_P2P_PEERS_MAX, learned = 0;
+    for (size_t i = 0; i < n; i++)
+        learned += tc_addrbook_learn(p->book, m->u.peers.v[i].addr.s, c->ip, wall) == 0;
+    p->stats.addrs_learned += learned;
+    c->st.addrs_learned += learned;
+    return true;
 }
 
 /* An established peer's message: addresses here, the rest to the node. */
 static bool message_hook(void *mgr, tc_peer *c, const tc_msg *m)
 {
     tc_p2p *p = mgr;
-    uint64_t now = tc_clock_wall_ms();
     switch (m->type) {
     case TC_MSG_GETPEERS:
         reply_peers(p, c);
         return true;
     case TC_MSG_PEERS:
-        for (size_t i = 0; i < m->u.peers.n; i++) {
-            int rc = tc_addrbook_add(p->book, m->u.peers.v[i].addr.s, TC_ADDR_GOSSIP, now);
-            (void)rc;
-        }
-        return true;
+        return take_peers(p, c, m);
     default:
         break;
     }
@@ -526,6 +574,70 @@ static void dial(tc_p2p *p, const char *addr, uint64_t wall)
     }
 }
 
+static bool in_mesh(const tc_p2p *p, const char *addr)
+{
+    for (size_t i = 0; i < p->n_mesh; i++)
+        if (strcmp(p->mesh[i].s, addr) == 0)
+            return true;
+    return false;
+}
+
+/* An outbound link the book chose from gossip (not config, chain or mesh). */
+static bool automatic(const tc_p2p *p, const char *addr)
+{
+    const tc_addr_rec *r = tc_addrbook_get(p->book, addr);
+    return r && r->source == TC_ADDR_GOSSIP && !in_mesh(p, addr);
+}
+
+/* tc_addrbook_next's filter: connected already, or a gossiped address in
+ * an address group that an automatic outbound link has already: at most one
+ * automatic outbound link per group, so that one operator's addresses cannot
+ * take every outbound slot (eclipse). */
+static bool skip_for_dial(void *arg, const char *addr)
+{
+    tc_p2p *p = arg;
+    if (is_connected_addr(p, addr))
+        return true;
+    if (!automatic(p, addr))
+        return false;
+    uint64_t g = tc_addrbook_group(addr);
+    for (const tc_peer *c = p->env.live; c; c = c->next)
+        if (!c->inbound && tc_addrbook_group(c->addr) == g && automatic(p, c->addr))
+            return true;
+    return false;
+}
+
+/* Every getpeers_interval_ms while the book holds few gossiped addresses:
+ * a `getpeers` to one random established outbound peer not asked already. */
+static void timed_getpeers(tc_p2p *p, uint64_t now)
+{
+    size_t n_new, n_tried, n = 0;
+    tc_addrbook_counts(p->book, &n_new, &n_tried, NULL);
+    if (p->cfg.getpeers_interval_ms == 0 || n_new + n_tried >= TC_P2P_BOOK_SMALL ||
+        (p->getpeers_mono && elapsed(now, p->getpeers_mono) < p->cfg.getpeers_interval_ms))
+        return;
+    for (const tc_peer *c = p->env.live; c; c = c->next)
+        n += c->established && !c->inbound && !c->closing;
+    if (n == 0)
+        return;
+    p->getpeers_mono = now ? now : 1;
+    size_t k = randombytes_uniform((uint32_t)n);
+    for (tc_peer *c = p->env.live; c; c = c->next)
+        if (c->established && !c->inbound && !c->closing && k-- == 0) {
+            if (!c->getpeers_sent_mono || elapsed(now, c->getpeers_sent_mono) > TC_P2P_GETPEERS_TIMEOUT_MS)
+                send_getpeers(p, c);
+            break;
+        }
+}
+
+/* The book's changes since the last tick, as one batch to the store. */
+static void flush_book(tc_p2p *p)
+{
+    int rc = tc_addrbook_flush(p->book);
+    if (rc > 0)
+        p->stats.addr_flushes++;
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -543,6 +655,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     tc_addrbook_age(p->book, wall);
     for (size_t i = 0; i < p->n_mesh; i++) {
         const char *a = p->mesh[i].s;
+        int rc = tc_addrbook_add(p->book, a, TC_ADDR_CHAIN, wall); /* in the set: still seen */
+        (void)rc;
         const tc_addr_rec *r = tc_addrbook_get(p->book, a);
         if (is_connected_addr(p, a) || (r && r->last_try && !tc_addrbook_due(p->book, a, wall)))
             continue;
@@ -551,10 +665,12 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     for (int dials = 0; dials < MAX_DIALS_PER_TICK && count_conns(p, false) < p->cfg.outbound_target;
          dials++) {
         tc_netaddr a;
-        if (!tc_addrbook_next(p->book, wall, is_connected_addr, p, &a))
+        if (!tc_addrbook_next(p->book, wall, skip_for_dial, p, &a))
             break;
         dial(p, a.s, wall);
     }
+    timed_getpeers(p, now);
+    flush_book(p);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -636,6 +752,7 @@ tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err)
         goto fail;
     if (cfg->advertise && tc_netaddr_set(&(tc_netaddr){0}, cfg->advertise) == 0)
         snprintf(p->advertise, sizeof p->advertise, "%s", cfg->advertise);
+    p->getpeers_mono = tc_clock_mono_ms(); /* the timer's first ask is an interval away */
     p->notify = event_new(base, -1, 0, notify_cb, p);
     p->tick = event_new(base, -1, EV_PERSIST, tick_cb, p);
     p->inv_flush = event_new(base, -1, 0, inv_flush_cb, p);
@@ -672,6 +789,8 @@ void tc_p2p_free(tc_p2p *p)
         evconnlistener_free(p->listener);
     SSL_CTX_free(p->ssl_ctx);
     tc_banlist_free(p->bans);
+    if (p->book)
+        flush_book(p); /* the last changes, before the store goes */
     tc_addrbook_free(p->book);
     free(p->accepts);
     free(p);

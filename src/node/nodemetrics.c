@@ -10,7 +10,8 @@ struct tc_nodemetrics {
     tc_metrics_server *server;
     tc_metrics_family *height, *cons_height, *cons_round, *cons_step, *rounds_started, *signed_msgs, *evidence;
     tc_metrics_family *block_interval, *commit_latency, *rounds_per_height;
-    tc_metrics_family *peers, *msgs, *bytes, *rate_limited, *bans, *disconnects, *hs_failures, *votes;
+    tc_metrics_family *peers, *msgs, *bytes, *rate_limited, *bans, *disconnects, *hs_failures, *votes,
+        *peers_unsolicited;
     tc_metrics_family *mp_txs, *mp_bytes, *mp_fees, *mp_evicted, *mp_rejected, *mp_expired;
     tc_metrics_family *syncing, *sync_target, *verifies, *cache_hits, *store_bytes, *rss;
 };
@@ -74,6 +75,7 @@ static void collect(void *arg, tc_metrics *reg)
                            (double)ps.handshake_failures[k]);
     one(m->bans, (double)ps.bans);
     one(m->disconnects, (double)ps.disconnects);
+    one(m->peers_unsolicited, (double)ps.peers_unsolicited);
 
     tc_mempool_stats ms;
     tc_mempool_get_stats(c->mp, &ms);
@@ -161,6 +163,8 @@ tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, 
                       "reason") &&
               COUNTER(votes, "votes_received_total", "Votes received from peers by type and outcome", "type,outcome") &&
               COUNTER(disconnects, "p2p_disconnects_total", "Peer links closed", NULL) &&
+              COUNTER(peers_unsolicited, "p2p_unsolicited_peers_total",
+                      "peers messages dropped because no getpeers of ours was outstanding", NULL) &&
               GAUGE(mp_txs, "mempool_transactions", "Pending transactions", NULL) &&
               GAUGE(mp_bytes, "mempool_bytes", "Bytes of pending transactions", NULL) &&
               GAUGE(mp_fees, "mempool_fees_sat", "Fees of pending transactions (sat)", NULL) &&
