@@ -11,9 +11,11 @@
 /* Ban record: u64 created_ms | u64 until_ms | var reason.
  * Address record: u8 source | u64 last_seen | u64 last_try | u64 last_success
  * | u32 failures | u8 tried | u64 src_group.
- * meta "book_key": the address book's 32-byte secret. */
+ * meta "book_key": the address book's 32-byte secret; "legacy_bans": 1 once
+ * the bans of the chain store (older versions) are imported. */
 
 #define BOOK_KEY "book_key"
+#define LEGACY_DONE "legacy_bans" /* the chain store's bans were imported */
 
 static int submit_one(tc_netdb *db, bool put, enum tc_netdb_table tb, const char *key, const tc_buf *v)
 {
@@ -139,18 +141,33 @@ static int addr_load(void *ctx, tc_addr_visit fn, void *arg)
     return tc_netdb_each(ctx, TC_NETDB_ADDRS, each_addr, &w);
 }
 
-static int find_key(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+typedef struct {
+    const char *name;
+    uint8_t *out;
+    size_t len; /* the value must have exactly this length */
+} meta_want;
+
+static int find_meta(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
-    if (kl == strlen(BOOK_KEY) && memcmp(k, BOOK_KEY, kl) == 0 && vl == TC_NETSTORE_KEY_LEN) {
-        memcpy(ctx, v, vl);
+    meta_want *w = ctx;
+    if (kl == strlen(w->name) && memcmp(k, w->name, kl) == 0 && vl == w->len) {
+        memcpy(w->out, v, vl);
         return 1;
     }
     return 0;
 }
 
+/* 1 if meta entry name holds a value of len bytes (copied to out), 0 if
+ * not, or a store error. */
+static int meta_get(tc_netdb *db, const char *name, uint8_t *out, size_t len)
+{
+    meta_want w = {name, out, len};
+    return tc_netdb_each(db, TC_NETDB_META, find_meta, &w);
+}
+
 static int book_key(void *ctx, uint8_t key[TC_NETSTORE_KEY_LEN])
 {
-    int rc = tc_netdb_each(ctx, TC_NETDB_META, find_key, key);
+    int rc = meta_get(ctx, BOOK_KEY, key, TC_NETSTORE_KEY_LEN);
     if (rc == 1)
         return 0;
     if (rc != 0)
@@ -161,7 +178,43 @@ static int book_key(void *ctx, uint8_t key[TC_NETSTORE_KEY_LEN])
     return tc_netdb_submit(ctx, b, true);
 }
 
-int tc_peerstore_open(tc_netstore *ns, const char *datadir, tc_errmsg *e)
+static int copy_ban(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    if (kl > 0 && kl < TC_BAN_SUBJECT_MAX) /* the record format is the same */
+        tc_netdb_batch_put(ctx, TC_NETDB_BANS, k, kl, v, vl);
+    return 0;
+}
+
+/* Once per peers store: the bans an older version kept in the ledger's
+ * `bans` table, so that an upgrade does not lift them. */
+static int import_bans(tc_netdb *db, tc_store *legacy)
+{
+    uint8_t done;
+    int rc = meta_get(db, LEGACY_DONE, &done, 1);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    tc_netdb_batch *b = tc_netdb_batch_new();
+    tc_txn *t;
+    int err = tc_store_begin(legacy, 0, &t);
+    if (err == 0) {
+        err = tc_store_each(t, TC_TB_BANS, NULL, 0, copy_ban, b);
+        tc_store_abort(t);
+    }
+    if (err) {
+        tc_netdb_batch_free(b);
+        return err;
+    }
+    size_t n = tc_netdb_batch_len(b);
+    tc_netdb_batch_put(b, TC_NETDB_META, LEGACY_DONE, strlen(LEGACY_DONE), "\1", 1);
+    if (n)
+        tc_log_info("node", "bans imported from the chain store", "bans=%zu", n);
+    err = tc_netdb_submit(db, b, true);
+    if (err == 0)
+        tc_netdb_wait(db); /* at start: ban_load must see them */
+    return err;
+}
+
+int tc_peerstore_open(tc_netstore *ns, const char *datadir, tc_store *legacy, tc_errmsg *e)
 {
     memset(ns, 0, sizeof *ns);
     char dir[PATH_MAX];
@@ -171,6 +224,10 @@ int tc_peerstore_open(tc_netstore *ns, const char *datadir, tc_errmsg *e)
     int err = tc_netdb_open(&db, dir, e);
     if (err)
         return err;
+    if (legacy && (err = import_bans(db, legacy)) != 0) {
+        tc_netdb_close(db);
+        return tc_fail(e, err, "%s: cannot import the bans of the chain store: %s", dir, tc_strerror(err));
+    }
     *ns = (tc_netstore){.ctx = db,
                         .ban_load = ban_load,
                         .ban_save = ban_save,

@@ -17,6 +17,7 @@
 #include "net/addrbook.h"
 #include "net/p2p.h"
 #include "node/peerstore.h"
+#include "util/buf.h"
 #include "util/clock.h"
 
 static char dir[64];
@@ -61,7 +62,7 @@ static void test_round_trip_across_reopen(void **state)
     (void)state;
     tc_netstore ns;
     tc_errmsg e;
-    assert_int_equal(tc_peerstore_open(&ns, dir, &e), 0);
+    assert_int_equal(tc_peerstore_open(&ns, dir, NULL, &e), 0);
     tc_ban b = {.created_ms = 1, .until_ms = 123456789};
     strcpy(b.subject, "10.0.0.9");
     strcpy(b.reason, "bad block");
@@ -82,7 +83,7 @@ static void test_round_trip_across_reopen(void **state)
     assert_null(ns.ctx);
     tc_peerstore_close(&ns); /* zeroed: a no-op */
 
-    assert_int_equal(tc_peerstore_open(&ns, dir, &e), 0);
+    assert_int_equal(tc_peerstore_open(&ns, dir, NULL, &e), 0);
     int bans = 0, addrs = 0;
     assert_int_equal(ns.ban_load(ns.ctx, count_ban, &bans), 0);
     assert_int_equal(bans, 2);
@@ -127,14 +128,14 @@ static void test_setban_survives_restart(void **state)
     struct event_base *base = event_base_new();
     tc_netstore ns;
     tc_errmsg e;
-    assert_int_equal(tc_peerstore_open(&ns, sub, &e), 0);
+    assert_int_equal(tc_peerstore_open(&ns, sub, NULL, &e), 0);
     tc_p2p *p = endpoint(base, &ns, &kp);
     assert_int_equal(tc_p2p_setban(p, "203.0.113.7", 3600 * 1000, "test"), 0);
     assert_true(tc_p2p_is_banned(p, "203.0.113.7"));
     tc_p2p_free(p);
     tc_peerstore_close(&ns);
 
-    assert_int_equal(tc_peerstore_open(&ns, sub, &e), 0);
+    assert_int_equal(tc_peerstore_open(&ns, sub, NULL, &e), 0);
     p = endpoint(base, &ns, &kp);
     assert_true(tc_p2p_is_banned(p, "203.0.113.7"));
     assert_false(tc_p2p_is_banned(p, "203.0.113.8"));
@@ -147,6 +148,55 @@ static void test_setban_survives_restart(void **state)
     tc_peerstore_close(&ns);
     event_base_free(base);
     tc_keypair_wipe(&kp);
+}
+
+static int count_any(void *arg, const tc_ban *b)
+{
+    (void)b;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void put_legacy_ban(tc_store *s, const char *subject)
+{
+    tc_buf v;
+    tc_buf_init(&v);
+    tc_buf_u64(&v, 1);
+    tc_buf_u64(&v, 123456789);
+    tc_buf_var(&v, "bad block", 9);
+    tc_txn *t;
+    assert_int_equal(tc_store_begin(s, 1, &t), 0);
+    assert_int_equal(tc_store_put(t, TC_TB_BANS, subject, strlen(subject), v.p, v.len), 0);
+    assert_int_equal(tc_store_commit(t), 0);
+    tc_buf_release(&v);
+}
+
+/* Bans an older version kept in the chain store are imported, once: an
+ * upgrade must not lift them. */
+static void test_old_bans_imported_once(void **state)
+{
+    (void)state;
+    char sub[96], chain[128];
+    snprintf(sub, sizeof sub, "%s/upgrade", dir);
+    snprintf(chain, sizeof chain, "%s/chain", sub);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    tc_store *s;
+    tc_errmsg e;
+    assert_int_equal(tc_store_open(&s, chain, 1 << 26, &e), 0);
+    put_legacy_ban(s, "10.0.0.9");
+    tc_netstore ns;
+    assert_int_equal(tc_peerstore_open(&ns, sub, s, &e), 0);
+    int bans = 0;
+    assert_int_equal(ns.ban_load(ns.ctx, count_ban, &bans), 0);
+    assert_int_equal(bans, 1);
+    tc_peerstore_close(&ns);
+    put_legacy_ban(s, "10.0.0.10"); /* after the import: not taken again */
+    assert_int_equal(tc_peerstore_open(&ns, sub, s, &e), 0);
+    bans = 0;
+    assert_int_equal(ns.ban_load(ns.ctx, count_any, &bans), 0);
+    assert_int_equal(bans, 1);
+    tc_peerstore_close(&ns);
+    tc_store_close(s);
 }
 
 static uint64_t cpu_ns(void)
@@ -173,7 +223,7 @@ static void test_flood_is_batched(void **state)
     tc_netstore ns;
     tc_errmsg e;
     int err;
-    assert_int_equal(tc_peerstore_open(&ns, sub, &e), 0);
+    assert_int_equal(tc_peerstore_open(&ns, sub, NULL, &e), 0);
     tc_addrbook *ab = tc_addrbook_new(&ns, &err);
     assert_non_null(ab);
     uint64_t now = tc_clock_wall_ms();
@@ -244,7 +294,7 @@ static void test_flood_is_batched(void **state)
     tc_addrbook_free(ab);
     /* what is stored is what the book holds */
     tc_peerstore_close(&ns);
-    assert_int_equal(tc_peerstore_open(&ns, sub, &e), 0);
+    assert_int_equal(tc_peerstore_open(&ns, sub, NULL, &e), 0);
     ab = tc_addrbook_new(&ns, &err);
     assert_non_null(ab);
     size_t reloaded;
@@ -259,6 +309,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_across_reopen),
         cmocka_unit_test(test_setban_survives_restart),
+        cmocka_unit_test(test_old_bans_imported_once),
         cmocka_unit_test(test_flood_is_batched),
     };
     return cmocka_run_group_tests_name("peerstore", tests, setup, teardown);
