@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "net/addrbook.h"
+#include "net/addrgossip.h"
 #include "net/banlist.h"
 #include "net/peer.h"
 #include "net/tlscert.h"
@@ -112,7 +113,7 @@ struct tc_p2p {
     size_t n_downs, cap_downs;
     struct event *notify;
     size_t accept_pos;
-    uint64_t getpeers_mono; /* the last timed `getpeers` */
+    tc_addrgossip gossip;   /* getpeers / peers (over book and stats) */
     tc_p2p_stats stats;
 };
 
@@ -450,18 +451,6 @@ static bool admit_hook(void *mgr, tc_peer *c)
     return true;
 }
 
-/* Asks c for addresses; its `peers` is welcome for TC_P2P_GETPEERS_TIMEOUT_MS. */
-static void send_getpeers(tc_p2p *p, tc_peer *c)
-{
-    tc_msg m;
-    tc_msg_init(&m, TC_MSG_GETPEERS);
-    if (tc_peer_send(c, &m) == 0) {
-        uint64_t mono = tc_clock_mono_ms();
-        c->getpeers_sent_mono = mono ? mono : 1;
-    }
-    tc_msg_release(&m);
-}
-
 static bool established_hook(void *mgr, tc_peer *c)
 {
     tc_p2p *p = mgr;
@@ -473,7 +462,7 @@ static bool established_hook(void *mgr, tc_peer *c)
         (void)rc; /* a full bucket keeps the entries it has */
     }
     if (!c->inbound)
-        send_getpeers(p, c);
+        tc_addrgossip_ask(&p->gossip, c, tc_clock_mono_ms());
     tc_log_info("net", "peer connected", "peer=%llu addr=%s inbound=%d height=%llu ua=%s",
                 (unsigned long long)c->id, c->addr, (int)c->inbound,
                 (unsigned long long)c->height, c->hs.peer.user_agent);
@@ -485,64 +474,20 @@ static bool established_hook(void *mgr, tc_peer *c)
     return true;
 }
 
-/* A peer's `getpeers`: answered with up to TC_P2P_PEERS_MAX addresses, once
- * per TC_P2P_GETPEERS_ANSWER_MS (more often is ignored, not punished: the
- * request rate limit already bounds it). */
-static void reply_peers(tc_p2p *p, tc_peer *c)
-{
-    uint64_t mono = tc_clock_mono_ms();
-    if (c->getpeers_answered_mono && elapsed(mono, c->getpeers_answered_mono) < TC_P2P_GETPEERS_ANSWER_MS) {
-        p->stats.getpeers_ignored++;
-        c->st.getpeers_ignored++;
-        return;
-    }
-    c->getpeers_answered_mono = mono ? mono : 1;
-    tc_msg m;
-    tc_msg_init(&m, TC_MSG_PEERS);
-    m.u.peers.v = tc_xcalloc(TC_P2P_PEERS_MAX, sizeof *m.u.peers.v);
-    m.u.peers.n = tc_addrbook_sample(p->book, m.u.peers.v, TC_P2P_PEERS_MAX);
-    int rc = tc_peer_send(c, &m);
-    (void)rc; /* a failed write shows up as a connection event */
-    tc_msg_release(&m);
-}
-
-/* A `peers`: stored only as the answer to our outstanding `getpeers` to c,
- * and then only its first TC_P2P_PEERS_MAX addresses, each in a bucket of c's
- * address group. Anything else is dropped and counted, and repeated it bans:
- * our peers never send one unasked. Returns false if c was dropped. */
-static bool take_peers(tc_p2p *p, tc_peer *c, const tc_msg *m)
-{
-    uint64_t mono = tc_clock_mono_ms();
-    bool asked = c->getpeers_sent_mono && elapsed(mono, c->getpeers_sent_mono) <= TC_P2P_GETPEERS_TIMEOUT_MS;
-    if (!asked) {
-        p->stats.peers_unsolicited++;
-        c->st.peers_unsolicited++;
-        if (tc_banscore_add(&c->score, TC_P2P_UNSOLICITED_POINTS, mono) >= p->cfg.ban_score) {
-            conn_drop(c, TC_ENET_PROTOCOL, true);
-            return false;
-        }
-        return true;
-    }
-    c->getpeers_sent_mono = 0;
-    uint64_t wall = tc_clock_wall_ms();
-    size_t n = m->u.peers.n < TC_P2P_PEERS_MAX ? m->u.peers.n : TC_P2P_PEERS_MAX, learned = 0;
-    for (size_t i = 0; i < n; i++)
-        learned += tc_addrbook_learn(p->book, m->u.peers.v[i].addr.s, c->ip, wall) == 0;
-    p->stats.addrs_learned += learned;
-    c->st.addrs_learned += learned;
-    return true;
-}
-
 /* An established peer's message: addresses here, the rest to the node. */
 static bool message_hook(void *mgr, tc_peer *c, const tc_msg *m)
 {
     tc_p2p *p = mgr;
     switch (m->type) {
     case TC_MSG_GETPEERS:
-        reply_peers(p, c);
+        tc_addrgossip_answer(&p->gossip, c, tc_clock_mono_ms());
         return true;
     case TC_MSG_PEERS:
-        return take_peers(p, c, m);
+        if (tc_addrgossip_take(&p->gossip, c, m, tc_clock_mono_ms()) != 0) {
+            conn_drop(c, TC_ENET_PROTOCOL, true);
+            return false;
+        }
+        return true;
     default:
         break;
     }
@@ -574,21 +519,6 @@ static void dial(tc_p2p *p, const char *addr, uint64_t wall)
     }
 }
 
-static bool in_mesh(const tc_p2p *p, const char *addr)
-{
-    for (size_t i = 0; i < p->n_mesh; i++)
-        if (strcmp(p->mesh[i].s, addr) == 0)
-            return true;
-    return false;
-}
-
-/* An outbound link the book chose from gossip (not config, chain or mesh). */
-static bool automatic(const tc_p2p *p, const char *addr)
-{
-    const tc_addr_rec *r = tc_addrbook_get(p->book, addr);
-    return r && r->source == TC_ADDR_GOSSIP && !in_mesh(p, addr);
-}
-
 /* tc_addrbook_next's filter: connected already, or a gossiped address in
  * an address group that an automatic outbound link has already: at most one
  * automatic outbound link per group, so that one operator's addresses cannot
@@ -596,38 +526,8 @@ static bool automatic(const tc_p2p *p, const char *addr)
 static bool skip_for_dial(void *arg, const char *addr)
 {
     tc_p2p *p = arg;
-    if (is_connected_addr(p, addr))
-        return true;
-    if (!automatic(p, addr))
-        return false;
-    uint64_t g = tc_addrbook_group(addr);
-    for (const tc_peer *c = p->env.live; c; c = c->next)
-        if (!c->inbound && tc_addrbook_group(c->addr) == g && automatic(p, c->addr))
-            return true;
-    return false;
-}
-
-/* Every getpeers_interval_ms while the book holds few gossiped addresses:
- * a `getpeers` to one random established outbound peer not asked already. */
-static void timed_getpeers(tc_p2p *p, uint64_t now)
-{
-    size_t n_new, n_tried, n = 0;
-    tc_addrbook_counts(p->book, &n_new, &n_tried, NULL);
-    if (p->cfg.getpeers_interval_ms == 0 || n_new + n_tried >= TC_P2P_BOOK_SMALL ||
-        (p->getpeers_mono && elapsed(now, p->getpeers_mono) < p->cfg.getpeers_interval_ms))
-        return;
-    for (const tc_peer *c = p->env.live; c; c = c->next)
-        n += c->established && !c->inbound && !c->closing;
-    if (n == 0)
-        return;
-    p->getpeers_mono = now ? now : 1;
-    size_t k = randombytes_uniform((uint32_t)n);
-    for (tc_peer *c = p->env.live; c; c = c->next)
-        if (c->established && !c->inbound && !c->closing && k-- == 0) {
-            if (!c->getpeers_sent_mono || elapsed(now, c->getpeers_sent_mono) > TC_P2P_GETPEERS_TIMEOUT_MS)
-                send_getpeers(p, c);
-            break;
-        }
+    return is_connected_addr(p, addr) ||
+           tc_addrgossip_group_taken(&p->gossip, p->env.live, p->mesh, p->n_mesh, addr);
 }
 
 /* The book's changes since the last tick, as one batch to the store. */
@@ -669,7 +569,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
             break;
         dial(p, a.s, wall);
     }
-    timed_getpeers(p, now);
+    tc_addrgossip_tick(&p->gossip, p->env.live, now);
     flush_book(p);
 }
 
@@ -752,7 +652,7 @@ tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err)
         goto fail;
     if (cfg->advertise && tc_netaddr_set(&(tc_netaddr){0}, cfg->advertise) == 0)
         snprintf(p->advertise, sizeof p->advertise, "%s", cfg->advertise);
-    p->getpeers_mono = tc_clock_mono_ms(); /* the timer's first ask is an interval away */
+    tc_addrgossip_init(&p->gossip, p->book, &p->stats, cfg->ban_score, cfg->getpeers_interval_ms, tc_clock_mono_ms());
     p->notify = event_new(base, -1, 0, notify_cb, p);
     p->tick = event_new(base, -1, EV_PERSIST, tick_cb, p);
     p->inv_flush = event_new(base, -1, 0, inv_flush_cb, p);
