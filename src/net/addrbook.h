@@ -71,7 +71,8 @@ uint64_t tc_addrbook_group(const char *s);
  * one: connect < seed < chain < gossip; an anchored address leaves the
  * tables). A TC_ADDR_GOSSIP address added here has no known source (its
  * source group is 0). Returns 0, TC_ENET_ADDR unless addr is a numeric
- * ip:port with a port, TC_ELIMIT when it found no room. */
+ * ip:port with a port (not 0.0.0.0 or ::), TC_ELIMIT when it found no room,
+ * TC_EINVAL for an unknown source. */
 int tc_addrbook_add(tc_addrbook *ab, const char *addr, uint8_t source, uint64_t now_ms)
     TC_MUST_CHECK;
 /* A gossiped address learnt from the peer at from (its IP): goes to the new
