@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "util/mem.h"
 
 struct tc_netstore_mem {
@@ -10,11 +12,15 @@ struct tc_netstore_mem {
     size_t n_bans, cap_bans;
     tc_addr_rec *addrs;
     size_t n_addrs, cap_addrs;
+    size_t batches;
+    uint8_t key[TC_NETSTORE_KEY_LEN];
 };
 
 tc_netstore_mem *tc_netstore_mem_new(void)
 {
-    return tc_xcalloc(1, sizeof(tc_netstore_mem));
+    tc_netstore_mem *m = tc_xcalloc(1, sizeof(tc_netstore_mem));
+    randombytes_buf(m->key, sizeof m->key);
+    return m;
 }
 
 void tc_netstore_mem_free(tc_netstore_mem *m)
@@ -75,30 +81,45 @@ static int mem_addr_load(void *ctx, tc_addr_visit fn, void *arg)
     return 0;
 }
 
-static int mem_addr_save(void *ctx, const tc_addr_rec *a)
+static void mem_addr_save(tc_netstore_mem *m, const tc_addr_rec *a)
 {
-    tc_netstore_mem *m = ctx;
     for (size_t i = 0; i < m->n_addrs; i++)
         if (strcmp(m->addrs[i].addr.s, a->addr.s) == 0) {
             m->addrs[i] = *a;
-            return 0;
+            return;
         }
     if (m->n_addrs == m->cap_addrs) {
         m->cap_addrs = m->cap_addrs ? m->cap_addrs * 2 : 16;
         m->addrs = tc_xrealloc(m->addrs, m->cap_addrs * sizeof *m->addrs);
     }
     m->addrs[m->n_addrs++] = *a;
-    return 0;
 }
 
-static int mem_addr_remove(void *ctx, const char *addr)
+static void mem_addr_remove(tc_netstore_mem *m, const char *addr)
 {
-    tc_netstore_mem *m = ctx;
     for (size_t i = 0; i < m->n_addrs; i++)
         if (strcmp(m->addrs[i].addr.s, addr) == 0) {
             m->addrs[i] = m->addrs[--m->n_addrs];
             break;
         }
+}
+
+static int mem_addr_save_batch(void *ctx, const tc_addr_rec *recs, size_t n, const tc_netaddr *removed,
+                               size_t n_removed)
+{
+    tc_netstore_mem *m = ctx;
+    for (size_t i = 0; i < n_removed; i++)
+        mem_addr_remove(m, removed[i].s);
+    for (size_t i = 0; i < n; i++)
+        mem_addr_save(m, &recs[i]);
+    m->batches++;
+    return 0;
+}
+
+static int mem_book_key(void *ctx, uint8_t key[TC_NETSTORE_KEY_LEN])
+{
+    tc_netstore_mem *m = ctx;
+    memcpy(key, m->key, TC_NETSTORE_KEY_LEN);
     return 0;
 }
 
@@ -110,8 +131,8 @@ tc_netstore tc_netstore_mem_iface(tc_netstore_mem *m)
         .ban_save = mem_ban_save,
         .ban_remove = mem_ban_remove,
         .addr_load = mem_addr_load,
-        .addr_save = mem_addr_save,
-        .addr_remove = mem_addr_remove,
+        .addr_save_batch = mem_addr_save_batch,
+        .book_key = mem_book_key,
     };
 }
 
@@ -123,4 +144,9 @@ size_t tc_netstore_mem_ban_count(const tc_netstore_mem *m)
 size_t tc_netstore_mem_addr_count(const tc_netstore_mem *m)
 {
     return m->n_addrs;
+}
+
+size_t tc_netstore_mem_batches(const tc_netstore_mem *m)
+{
+    return m->batches;
 }

@@ -5,7 +5,9 @@
  * and for nodes run without persistence.
  *
  * Every callback returns 0 or a negative TC_E* code. Callbacks are called from
- * the network thread only. */
+ * the network thread only, and must return quickly: the network thread is the
+ * event loop, so an implementation that writes to disk hands the work to a
+ * thread of its own (timed's does: src/node/peerstore.c). */
 #ifndef TC_NET_NETSTORE_H
 #define TC_NET_NETSTORE_H
 
@@ -39,11 +41,15 @@ enum tc_addr_source {
 typedef struct {
     tc_netaddr addr;
     uint8_t source;      /* enum tc_addr_source */
+    uint8_t tried;       /* gossip: 1 in the tried table (we connected to it), 0 new */
+    uint64_t src_group;  /* gossip: address group of the peer it was learnt from */
     uint64_t last_seen;  /* learned or last heard of */
     uint64_t last_try;   /* last outbound attempt, 0 = never */
     uint64_t last_success;
     uint32_t failures;   /* consecutive failed attempts */
 } tc_addr_rec;
+
+#define TC_NETSTORE_KEY_LEN 32 /* the address book's secret */
 
 typedef int (*tc_ban_visit)(void *arg, const tc_ban *b);
 typedef int (*tc_addr_visit)(void *arg, const tc_addr_rec *a);
@@ -57,9 +63,18 @@ typedef struct {
     /* Removes a ban; 0 also if there was none. */
     int (*ban_remove)(void *ctx, const char *subject);
     int (*addr_load)(void *ctx, tc_addr_visit fn, void *arg);
-    /* Inserts or replaces the record with a->addr. */
-    int (*addr_save)(void *ctx, const tc_addr_rec *a);
-    int (*addr_remove)(void *ctx, const char *addr);
+    /* One batch of address-book changes: deletes every address of removed
+     * (absent ones are no error), then inserts or replaces every record of
+     * recs; all of it or, on an error, possibly none. recs and removed are
+     * copied before the call returns; the write may happen later (on another
+     * thread) but batches are applied in the order they were handed over.
+     * TC_ELIMIT: cannot take the batch now (writer behind); the caller keeps
+     * its changes and hands them over again later. */
+    int (*addr_save_batch)(void *ctx, const tc_addr_rec *recs, size_t n, const tc_netaddr *removed,
+                           size_t n_removed);
+    /* Copies the address book's secret bucketing key into key: random on
+     * first use, then the same across restarts (kept with the addresses). */
+    int (*book_key)(void *ctx, uint8_t key[TC_NETSTORE_KEY_LEN]);
 } tc_netstore;
 
 /* In-memory implementation. The handle outlives every tc_netstore made from it. */
@@ -71,5 +86,8 @@ void tc_netstore_mem_free(tc_netstore_mem *m); /* NULL is a no-op */
 tc_netstore tc_netstore_mem_iface(tc_netstore_mem *m);
 size_t tc_netstore_mem_ban_count(const tc_netstore_mem *m);
 size_t tc_netstore_mem_addr_count(const tc_netstore_mem *m);
+/* Batches written through addr_save_batch so far (tests count write
+ * transactions with it). */
+size_t tc_netstore_mem_batches(const tc_netstore_mem *m);
 
 #endif

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "net/addrbook.h"
+#include "net/addrgossip.h"
 #include "net/banlist.h"
 #include "net/inlimit.h"
 #include "net/listener.h"
@@ -89,6 +90,7 @@ void tc_p2p_config_default(tc_p2p_config *cfg)
     cfg->rates[TC_MC_CONSENSUS] = (tc_rate){2000, 5000};
     cfg->rates[TC_MC_RESPONSE] = (tc_rate){50, 100};
     cfg->drop_points = 1;
+    cfg->getpeers_interval_ms = TC_P2P_GETPEERS_EVERY_MS;
     cfg->ban_score = TC_BANSCORE_BAN;
 }
 
@@ -119,6 +121,7 @@ struct tc_p2p {
     uint64_t *downs;   /* peers gone, reported to on_peer from notify_cb */
     size_t n_downs, cap_downs;
     struct event *notify;
+    tc_addrgossip gossip;   /* getpeers / peers (over book and stats) */
     tc_p2p_stats stats;
 };
 
@@ -482,9 +485,11 @@ static bool established_hook(void *mgr, tc_peer *c)
     if (!c->inbound)
         tc_addrbook_success(p->book, c->addr, now);
     if (c->hs.peer.listen.s[0]) {
-        int rc = tc_addrbook_add(p->book, c->hs.peer.listen.s, TC_ADDR_GOSSIP, now);
-        (void)rc; /* a full book keeps its stronger entries */
+        int rc = tc_addrbook_learn(p->book, c->hs.peer.listen.s, c->ip, now);
+        (void)rc; /* a full bucket keeps the entries it has */
     }
+    if (!c->inbound)
+        tc_addrgossip_ask(&p->gossip, c, tc_clock_mono_ms());
     tc_log_info("net", "peer connected", "peer=%llu addr=%s inbound=%d height=%llu ua=%s",
                 (unsigned long long)c->id, c->addr, (int)c->inbound,
                 (unsigned long long)c->height, c->hs.peer.user_agent);
@@ -496,30 +501,18 @@ static bool established_hook(void *mgr, tc_peer *c)
     return true;
 }
 
-static void reply_peers(tc_p2p *p, tc_peer *c)
-{
-    tc_msg m;
-    tc_msg_init(&m, TC_MSG_PEERS);
-    m.u.peers.v = tc_xcalloc(TC_MSG_MAX_PEERS, sizeof *m.u.peers.v);
-    m.u.peers.n = tc_addrbook_sample(p->book, m.u.peers.v, TC_MSG_MAX_PEERS);
-    int rc = tc_peer_send(c, &m);
-    (void)rc; /* a failed write shows up as a connection event */
-    tc_msg_release(&m);
-}
-
 /* An established peer's message: addresses here, the rest to the node. */
 static bool message_hook(void *mgr, tc_peer *c, const tc_msg *m)
 {
     tc_p2p *p = mgr;
-    uint64_t now = tc_clock_wall_ms();
     switch (m->type) {
     case TC_MSG_GETPEERS:
-        reply_peers(p, c);
+        tc_addrgossip_answer(&p->gossip, c, tc_clock_mono_ms());
         return true;
     case TC_MSG_PEERS:
-        for (size_t i = 0; i < m->u.peers.n; i++) {
-            int rc = tc_addrbook_add(p->book, m->u.peers.v[i].addr.s, TC_ADDR_GOSSIP, now);
-            (void)rc;
+        if (tc_addrgossip_take(&p->gossip, c, m, tc_clock_mono_ms()) != 0) {
+            conn_drop(c, TC_ENET_PROTOCOL, true);
+            return false;
         }
         return true;
     default:
@@ -553,6 +546,25 @@ static void dial(tc_p2p *p, const char *addr, uint64_t wall)
     }
 }
 
+/* tc_addrbook_next's filter: connected already, or a gossiped address in
+ * an address group that an automatic outbound link has already: at most one
+ * automatic outbound link per group, so that one operator's addresses cannot
+ * take every outbound slot (eclipse). */
+static bool skip_for_dial(void *arg, const char *addr)
+{
+    tc_p2p *p = arg;
+    return is_connected_addr(p, addr) ||
+           tc_addrgossip_group_taken(&p->gossip, p->env.live, p->mesh, p->n_mesh, addr);
+}
+
+/* The book's changes since the last tick, as one batch to the store. */
+static void flush_book(tc_p2p *p)
+{
+    int rc = tc_addrbook_flush(p->book);
+    if (rc > 0)
+        p->stats.addr_flushes++;
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -570,6 +582,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     tc_addrbook_age(p->book, wall);
     for (size_t i = 0; i < p->n_mesh; i++) {
         const char *a = p->mesh[i].s;
+        int rc = tc_addrbook_add(p->book, a, TC_ADDR_CHAIN, wall); /* in the set: still seen */
+        (void)rc;
         const tc_addr_rec *r = tc_addrbook_get(p->book, a);
         if (is_connected_addr(p, a) || (r && r->last_try && !tc_addrbook_due(p->book, a, wall)))
             continue;
@@ -578,10 +592,12 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     for (int dials = 0; dials < MAX_DIALS_PER_TICK && count_conns(p, false) < p->cfg.outbound_target;
          dials++) {
         tc_netaddr a;
-        if (!tc_addrbook_next(p->book, wall, is_connected_addr, p, &a))
+        if (!tc_addrbook_next(p->book, wall, skip_for_dial, p, &a))
             break;
         dial(p, a.s, wall);
     }
+    tc_addrgossip_tick(&p->gossip, p->env.live, now);
+    flush_book(p);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -665,6 +681,7 @@ tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err)
     if (cfg->listen && p->advertise[0] == 0)
         tc_log_warn("net", "no address to advertise: peers learn of this node only by dialling it; "
                     "set external-address", "listen=%s", cfg->listen);
+    tc_addrgossip_init(&p->gossip, p->book, &p->stats, cfg->ban_score, cfg->getpeers_interval_ms, tc_clock_mono_ms());
     p->notify = event_new(base, -1, 0, notify_cb, p);
     p->tick = event_new(base, -1, EV_PERSIST, tick_cb, p);
     p->inv_flush = event_new(base, -1, 0, inv_flush_cb, p);
@@ -701,6 +718,8 @@ void tc_p2p_free(tc_p2p *p)
     tc_inlimit_free(p->inlimit);
     SSL_CTX_free(p->ssl_ctx);
     tc_banlist_free(p->bans);
+    if (p->book)
+        flush_book(p); /* the last changes, before the store goes */
     tc_addrbook_free(p->book);
     free(p);
 }

@@ -75,6 +75,9 @@ typedef struct {
                                      must not partition itself over one bad node) */
     tc_rate rates[TC_MC_COUNT];   /* per peer and class */
     uint32_t drop_points;         /* ban-score points per rate-limited message (1) */
+    uint32_t getpeers_interval_ms;/* a `getpeers` to one outbound peer this often while
+                                     the book is small (TC_P2P_GETPEERS_EVERY_MS); 0: only
+                                     after each outbound handshake */
     uint32_t ban_score;           /* score that bans (TC_BANSCORE_BAN) */
 
     const tc_netstore *store; /* bans and addresses; NULL: memory only */
@@ -124,6 +127,19 @@ int tc_p2p_check_addr(const char *addr) TC_MUST_CHECK;
 int tc_p2p_add_address(tc_p2p *p, const char *addr, uint8_t source) TC_MUST_CHECK;
 
 #define TC_P2P_MESH_MAX 50
+
+/* Address gossip (docs/protocol.md §8). `peers` is taken only as the answer
+ * to a `getpeers` we sent that peer within TC_P2P_GETPEERS_TIMEOUT_MS, and of
+ * it at most TC_P2P_PEERS_MAX addresses; any other `peers` is dropped,
+ * counted and adds TC_P2P_UNSOLICITED_POINTS to the sender's ban score. A
+ * peer's `getpeers` is answered once per TC_P2P_GETPEERS_ANSWER_MS. */
+#define TC_P2P_PEERS_MAX 250
+#define TC_P2P_GETPEERS_TIMEOUT_MS 60000u
+#define TC_P2P_GETPEERS_ANSWER_MS (5u * 60 * 1000)
+#define TC_P2P_GETPEERS_EVERY_MS (10u * 60 * 1000)
+#define TC_P2P_BOOK_SMALL 1000 /* gossip entries below which the timer asks for more */
+#define TC_P2P_UNSOLICITED_POINTS 10u
+_Static_assert(TC_P2P_PEERS_MAX <= TC_MSG_MAX_PEERS, "a reply fits the wire limit");
 
 /* The network addresses of the current validator set (from chain data). While
  * the set has at most TC_P2P_MESH_MAX members a validator keeps a link to
@@ -202,6 +218,10 @@ typedef struct {
     uint64_t accept_pauses;/* listener paused: descriptors exhausted or low */
     uint64_t unknown_msgs; /* frames of a type we do not know from a newer peer, skipped */
     uint64_t handshake_failures[TC_HS_FAIL_COUNT];
+    uint64_t peers_unsolicited; /* `peers` dropped: no `getpeers` of ours outstanding */
+    uint64_t getpeers_ignored;  /* `getpeers` within TC_P2P_GETPEERS_ANSWER_MS of the last */
+    uint64_t addrs_learned;     /* addresses the book took from `peers` */
+    uint64_t addr_flushes;      /* address-book batches handed to the store */
 } tc_p2p_stats;
 
 /* Totals since start, per message type (index 0: unknown types). */

@@ -107,6 +107,8 @@ struct tc_peer {
     tc_hash *inv_pend;  /* transaction hashes to announce at the next flush */
     size_t inv_n;       /* ≤ TC_MSG_MAX_INV */
     uint64_t tx_asked;  /* transactions we asked for (getdata) not yet received */
+    uint64_t getpeers_sent_mono;     /* our `getpeers` awaiting its answer (0: none) */
+    uint64_t getpeers_answered_mono; /* when we last answered its `getpeers` (0: never) */
     uint64_t bytes_in, bytes_out, msgs_in, msgs_out, dropped;
     tc_p2p_stats st; /* per type */
 };

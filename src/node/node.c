@@ -71,7 +71,7 @@ struct tc_node {
     tc_hash lock_saved; /* the locked block last written to consensus.lock */
     tc_rpc *rpc;
     tc_noderpc rpc_ctx;
-    tc_netstore netstore; /* bans and address book in the ledger's store */
+    tc_netstore netstore; /* bans and address book in <datadir>/peers */
     tc_nodemetrics *metrics;
     uint64_t height_started_ms; /* monotonic: when the current height started */
     tc_cands *cands;              /* authenticated proposed blocks (candidates.h) */
@@ -1262,7 +1262,9 @@ static int open_p2p(tc_node *n, tc_errmsg *e)
     pc.ban_ms = n->cfg.ban_time_s * 1000;
     pc.rates[TC_MC_REQUEST].rate = (uint32_t)n->cfg.request_rate;
     pc.rates[TC_MC_REQUEST].burst = (uint32_t)n->cfg.request_burst;
-    n->netstore = tc_peerstore_iface(tc_ledger_store(n->L));
+    int perr = tc_peerstore_open(&n->netstore, n->cfg.datadir, tc_ledger_store(n->L), e); /* <datadir>/peers */
+    if (perr)
+        return perr;
     pc.store = &n->netstore;
     pc.ctx = n;
     pc.best_height = best_height;
@@ -1453,6 +1455,7 @@ void tc_node_free(tc_node *n)
     tc_nodemetrics_free(n->metrics);
     tc_rpc_free(n->rpc); /* removes the cookie */
     tc_p2p_free(n->p2p);
+    tc_peerstore_close(&n->netstore); /* after the P2P endpoint's last flush */
     tc_core_free(n->core);
     tc_sync_free(n->sync); /* joins the verifier threads before their eventfd goes */
     if (n->sync_notify_ev)

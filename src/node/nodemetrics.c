@@ -11,7 +11,7 @@ struct tc_nodemetrics {
     tc_metrics_family *height, *cons_height, *cons_round, *cons_step, *rounds_started, *signed_msgs, *evidence;
     tc_metrics_family *block_interval, *commit_latency, *rounds_per_height;
     tc_metrics_family *peers, *msgs, *bytes, *rate_limited, *bans, *disconnects, *hs_failures, *votes, *proposals;
-    tc_metrics_family *unknown_msgs, *inbound_refused, *accept_pauses;
+    tc_metrics_family *unknown_msgs, *inbound_refused, *accept_pauses, *peers_unsolicited;
     tc_metrics_family *mp_txs, *mp_bytes, *mp_fees, *mp_evicted, *mp_rejected, *mp_expired;
     tc_metrics_family *syncing, *sync_target, *verifies, *cache_hits, *store_bytes, *rss;
 };
@@ -78,6 +78,7 @@ static void collect(void *arg, tc_metrics *reg)
     one(m->unknown_msgs, (double)ps.unknown_msgs);
     one(m->inbound_refused, (double)ps.refused);
     one(m->accept_pauses, (double)ps.accept_pauses);
+    one(m->peers_unsolicited, (double)ps.peers_unsolicited);
 
     tc_mempool_stats ms;
     tc_mempool_get_stats(c->mp, &ms);
@@ -172,6 +173,8 @@ tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, 
                       "Inbound connections refused at accept (bans, limits, rates, descriptors)", NULL) &&
               COUNTER(accept_pauses, "p2p_accept_pauses_total",
                       "Times the P2P listener paused because descriptors ran out or low", NULL) &&
+              COUNTER(peers_unsolicited, "p2p_unsolicited_peers_total",
+                      "peers messages dropped because no getpeers of ours was outstanding", NULL) &&
               GAUGE(mp_txs, "mempool_transactions", "Pending transactions", NULL) &&
               GAUGE(mp_bytes, "mempool_bytes", "Bytes of pending transactions", NULL) &&
               GAUGE(mp_fees, "mempool_fees_sat", "Fees of pending transactions (sat)", NULL) &&

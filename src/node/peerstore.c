@@ -1,38 +1,30 @@
 #include "node/peerstore.h"
 
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/log.h"
 
 /* Ban record: u64 created_ms | u64 until_ms | var reason.
- * Address record: u8 source | u64 last_seen | u64 last_try | u64 last_success | u32 failures. */
+ * Address record: u8 source | u64 last_seen | u64 last_try | u64 last_success
+ * | u32 failures | u8 tried | u64 src_group.
+ * meta "book_key": the address book's 32-byte secret; "legacy_bans": 1 once
+ * the bans of the chain store (older versions) are imported. */
 
-static int put(tc_store *s, enum tc_table tb, const char *key, const tc_buf *v)
-{
-    tc_txn *t;
-    int err = tc_store_begin(s, 1, &t);
-    if (err)
-        return err;
-    err = tc_store_put(t, tb, key, strlen(key), v->p, v->len);
-    if (err) {
-        tc_store_abort(t);
-        return err;
-    }
-    return tc_store_commit(t);
-}
+#define BOOK_KEY "book_key"
+#define LEGACY_DONE "legacy_bans" /* the chain store's bans were imported */
 
-static int del(tc_store *s, enum tc_table tb, const char *key)
+static int submit_one(tc_netdb *db, bool put, enum tc_netdb_table tb, const char *key, const tc_buf *v)
 {
-    tc_txn *t;
-    int err = tc_store_begin(s, 1, &t);
-    if (err)
-        return err;
-    err = tc_store_del(t, tb, key, strlen(key));
-    if (err && err != TC_ENOTFOUND) {
-        tc_store_abort(t);
-        return err;
-    }
-    return tc_store_commit(t);
+    tc_netdb_batch *b = tc_netdb_batch_new();
+    if (put)
+        tc_netdb_batch_put(b, tb, key, strlen(key), v->p, v->len);
+    else
+        tc_netdb_batch_del(b, tb, key, strlen(key));
+    return tc_netdb_submit(db, b, true);
 }
 
 static int ban_save(void *ctx, const tc_ban *b)
@@ -42,14 +34,14 @@ static int ban_save(void *ctx, const tc_ban *b)
     tc_buf_u64(&v, b->created_ms);
     tc_buf_u64(&v, b->until_ms);
     tc_buf_var(&v, b->reason, strnlen(b->reason, sizeof b->reason - 1));
-    int err = put(ctx, TC_TB_BANS, b->subject, &v);
+    int err = submit_one(ctx, true, TC_NETDB_BANS, b->subject, &v);
     tc_buf_release(&v);
     return err;
 }
 
 static int ban_remove(void *ctx, const char *subject)
 {
-    return del(ctx, TC_TB_BANS, subject);
+    return submit_one(ctx, false, TC_NETDB_BANS, subject, NULL);
 }
 
 typedef struct {
@@ -81,40 +73,44 @@ static int each_ban(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, si
     return w->ban_fn(w->arg, &b);
 }
 
-static int load(tc_store *s, enum tc_table tb, tc_store_each_fn fn, visit *w)
-{
-    tc_txn *t;
-    int err = tc_store_begin(s, 0, &t);
-    if (err)
-        return err;
-    err = tc_store_each(t, tb, NULL, 0, fn, w);
-    tc_store_abort(t);
-    return err;
-}
-
 static int ban_load(void *ctx, tc_ban_visit fn, void *arg)
 {
     visit w = {fn, NULL, arg};
-    return load(ctx, TC_TB_BANS, each_ban, &w);
+    return tc_netdb_each(ctx, TC_NETDB_BANS, each_ban, &w);
 }
 
-static int addr_save(void *ctx, const tc_addr_rec *a)
+static void addr_encode(tc_buf *v, const tc_addr_rec *a)
 {
+    tc_buf_u8(v, a->source);
+    tc_buf_u64(v, a->last_seen);
+    tc_buf_u64(v, a->last_try);
+    tc_buf_u64(v, a->last_success);
+    tc_buf_u32(v, a->failures);
+    tc_buf_u8(v, a->tried);
+    tc_buf_u64(v, a->src_group);
+}
+
+/* The loop's share of a batch: encoding and copying the records (a few
+ * hundred ns each); the write is the store thread's. */
+static int addr_save_batch(void *ctx, const tc_addr_rec *recs, size_t n, const tc_netaddr *removed,
+                           size_t n_removed)
+{
+    tc_netdb_batch *b = tc_netdb_batch_new();
+    for (size_t i = 0; i < n_removed; i++)
+        tc_netdb_batch_del(b, TC_NETDB_ADDRS, removed[i].s, strlen(removed[i].s));
     tc_buf v;
     tc_buf_init(&v);
-    tc_buf_u8(&v, a->source);
-    tc_buf_u64(&v, a->last_seen);
-    tc_buf_u64(&v, a->last_try);
-    tc_buf_u64(&v, a->last_success);
-    tc_buf_u32(&v, a->failures);
-    int err = put(ctx, TC_TB_PEERS, a->addr.s, &v);
+    for (size_t i = 0; i < n; i++) {
+        tc_buf_reset(&v);
+        addr_encode(&v, &recs[i]);
+        tc_netdb_batch_put(b, TC_NETDB_ADDRS, recs[i].addr.s, strlen(recs[i].addr.s), v.p, v.len);
+    }
     tc_buf_release(&v);
-    return err;
-}
-
-static int addr_remove(void *ctx, const char *addr)
-{
-    return del(ctx, TC_TB_PEERS, addr);
+    if (tc_netdb_batch_len(b) == 0) {
+        tc_netdb_batch_free(b);
+        return 0;
+    }
+    return tc_netdb_submit(ctx, b, false);
 }
 
 static int each_addr(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
@@ -132,6 +128,8 @@ static int each_addr(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, s
     tc_rd_u64(&r, &a.last_try);
     tc_rd_u64(&r, &a.last_success);
     tc_rd_u32(&r, &a.failures);
+    tc_rd_u8(&r, &a.tried);
+    tc_rd_u64(&r, &a.src_group);
     if (tc_rd_done(&r) != 0)
         return 0;
     return w->addr_fn(w->arg, &a);
@@ -140,11 +138,113 @@ static int each_addr(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, s
 static int addr_load(void *ctx, tc_addr_visit fn, void *arg)
 {
     visit w = {NULL, fn, arg};
-    return load(ctx, TC_TB_PEERS, each_addr, &w);
+    return tc_netdb_each(ctx, TC_NETDB_ADDRS, each_addr, &w);
 }
 
-tc_netstore tc_peerstore_iface(tc_store *s)
+typedef struct {
+    const char *name;
+    uint8_t *out;
+    size_t len; /* the value must have exactly this length */
+} meta_want;
+
+static int find_meta(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
-    tc_netstore ns = {s, ban_load, ban_save, ban_remove, addr_load, addr_save, addr_remove};
-    return ns;
+    meta_want *w = ctx;
+    if (kl == strlen(w->name) && memcmp(k, w->name, kl) == 0 && vl == w->len) {
+        memcpy(w->out, v, vl);
+        return 1;
+    }
+    return 0;
+}
+
+/* 1 if meta entry name holds a value of len bytes (copied to out), 0 if
+ * not, or a store error. */
+static int meta_get(tc_netdb *db, const char *name, uint8_t *out, size_t len)
+{
+    meta_want w = {name, out, len};
+    return tc_netdb_each(db, TC_NETDB_META, find_meta, &w);
+}
+
+static int book_key(void *ctx, uint8_t key[TC_NETSTORE_KEY_LEN])
+{
+    int rc = meta_get(ctx, BOOK_KEY, key, TC_NETSTORE_KEY_LEN);
+    if (rc == 1)
+        return 0;
+    if (rc != 0)
+        return rc;
+    randombytes_buf(key, TC_NETSTORE_KEY_LEN);
+    tc_netdb_batch *b = tc_netdb_batch_new();
+    tc_netdb_batch_put(b, TC_NETDB_META, BOOK_KEY, strlen(BOOK_KEY), key, TC_NETSTORE_KEY_LEN);
+    return tc_netdb_submit(ctx, b, true);
+}
+
+static int copy_ban(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    if (kl > 0 && kl < TC_BAN_SUBJECT_MAX) /* the record format is the same */
+        tc_netdb_batch_put(ctx, TC_NETDB_BANS, k, kl, v, vl);
+    return 0;
+}
+
+/* Once per peers store: the bans an older version kept in the ledger's
+ * `bans` table, so that an upgrade does not lift them. */
+static int import_bans(tc_netdb *db, tc_store *legacy)
+{
+    uint8_t done;
+    int rc = meta_get(db, LEGACY_DONE, &done, 1);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    tc_netdb_batch *b = tc_netdb_batch_new();
+    tc_txn *t;
+    int err = tc_store_begin(legacy, 0, &t);
+    if (err == 0) {
+        err = tc_store_each(t, TC_TB_BANS, NULL, 0, copy_ban, b);
+        tc_store_abort(t);
+    }
+    if (err) {
+        tc_netdb_batch_free(b);
+        return err;
+    }
+    size_t n = tc_netdb_batch_len(b);
+    tc_netdb_batch_put(b, TC_NETDB_META, LEGACY_DONE, strlen(LEGACY_DONE), "\1", 1);
+    if (n)
+        tc_log_info("node", "bans imported from the chain store", "bans=%zu", n);
+    err = tc_netdb_submit(db, b, true);
+    if (err == 0)
+        tc_netdb_wait(db); /* at start: ban_load must see them */
+    return err;
+}
+
+int tc_peerstore_open(tc_netstore *ns, const char *datadir, tc_store *legacy, tc_errmsg *e)
+{
+    memset(ns, 0, sizeof *ns);
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s/%s", datadir, TC_PEERSTORE_DIR) >= (int)sizeof dir)
+        return tc_fail(e, TC_EINVAL, "%s: data dir path too long", datadir);
+    tc_netdb *db;
+    int err = tc_netdb_open(&db, dir, e);
+    if (err)
+        return err;
+    if (legacy && (err = import_bans(db, legacy)) != 0) {
+        tc_netdb_close(db);
+        return tc_fail(e, err, "%s: cannot import the bans of the chain store: %s", dir, tc_strerror(err));
+    }
+    *ns = (tc_netstore){.ctx = db,
+                        .ban_load = ban_load,
+                        .ban_save = ban_save,
+                        .ban_remove = ban_remove,
+                        .addr_load = addr_load,
+                        .addr_save_batch = addr_save_batch,
+                        .book_key = book_key};
+    return 0;
+}
+
+void tc_peerstore_close(tc_netstore *ns)
+{
+    tc_netdb_close(ns->ctx);
+    memset(ns, 0, sizeof *ns);
+}
+
+tc_netdb *tc_peerstore_db(const tc_netstore *ns)
+{
+    return ns->ctx;
 }

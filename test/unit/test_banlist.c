@@ -130,12 +130,16 @@ static void test_netstore_mem_addrs(void **state)
     tc_netstore st = tc_netstore_mem_iface(mem);
     tc_addr_rec a = {.source = TC_ADDR_GOSSIP, .last_seen = 5};
     assert_int_equal(tc_netaddr_set(&a.addr, "127.0.0.1:1"), 0);
-    assert_int_equal(st.addr_save(st.ctx, &a), 0);
+    assert_int_equal(st.addr_save_batch(st.ctx, &a, 1, NULL, 0), 0);
     a.failures = 3;
-    assert_int_equal(st.addr_save(st.ctx, &a), 0); /* replaces */
+    assert_int_equal(st.addr_save_batch(st.ctx, &a, 1, NULL, 0), 0); /* replaces */
     assert_int_equal(tc_netstore_mem_addr_count(mem), 1);
-    assert_int_equal(st.addr_remove(st.ctx, "127.0.0.1:1"), 0);
+    /* removals apply before the records of the same batch */
+    assert_int_equal(st.addr_save_batch(st.ctx, &a, 1, &a.addr, 1), 0);
+    assert_int_equal(tc_netstore_mem_addr_count(mem), 1);
+    assert_int_equal(st.addr_save_batch(st.ctx, NULL, 0, &a.addr, 1), 0);
     assert_int_equal(tc_netstore_mem_addr_count(mem), 0);
+    assert_int_equal(tc_netstore_mem_batches(mem), 4);
     tc_netstore_mem_free(mem);
 }
 

@@ -39,6 +39,7 @@
 #include "chain/tx.h"
 #include "crypto/hash.h"
 #include "net/banlist.h"
+#include "net/banscore.h"
 #include "net/frame.h"
 #include "net/handshake.h"
 #include "net/msg.h"
@@ -493,6 +494,7 @@ enum attack {
     ATK_FLOOD,
     ATK_IDLE,
     ATK_RETRY, /* an honest handshake attempt (by a banned key) */
+    ATK_PEERS_FLOOD, /* unasked `peers` of 1,000 addresses each (issue 11, attack 2) */
 };
 
 typedef struct {
@@ -616,6 +618,22 @@ static void *raw_thread(void *arg)
         }
         break;
     }
+    case ATK_PEERS_FLOOD: {
+        j->setup_ok = raw_handshake(&r, &j->kp) == 0;
+        tc_msg_init(&m, TC_MSG_PEERS);
+        m.u.peers.n = TC_MSG_MAX_PEERS;
+        m.u.peers.v = tc_xcalloc(TC_MSG_MAX_PEERS, sizeof *m.u.peers.v);
+        for (int i = 0; i < 60 && j->setup_ok; i++) {
+            for (size_t k = 0; k < m.u.peers.n; k++) /* loopback, a port where nothing listens */
+                snprintf(m.u.peers.v[k].addr.s, sizeof m.u.peers.v[k].addr.s, "127.%d.%zu.%zu:9", 10 + i,
+                         k / 250, 1 + k % 250);
+            if (raw_send(&r, &m) != 0)
+                break;
+            j->served++;
+        }
+        free(m.u.peers.v);
+        break;
+    }
     default:
         break;
     }
@@ -737,8 +755,14 @@ static void test_handshake_and_every_message(void **state)
     tc_p2p_get_stats(b.p, &sb);
     assert_int_equal(sb.msgs_in[TC_MSG_VERSION], 1);
     assert_int_equal(sb.msgs_in[TC_MSG_VERACK], 1);
-    assert_int_equal(sb.msgs_in[TC_MSG_GETPEERS], 1);
-    assert_true(sa.msgs_in[TC_MSG_PEERS] >= 1); /* B answered getpeers */
+    /* A asked once after the handshake and once from the vectors; B answers
+     * one getpeers per interval and drops the vectors' unasked peers */
+    assert_int_equal(sa.msgs_out[TC_MSG_GETPEERS], 2);
+    assert_int_equal(sb.msgs_in[TC_MSG_GETPEERS], 2);
+    assert_int_equal(sb.getpeers_ignored, 1);
+    assert_int_equal(sa.msgs_in[TC_MSG_PEERS], 1); /* B's answer */
+    assert_int_equal(sa.peers_unsolicited, 0);
+    assert_int_equal(sb.peers_unsolicited, 1);
     assert_true(sa.msgs_in[TC_MSG_PONG] >= 1);  /* keepalive */
     assert_true(sb.msgs_in[TC_MSG_PING] >= 1);
     assert_true(sb.bytes_in[TC_MSG_BLOCK] > 0);
@@ -761,24 +785,32 @@ static void test_handshake_and_every_message(void **state)
 
 typedef struct {
     node *n;
-    uint64_t min_pongs;
-} pong_want;
+    size_t field; /* offsetof a uint64_t in tc_p2p_stats */
+    uint64_t min;
+} stat_want;
 
-static bool pongs_reached(void *arg)
+static bool stat_reached(void *arg)
 {
-    pong_want *w = arg;
+    stat_want *w = arg;
     tc_p2p_stats s;
     tc_p2p_get_stats(w->n->p, &s);
-    return s.msgs_in[TC_MSG_PONG] >= w->min_pongs;
+    uint64_t v;
+    memcpy(&v, (const uint8_t *)&s + w->field, sizeof v);
+    return v >= w->min;
 }
+
+#define WAIT_STAT(base, np, f, atleast, ms)                                                        \
+    do {                                                                                            \
+        stat_want w_ = {(np), offsetof(tc_p2p_stats, f), (atleast)};                                \
+        assert_true(run_until((base), stat_reached, &w_, (ms)));                                    \
+    } while (0)
 
 /* The good peer A (connected to B throughout) still gets pongs from B. */
 static void assert_good_peer_served(struct event_base *base, node *a)
 {
     tc_p2p_stats s;
     tc_p2p_get_stats(a->p, &s);
-    pong_want w = {a, s.msgs_in[TC_MSG_PONG] + 2};
-    assert_true(run_until(base, pongs_reached, &w, 3000));
+    WAIT_STAT(base, a, msgs_in[TC_MSG_PONG], s.msgs_in[TC_MSG_PONG] + 2, 3000);
     assert_int_equal(tc_p2p_count(a->p), 1);
 }
 
@@ -882,7 +914,7 @@ static void test_hostile_clients(void **state)
     tc_p2p_get_stats(b.p, &s0);
     hostile(base, &b, &j, ATK_SMALL_FLOOD, 19);
     tc_p2p_get_stats(b.p, &s1);
-    assert_in_range(j.served, 20, 35);
+    assert_int_equal(j.served, 1); /* one answer per TC_P2P_GETPEERS_ANSWER_MS */
     assert_true(s1.dropped[TC_MC_REQUEST] - s0.dropped[TC_MC_REQUEST] >= 25);
     assert_false(key_banned(&b, &j.kp.pk));
 
@@ -1501,6 +1533,128 @@ static void test_bans_survive_restart(void **state)
     event_base_free(base);
 }
 
+typedef struct {
+    size_t first, rest; /* stored 127.4.0.x (the first 250 offered), 127.4.1-3.x */
+} offered;
+
+static int count_offered(void *arg, const tc_addr_rec *r)
+{
+    offered *o = arg;
+    if (strncmp(r->addr.s, "127.4.0.", 8) == 0)
+        o->first++;
+    else if (strncmp(r->addr.s, "127.4.", 6) == 0)
+        o->rest++;
+    return 0;
+}
+
+/* Issue 11, attack 2: `peers` only as the answer to our `getpeers`, at most
+ * TC_P2P_PEERS_MAX of it; `getpeers` answered once per interval; an unasked
+ * flood of 1,000-address `peers` is dropped without touching the book and
+ * bans its sender after TC_BANSCORE_BAN / TC_P2P_UNSOLICITED_POINTS. */
+static void test_address_gossip(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node a, b;
+    node_init(&a);
+    tc_p2p_config ca;
+    node_config(&a, &ca);
+    ca.getpeers_interval_ms = 100; /* the timer asks again soon */
+    node_start_cfg(&a, base, 1, &ca);
+    node_start(&b, base, 2);
+    char addr[48];
+    for (unsigned i = 0; i < 20; i++) { /* one group: room left in B's buckets at A */
+        snprintf(addr, sizeof addr, "127.3.0.%u:9", 1 + i);
+        assert_int_equal(tc_p2p_add_address(b.p, addr, TC_ADDR_SEED), 0);
+    }
+    assert_true(connect_pair(base, &a, &b));
+    /* A asked B after the handshake and took its answer */
+    WAIT_STAT(base, &a, msgs_in[TC_MSG_PEERS], 1, 3000);
+    tc_p2p_stats sa, sb;
+    tc_p2p_get_stats(a.p, &sa);
+    assert_int_equal(sa.peers_unsolicited, 0);
+    assert_in_range(sa.addrs_learned, 1, TC_P2P_PEERS_MAX);
+    /* A's timer asks again; B answers one getpeers per interval */
+    WAIT_STAT(base, &b, getpeers_ignored, 1, 3000);
+    /* a 1,000-address answer to A's open request: only its first
+     * TC_P2P_PEERS_MAX addresses (127.4.0.x) are considered */
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_PEERS);
+    m.u.peers.n = TC_MSG_MAX_PEERS;
+    m.u.peers.v = tc_xcalloc(TC_MSG_MAX_PEERS, sizeof *m.u.peers.v);
+    for (size_t k = 0; k < m.u.peers.n; k++)
+        snprintf(m.u.peers.v[k].addr.s, sizeof m.u.peers.v[k].addr.s, "127.4.%zu.%zu:9", k / 250, 1 + k % 250);
+    _Static_assert(TC_P2P_PEERS_MAX == 250, "127.4.0.x are the first TC_P2P_PEERS_MAX");
+    assert_int_equal(tc_p2p_send(b.p, first_peer(b.p), &m), 0);
+    WAIT_STAT(base, &a, addrs_learned, sa.addrs_learned + 1, 3000);
+    run_for(base, 100); /* ticks: the book is flushed */
+    offered o = {0, 0};
+    assert_int_equal(a.st.addr_load(a.st.ctx, count_offered, &o), 0);
+    assert_true(o.first >= 1);
+    assert_int_equal(o.rest, 0);
+    tc_msg_release(&m);
+
+    /* a raw client floods B with unasked peers: never stored, banned */
+    run_for(base, 100);
+    size_t stored = tc_netstore_mem_addr_count(b.mem);
+    tc_p2p_get_stats(b.p, &sb);
+    raw_job j;
+    hostile(base, &b, &j, ATK_PEERS_FLOOD, 30);
+    assert_true(j.closed);
+    assert_int_equal(j.reject, TC_ENET_PROTOCOL);
+    assert_true(key_banned(&b, &j.kp.pk));
+    tc_p2p_stats sb1;
+    tc_p2p_get_stats(b.p, &sb1);
+    assert_int_equal(sb1.peers_unsolicited - sb.peers_unsolicited, TC_BANSCORE_BAN / TC_P2P_UNSOLICITED_POINTS);
+    assert_int_equal(sb1.addrs_learned, sb.addrs_learned);
+    run_for(base, 100);
+    assert_int_equal(tc_netstore_mem_addr_count(b.mem), stored);
+    assert_int_equal(tc_p2p_count(b.p), 1); /* A stays */
+    node_stop(&a);
+    node_stop(&b);
+    event_base_free(base);
+}
+
+static bool outbound_at_least(void *arg)
+{
+    return tc_p2p_count(((node *)arg)->p) >= 2;
+}
+
+/* At most one automatic outbound link per address group: of two gossiped
+ * peers in 127.0.0.0/24 and one in 127.0.1.0/24, A dials two. */
+static void test_outbound_group_diversity(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    node a, peer[3];
+    node_init(&a);
+    tc_p2p_config ca;
+    node_config(&a, &ca);
+    ca.outbound_target = 3;
+    node_start_cfg(&a, base, 1, &ca);
+    const char *listen[3] = {"127.0.0.1:0", "127.0.0.1:0", "127.0.1.1:0"};
+    for (int i = 0; i < 3; i++) {
+        node_init(&peer[i]);
+        tc_p2p_config c;
+        node_config(&peer[i], &c);
+        c.listen = listen[i];
+        node_start_cfg(&peer[i], base, (uint8_t)(2 + i), &c);
+        char addr[48];
+        snprintf(addr, sizeof addr, "%.*s:%u", (int)(strlen(listen[i]) - 2), listen[i],
+                 tc_p2p_listen_port(peer[i].p));
+        assert_int_equal(tc_p2p_add_address(a.p, addr, TC_ADDR_GOSSIP), 0);
+    }
+    assert_true(run_until(base, outbound_at_least, &a, 5000));
+    run_for(base, 500);
+    assert_int_equal(tc_p2p_count(a.p), 2);
+    assert_int_equal(tc_p2p_count(peer[2].p), 1); /* the only one of its group */
+    assert_int_equal(tc_p2p_count(peer[0].p) + tc_p2p_count(peer[1].p), 1);
+    node_stop(&a);
+    for (int i = 0; i < 3; i++)
+        node_stop(&peer[i]);
+    event_base_free(base);
+}
+
 static void test_defaults_and_classes(void **state)
 {
     (void)state;
@@ -1876,6 +2030,8 @@ int main(void)
         cmocka_unit_test(test_inbound_flood),
         cmocka_unit_test(test_newer_protocol_peer),
         cmocka_unit_test(test_descriptor_reserve),
+        cmocka_unit_test(test_address_gossip),
+        cmocka_unit_test(test_outbound_group_diversity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
