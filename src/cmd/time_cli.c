@@ -277,39 +277,62 @@ static int open_wallet(const char *file, tc_wallet **w, tc_errmsg *e)
     return err;
 }
 
-/* The wallet's coins as the node reports them (listunspent per address). */
+/* Appends one listunspent page of address i to coins; *next is the page's
+ * continuation (malloc'd) or NULL after the last page. */
+static int add_coin_page(const tc_wallet *w, size_t i, json_t *page, tc_wallet_coin **coins, size_t *n, char **next,
+                         tc_errmsg *e)
+{
+    json_t *list = json_object_get(page, "utxos"), *c;
+    const char *more = json_string_value(json_object_get(page, "next"));
+    size_t k;
+    *next = NULL;
+    /* A page that says there is more must list something and move on. */
+    if (!json_is_array(list) ||
+        (json_is_true(json_object_get(page, "truncated")) && (more == NULL || json_array_size(list) == 0)))
+        return tc_fail(e, TC_EIO, "listunspent answered a malformed page");
+    json_array_foreach(list, k, c)
+    {
+        tc_wallet_coin coin = {.addr = *tc_wallet_address(w, i)};
+        const char *txid = json_string_value(json_object_get(c, "txid"));
+        if (txid == NULL || tc_hex_decode(coin.outpoint.txid.b, 32, txid) != 0)
+            return tc_fail(e, TC_EIO, "listunspent answered a malformed coin");
+        coin.outpoint.vout = (uint32_t)json_integer_value(json_object_get(c, "vout"));
+        coin.value = (uint64_t)json_integer_value(json_object_get(c, "value_sat"));
+        coin.locked = json_is_true(json_object_get(c, "locked"));
+        *coins = tc_xrealloc(*coins, (*n + 1) * sizeof **coins);
+        (*coins)[(*n)++] = coin;
+    }
+    if (json_is_true(json_object_get(page, "truncated")))
+        *next = tc_xstrdup(more);
+    return 0;
+}
+
+/* The wallet's coins as the node reports them: every page of listunspent
+ * for every address (a page is bounded on the node, an address is not). */
 static int fetch_coins(const tc_rpc_target *t, const tc_wallet *w, tc_wallet_coin **coins, size_t *n,
                        tc_errmsg *e)
 {
+    enum { PAGE = 10000 };
     *coins = NULL;
     *n = 0;
-    for (size_t i = 0; i < tc_wallet_count(w); i++) {
-        char a[TC_ADDR_STRLEN];
-        json_t *list;
-        int code;
+    int err = 0;
+    for (size_t i = 0; i < tc_wallet_count(w) && err == 0; i++) {
+        char a[TC_ADDR_STRLEN], *after = NULL;
         tc_wallet_address_str(w, i, a);
-        int err = tc_rpcclient_call(t, "listunspent", json_pack("[s]", a), &list, &code, e);
-        if (err)
-            return err;
-        size_t k;
-        json_t *c;
-        json_array_foreach(list, k, c)
-        {
-            tc_wallet_coin coin = {.addr = *tc_wallet_address(w, i)};
-            const char *txid = json_string_value(json_object_get(c, "txid"));
-            if (txid == NULL || tc_hex_decode(coin.outpoint.txid.b, 32, txid) != 0) {
-                json_decref(list);
-                return tc_fail(e, TC_EIO, "listunspent answered a malformed coin");
+        do {
+            json_t *page;
+            int code;
+            json_t *params = after ? json_pack("[s, i, s]", a, PAGE, after) : json_pack("[s, i]", a, PAGE);
+            free(after);
+            after = NULL;
+            if ((err = tc_rpcclient_call(t, "listunspent", params, &page, &code, e)) == 0) {
+                err = add_coin_page(w, i, page, coins, n, &after, e);
+                json_decref(page);
             }
-            coin.outpoint.vout = (uint32_t)json_integer_value(json_object_get(c, "vout"));
-            coin.value = (uint64_t)json_integer_value(json_object_get(c, "value_sat"));
-            coin.locked = json_is_true(json_object_get(c, "locked"));
-            *coins = tc_xrealloc(*coins, (*n + 1) * sizeof **coins);
-            (*coins)[(*n)++] = coin;
-        }
-        json_decref(list);
+        } while (err == 0 && after);
+        free(after);
     }
-    return 0;
+    return err;
 }
 
 /* Sends a signed transaction with sendrawtransaction and prints its txid. */
@@ -422,20 +445,6 @@ static int cmd_genkey(int argc, char **argv)
     return err ? fail(err, &e) : 0;
 }
 
-/* Parses "TXID:VOUT". */
-static bool parse_outpoint(const char *s, tc_outpoint *o)
-{
-    const char *colon = strrchr(s, ':');
-    char hex[65];
-    unsigned long vout;
-    if (colon == NULL || colon - s != 64)
-        return false;
-    memcpy(hex, s, 64);
-    hex[64] = '\0';
-    return tc_hex_decode(o->txid.b, 32, hex) == 0 && parse_uint(colon + 1, UINT32_MAX, &vout) &&
-           (o->vout = (uint32_t)vout, true);
-}
-
 /* A registration: a minimum-fee payment to the wallet's own address (so
  * nothing is "sent"), never spending the collateral, turned into the
  * register kind; the payload changes the txid, so the inputs are signed again,
@@ -479,7 +488,7 @@ static int mn_register(const tc_rpc_target *t, const char *file, int argc, char 
         rc = usage("--tier: bronze, silver or gold, not \"%s\"", tier);
         goto out;
     }
-    if (!parse_outpoint(col, &reg.collateral)) {
+    if (tc_outpoint_parse(&reg.collateral, col) != 0) {
         rc = usage("--collateral: expected TXID:VOUT, got \"%s\"", col);
         goto out;
     }
