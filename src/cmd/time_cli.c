@@ -23,6 +23,7 @@
 #include "util/hex.h"
 #include "util/mem.h"
 #include "util/version.h"
+#include "wallet/coins.h"
 #include "wallet/devnet.h"
 #include "wallet/wallet.h"
 #include "node/config.h"
@@ -277,64 +278,6 @@ static int open_wallet(const char *file, tc_wallet **w, tc_errmsg *e)
     return err;
 }
 
-/* Appends one listunspent page of address i to coins; *next is the page's
- * continuation (malloc'd) or NULL after the last page. */
-static int add_coin_page(const tc_wallet *w, size_t i, json_t *page, tc_wallet_coin **coins, size_t *n, char **next,
-                         tc_errmsg *e)
-{
-    json_t *list = json_object_get(page, "utxos"), *c;
-    const char *more = json_string_value(json_object_get(page, "next"));
-    size_t k;
-    *next = NULL;
-    /* A page that says there is more must list something and move on. */
-    if (!json_is_array(list) ||
-        (json_is_true(json_object_get(page, "truncated")) && (more == NULL || json_array_size(list) == 0)))
-        return tc_fail(e, TC_EIO, "listunspent answered a malformed page");
-    json_array_foreach(list, k, c)
-    {
-        tc_wallet_coin coin = {.addr = *tc_wallet_address(w, i)};
-        const char *txid = json_string_value(json_object_get(c, "txid"));
-        if (txid == NULL || tc_hex_decode(coin.outpoint.txid.b, 32, txid) != 0)
-            return tc_fail(e, TC_EIO, "listunspent answered a malformed coin");
-        coin.outpoint.vout = (uint32_t)json_integer_value(json_object_get(c, "vout"));
-        coin.value = (uint64_t)json_integer_value(json_object_get(c, "value_sat"));
-        coin.locked = json_is_true(json_object_get(c, "locked"));
-        *coins = tc_xrealloc(*coins, (*n + 1) * sizeof **coins);
-        (*coins)[(*n)++] = coin;
-    }
-    if (json_is_true(json_object_get(page, "truncated")))
-        *next = tc_xstrdup(more);
-    return 0;
-}
-
-/* The wallet's coins as the node reports them: every page of listunspent
- * for every address (a page is bounded on the node, an address is not). */
-static int fetch_coins(const tc_rpc_target *t, const tc_wallet *w, tc_wallet_coin **coins, size_t *n,
-                       tc_errmsg *e)
-{
-    enum { PAGE = 10000 };
-    *coins = NULL;
-    *n = 0;
-    int err = 0;
-    for (size_t i = 0; i < tc_wallet_count(w) && err == 0; i++) {
-        char a[TC_ADDR_STRLEN], *after = NULL;
-        tc_wallet_address_str(w, i, a);
-        do {
-            json_t *page;
-            int code;
-            json_t *params = after ? json_pack("[s, i, s]", a, PAGE, after) : json_pack("[s, i]", a, PAGE);
-            free(after);
-            after = NULL;
-            if ((err = tc_rpcclient_call(t, "listunspent", params, &page, &code, e)) == 0) {
-                err = add_coin_page(w, i, page, coins, n, &after, e);
-                json_decref(page);
-            }
-        } while (err == 0 && after);
-        free(after);
-    }
-    return err;
-}
-
 /* Sends a signed transaction with sendrawtransaction and prints its txid. */
 static int submit_tx(const tc_rpc_target *t, const tc_tx *tx, tc_errmsg *e)
 {
@@ -372,7 +315,7 @@ static int wallet_rpc(const tc_rpc_target *t, const char *file, int argc, char *
         argc--;
     if (strcmp(sub, "send") == 0 && argc != 3 && argc != 5)
         return usage("usage: wallet send ADDR AMOUNT [--fee F] [--allow-locked]%s", "");
-    if ((err = open_wallet(file, &w, &e)) || (err = fetch_coins(t, w, &coins, &n, &e)))
+    if ((err = open_wallet(file, &w, &e)) || (err = tc_coins_fetch(t, w, 0, &coins, &n, &e)))
         goto out;
     for (size_t i = 0; allow_locked && strcmp(sub, "send") == 0 && i < n; i++)
         coins[i].locked = false; /* spending collateral deregisters its masternode */
@@ -504,7 +447,7 @@ static int mn_register(const tc_rpc_target *t, const char *file, int argc, char 
         rc = usage("--reward: \"%s\" is not an address of this network", reward);
         goto out;
     }
-    if ((err = fetch_coins(t, w, &coins, &n, &e)))
+    if ((err = tc_coins_fetch(t, w, 0, &coins, &n, &e)))
         goto out;
     const tc_wallet_coin *collateral = NULL;
     for (size_t i = 0; i < n; i++) {
