@@ -960,8 +960,8 @@ static void fund(size_t n, tc_outpoint *coins, tc_keypair *kp, tc_address *own, 
     tc_wallet_free(w);
     char addr[TC_ADDR_STRLEN];
     check(tc_address_encode(addr, own, g->net->hrp), "address", NULL);
-    json_t *u = call(g_nodes[0].rpc, "listunspent", json_pack("[s]", addr));
-    json_t *first = json_array_get(u, 0);
+    json_t *u = call(g_nodes[0].rpc, "listunspent", json_pack("[s, i]", addr, 1));
+    json_t *first = json_array_get(json_object_get(u, "utxos"), 0);
     tc_outpoint in;
     if (first == NULL || tc_hex_decode(in.txid.b, 32, json_string_value(json_object_get(first, "txid"))) != 0)
         die("the faucet has no coin");

@@ -61,3 +61,26 @@ char *tc_outpoint_str(char *out, const tc_outpoint *o)
     snprintf(out, 76, "%s:%u", tc_hex_encode(hex, o->txid.b, 32), o->vout);
     return out;
 }
+
+int tc_outpoint_parse(tc_outpoint *o, const char *s)
+{
+    memset(o, 0, sizeof *o);
+    size_t len = strnlen(s, 64 + 1 + 11);
+    if (len < 66 || len > 64 + 1 + 10 || s[64] != ':')
+        return TC_EINVAL;
+    char hex[65];
+    memcpy(hex, s, 64);
+    hex[64] = '\0';
+    uint64_t vout = 0;
+    for (size_t i = 65; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return TC_EINVAL;
+        vout = vout * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (vout > UINT32_MAX || tc_hex_decode(o->txid.b, 32, hex) != 0) {
+        memset(o, 0, sizeof *o);
+        return TC_EINVAL;
+    }
+    o->vout = (uint32_t)vout;
+    return 0;
+}

@@ -34,5 +34,8 @@ void tc_utxo_commit(tc_lthash *set, const uint8_t key[TC_UTXO_KEY_SIZE],
                     const uint8_t rec[TC_UTXO_REC_SIZE], int sign);
 /* "<txid hex>:<vout>" into out (at least 76 bytes). */
 char *tc_outpoint_str(char *out, const tc_outpoint *o);
+/* Parses what tc_outpoint_str writes: 64 hex digits, ':', a decimal vout of
+ * at most 10 digits that fits 32 bits. 0, or TC_EINVAL (*o zeroed). */
+int tc_outpoint_parse(tc_outpoint *o, const char *s) TC_MUST_CHECK;
 
 #endif

@@ -23,6 +23,7 @@
 #include "util/hex.h"
 #include "util/mem.h"
 #include "util/version.h"
+#include "wallet/coins.h"
 #include "wallet/devnet.h"
 #include "wallet/wallet.h"
 #include "node/config.h"
@@ -277,41 +278,6 @@ static int open_wallet(const char *file, tc_wallet **w, tc_errmsg *e)
     return err;
 }
 
-/* The wallet's coins as the node reports them (listunspent per address). */
-static int fetch_coins(const tc_rpc_target *t, const tc_wallet *w, tc_wallet_coin **coins, size_t *n,
-                       tc_errmsg *e)
-{
-    *coins = NULL;
-    *n = 0;
-    for (size_t i = 0; i < tc_wallet_count(w); i++) {
-        char a[TC_ADDR_STRLEN];
-        json_t *list;
-        int code;
-        tc_wallet_address_str(w, i, a);
-        int err = tc_rpcclient_call(t, "listunspent", json_pack("[s]", a), &list, &code, e);
-        if (err)
-            return err;
-        size_t k;
-        json_t *c;
-        json_array_foreach(list, k, c)
-        {
-            tc_wallet_coin coin = {.addr = *tc_wallet_address(w, i)};
-            const char *txid = json_string_value(json_object_get(c, "txid"));
-            if (txid == NULL || tc_hex_decode(coin.outpoint.txid.b, 32, txid) != 0) {
-                json_decref(list);
-                return tc_fail(e, TC_EIO, "listunspent answered a malformed coin");
-            }
-            coin.outpoint.vout = (uint32_t)json_integer_value(json_object_get(c, "vout"));
-            coin.value = (uint64_t)json_integer_value(json_object_get(c, "value_sat"));
-            coin.locked = json_is_true(json_object_get(c, "locked"));
-            *coins = tc_xrealloc(*coins, (*n + 1) * sizeof **coins);
-            (*coins)[(*n)++] = coin;
-        }
-        json_decref(list);
-    }
-    return 0;
-}
-
 /* Sends a signed transaction with sendrawtransaction and prints its txid. */
 static int submit_tx(const tc_rpc_target *t, const tc_tx *tx, tc_errmsg *e)
 {
@@ -349,7 +315,7 @@ static int wallet_rpc(const tc_rpc_target *t, const char *file, int argc, char *
         argc--;
     if (strcmp(sub, "send") == 0 && argc != 3 && argc != 5)
         return usage("usage: wallet send ADDR AMOUNT [--fee F] [--allow-locked]%s", "");
-    if ((err = open_wallet(file, &w, &e)) || (err = fetch_coins(t, w, &coins, &n, &e)))
+    if ((err = open_wallet(file, &w, &e)) || (err = tc_coins_fetch(t, w, 0, &coins, &n, &e)))
         goto out;
     for (size_t i = 0; allow_locked && strcmp(sub, "send") == 0 && i < n; i++)
         coins[i].locked = false; /* spending collateral deregisters its masternode */
@@ -422,20 +388,6 @@ static int cmd_genkey(int argc, char **argv)
     return err ? fail(err, &e) : 0;
 }
 
-/* Parses "TXID:VOUT". */
-static bool parse_outpoint(const char *s, tc_outpoint *o)
-{
-    const char *colon = strrchr(s, ':');
-    char hex[65];
-    unsigned long vout;
-    if (colon == NULL || colon - s != 64)
-        return false;
-    memcpy(hex, s, 64);
-    hex[64] = '\0';
-    return tc_hex_decode(o->txid.b, 32, hex) == 0 && parse_uint(colon + 1, UINT32_MAX, &vout) &&
-           (o->vout = (uint32_t)vout, true);
-}
-
 /* A registration: a minimum-fee payment to the wallet's own address (so
  * nothing is "sent"), never spending the collateral, turned into the
  * register kind; the payload changes the txid, so the inputs are signed again,
@@ -479,7 +431,7 @@ static int mn_register(const tc_rpc_target *t, const char *file, int argc, char 
         rc = usage("--tier: bronze, silver or gold, not \"%s\"", tier);
         goto out;
     }
-    if (!parse_outpoint(col, &reg.collateral)) {
+    if (tc_outpoint_parse(&reg.collateral, col) != 0) {
         rc = usage("--collateral: expected TXID:VOUT, got \"%s\"", col);
         goto out;
     }
@@ -495,7 +447,7 @@ static int mn_register(const tc_rpc_target *t, const char *file, int argc, char 
         rc = usage("--reward: \"%s\" is not an address of this network", reward);
         goto out;
     }
-    if ((err = fetch_coins(t, w, &coins, &n, &e)))
+    if ((err = tc_coins_fetch(t, w, 0, &coins, &n, &e)))
         goto out;
     const tc_wallet_coin *collateral = NULL;
     for (size_t i = 0; i < n; i++) {

@@ -229,30 +229,18 @@ static json_t *m_gettransaction(void *ctx, json_t *params, tc_rpc_error *e)
     return tx_info(ctx, &id, true, e);
 }
 
-typedef struct {
-    uint64_t count, total;
-} utxo_sum;
-
-static int sum_utxo(void *ctx, const tc_outpoint *o, const tc_utxo *u)
-{
-    utxo_sum *s = ctx;
-    s->count++;
-    s->total += u->value;
-    return 0;
-}
-
+/* O(1): the totals are kept with the set, like its commitment. */
 static json_t *m_gettxoutsetinfo(void *ctx, json_t *params, tc_rpc_error *e)
 {
     tc_noderpc *n = ctx;
-    utxo_sum sum = {0, 0};
+    uint64_t count, sat;
     tc_header tip;
     tc_hash h, commit;
-    if (tc_ledger_each_utxo(n->L, sum_utxo, &sum) != 0)
-        return tc_rpc_fail(e, TC_RPC_INTERNAL_ERROR, "store read failed");
+    tc_ledger_utxo_totals(n->L, &count, &sat);
     tc_ledger_tip(n->L, &tip, &h);
     tc_ledger_utxo_commitment(n->L, &commit);
     return json_pack("{s:I, s:o, s:I, s:o, s:o}", "height", (json_int_t)tc_ledger_height(n->L), "bestblock",
-                     hex_json(h.b, 32), "txouts", (json_int_t)sum.count, "total_amount", amount_json(sum.total),
+                     hex_json(h.b, 32), "txouts", (json_int_t)count, "total_amount", amount_json(sat),
                      "utxo_commitment", hex_json(commit.b, 32));
 }
 
@@ -309,54 +297,91 @@ static json_t *m_getrawmempool(void *ctx, json_t *params, tc_rpc_error *e)
     return r;
 }
 
-typedef struct {
-    tc_noderpc *n;
-    tc_address addr;
-    json_t *list; /* NULL: only sum */
-    uint64_t total;
-} coin_walk;
+/* listunspent's page: LISTUNSPENT_DEFAULT outputs unless asked, never more
+ * than LISTUNSPENT_MAX: a page is built on the loop thread at about 5 µs an
+ * output (bench/rpcstall), so the largest holds it some 25 ms. */
+#define LISTUNSPENT_DEFAULT 1000
+#define LISTUNSPENT_MAX 5000
 
-static int collect_coin(void *ctx, const tc_outpoint *o, const tc_utxo *u)
+static json_t *bad_address(tc_noderpc *n, const char *a, tc_rpc_error *e)
 {
-    coin_walk *w = ctx;
-    if (!tc_address_eq(&u->addr, &w->addr))
-        return 0;
-    w->total += u->value;
-    if (w->list) {
-        tc_mn m;
-        bool locked = tc_ledger_get_mn(w->n->L, o, &m) == 0; /* masternode collateral */
-        json_array_append_new(w->list, json_pack("{s:o, s:I, s:o, s:I, s:I, s:b}", "txid", hex_json(o->txid.b, 32),
-                                                 "vout", (json_int_t)o->vout, "amount", amount_json(u->value),
-                                                 "value_sat", (json_int_t)u->value, "height", (json_int_t)u->height,
-                                                 "locked", locked));
+    return tc_rpc_fail(e, RPC_INVALID_ADDRESS, "expected a %s address (%s1…), got \"%s\"", n->g->net->name,
+                       n->g->net->hrp, a ? a : "");
+}
+
+typedef struct {
+    json_t *list;
+    size_t limit;
+    tc_outpoint last; /* of the last output listed */
+    bool truncated;
+} coin_page;
+
+static int add_coin(void *ctx, const tc_outpoint *o, const tc_utxo *u, int locked)
+{
+    coin_page *p = ctx;
+    if (json_array_size(p->list) == p->limit) {
+        p->truncated = true; /* there is one more */
+        return 1;
     }
+    p->last = *o;
+    /* Built field by field from stack buffers: a page is built on the loop
+     * thread, and this is most of its cost. */
+    char txid[65], amount[TC_AMOUNT_STRLEN];
+    json_t *c = json_object();
+    json_object_set_new_nocheck(c, "txid", json_string_nocheck(tc_hex_encode(txid, o->txid.b, 32)));
+    json_object_set_new_nocheck(c, "vout", json_integer((json_int_t)o->vout));
+    json_object_set_new_nocheck(c, "amount", json_string_nocheck(tc_amount_format(amount, u->value)));
+    json_object_set_new_nocheck(c, "value_sat", json_integer((json_int_t)u->value));
+    json_object_set_new_nocheck(c, "height", json_integer((json_int_t)u->height));
+    json_object_set_new_nocheck(c, "locked", json_boolean(locked));
+    json_array_append_new(p->list, c);
     return 0;
 }
 
-static json_t *coins(tc_noderpc *n, json_t *params, bool list, tc_rpc_error *e)
-{
-    const char *a = param_str(params, 0);
-    coin_walk w = {n, {0}, list ? json_array() : NULL, 0};
-    if (a == NULL || tc_address_decode(&w.addr, n->g->net->hrp, a) != 0) {
-        json_decref(w.list);
-        return tc_rpc_fail(e, RPC_INVALID_ADDRESS, "expected a %s address (%s1…), got \"%s\"", n->g->net->name,
-                           n->g->net->hrp, a ? a : "");
-    }
-    if (tc_ledger_each_utxo(n->L, collect_coin, &w) != 0) {
-        json_decref(w.list);
-        return tc_rpc_fail(e, TC_RPC_INTERNAL_ERROR, "store read failed");
-    }
-    return list ? w.list : amount_json(w.total);
-}
-
+/* listunspent "address" [limit] ["after"]: one page of the address's outputs
+ * in outpoint order, read from the address index (O(page)). */
 static json_t *m_listunspent(void *ctx, json_t *params, tc_rpc_error *e)
 {
-    return coins(ctx, params, true, e);
+    tc_noderpc *n = ctx;
+    const char *a = param_str(params, 0), *after_s = param_str(params, 2);
+    tc_address addr;
+    uint64_t limit = LISTUNSPENT_DEFAULT;
+    tc_outpoint after;
+    json_t *lim = json_array_get(params, 1), *aft = json_array_get(params, 2);
+    if ((lim && !json_is_null(lim) && (!param_uint(params, 1, &limit) || limit == 0 || limit > LISTUNSPENT_MAX)) ||
+        (aft && !json_is_null(aft) && (after_s == NULL || tc_outpoint_parse(&after, after_s) != 0)) ||
+        json_array_size(params) > 3)
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS,
+                           "usage: listunspent \"address\" [limit (1..%d, default %d)] [\"after\" (txid:vout, the "
+                           "previous page's next)]",
+                           LISTUNSPENT_MAX, LISTUNSPENT_DEFAULT);
+    if (a == NULL || tc_address_decode(&addr, n->g->net->hrp, a) != 0)
+        return bad_address(n, a, e);
+    coin_page p = {json_array(), (size_t)limit, {{{0}}, 0}, false};
+    if (tc_ledger_each_address_utxo(n->L, &addr, after_s ? &after : NULL, add_coin, &p) < 0) {
+        json_decref(p.list);
+        return tc_rpc_fail(e, TC_RPC_INTERNAL_ERROR, "store read failed");
+    }
+    json_t *r = json_pack("{s:o, s:b}", "utxos", p.list, "truncated", p.truncated);
+    if (p.truncated) {
+        char next[80];
+        json_object_set_new(r, "next", json_string(tc_outpoint_str(next, &p.last)));
+    }
+    return r;
 }
 
+/* O(1): the address index keeps each address's total. */
 static json_t *m_getbalance(void *ctx, json_t *params, tc_rpc_error *e)
 {
-    return coins(ctx, params, false, e);
+    tc_noderpc *n = ctx;
+    const char *a = param_str(params, 0);
+    tc_address addr;
+    uint64_t count, sat;
+    if (a == NULL || tc_address_decode(&addr, n->g->net->hrp, a) != 0)
+        return bad_address(n, a, e);
+    if (tc_ledger_address_totals(n->L, &addr, &count, &sat) != 0)
+        return tc_rpc_fail(e, TC_RPC_INTERNAL_ERROR, "store read failed");
+    return amount_json(sat);
 }
 
 /* ---- network, masternodes, control ----------------------------------------------- */
@@ -504,7 +529,9 @@ int tc_noderpc_register(tc_rpc *rpc, tc_noderpc *ctx)
         {"getmempoolinfo", m_getmempoolinfo, "getmempoolinfo\nPending transactions, bytes, fees and counters."},
         {"getrawmempool", m_getrawmempool, "getrawmempool\nIds of pending transactions in arrival order."},
         {"listunspent", m_listunspent,
-         "listunspent \"address\"\nUnspent outputs of an address; masternode collateral is marked locked."},
+         "listunspent \"address\" [limit] [\"after\"]\nOne page ({utxos, truncated, next}) of an address's unspent "
+         "outputs in outpoint order, at most limit (default 1000, at most 5000); pass next as after for the next "
+         "page. Masternode collateral is marked locked."},
         {"getbalance", m_getbalance, "getbalance \"address\"\nSum of the unspent outputs of an address (TIME)."},
         {"getpeerinfo", m_getpeerinfo, "getpeerinfo\nConnected peers."},
         {"listmasternodes", m_listmasternodes, "listmasternodes\nRegistered masternodes and their state."},

@@ -5,6 +5,8 @@
 
 #include "chain/reward.h"
 #include "crypto/lthash.h"
+#include "store/addrindex.h"
+#include "util/clock.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -13,6 +15,12 @@
 #define META_GENESIS "genesis_hash"
 #define META_TIP "tip" /* be64 height | hash32 */
 #define META_LTHASH "utxo_lthash"
+/* u8 version | hash32 of the tip it was written with | le64 outputs | le64 sat:
+ * the UTXO set's totals, and the stamp that says the address index matches
+ * that tip (a binary without the index moves the tip but not this). */
+#define META_TOTALS "utxo_totals"
+#define TOTALS_VERSION 1
+#define TOTALS_SIZE 49
 
 /* The tip a block is validated against: the committed one, or inside a batch
  * the last block applied in the open transaction. */
@@ -21,6 +29,7 @@ typedef struct {
     tc_hash hash;
     tc_header hdr;
     tc_lthash set; /* UTXO commitment state */
+    tc_utxo_totals totals; /* outputs in the UTXO set and their sum */
 } chain_tip;
 
 struct tc_ledger {
@@ -39,6 +48,7 @@ typedef struct {
     uint64_t height;
     tc_buf undo;   /* records: u8 table | var key | u8 had_old | [var old] */
     tc_lthash set; /* UTXO commitment as the block changes it */
+    tc_utxo_totals totals;
     tc_view view;
     int committing; /* events are logged only for a block that will be committed */
 } applier;
@@ -62,11 +72,18 @@ static int tracked_put(applier *a, enum tc_table tb, const void *k, size_t kl, c
     int err = tc_store_get(a->t, tb, k, kl, &old, &ol);
     if (err && err != TC_ENOTFOUND)
         return err;
-    undo_record(a, tb, k, kl, old, ol, err == 0);
+    int had = err == 0;
+    undo_record(a, tb, k, kl, old, ol, had);
     if (tb == TC_TB_UTXO) {
-        if (err == 0 && ol == TC_UTXO_REC_SIZE)
+        if (kl != TC_UTXO_KEY_SIZE)
+            return TC_ECORRUPT;
+        if (had && ol == TC_UTXO_REC_SIZE)
             tc_utxo_commit(&a->set, k, old, -1);
         tc_utxo_commit(&a->set, k, v, 1);
+        /* old is not read after the index writes (they may move it). */
+        if ((had && (err = tc_addrindex_update(a->t, k, old, ol, -1, &a->totals))) ||
+            (err = tc_addrindex_update(a->t, k, v, vl, 1, &a->totals)))
+            return err;
     }
     return tc_store_put(a->t, tb, k, kl, v, vl);
 }
@@ -79,8 +96,14 @@ static int tracked_del(applier *a, enum tc_table tb, const void *k, size_t kl)
     if (err)
         return err;
     undo_record(a, tb, k, kl, old, ol, 1);
-    if (tb == TC_TB_UTXO && ol == TC_UTXO_REC_SIZE)
-        tc_utxo_commit(&a->set, k, old, -1);
+    if (tb == TC_TB_UTXO) {
+        if (kl != TC_UTXO_KEY_SIZE)
+            return TC_ECORRUPT;
+        if (ol == TC_UTXO_REC_SIZE)
+            tc_utxo_commit(&a->set, k, old, -1);
+        if ((err = tc_addrindex_update(a->t, k, old, ol, -1, &a->totals)))
+            return err;
+    }
     return tc_store_del(a->t, tb, k, kl);
 }
 
@@ -523,18 +546,31 @@ static void applier_init(applier *a, tc_ledger *L, tc_txn *t, const chain_tip *a
     a->height = at->height + 1;
     tc_buf_init(&a->undo);
     a->set = at->set;
+    a->totals = at->totals;
     a->committing = 0;
     view_init(&a->view, t);
 }
 
-static int write_tip(tc_txn *t, uint64_t height, const tc_hash *hash, const tc_lthash *set)
+static int write_totals(tc_txn *t, const tc_hash *tip_hash, const tc_utxo_totals *totals)
+{
+    uint8_t v[TOTALS_SIZE];
+    v[0] = TOTALS_VERSION;
+    memcpy(v + 1, tip_hash->b, 32);
+    tc_le64(v + 33, totals->count);
+    tc_le64(v + 41, totals->sat);
+    return tc_store_put(t, TC_TB_META, META_TOTALS, strlen(META_TOTALS), v, sizeof v);
+}
+
+static int write_tip(tc_txn *t, const chain_tip *at)
 {
     uint8_t tip[40], lt[TC_LTHASH_BYTES];
-    tc_be64(tip, height);
-    memcpy(tip + 8, hash->b, 32);
-    tc_lthash_serialize(set, lt);
+    tc_be64(tip, at->height);
+    memcpy(tip + 8, at->hash.b, 32);
+    tc_lthash_serialize(&at->set, lt);
     int err = tc_store_put(t, TC_TB_META, META_TIP, strlen(META_TIP), tip, sizeof tip);
-    return err ? err : tc_store_put(t, TC_TB_META, META_LTHASH, strlen(META_LTHASH), lt, sizeof lt);
+    if (err == 0)
+        err = tc_store_put(t, TC_TB_META, META_LTHASH, strlen(META_LTHASH), lt, sizeof lt);
+    return err ? err : write_totals(t, &at->hash, &at->totals);
 }
 
 /* Block, certificate, hash index and undo data of a block; the tip record
@@ -622,6 +658,7 @@ static int apply_in(tc_ledger *L, tc_txn *t, chain_tip *at, const tc_block *blk,
     at->hash = hash;
     at->hdr = blk->hdr;
     at->set = a.set;
+    at->totals = a.totals;
 out:
     tc_buf_release(&a.undo);
     tc_valset_release(&vs);
@@ -646,7 +683,7 @@ static int apply_run(tc_ledger *L, const tc_block *const *blks, const tc_cert *c
         if ((err = apply_in(L, t, &at, blks[i], certs[i], i + 1 < n ? &blks[i + 1]->last_commit : NULL, NULL,
                             log_events, e)) == 0)
             *done = i + 1;
-    if (err == 0 && (err = write_tip(t, at.height, &at.hash, &at.set)))
+    if (err == 0 && (err = write_tip(t, &at)))
         err = tc_fail(e, err, "store: %s", tc_strerror(err));
     if (err) {
         tc_store_abort(t);
@@ -828,6 +865,30 @@ static int parse_undo(const uint8_t *p, size_t len, undo_rec **out, size_t *n)
     return 0;
 }
 
+/* The commitment, the totals and the address index follow a UTXO entry's
+ * undo: cur (NULL if absent) leaves, the recorded old value returns. The
+ * index is derived here, not from undo records of its own, so undo data
+ * written before the index existed rolls it back as well. */
+static int undo_utxo(tc_txn *t, const undo_rec *u, const uint8_t *cur, size_t cl, tc_lthash *set,
+                     tc_utxo_totals *totals)
+{
+    if (u->kl != TC_UTXO_KEY_SIZE)
+        return TC_ECORRUPT;
+    int err = 0;
+    if (cur) {
+        if (cl == TC_UTXO_REC_SIZE)
+            tc_utxo_commit(set, u->key, cur, -1);
+        if ((err = tc_addrindex_update(t, u->key, cur, cl, -1, totals)))
+            return err;
+    }
+    if (u->had_old) {
+        if (u->ol == TC_UTXO_REC_SIZE)
+            tc_utxo_commit(set, u->key, u->old, 1);
+        err = tc_addrindex_update(t, u->key, u->old, u->ol, 1, totals);
+    }
+    return err;
+}
+
 int tc_ledger_rollback_tip(tc_ledger *L, tc_errmsg *e)
 {
     if (L->tip.height == 0)
@@ -842,6 +903,7 @@ int tc_ledger_rollback_tip(tc_ledger *L, tc_errmsg *e)
     undo_rec *recs = NULL;
     size_t n = 0;
     tc_lthash set = L->tip.set;
+    tc_utxo_totals totals = L->tip.totals;
     tc_block parent;
     tc_block_init(&parent);
     tc_be64(hk, L->tip.height);
@@ -859,11 +921,9 @@ int tc_ledger_rollback_tip(tc_ledger *L, tc_errmsg *e)
             err = have;
             break;
         }
-        if (u->table == TC_TB_UTXO && have == 0 && cl == TC_UTXO_REC_SIZE && u->kl == TC_UTXO_KEY_SIZE)
-            tc_utxo_commit(&set, u->key, cur, -1);
+        if (u->table == TC_TB_UTXO && (err = undo_utxo(t, u, have == 0 ? cur : NULL, cl, &set, &totals)))
+            break;
         if (u->had_old) {
-            if (u->table == TC_TB_UTXO && u->ol == TC_UTXO_REC_SIZE && u->kl == TC_UTXO_KEY_SIZE)
-                tc_utxo_commit(&set, u->key, u->old, 1);
             err = tc_store_put(t, u->table, u->key, u->kl, u->old, u->ol);
         } else if (have == 0) {
             err = tc_store_del(t, u->table, u->key, u->kl);
@@ -885,7 +945,7 @@ int tc_ledger_rollback_tip(tc_ledger *L, tc_errmsg *e)
     tc_header_hash(&parent.hdr, &parent_hash);
     if ((err = tc_store_del(t, TC_TB_BLOCKS, hk, 8)) == 0 && (err = tc_store_del(t, TC_TB_CERTS, hk, 8)) == 0 &&
         (err = tc_store_del(t, TC_TB_UNDO, hk, 8)) == 0 && (err = tc_store_del(t, TC_TB_HASHES, L->tip.hash.b, 32)) == 0)
-        err = write_tip(t, L->tip.height - 1, &parent_hash, &set);
+        err = write_tip(t, &(chain_tip){L->tip.height - 1, parent_hash, parent.hdr, set, totals});
     if (err == 0) {
         err = tc_store_commit(t);
         t = NULL;
@@ -898,6 +958,7 @@ int tc_ledger_rollback_tip(tc_ledger *L, tc_errmsg *e)
     L->tip.hash = parent_hash;
     L->tip.hdr = parent.hdr;
     L->tip.set = set;
+    L->tip.totals = totals;
 out:
     tc_store_abort(t);
     free(recs);
@@ -1000,6 +1061,7 @@ static int write_genesis(tc_ledger *L, tc_txn *t, tc_errmsg *e)
     applier_init(&a, L, t, &L->tip);
     a.height = 0;
     tc_lthash_init(&a.set);
+    a.totals = (tc_utxo_totals){0, 0};
     tc_genesis_block(g, &blk);
     tc_genesis_valset(g, &vs);
     tc_buf_init(&b);
@@ -1033,19 +1095,52 @@ static int write_genesis(tc_ledger *L, tc_txn *t, tc_errmsg *e)
     tc_buf_reset(&a.undo); /* genesis is never rolled back */
     if (err == 0)
         err = store_block(&a, &blk, &L->genesis_hash, &blk.last_commit);
-    if (err == 0)
-        err = write_tip(t, 0, &L->genesis_hash, &a.set);
     if (err == 0) {
         L->tip.height = 0;
         L->tip.hash = L->genesis_hash;
         L->tip.hdr = blk.hdr;
         L->tip.set = a.set;
+        L->tip.totals = a.totals;
+        err = write_tip(t, &L->tip);
     }
     tc_block_release(&blk);
     tc_valset_release(&vs);
     tc_buf_release(&b);
     tc_buf_release(&a.undo);
     return err ? tc_fail(e, err, "writing genesis: %s", tc_strerror(err)) : 0;
+}
+
+/* The stored totals when they were written with the current tip and agree
+ * with the tables' sizes; otherwise (a store from before the index, or one a
+ * binary without it has moved since) the index is built again from the UTXO
+ * table, once, inside the open transaction. */
+static int load_totals(tc_ledger *L, tc_txn *t, const char *dir, tc_errmsg *e)
+{
+    const uint8_t *v;
+    size_t vl;
+    const char *why = "absent";
+    if (tc_store_get(t, TC_TB_META, META_TOTALS, strlen(META_TOTALS), &v, &vl) == 0) {
+        why = vl != TOTALS_SIZE || v[0] != TOTALS_VERSION ? "other_version"
+              : memcmp(v + 1, L->tip.hash.b, 32) != 0     ? "other_tip"
+                                                          : NULL;
+        if (why == NULL) {
+            L->tip.totals = (tc_utxo_totals){tc_get_le64(v + 33), tc_get_le64(v + 41)};
+            uint64_t n = L->tip.totals.count;
+            if (tc_store_count(t, TC_TB_UTXO) == n && tc_store_count(t, TC_TB_ADDR_UTXO) == n)
+                return 0;
+            why = "size_mismatch";
+        }
+    }
+    uint64_t t0 = tc_clock_mono_ns();
+    int err = tc_addrindex_rebuild(t, &L->tip.totals);
+    if (err == 0)
+        err = write_totals(t, &L->tip.hash, &L->tip.totals);
+    if (err)
+        return tc_fail(e, err, "%s: building the address index: %s", dir, tc_strerror(err));
+    tc_log_info("ledger", "address index built", "reason=%s utxos=%llu addresses=%llu ms=%llu", why,
+                (unsigned long long)L->tip.totals.count, (unsigned long long)tc_store_count(t, TC_TB_ADDR_SUM),
+                (unsigned long long)((tc_clock_mono_ns() - t0) / 1000000));
+    return 0;
 }
 
 static int load_state(tc_ledger *L, tc_txn *t, const char *dir, tc_errmsg *e)
@@ -1088,7 +1183,7 @@ static int load_state(tc_ledger *L, tc_txn *t, const char *dir, tc_errmsg *e)
     tc_lthash_digest(&L->tip.set, &digest);
     if (!tc_hash_eq(&h, &L->tip.hash) || !tc_hash_eq(&digest, &L->tip.hdr.utxo_commitment))
         return tc_fail(e, TC_ECORRUPT, "%s: tip %llu and UTXO state disagree", dir, (unsigned long long)L->tip.height);
-    return 0;
+    return load_totals(L, t, dir, e);
 }
 
 int tc_ledger_open(tc_ledger **out, const char *dir, const tc_genesis *g, const tc_ledger_opts *opts, tc_errmsg *e)
@@ -1345,6 +1440,47 @@ int tc_ledger_each_utxo(tc_ledger *L, int (*fn)(void *ctx, const tc_outpoint *o,
     utxo_walk w = {fn, ctx};
     int err;
     WITH_READ(L, t, err = tc_store_each(t, TC_TB_UTXO, NULL, 0, walk_utxo, &w));
+    return err;
+}
+
+void tc_ledger_utxo_totals(const tc_ledger *L, uint64_t *count, uint64_t *sat)
+{
+    *count = L->tip.totals.count;
+    *sat = L->tip.totals.sat;
+}
+
+int tc_ledger_address_totals(tc_ledger *L, const tc_address *a, uint64_t *count, uint64_t *sat)
+{
+    tc_utxo_totals s = {0, 0};
+    int err;
+    WITH_READ(L, t, err = tc_addrindex_totals(t, a, &s));
+    *count = s.count;
+    *sat = s.sat;
+    return err;
+}
+
+typedef struct {
+    tc_txn *t;
+    int (*fn)(void *ctx, const tc_outpoint *o, const tc_utxo *u, int locked);
+    void *ctx;
+} coin_walk;
+
+static int walk_coin(void *ctx, const tc_outpoint *o, const tc_utxo *u)
+{
+    coin_walk *w = ctx;
+    tc_mn m;
+    int found = view_mn(w->t, o, &m); /* a registered collateral is locked */
+    if (found != 0 && found != TC_ENOTFOUND)
+        return found;
+    return w->fn(w->ctx, o, u, found == 0);
+}
+
+int tc_ledger_each_address_utxo(tc_ledger *L, const tc_address *a, const tc_outpoint *after,
+                                int (*fn)(void *ctx, const tc_outpoint *o, const tc_utxo *u, int locked), void *ctx)
+{
+    coin_walk w = {NULL, fn, ctx};
+    int err;
+    WITH_READ(L, t, w.t = t; err = tc_addrindex_each(t, a, after, walk_coin, &w));
     return err;
 }
 

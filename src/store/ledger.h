@@ -118,8 +118,25 @@ int tc_ledger_tx_location(tc_ledger *L, const tc_hash *txid, uint64_t *height, u
 int tc_ledger_each_mn(tc_ledger *L, int (*fn)(void *ctx, const tc_mn *m), void *ctx);
 
 /* Calls fn for every unspent output until fn returns non-zero (returned).
- * A full scan: fine for wallets on small chains; an address index replaces it. */
+ * A full scan of the UTXO set: for checks and tests, never on a request path
+ * (tc_ledger_each_address_utxo is the index's answer). */
 int tc_ledger_each_utxo(tc_ledger *L, int (*fn)(void *ctx, const tc_outpoint *o, const tc_utxo *u), void *ctx);
+
+/* Outputs in the UTXO set at the tip and their total value: counters kept
+ * with the set by apply and rollback (O(1)), of the same tip as
+ * tc_ledger_tip. */
+void tc_ledger_utxo_totals(const tc_ledger *L, uint64_t *count, uint64_t *sat);
+/* Unspent outputs of address a and their total at the tip, from the address
+ * index (one lookup); zeros for an address with none. */
+int tc_ledger_address_totals(tc_ledger *L, const tc_address *a, uint64_t *count, uint64_t *sat) TC_MUST_CHECK;
+/* Calls fn for the unspent outputs of a in outpoint order (txid, then vout),
+ * from the first after *after (NULL: from the first), until fn returns
+ * non-zero (returned) or there are no more (0). locked: the output is a
+ * registered masternode's collateral. One read transaction that reads only
+ * what it hands to fn, so a page of k outputs costs O(k log n), whatever the
+ * size of the set. u and o are valid during the call only. */
+int tc_ledger_each_address_utxo(tc_ledger *L, const tc_address *a, const tc_outpoint *after,
+                                int (*fn)(void *ctx, const tc_outpoint *o, const tc_utxo *u, int locked), void *ctx);
 
 /* Full check of a loose transaction against the tip state (as if included in
  * the next block): basic rules, signatures, inputs. *fee on success. */

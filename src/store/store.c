@@ -18,9 +18,11 @@ struct tc_txn {
     MDB_txn *txn;
 };
 
-static const char *const table_names[TC_TB_COUNT] = {
+static const char *const table_names[] = {
     "meta", "blocks", "hashes", "certs", "undo", "utxo", "mn", "mn_operator", "txindex", "valsets", "bans", "peers",
+    "addr_utxo", "addr_sum",
 };
+_Static_assert(sizeof table_names / sizeof table_names[0] == TC_TB_COUNT, "one name per table");
 
 const char *tc_store_table_name(enum tc_table tb)
 {
@@ -200,6 +202,11 @@ int tc_store_floor(tc_txn *t, enum tc_table tb, const void *k, size_t kl, const 
     }
     mdb_cursor_close(c);
     return err;
+}
+
+int tc_store_clear(tc_txn *t, enum tc_table tb)
+{
+    return map_err(mdb_drop(t->txn, t->s->dbi[tb], 0), table_names[tb]);
 }
 
 uint64_t tc_store_count(tc_txn *t, enum tc_table tb)

@@ -29,6 +29,9 @@ enum tc_table {
     TC_TB_VALSETS,     /* be64 first height -> validator set */
     TC_TB_BANS,        /* peer key or address -> ban record */
     TC_TB_PEERS,       /* address -> peer record */
+    /* Appended, never inserted: undo records name tables by number. */
+    TC_TB_ADDR_UTXO,   /* address (u8 version | hash32) | UTXO key -> UTXO record */
+    TC_TB_ADDR_SUM,    /* address -> le64 outputs | le64 sat */
     TC_TB_COUNT
 };
 
@@ -61,6 +64,8 @@ int tc_store_each(tc_txn *t, enum tc_table tb, const void *from, size_t fl, tc_s
  * 0 with *v set (and *found_k if not NULL), or TC_ENOTFOUND. */
 int tc_store_floor(tc_txn *t, enum tc_table tb, const void *k, size_t kl, const uint8_t **found_k,
                    const uint8_t **v, size_t *vl) TC_MUST_CHECK;
+/* Removes every entry of a table (the table itself stays). */
+int tc_store_clear(tc_txn *t, enum tc_table tb) TC_MUST_CHECK;
 /* Number of entries in a table. */
 uint64_t tc_store_count(tc_txn *t, enum tc_table tb);
 /* Bytes the store uses on disk. */

@@ -52,7 +52,7 @@ def test_register_activate_vote_and_deregister_by_spending(devnet_factory):
     assert mn["tier"] == "bronze" and mn["jailed"] is False
     assert mn["active_height"] == mn["registered_height"] + 5  # devnet activation delay
     # the collateral is reported locked and the wallet will not spend it by accident
-    assert any(c["locked"] for c in dn.rpc(0, "listunspent", owner))
+    assert any(c["locked"] for c in dn.rpc(0, "listunspent", owner)["utxos"])
     rc, _, err = dn.cli(0, "--wallet", owner_wallet, "wallet", "send", owner, "500")
     assert rc == 2 and "locked" in err, err  # only 0.99 TIME is spendable
 
