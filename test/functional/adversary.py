@@ -807,14 +807,26 @@ class Peer:
         self._sock = s
         self._tls = SSL.Connection(tls_context(self.key), s)
         self._tls.set_connect_state()
-        self._tls.do_handshake()
+        s.setblocking(False)  # a Python socket timeout makes it non-blocking anyway
+        while True:
+            try:
+                self._tls.do_handshake()
+                break
+            except (SSL.WantReadError, SSL.WantWriteError):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    s.close()
+                    raise TimeoutError("TLS handshake timed out") from None
+                select.select([s], [], [], min(left, 0.05))
+            except (SSL.Error, OSError):
+                s.close()
+                raise
         cert = self._tls.get_peer_certificate()
         if cert is None:
             raise LinkClosed("no peer certificate")
         self.peer_key = cert.to_cryptography().public_key().public_bytes(serialization.Encoding.Raw,
                                                                           serialization.PublicFormat.Raw)
         self.exporter = self._tls.export_keying_material(EXPORTER_LABEL, 32, None)
-        s.setblocking(False)
         self._thread = threading.Thread(target=self._read_loop, name=f"adversary:{self.port}", daemon=True)
         self._thread.start()
         if handshake:
@@ -864,9 +876,10 @@ class Peer:
                 self.closed_reason = self.closed_reason or f"send: {e!r}"
                 raise LinkClosed(self.closed_reason) from None
 
-    def send(self, t, m, magic=None):
-        """Encodes message m of type t (see encode_payload) and sends the frame."""
-        self.send_raw(frame(t, encode_payload(t, m), magic or self.magic))
+    def send(self, t, m, magic=None, timeout=30.0):
+        """Encodes message m of type t (see encode_payload) and sends the frame;
+        TimeoutError if the peer does not take it within `timeout`."""
+        self.send_raw(frame(t, encode_payload(t, m), magic or self.magic), timeout)
 
     def recv(self, types=None, timeout=10.0, strict=False):
         """Next message (type, value) whose type is in `types` (an int, a
@@ -1005,12 +1018,14 @@ def fetch_blocks(peer, start, count, timeout=10.0):
     return [(Block.decode(b), b, c) for b, c in got]
 
 
-def junk_block(template, height, salt, proposer=None):
+def junk_block(template, height, salt, proposer=None, prev=None):
     """A decodable block for `height` made from a real one: header fields
-    altered (height, time, proposer, utxo commitment salted), body kept.
-    Returns (block bytes, header hash). Invalid as a block, well-formed."""
+    altered (height, time, proposer, previous hash if given, utxo commitment
+    salted), body kept. Returns (block bytes, header hash). Invalid as a
+    block (with `template` the parent and prev its hash, only the body and
+    the commitments are wrong), well-formed to the last byte."""
     hdr = replace(template.header, height=height, time_ms=template.header.time_ms + 1 + salt,
-                  proposer=proposer or template.header.proposer,
+                  proposer=proposer or template.header.proposer, prev=prev or template.header.prev,
                   utxo_commitment=h("utxo set", salt.to_bytes(8, "little")))
     blk = Block(hdr, template.txs, template.last_commit)
     return blk.encode(), hdr.hash()
