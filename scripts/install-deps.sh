@@ -8,7 +8,7 @@ pkgs=(
   libsodium-dev liblmdb-dev libevent-dev libssl-dev libjansson-dev libinih-dev
   libcmocka-dev librust-blake3-dev
   clang libclang-rt-14-dev
-  python3 python3-pytest
+  python3 python3-pytest python3-openssl python3-cryptography
 )
 
 missing=()
