@@ -932,7 +932,8 @@ int tc_p2p_setban(tc_p2p *p, const char *subject, uint64_t duration_ms, const ch
 {
     uint64_t now = tc_clock_wall_ms();
     uint64_t d = duration_ms ? duration_ms : p->cfg.ban_ms;
-    int err = tc_banlist_add(p->bans, subject, now, now + d, reason ? reason : "manual");
+    uint64_t until = d > UINT64_MAX - now ? UINT64_MAX : now + d; /* a huge duration is "forever", not the past */
+    int err = tc_banlist_add(p->bans, subject, now, until, reason ? reason : "manual");
     if (err)
         return err;
     tc_peer *next;

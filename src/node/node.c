@@ -1036,7 +1036,8 @@ static int on_heartbeat(tc_node *n, uint64_t peer, const tc_msg_heartbeat *hb)
     if (tc_msg_heartbeat_verify(hb, n->g.chain_id) != 0)
         return TC_ESIG;
     uint64_t now = tc_clock_wall_ms();
-    if (hb->time_ms + HEARTBEAT_SKEW_MS < now || hb->time_ms > now + HEARTBEAT_SKEW_MS)
+    uint64_t off = hb->time_ms > now ? hb->time_ms - now : now - hb->time_ms; /* no wrap, either clock at a limit */
+    if (off > HEARTBEAT_SKEW_MS)
         return 0; /* stale or clock-skewed: not proof of anything now */
     liveness *l = tc_hmap_get(n->seen, hb->key.b);
     if (l && hb->time_ms < l->time_ms + HEARTBEAT_MIN_GAP_MS)

@@ -452,7 +452,8 @@ static json_t *m_setban(void *ctx, json_t *params, tc_rpc_error *e)
         (json_array_size(params) > 2 && !param_uint(params, 2, &secs)))
         return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS,
                            "usage: setban \"ip\"|\"key:<hex>\" \"add\"|\"remove\" [seconds]");
-    int err = strcmp(cmd, "add") == 0 ? tc_p2p_setban(n->p2p, subject, secs * 1000, "setban") : tc_p2p_unban(n->p2p, subject);
+    uint64_t ms = secs > UINT64_MAX / 1000 ? UINT64_MAX : secs * 1000; /* saturates: "forever" */
+    int err = strcmp(cmd, "add") == 0 ? tc_p2p_setban(n->p2p, subject, ms, "setban") : tc_p2p_unban(n->p2p, subject);
     if (err)
         return tc_rpc_fail(e, RPC_MISC, "setban %s %s: %s", cmd, subject, tc_strerror(err));
     return json_null();

@@ -1305,6 +1305,10 @@ static void test_setban_and_address_bans(void **state)
     assert_int_equal(tc_p2p_count(b.p), 0);
     assert_int_equal(tc_p2p_unban(b.p, subj), 0);
     assert_int_equal(tc_p2p_unban(b.p, subj), TC_ENOTFOUND);
+    /* a duration at UINT64_MAX saturates to "forever", never wraps into the past */
+    assert_int_equal(tc_p2p_setban(b.p, "10.9.8.7", UINT64_MAX, "forever"), 0);
+    assert_true(tc_p2p_is_banned(b.p, "10.9.8.7"));
+    assert_int_equal(tc_p2p_unban(b.p, "10.9.8.7"), 0);
     assert_true(connect_pair(base, &a, &b));
 
     /* loopback is exempt from automatic address bans by default */
