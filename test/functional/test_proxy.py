@@ -122,6 +122,11 @@ def test_passthrough_is_byte_identical(proxy):
         got = recv_exactly(s, len(payload))
         sender.join(IO_TIMEOUT)
     assert got == payload
+    # The relay thread counts a chunk after its send returns, which can be
+    # just after the client has read it: give the counters a moment.
+    deadline = time.monotonic() + IO_TIMEOUT
+    while proxy.bytes_down < len(payload) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert proxy.bytes_up == proxy.bytes_down == len(payload)
 
 
