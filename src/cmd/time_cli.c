@@ -298,9 +298,42 @@ static int submit_tx(const tc_rpc_target *t, const tc_tx *tx, tc_errmsg *e)
     return err;
 }
 
-static int wallet_rpc(const tc_rpc_target *t, const char *file, int argc, char **argv)
+/* A wallet command's arguments, checked before the node is asked. */
+typedef struct {
+    const char *sub;
+    bool allow_locked;
+    uint64_t amount, fee; /* send */
+} wallet_args;
+
+/* 0, or the usage error's exit code (1) after saying which argument is wrong. */
+static int wallet_parse(const char *file, int argc, char **argv, wallet_args *a)
 {
-    const char *sub = argc > 0 ? argv[0] : "";
+    *a = (wallet_args){.sub = argc > 0 ? argv[0] : ""};
+    if (file == NULL)
+        return usage("wallet %s: --wallet FILE is required", a->sub);
+    a->allow_locked = argc > 0 && strcmp(argv[argc - 1], "--allow-locked") == 0;
+    if (a->allow_locked)
+        argc--;
+    if (strcmp(a->sub, "balance") == 0 || strcmp(a->sub, "list") == 0)
+        return argc == 1 ? 0 : usage("wallet %s: takes no arguments", a->sub);
+    if (strcmp(a->sub, "send") != 0)
+        return usage("wallet: unknown command \"%s\" (balance, list, send)", a->sub);
+    if (argc != 3 && argc != 5)
+        return usage("usage: wallet send ADDR AMOUNT [--fee F] [--allow-locked]%s", "");
+    if (tc_amount_parse(argv[2], &a->amount) != 0)
+        return usage("send: AMOUNT is decimal TIME with up to 8 places, got \"%s\"", argv[2]);
+    if (a->amount == 0)
+        return usage("send: AMOUNT must be more than 0, got \"%s\"", argv[2]);
+    if (argc == 5 && strcmp(argv[3], "--fee") != 0)
+        return usage("send: unexpected \"%s\" (expected --fee F or --allow-locked)", argv[3]);
+    if (argc == 5 && tc_amount_parse(argv[4], &a->fee) != 0)
+        return usage("send: --fee is decimal TIME with up to 8 places, got \"%s\"", argv[4]);
+    return 0;
+}
+
+static int wallet_rpc(const tc_rpc_target *t, const char *file, const wallet_args *args, char **argv)
+{
+    const char *sub = args->sub;
     tc_wallet *w = NULL;
     tc_wallet_coin *coins = NULL;
     size_t n = 0;
@@ -308,13 +341,7 @@ static int wallet_rpc(const tc_rpc_target *t, const char *file, int argc, char *
     tc_tx tx;
     tc_tx_init(&tx);
     int err = 0, rc = 0;
-    if (file == NULL)
-        return usage("wallet %s: --wallet FILE is required", sub);
-    bool allow_locked = argc > 0 && strcmp(argv[argc - 1], "--allow-locked") == 0;
-    if (allow_locked)
-        argc--;
-    if (strcmp(sub, "send") == 0 && argc != 3 && argc != 5)
-        return usage("usage: wallet send ADDR AMOUNT [--fee F] [--allow-locked]%s", "");
+    bool allow_locked = args->allow_locked;
     if ((err = open_wallet(file, &w, &e)) || (err = tc_coins_fetch(t, w, 0, &coins, &n, &e)))
         goto out;
     for (size_t i = 0; allow_locked && strcmp(sub, "send") == 0 && i < n; i++)
@@ -334,7 +361,7 @@ static int wallet_rpc(const tc_rpc_target *t, const char *file, int argc, char *
                tc_amount_format(b, locked));
     } else if (strcmp(sub, "send") == 0) {
         tc_address to;
-        uint64_t amount, fee = 0, paid;
+        uint64_t paid;
         const tc_netparams *net;
         if ((err = tc_wallet_probe(file, NULL, &net, &e)))
             goto out;
@@ -342,19 +369,12 @@ static int wallet_rpc(const tc_rpc_target *t, const char *file, int argc, char *
             rc = usage("send: \"%s\" is not an address of this wallet's network", argv[1]);
             goto out;
         }
-        if (tc_amount_parse(argv[2], &amount) != 0 ||
-            (argc == 5 && (strcmp(argv[3], "--fee") != 0 || tc_amount_parse(argv[4], &fee) != 0))) {
-            rc = usage("send: amounts are decimal TIME with up to 8 places (got \"%s\")", argv[2]);
-            goto out;
-        }
-        if ((err = tc_wallet_build_transfer(w, coins, n, &to, amount, fee, &tx, &paid, &e)))
+        if ((err = tc_wallet_build_transfer(w, coins, n, &to, args->amount, args->fee, &tx, &paid, &e)))
             goto out;
         if ((err = submit_tx(t, &tx, &e)) == 0) {
             char f[TC_AMOUNT_STRLEN];
             fprintf(stderr, "fee %s TIME\n", tc_amount_format(f, paid));
         }
-    } else {
-        rc = usage("wallet: unknown command \"%s\" (balance, list, send)", sub);
     }
 out:
     tc_tx_release(&tx);
@@ -590,14 +610,18 @@ static int cmd_rpc(int argc, char **argv)
         return usage("no method given%s", "");
     if (tc_crypto_init() != 0)
         return 2;
+    wallet_args wa;
+    bool is_wallet = strcmp(argv[i], "wallet") == 0;
+    int rc = is_wallet ? wallet_parse(wallet, argc - i - 1, argv + i + 1, &wa) : 0;
+    if (rc)
+        return rc; /* a usage error is told before the node is looked for */
     tc_rpc_target t;
     tc_errmsg e = {""};
     int err = datadir ? tc_config_rpc_target(&t, datadir, &e) : tc_rpcclient_from_addr(&t, rpc, user, pass, &e);
     if (err)
         return fail(err, &e);
-    int rc;
-    if (strcmp(argv[i], "wallet") == 0)
-        rc = wallet_rpc(&t, wallet, argc - i - 1, argv + i + 1);
+    if (is_wallet)
+        rc = wallet_rpc(&t, wallet, &wa, argv + i + 1);
     else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc && strcmp(argv[i + 1], "register") == 0)
         rc = mn_register(&t, wallet, argc - i - 2, argv + i + 2);
     else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc &&

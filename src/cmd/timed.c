@@ -77,6 +77,9 @@ int main(int argc, char **argv)
     if (check_clock_hook() != 0)
         return 1;
     raise_fd_budget();
+    if (!cfg.network_given) /* say it before anything can fail on a data dir of another network */
+        tc_log_info("node", "network not set (network = or --network): using the default", "network=%s datadir=%s",
+                    cfg.net->name, cfg.datadir);
     tc_node *node;
     int err = tc_node_new(&node, &cfg, &e);
     if (err) {

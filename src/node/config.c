@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "net/p2p.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 enum kind { K_PATH, K_ADDR, K_PEER, K_LIST, K_UINT, K_INT, K_LEVEL, K_FORMAT, K_NETWORK, K_TEXT };
 
@@ -201,6 +203,9 @@ int tc_config_set(tc_config *cfg, const char *name, const char *value, const cha
     case K_TEXT:
         if (strlen(value) >= k->size)
             return tc_fail(e, TC_ECONFIG, "%s: %s: longer than %zu characters", where, name, k->size - 1);
+        if (k->off == offsetof(tc_config, rpcuser) && strchr(value, ':'))
+            return tc_fail(e, TC_ECONFIG, "%s: %s: may not contain ':' (HTTP Basic auth splits user:password there)",
+                           where, name);
         strcpy(field, value);
         return 0;
     case K_ADDR:
@@ -265,6 +270,7 @@ int tc_config_set(tc_config *cfg, const char *name, const char *value, const cha
             return tc_fail(e, TC_ECONFIG, "%s: %s: expected mainnet, testnet or devnet, got \"%s\"", where, name,
                            value);
         *(const tc_netparams **)field = net;
+        cfg->network_given = strcmp(where, "default") != 0;
         return 0;
     }
     }
@@ -287,10 +293,9 @@ void tc_config_defaults(tc_config *cfg)
 
 typedef struct {
     tc_config *cfg;
-    const char *path;
-    int line;
     tc_errmsg *e;
     int err;
+    bool seen[N_KEYS]; /* single-value keys this file has set */
 } load_ctx;
 
 /* inih does not pass line numbers to handlers; it returns the line of the
@@ -303,6 +308,15 @@ static int on_line(void *user, const char *section, const char *name, const char
                          section);
         return 0;
     }
+    const key_def *k = find_key(name);
+    if (k && k->kind != K_LIST) {
+        if (l->seen[k - keys]) {
+            l->err = tc_fail(l->e, TC_ECONFIG,
+                             "%s: given twice (only connect, addnode and seednode may repeat; keep one line)", name);
+            return 0;
+        }
+        l->seen[k - keys] = true;
+    }
     tc_errmsg inner;
     if ((l->err = tc_config_set(l->cfg, name, value, "", &inner)) != 0) {
         /* drop the empty "where" prefix ": " that tc_config_set put first */
@@ -312,24 +326,74 @@ static int on_line(void *user, const char *section, const char *name, const char
     return 1;
 }
 
+/* inih reads lines into a buffer of INI_MAX_LINE bytes (newline and NUL
+ * included) and silently splits longer ones, and a NUL byte ends a C string:
+ * both are refused here, with the line, before inih sees the text. */
+#define LINE_MAX_CHARS (INI_MAX_LINE - 2)
+
+static int check_text(const char *path, const char *text, size_t len, tc_errmsg *e)
+{
+    size_t line = 1, col = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\0')
+            return tc_fail(e, TC_ECONFIG, "%s:%zu: a NUL byte at column %zu (the file is not text)", path, line,
+                           col + 1);
+        if (text[i] == '\n') {
+            line++;
+            col = 0;
+        } else if (++col > LINE_MAX_CHARS) {
+            return tc_fail(e, TC_ECONFIG, "%s:%zu: longer than %d characters", path, line, LINE_MAX_CHARS);
+        }
+    }
+    return 0;
+}
+
+int tc_config_parse(tc_config *cfg, const char *path, const char *text, size_t len, tc_errmsg *e)
+{
+    int err = check_text(path, text, len, e);
+    if (err)
+        return err;
+    char *copy = tc_xmalloc(len + 1); /* ini_parse_string wants a C string */
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    tc_errmsg inner = {""};
+    load_ctx l = {.cfg = cfg, .e = &inner};
+    ini_stop_on_first_error = true;
+    ini_allow_multiline = false;
+    int line = ini_parse_string(copy, on_line, &l);
+    free(copy);
+    if (line == 0)
+        return 0;
+    if (line < 0)
+        return tc_fail(e, TC_EIO, "%s: cannot parse config file", path);
+    if (l.err == 0) /* inih's own syntax error */
+        return tc_fail(e, TC_ECONFIG, "%s:%d: expected \"key = value\", a [section] or a comment", path, line);
+    return tc_fail(e, TC_ECONFIG, "%s:%d: %s", path, line, inner.msg);
+}
+
 int tc_config_load(tc_config *cfg, const char *path, tc_errmsg *e)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return tc_fail(e, TC_EIO, "%s: cannot read config file: %s", path, strerror(errno));
-    tc_errmsg inner = {""};
-    load_ctx l = {cfg, path, 0, &inner, 0};
-    ini_stop_on_first_error = true;
-    ini_allow_multiline = false;
-    int line = ini_parse_file(f, on_line, &l);
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return tc_fail(e, TC_ECONFIG, "%s: not a regular file (--config expects a file such as <datadir>/time.conf)",
+                       path);
+    }
+    if (st.st_size > TC_CONFIG_MAX_BYTES) {
+        fclose(f);
+        return tc_fail(e, TC_ECONFIG, "%s: larger than %d bytes: not a config file", path, TC_CONFIG_MAX_BYTES);
+    }
+    char *text = tc_xmalloc((size_t)st.st_size + 1);
+    size_t len = fread(text, 1, (size_t)st.st_size + 1, f); /* one more: a file that grew is seen */
+    int bad = ferror(f) || len > (size_t)st.st_size;
     fclose(f);
-    if (line == 0)
-        return 0;
-    if (line < 0)
-        return tc_fail(e, TC_EIO, "%s: cannot read config file", path);
-    if (l.err == 0) /* inih's own syntax error */
-        return tc_fail(e, TC_ECONFIG, "%s:%d: expected \"key = value\", a [section] or a comment", path, line);
-    return tc_fail(e, TC_ECONFIG, "%s:%d: %s", path, line, inner.msg);
+    int err = bad ? tc_fail(e, TC_EIO, "%s: cannot read config file (read error or changed while read)", path)
+                  : tc_config_parse(cfg, path, text, len, e);
+    free(text);
+    return err;
 }
 
 static int finish(tc_config *cfg, tc_errmsg *e)
@@ -339,7 +403,12 @@ static int finish(tc_config *cfg, tc_errmsg *e)
         const char *home = getenv("HOME");
         if (home == NULL || home[0] == '\0')
             return tc_fail(e, TC_ECONFIG, "datadir: not set and $HOME is empty; pass --datadir");
-        snprintf(cfg->datadir, sizeof cfg->datadir, "%.400s/.timecoin/%s", home, n->name);
+        char parent[TC_CONFIG_PATH];
+        snprintf(parent, sizeof parent, "%.400s/.timecoin", home);
+        if (mkdir(parent, 0700) != 0 && errno != EEXIST) /* the data dir itself is made when opened */
+            return tc_fail(e, TC_EIO, "%s: cannot create the default data dir's parent: %s; pass --datadir",
+                           parent, strerror(errno));
+        snprintf(cfg->datadir, sizeof cfg->datadir, "%.480s/%.16s", parent, n->name);
     }
     if (cfg->genesis[0] == '\0')
         snprintf(cfg->genesis, sizeof cfg->genesis, "%.480s/genesis.json", cfg->datadir);
@@ -351,6 +420,20 @@ static int finish(tc_config *cfg, tc_errmsg *e)
         snprintf(cfg->rpc_listen, sizeof cfg->rpc_listen, "127.0.0.1:%u", n->rpc_port);
     if (cfg->metrics_listen[0] == '\0')
         snprintf(cfg->metrics_listen, sizeof cfg->metrics_listen, "127.0.0.1:%u", n->metrics_port);
+    static const struct {
+        const char *key;
+        size_t off;
+    } devnet_only[] = {
+        {"block-interval-ms", offsetof(tc_config, block_interval_ms)},
+        {"propose-timeout-ms", offsetof(tc_config, propose_timeout_ms)},
+        {"prevote-timeout-ms", offsetof(tc_config, prevote_timeout_ms)},
+        {"precommit-timeout-ms", offsetof(tc_config, precommit_timeout_ms)},
+    };
+    for (size_t i = 0; i < sizeof devnet_only / sizeof devnet_only[0]; i++)
+        if (*(const int64_t *)((const char *)cfg + devnet_only[i].off) != -1 && strcmp(n->name, "devnet") != 0)
+            return tc_fail(e, TC_ECONFIG,
+                           "%s: a devnet override; on %s every node takes it from genesis (remove the key)",
+                           devnet_only[i].key, n->name);
     if ((cfg->rpcuser[0] == '\0') != (cfg->rpcpassword[0] == '\0'))
         return tc_fail(e, TC_ECONFIG, "rpcuser and rpcpassword: set both or neither (neither: cookie file)");
     return 0;
@@ -395,6 +478,7 @@ int tc_config_from_args(tc_config *cfg, int argc, char **argv, tc_errmsg *e)
                 return err;
         }
     }
+    bool flag_seen[N_KEYS] = {false}; /* a flag beats the file, but once */
     for (int i = 1; i < argc; i++) {
         char name[64];
         const char *a = argv[i], *value;
@@ -414,6 +498,13 @@ int tc_config_from_args(tc_config *cfg, int argc, char **argv, tc_errmsg *e)
         }
         if (strcmp(name, "config") == 0)
             continue;
+        const key_def *k = find_key(name);
+        if (k && k->kind != K_LIST) {
+            if (flag_seen[k - keys])
+                return tc_fail(e, TC_ECONFIG, "--%s: given twice (only connect, addnode and seednode may repeat)",
+                               name);
+            flag_seen[k - keys] = true;
+        }
         char where[80];
         snprintf(where, sizeof where, "--%s", name);
         if ((err = tc_config_set(cfg, name, value, where, e)))

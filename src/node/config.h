@@ -6,6 +6,7 @@
 #ifndef TC_NODE_CONFIG_H
 #define TC_NODE_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,10 +17,12 @@
 #define TC_CONFIG_PATH 512
 #define TC_CONFIG_ADDR 80
 #define TC_CONFIG_MAX_PEERS 64
+#define TC_CONFIG_MAX_BYTES (1 << 20) /* a config file larger than this is refused */
 
 typedef struct {
     char config_file[TC_CONFIG_PATH];
     const tc_netparams *net;
+    bool network_given; /* network came from the file or a flag, not the default */
     char datadir[TC_CONFIG_PATH];
     char genesis[TC_CONFIG_PATH];     /* default: <datadir>/genesis.json */
     char operator_key[TC_CONFIG_PATH]; /* validator key file; default <datadir>/operator.key */
@@ -58,9 +61,17 @@ void tc_config_defaults(tc_config *cfg);
 int tc_config_set(tc_config *cfg, const char *key, const char *value, const char *where,
                   tc_errmsg *e) TC_MUST_CHECK;
 
-/* Reads a config file into cfg. TC_EIO if it cannot be read, TC_ECONFIG with
- * "FILE:LINE: …" for a bad line. */
+/* Reads a config file into cfg. TC_EIO if it cannot be read, TC_ECONFIG if
+ * it is not a regular file or larger than TC_CONFIG_MAX_BYTES, or (from
+ * tc_config_parse) with "FILE:LINE: …" for a bad line. */
 int tc_config_load(tc_config *cfg, const char *path, tc_errmsg *e) TC_MUST_CHECK;
+
+/* Parses config text (len bytes, not NUL-terminated) into cfg, `path`
+ * naming it in messages. TC_ECONFIG "PATH:LINE: …" for a NUL byte, a line
+ * longer than the parser's limit (198 characters), a syntax error, an
+ * unknown section or key, a bad value, or a single-value key given twice.
+ * On error cfg may hold the keys before the bad line. */
+int tc_config_parse(tc_config *cfg, const char *path, const char *text, size_t len, tc_errmsg *e) TC_MUST_CHECK;
 
 /* Parses argv: --config FILE is read first, then every other flag applied in
  * order. --help / --version are left to the caller (see tc_config_wants).

@@ -93,3 +93,52 @@ def test_peer_address_must_be_numeric(tmp_path):
     assert r.rc == 1, r.stderr
     assert ('connect: "example.invalid:1" is not a numeric ip:port' in r.stderr
             and "host names are not resolved" in r.stderr), r.stderr
+
+
+def test_config_directory_is_not_a_file(tmp_path):
+    """--config given a directory names it (it was read as an empty file)."""
+    r = timed("--config", tmp_path)
+    assert r.rc == 1, r.stderr
+    assert f"{tmp_path}: not a regular file" in r.stderr, r.stderr
+
+
+def test_config_nul_byte_and_long_line_name_their_line(tmp_path):
+    conf = tmp_path / "time.conf"
+    conf.write_bytes(f"datadir = {tmp_path / 'data'}\nrpcpassword = se\0cret\n".encode())
+    r = timed("--config", conf)
+    assert r.rc == 1 and f"{conf}:2: a NUL byte" in r.stderr, r.stderr
+    conf.write_text(f"datadir = {tmp_path / 'data'}\nrpcpassword = {'x' * 10000}\n")
+    r = timed("--config", conf)
+    assert r.rc == 1 and f"{conf}:2: longer than" in r.stderr, r.stderr
+
+
+def test_single_value_key_twice_is_refused(tmp_path):
+    conf = write_conf(tmp_path, "max-inbound = 5", "max-inbound = 6")
+    r = timed("--config", conf)
+    assert r.rc == 1 and f"{conf}:3: max-inbound: given twice" in r.stderr, r.stderr
+
+
+def test_rpcuser_with_colon_is_refused_at_the_check(tmp_path):
+    conf = write_conf(tmp_path, "rpcuser = a:b", "rpcpassword = p")
+    r = timed("--config", conf)
+    assert r.rc == 1 and "rpcuser: may not contain ':'" in r.stderr, r.stderr
+
+
+def test_devnet_overrides_refused_elsewhere(tmp_path):
+    conf = write_conf(tmp_path, "network = testnet", "block-interval-ms = 0")
+    r = timed("--config", conf)
+    assert r.rc == 1 and "block-interval-ms: a devnet override; on testnet" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("ADDR", "0"), "AMOUNT must be more than 0"),
+    (("ADDR", "1", "--fee", "abc"), '--fee is decimal TIME with up to 8 places, got "abc"'),
+    (("ADDR", "abc"), 'AMOUNT is decimal TIME with up to 8 places, got "abc"'),
+    (("ADDR", "1", "--tip", "2"), 'unexpected "--tip"'),
+])
+def test_wallet_send_usage_errors_exit_1(tmp_path, args, needle):
+    """DESIGN §10: a usage error exits 1 and says which argument is wrong,
+    before any wallet is opened or node asked."""
+    r = run([time_cli_path(), "--datadir", tmp_path, "--wallet", tmp_path / "none.wallet", "wallet", "send", *args])
+    assert r.rc == 1, (r.rc, r.stderr)
+    assert needle in r.stderr, r.stderr

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,10 +151,14 @@ static void test_peer_addresses_are_numeric(void **state)
     for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
         char flag[32], text[128];
         snprintf(flag, sizeof flag, "--%s", lists[i]);
+        bool repeatable = i < 3; /* connect, addnode, seednode */
         char *ok[] = {"timed", "--datadir", "/x", flag, "127.0.0.1:9000", flag, "[::1]:9000"};
-        if (run(&cfg, &e, 7, ok))
+        if (run(&cfg, &e, repeatable ? 7 : 5, ok))
             fail_msg("%s", e.msg);
-        snprintf(text, sizeof text, "%s = 10.1.2.3:24100\n%s = [2001:db8::1]:24100\n", lists[i], lists[i]);
+        if (repeatable)
+            snprintf(text, sizeof text, "%s = 10.1.2.3:24100\n%s = [2001:db8::1]:24100\n", lists[i], lists[i]);
+        else
+            snprintf(text, sizeof text, "%s = [2001:db8::1]:24100\n", lists[i]);
         write_conf(text);
         char *file[] = {"timed", "--datadir", "/x", "--config", path};
         int err = run(&cfg, &e, 5, file);
@@ -172,6 +177,102 @@ static void test_peer_addresses_are_numeric(void **state)
             expect_file_error(text, want);
         }
     }
+}
+
+static void write_conf_n(const char *text, size_t len)
+{
+    snprintf(path, sizeof path, "/tmp/tc-conf-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+}
+
+static void expect_error_has(int argc, char **argv, const char *needle)
+{
+    tc_config cfg;
+    tc_errmsg e = {""};
+    int err = run(&cfg, &e, argc, argv);
+    if (err != TC_ECONFIG)
+        fail_msg("expected TC_ECONFIG with \"%s\", got %s (%s)", needle, tc_errname(err), e.msg);
+    if (strstr(e.msg, needle) == NULL)
+        fail_msg("message \"%s\" lacks \"%s\"", e.msg, needle);
+}
+
+/* The mistakes an operator makes first (issue 16): each stops the start
+ * with what is wrong and where, none is read as something else. */
+static void test_front_door_errors(void **state)
+{
+    (void)state;
+    /* a NUL byte in a line: refused at its line and column, not truncated */
+    static const char nul[] = "network = devnet\nrpcpassword = se\0cret\n";
+    write_conf_n(nul, sizeof nul - 1);
+    char *argv[] = {"timed", "--config", path};
+    expect_error_has(3, argv, ":2: a NUL byte at column 17");
+    unlink(path);
+    /* a 10,000-character value: reported at its own line, the only one */
+    static char longline[10100];
+    int n = snprintf(longline, sizeof longline, "# first\nrpcpassword = ");
+    memset(longline + n, 'x', 10000);
+    memcpy(longline + n + 10000, "\n", 2);
+    write_conf(longline);
+    expect_error_has(3, argv, ":2: longer than 198 characters");
+    unlink(path);
+    /* a single-value key twice in the file, or as a flag twice */
+    write_conf("max-inbound = 5\nlog-level = debug\nmax-inbound = 6\n");
+    expect_error_has(3, argv, ":3: max-inbound: given twice");
+    unlink(path);
+    char *twice[] = {"timed", "--datadir", "/x", "--max-inbound", "5", "--max-inbound=6"};
+    expect_error_has(6, twice, "--max-inbound: given twice");
+    /* --config of a directory: named as such, never read as an empty file */
+    char *dir[] = {"timed", "--config", "/tmp"};
+    expect_error_has(3, dir, "/tmp: not a regular file");
+    /* an rpcuser with ':' would split user from password at bind time */
+    char *user[] = {"timed", "--datadir", "/x", "--rpcuser", "a:b", "--rpcpassword", "p"};
+    expect_error_has(7, user, "--rpcuser: rpcuser: may not contain ':'");
+    /* devnet overrides are refused on other networks */
+    char *bi[] = {"timed", "--datadir", "/x", "--network", "mainnet", "--block-interval-ms", "0"};
+    expect_error_has(7, bi, "block-interval-ms: a devnet override; on mainnet");
+    char *pt[] = {"timed", "--datadir", "/x", "--network", "testnet", "--prevote-timeout-ms", "50"};
+    expect_error_has(7, pt, "prevote-timeout-ms: a devnet override; on testnet");
+    tc_config cfg;
+    tc_errmsg e = {""};
+    char *dev[] = {"timed", "--datadir", "/x", "--block-interval-ms", "0", "--propose-timeout-ms", "50"};
+    if (run(&cfg, &e, 7, dev))
+        fail_msg("%s", e.msg);
+    assert_false(cfg.network_given);
+    char *net[] = {"timed", "--datadir", "/x", "--network", "devnet"};
+    assert_int_equal(run(&cfg, &e, 5, net), 0);
+    assert_true(cfg.network_given);
+}
+
+/* With no --datadir the default's parent (~/.timecoin) is created, so a
+ * first start on a fresh machine does not fail on a missing parent. */
+static void test_default_datadir_parent(void **state)
+{
+    (void)state;
+    char home[] = "/tmp/tc-home-XXXXXX";
+    assert_non_null(mkdtemp(home));
+    const char *old = getenv("HOME");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("HOME", home, 1);
+    tc_config cfg;
+    tc_errmsg e = {""};
+    char *argv[] = {"timed", "--network", "testnet"};
+    int err = run(&cfg, &e, 3, argv);
+    char want[128], parent[128];
+    snprintf(want, sizeof want, "%s/.timecoin/testnet", home);
+    snprintf(parent, sizeof parent, "%s/.timecoin", home);
+    bool made = access(parent, F_OK) == 0;
+    rmdir(parent);
+    rmdir(home);
+    if (saved) {
+        setenv("HOME", saved, 1);
+        free(saved);
+    }
+    assert_int_equal(err, 0);
+    assert_string_equal(cfg.datadir, want);
+    assert_true(made);
 }
 
 static void test_docs_name_every_key(void **state)
@@ -292,6 +393,8 @@ int main(void)
         cmocka_unit_test(test_file_errors_name_line_and_hint),
         cmocka_unit_test(test_flag_errors),
         cmocka_unit_test(test_peer_addresses_are_numeric),
+        cmocka_unit_test(test_front_door_errors),
+        cmocka_unit_test(test_default_datadir_parent),
         cmocka_unit_test(test_docs_name_every_key),
         cmocka_unit_test(test_advertised_address),
         cmocka_unit_test(test_rpc_target_of_datadir),
