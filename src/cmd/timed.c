@@ -74,6 +74,10 @@ int main(int argc, char **argv)
         return 1;
     }
     tc_log_setup(cfg.log_level, cfg.log_format, STDERR_FILENO);
+    if (cfg.log_file[0] && tc_log_to_file(cfg.log_file, &e) != 0) {
+        fprintf(stderr, "timed: %s (log-file)\n", e.msg);
+        return 1;
+    }
     if (check_clock_hook() != 0)
         return 1;
     raise_fd_budget();

@@ -47,6 +47,7 @@ static const key_def keys[] = {
     {"seednode", K_LIST, L(seednode), 0, 0, "", "peer to ask for addresses (repeatable)"},
     {"log-level", K_LEVEL, F(log_level), 0, 0, 0, "info", "debug, info, warn, error or off"},
     {"log-format", K_FORMAT, F(log_format), 0, 0, 0, "logfmt", "logfmt or json"},
+    {"log-file", K_PATH, F(log_file), 0, 0, 0, "", "append the log to this file instead of stderr; SIGHUP reopens it (logrotate)"},
     {"rpcuser", K_TEXT, F(rpcuser), 0, 0, 0, "", "RPC user (default: cookie file in the data dir)"},
     {"rpcpassword", K_TEXT, F(rpcpassword), 0, 0, 0, "", "RPC password (with rpcuser)"},
     {"max-inbound", K_UINT, F(max_inbound), 0, 0, 10000, "64", "inbound peer connections at most"},
@@ -463,6 +464,8 @@ int tc_config_rpc_target(tc_rpc_target *t, const char *datadir, tc_errmsg *e)
 int tc_config_from_args(tc_config *cfg, int argc, char **argv, tc_errmsg *e)
 {
     int err;
+    cfg->argc = argc;
+    cfg->argv = argv;
     /* The config file first, wherever --config stands, so flags override it. */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *path = NULL;

@@ -38,6 +38,7 @@ typedef struct {
     size_t n_seednode;
     int log_level;
     int log_format;
+    char log_file[TC_CONFIG_PATH]; /* "" = stderr */
     char rpcuser[64];
     char rpcpassword[128];
     uint64_t max_inbound, max_outbound, inbound_per_minute, inbound_per_minute_per_group;
@@ -50,6 +51,8 @@ typedef struct {
     uint64_t heartbeat_interval_s;
     uint64_t store_map_mb;
     uint64_t rpc_max_connections, metrics_max_connections; /* HTTP clients at once */
+    int argc;    /* the command line it was made from (tc_config_from_args), */
+    char **argv; /* kept so that SIGHUP can read file and flags again */
 } tc_config;
 
 /* Defaults for every key (network devnet until set). */

@@ -16,6 +16,7 @@
 #include "node/candidates.h"
 #include "node/datadir.h"
 #include "node/nodemetrics.h"
+#include "node/reload.h"
 #include "node/noderpc.h"
 #include "node/peerstore.h"
 #include "node/sync.h"
@@ -57,7 +58,7 @@ struct tc_node {
     tc_config cfg;
     tc_genesis g;
     struct event_base *base;
-    struct event *sigint, *sigterm, *tick;
+    struct event *sigint, *sigterm, *sighup, *tick;
     tc_datadir *dd;
     tc_keypair node_key, op_key;
     bool has_op_key;
@@ -1119,6 +1120,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(n->base, NULL);
 }
 
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    tc_node *n = arg;
+    (void)tc_reload_run(&n->cfg); /* logs what it did or why not */
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     tc_node *n = arg;
@@ -1400,6 +1407,7 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
     }
     n->sigint = evsignal_new(n->base, SIGINT, on_signal, n);
     n->sigterm = evsignal_new(n->base, SIGTERM, on_signal, n);
+    n->sighup = evsignal_new(n->base, SIGHUP, on_sighup, n);
     n->tick = event_new(n->base, -1, EV_PERSIST, on_tick, n);
     n->next_height_ev = evtimer_new(n->base, on_next_height, n);
     n->fetch.ev = evtimer_new(n->base, on_fetch_timer, n);
@@ -1410,6 +1418,7 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
     struct timeval second = {1, 0};
     evsignal_add(n->sigint, NULL);
     evsignal_add(n->sigterm, NULL);
+    evsignal_add(n->sighup, NULL);
     event_add(n->tick, &second);
     char hex[65];
     tc_log_info("node", "started", "network=%s datadir=%s height=%llu validator_key=%s p2p=%s",
@@ -1441,6 +1450,8 @@ void tc_node_free(tc_node *n)
         event_free(n->sigint);
     if (n->sigterm)
         event_free(n->sigterm);
+    if (n->sighup)
+        event_free(n->sighup);
     if (n->tick)
         event_free(n->tick);
     if (n->next_height_ev)

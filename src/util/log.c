@@ -1,5 +1,7 @@
 #include "util/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -12,9 +14,10 @@
 
 #include "util/clock.h"
 
-static int g_level = TC_LOG_INFO;
+static _Atomic int g_level = TC_LOG_INFO; /* changed at runtime (SIGHUP) while threads log */
 static int g_format = TC_LOG_LOGFMT;
 static int g_fd = 2;
+static int g_file_fd = -1; /* the log file's descriptor once tc_log_to_file opened one */
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
 
@@ -28,6 +31,27 @@ void tc_log_setup(int min_level, int format, int fd)
 int tc_log_level(void)
 {
     return g_level;
+}
+
+void tc_log_set_level(int min_level)
+{
+    g_level = min_level;
+}
+
+int tc_log_to_file(const char *path, tc_errmsg *e)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return tc_fail(e, TC_EIO, "%s: cannot open log file: %s", path, strerror(errno));
+    if (g_file_fd < 0) {
+        g_file_fd = g_fd = fd;
+        return 0;
+    }
+    /* dup2 swaps the file under the same number at once: a thread writing
+     * now writes a whole line to the old file or to the new one. */
+    int rc = dup2(fd, g_file_fd) < 0 ? tc_fail(e, TC_EIO, "%s: cannot reopen log file: %s", path, strerror(errno)) : 0;
+    close(fd);
+    return rc;
 }
 
 int tc_log_parse_level(const char *s, int *level)

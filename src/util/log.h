@@ -21,6 +21,14 @@ enum tc_log_format { TC_LOG_LOGFMT = 0, TC_LOG_JSON };
 /* Sets the minimum level, the format and the output fd (default: info, logfmt, stderr). */
 void tc_log_setup(int min_level, int format, int fd);
 int tc_log_level(void);
+/* Changes the minimum level; safe while other threads log. */
+void tc_log_set_level(int min_level);
+/* Makes the file at path (appended to, created 0640) the log output; called
+ * again (after logrotate moved it), reopens path in place of the old file,
+ * atomically for threads logging meanwhile. TC_EIO naming the path if it
+ * cannot be opened (the old output is kept). The first call must come
+ * before other threads log. */
+int tc_log_to_file(const char *path, tc_errmsg *e) TC_MUST_CHECK;
 /* "debug" | "info" | "warn" | "error" | "off" → level; TC_EINVAL otherwise. */
 int tc_log_parse_level(const char *s, int *level) TC_MUST_CHECK;
 /* "logfmt" | "json" → format; TC_EINVAL otherwise. */

@@ -1,0 +1,37 @@
+#include "node/reload.h"
+
+#include <string.h>
+
+#include "util/log.h"
+
+static const char *level_name(int level)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error", "off"};
+    return level >= 0 && level <= TC_LOG_OFF ? names[level] : "?";
+}
+
+int tc_reload_run(tc_config *running)
+{
+    tc_errmsg e = {""};
+    int err = 0;
+    if (running->log_file[0] && (err = tc_log_to_file(running->log_file, &e)) != 0)
+        tc_log_error("node", "SIGHUP: cannot reopen the log file; still writing to the old one (check the "
+                     "directory's permissions and free space)", "error=%s", e.msg);
+    tc_config fresh;
+    tc_config_defaults(&fresh);
+    int cerr = tc_config_from_args(&fresh, running->argc, running->argv, &e);
+    if (cerr) {
+        tc_log_error("node", "SIGHUP: the config no longer parses; nothing changed (fix it and send SIGHUP again)",
+                     "error=%s", e.msg);
+        return cerr;
+    }
+    if (fresh.log_level != running->log_level) {
+        tc_log_info("node", "SIGHUP: log level changed", "from=%s to=%s", level_name(running->log_level),
+                    level_name(fresh.log_level));
+        running->log_level = fresh.log_level;
+        tc_log_set_level(fresh.log_level);
+    }
+    tc_log_info("node", "SIGHUP: log reopened and config read again", "log_file=%s applied=log-level "
+                "other_keys=\"take effect at the next start\"", running->log_file[0] ? running->log_file : "stderr");
+    return err;
+}
