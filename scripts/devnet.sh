@@ -70,24 +70,28 @@ demo_payments() {
   echo "devnet: demo wallet: $(cli 1 --wallet "$DIR/demo.wallet" wallet balance)"
 }
 
-# One line per node from its RPC: height, round, peers, mempool, last block age.
+# One row per node from its RPC: height, round, step, peers, mempool, last
+# block age, and how many masternodes its ledger holds jailed.
+HEADER=$(printf '%-6s %8s %6s %-10s %6s %8s %11s %7s' node height round step peers mempool "last block" jailed)
 status_lines() {
   for i in $(seq 0 $((NODES - 1))); do
-    if ! running "$i"; then printf 'node%d  down\n' "$i"; continue; fi
+    if ! running "$i"; then printf '%-6s %s\n' "node$i" "down"; continue; fi
     {
       cli "$i" getconsensusinfo; echo ";"
       cli "$i" getblockchaininfo; echo ";"
       cli "$i" getpeerinfo; echo ";"
-      cli "$i" getmempoolinfo
+      cli "$i" getmempoolinfo; echo ";"
+      cli "$i" listmasternodes
     } 2>/dev/null | "$PY" -c '
 import json, sys
 parts = sys.stdin.read().split(";\n")
 try:
-    c, b, p, m = (json.loads(x) for x in parts)
-    print("node%s  height %-7d round %-3d step %-9s peers %d  mempool %-5d last block %5.1f s ago"
-          % (sys.argv[1], b["blocks"], c["round"], c["step"], len(p), m["size"], b["last_block_age_ms"] / 1000))
+    c, b, p, m, mn = (json.loads(x) for x in parts)
+    print("%-6s %8d %6d %-10s %6d %8d %9.1f s %7d"
+          % ("node" + sys.argv[1], b["blocks"], c["round"], c["step"], len(p), m["size"],
+             b["last_block_age_ms"] / 1000, sum(1 for x in mn if x.get("jailed"))))
 except Exception:
-    print("node%s  (no answer)" % sys.argv[1])
+    print("%-6s (no answer)" % ("node" + sys.argv[1]))
 ' "$i"
   done
 }
@@ -115,9 +119,14 @@ start() {
   local drawn=0
   while :; do
     out=$(status_lines)
-    if [ -t 1 ] && [ $drawn -eq 1 ]; then printf '\033[%dA\033[J' "$NODES"; fi
+    if [ -t 1 ]; then # one table, redrawn in place
+      [ $drawn -eq 1 ] && printf '\033[%dA\033[J' "$((NODES + 1))"
+      printf '%s\n%s\n' "$HEADER" "$out"
+    else # a log: the header once, then rows
+      [ $drawn -eq 0 ] && printf '%s\n' "$HEADER"
+      printf '%s\n' "$out"
+    fi
     drawn=1
-    printf '%s\n' "$out"
     [ $until -gt 0 ] && [ "$(date +%s)" -ge $until ] && { stop_nodes; exit 0; }
     sleep 1
   done

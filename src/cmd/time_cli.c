@@ -37,12 +37,15 @@ static const char usage_text[] =
     "       time-cli devnet init --nodes N --dir DIR [--base-port P]\n"
     "       time-cli wallet create --wallet FILE [--network mainnet|testnet|devnet] [--unencrypted]\n"
     "       time-cli wallet address --wallet FILE\n"
-    "       time-cli NODE METHOD [ARGS...]          call a node's JSON-RPC method (try: help)\n"
-    "       time-cli NODE --wallet FILE wallet balance | list | send ADDR AMOUNT [--fee F] [--allow-locked]\n"
+    "       time-cli NODE METHOD [ARGS...]          call a node's JSON-RPC method\n"
+    "       time-cli NODE help [METHOD]             the node's methods, or one method's arguments and example\n"
+    "       time-cli NODE --wallet FILE wallet address | balance | list\n"
+    "       time-cli NODE --wallet FILE wallet send ADDR AMOUNT [--fee F] [--allow-locked] [--dry-run]\n"
     "                (--allow-locked may spend masternode collateral, which deregisters the masternode)\n"
     "       time-cli masternode genkey --out FILE           a new operator key (prints its public key)\n"
     "       time-cli NODE --wallet FILE masternode register --tier bronze|silver|gold --collateral TXID:VOUT\n"
     "                --reward ADDR --addr HOST:PORT --operator-key FILE\n"
+    "       time-cli NODE --wallet FILE masternode update --collateral TXID:VOUT --addr HOST:PORT --reward ADDR\n"
     "       time-cli NODE masternode list | status --operator-key FILE\n"
     "NODE is --datadir DIR (its time.conf and RPC cookie) or --rpc HOST:PORT --rpcuser U --rpcpassword P.\n"
     "AMOUNT and F are decimal TIME with up to 8 places. Arguments that parse as JSON are sent as JSON.\n"
@@ -279,7 +282,9 @@ static int open_wallet(const char *file, tc_wallet **w, tc_errmsg *e)
 }
 
 /* Sends a signed transaction with sendrawtransaction and prints its txid. */
-static int submit_tx(const tc_rpc_target *t, const tc_tx *tx, tc_errmsg *e)
+/* Sends a signed transaction and prints its txid; with dry_run (t may then
+ * be NULL) prints the signed hex instead, to stdout, and sends nothing. */
+static int submit_tx(const tc_rpc_target *t, const tc_tx *tx, bool dry_run, tc_errmsg *e)
 {
     tc_buf raw;
     tc_buf_init(&raw);
@@ -287,14 +292,18 @@ static int submit_tx(const tc_rpc_target *t, const tc_tx *tx, tc_errmsg *e)
     char *hex = tc_xmalloc(2 * raw.len + 1);
     tc_hex_encode(hex, raw.p, raw.len);
     tc_buf_release(&raw);
-    json_t *txid;
-    int code;
-    int err = tc_rpcclient_call(t, "sendrawtransaction", json_pack("[s]", hex), &txid, &code, e);
-    free(hex);
-    if (err == 0) {
-        printf("%s\n", json_string_value(txid));
-        json_decref(txid);
+    int err = 0;
+    if (dry_run) {
+        printf("%s\n", hex);
+    } else {
+        json_t *txid;
+        int code;
+        if ((err = tc_rpcclient_call(t, "sendrawtransaction", json_pack("[s]", hex), &txid, &code, e)) == 0) {
+            printf("%s\n", json_string_value(txid));
+            json_decref(txid);
+        }
     }
+    free(hex);
     return err;
 }
 
@@ -302,6 +311,7 @@ static int submit_tx(const tc_rpc_target *t, const tc_tx *tx, tc_errmsg *e)
 typedef struct {
     const char *sub;
     bool allow_locked;
+    bool dry_run;         /* send: print the signed hex, send nothing */
     uint64_t amount, fee; /* send */
 } wallet_args;
 
@@ -311,15 +321,20 @@ static int wallet_parse(const char *file, int argc, char **argv, wallet_args *a)
     *a = (wallet_args){.sub = argc > 0 ? argv[0] : ""};
     if (file == NULL)
         return usage("wallet %s: --wallet FILE is required", a->sub);
-    a->allow_locked = argc > 0 && strcmp(argv[argc - 1], "--allow-locked") == 0;
-    if (a->allow_locked)
-        argc--;
+    for (; argc > 1; argc--) { /* trailing flags, in any order */
+        if (strcmp(argv[argc - 1], "--allow-locked") == 0)
+            a->allow_locked = true;
+        else if (strcmp(argv[argc - 1], "--dry-run") == 0 && strcmp(a->sub, "send") == 0)
+            a->dry_run = true;
+        else
+            break;
+    }
     if (strcmp(a->sub, "balance") == 0 || strcmp(a->sub, "list") == 0)
         return argc == 1 ? 0 : usage("wallet %s: takes no arguments", a->sub);
     if (strcmp(a->sub, "send") != 0)
-        return usage("wallet: unknown command \"%s\" (balance, list, send)", a->sub);
+        return usage("wallet: unknown command \"%s\" (address, balance, list, send)", a->sub);
     if (argc != 3 && argc != 5)
-        return usage("usage: wallet send ADDR AMOUNT [--fee F] [--allow-locked]%s", "");
+        return usage("usage: wallet send ADDR AMOUNT [--fee F] [--allow-locked] [--dry-run]%s", "");
     if (tc_amount_parse(argv[2], &a->amount) != 0)
         return usage("send: AMOUNT is decimal TIME with up to 8 places, got \"%s\"", argv[2]);
     if (a->amount == 0)
@@ -371,9 +386,10 @@ static int wallet_rpc(const tc_rpc_target *t, const char *file, const wallet_arg
         }
         if ((err = tc_wallet_build_transfer(w, coins, n, &to, args->amount, args->fee, &tx, &paid, &e)))
             goto out;
-        if ((err = submit_tx(t, &tx, &e)) == 0) {
+        if ((err = submit_tx(t, &tx, args->dry_run, &e)) == 0) {
             char f[TC_AMOUNT_STRLEN];
-            fprintf(stderr, "fee %s TIME\n", tc_amount_format(f, paid));
+            fprintf(stderr, "fee %s TIME%s\n", tc_amount_format(f, paid),
+                    args->dry_run ? " (dry run: signed, not sent; sendrawtransaction HEX sends it)" : "");
         }
     }
 out:
@@ -412,6 +428,72 @@ static int cmd_genkey(int argc, char **argv)
  * nothing is "sent"), never spending the collateral, turned into the
  * register kind; the payload changes the txid, so the inputs are signed again,
  * then the owner (collateral key) and the operator sign their slots. */
+/* A masternode transaction being built: the wallet holding the collateral,
+ * its coins (the collateral among them, locked), the owner's key, and a
+ * minimum-fee payment to the wallet's own address that carries it. */
+typedef struct {
+    const tc_netparams *net;
+    tc_wallet *w;
+    tc_wallet_coin *coins;
+    size_t n;
+    tc_keypair owner;
+    tc_tx tx;
+} mn_build;
+
+static void mn_init(mn_build *b)
+{
+    memset(b, 0, sizeof *b);
+    tc_tx_init(&b->tx);
+}
+
+/* b was mn_init'ed; mn_end releases it whatever this returned. */
+static int mn_begin(mn_build *b, const tc_rpc_target *t, const char *file, const tc_outpoint *col, tc_errmsg *e)
+{
+    int err;
+    if ((err = open_wallet(file, &b->w, e)) || (err = tc_wallet_probe(file, NULL, &b->net, e)) ||
+        (err = tc_coins_fetch(t, b->w, 0, &b->coins, &b->n, e)))
+        return err;
+    const tc_wallet_coin *collateral = NULL;
+    for (size_t i = 0; i < b->n; i++) {
+        if (memcmp(&b->coins[i].outpoint.txid, &col->txid, 32) == 0 && b->coins[i].outpoint.vout == col->vout) {
+            b->coins[i].locked = true; /* never spent by this transaction */
+            collateral = &b->coins[i];
+        }
+    }
+    char text[80];
+    if (collateral == NULL)
+        return tc_fail(e, TC_EMN_COLLATERAL, "%s is not an unspent output of this wallet", tc_outpoint_str(text, col));
+    if ((err = tc_wallet_keypair(b->w, &collateral->addr, &b->owner)))
+        return err;
+    uint64_t paid;
+    return tc_wallet_build_transfer(b->w, b->coins, b->n, tc_wallet_address(b->w, 0), TC_DUST_LIMIT, TC_MIN_FEE,
+                                    &b->tx, &paid, e);
+}
+
+/* Signs every input with the wallet's keys (the kind and body are set). */
+static int mn_sign_inputs(mn_build *b)
+{
+    for (size_t i = 0; i < b->tx.n_in; i++) {
+        tc_address a;
+        tc_keypair kp;
+        tc_address_from_pubkey(&a, &b->tx.in[i].pubkey);
+        int err = tc_wallet_keypair(b->w, &a, &kp);
+        if (err)
+            return err;
+        tc_tx_sign_input(&b->tx, i, b->net->chain_id, &kp);
+        tc_keypair_wipe(&kp);
+    }
+    return 0;
+}
+
+static void mn_end(mn_build *b)
+{
+    tc_keypair_wipe(&b->owner);
+    tc_tx_release(&b->tx);
+    free(b->coins);
+    tc_wallet_free(b->w);
+}
+
 static int mn_register(const tc_rpc_target *t, const char *file, int argc, char **argv)
 {
     const char *tier = NULL, *col = NULL, *reward = NULL, *addr = NULL, *opfile = NULL, *v;
@@ -433,80 +515,87 @@ static int mn_register(const tc_rpc_target *t, const char *file, int argc, char 
     if (!tier || !col || !reward || !addr || !opfile || file == NULL)
         return usage("masternode register needs --wallet, --tier, --collateral, --reward, --addr and "
                      "--operator-key%s", "");
-    tc_tx tx;
-    tc_tx_init(&tx);
     tc_mn_register reg;
     memset(&reg, 0, sizeof reg);
-    const tc_netparams *net = NULL;
-    tc_wallet *w = NULL;
-    tc_wallet_coin *coins = NULL;
-    size_t n = 0;
-    tc_keypair op, owner, kp;
+    if (tc_tier_parse(tier, &reg.tier) != 0 || reg.tier == TC_TIER_FREE)
+        return usage("--tier: bronze, silver or gold, not \"%s\"", tier);
+    if (tc_outpoint_parse(&reg.collateral, col) != 0)
+        return usage("--collateral: expected TXID:VOUT, got \"%s\"", col);
+    if (strlen(addr) > TC_MAX_NETADDR || strchr(addr, ':') == NULL)
+        return usage("--addr: expected host:port, got \"%s\"", addr);
+    snprintf(reg.netaddr, sizeof reg.netaddr, "%s", addr);
+    mn_build b;
+    mn_init(&b);
+    tc_keypair op;
     memset(&op, 0, sizeof op);
-    memset(&owner, 0, sizeof owner);
-    memset(&kp, 0, sizeof kp);
     tc_errmsg e = {""};
     int err = 0, rc = 0;
-    if (tc_tier_parse(tier, &reg.tier) != 0 || reg.tier == TC_TIER_FREE) {
-        rc = usage("--tier: bronze, silver or gold, not \"%s\"", tier);
+    if ((err = tc_keyfile_load(opfile, false, &op, &e)) || (err = mn_begin(&b, t, file, &reg.collateral, &e)))
         goto out;
-    }
-    if (tc_outpoint_parse(&reg.collateral, col) != 0) {
-        rc = usage("--collateral: expected TXID:VOUT, got \"%s\"", col);
-        goto out;
-    }
-    if (strlen(addr) > TC_MAX_NETADDR || strchr(addr, ':') == NULL) {
-        rc = usage("--addr: expected host:port, got \"%s\"", addr);
-        goto out;
-    }
-    snprintf(reg.netaddr, sizeof reg.netaddr, "%s", addr);
-    if ((err = tc_keyfile_load(opfile, false, &op, &e)) || (err = open_wallet(file, &w, &e)) ||
-        (err = tc_wallet_probe(file, NULL, &net, &e)))
-        goto out;
-    if (tc_address_decode(&reg.reward, net->hrp, reward) != 0) {
+    if (tc_address_decode(&reg.reward, b.net->hrp, reward) != 0) {
         rc = usage("--reward: \"%s\" is not an address of this network", reward);
         goto out;
     }
-    if ((err = tc_coins_fetch(t, w, 0, &coins, &n, &e)))
-        goto out;
-    const tc_wallet_coin *collateral = NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (memcmp(&coins[i].outpoint.txid, &reg.collateral.txid, 32) == 0 && coins[i].outpoint.vout == reg.collateral.vout) {
-            coins[i].locked = true; /* never spent by this transaction */
-            collateral = &coins[i];
-        }
-    }
-    if (collateral == NULL) {
-        err = tc_fail(&e, TC_EMN_COLLATERAL, "%s is not an unspent output of this wallet", col);
-        goto out;
-    }
-    if ((err = tc_wallet_keypair(w, &collateral->addr, &owner)))
-        goto out;
-    reg.owner = owner.pk;
+    reg.owner = b.owner.pk;
     reg.operator_key = op.pk;
-    uint64_t paid;
-    if ((err = tc_wallet_build_transfer(w, coins, n, tc_wallet_address(w, 0), TC_DUST_LIMIT, TC_MIN_FEE, &tx, &paid,
-                                        &e)))
+    b.tx.kind = TC_TX_MN_REGISTER;
+    b.tx.u.reg = reg;
+    if ((err = mn_sign_inputs(&b)))
         goto out;
-    tx.kind = TC_TX_MN_REGISTER;
-    tx.u.reg = reg;
-    for (size_t i = 0; i < tx.n_in; i++) {
-        tc_address a;
-        tc_address_from_pubkey(&a, &tx.in[i].pubkey);
-        if ((err = tc_wallet_keypair(w, &a, &kp)))
-            goto out;
-        tc_tx_sign_input(&tx, i, net->chain_id, &kp);
-        tc_keypair_wipe(&kp);
-    }
-    tc_tx_sign_extra(&tx, 0, net->chain_id, &owner);
-    tc_tx_sign_extra(&tx, 1, net->chain_id, &op);
-    err = submit_tx(t, &tx, &e);
+    tc_tx_sign_extra(&b.tx, 0, b.net->chain_id, &b.owner);
+    tc_tx_sign_extra(&b.tx, 1, b.net->chain_id, &op);
+    err = submit_tx(t, &b.tx, false, &e);
 out:
     tc_keypair_wipe(&op);
-    tc_keypair_wipe(&owner);
-    tc_tx_release(&tx);
-    free(coins);
-    tc_wallet_free(w);
+    mn_end(&b);
+    return rc ? rc : err ? fail(err, &e) : 0;
+}
+
+/* masternode update --collateral TXID:VOUT --addr HOST:PORT --reward ADDR:
+ * the owner replaces the network and reward addresses (both, as the
+ * transaction carries both). */
+static int mn_update(const tc_rpc_target *t, const char *file, int argc, char **argv)
+{
+    const char *col = NULL, *reward = NULL, *addr = NULL, *v;
+    for (int i = 0; i < argc; i++) {
+        int r;
+        if ((r = opt(argc, argv, &i, "--collateral", &v)) > 0)
+            col = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--reward", &v)) > 0)
+            reward = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--addr", &v)) > 0)
+            addr = v;
+        else
+            return usage(r < 0 ? "%s: expects a value" : "masternode update: unknown argument \"%s\"", argv[i]);
+    }
+    if (!col || !reward || !addr || file == NULL)
+        return usage("masternode update needs --wallet, --collateral, --addr and --reward%s", "");
+    tc_mn_update up;
+    memset(&up, 0, sizeof up);
+    if (tc_outpoint_parse(&up.collateral, col) != 0)
+        return usage("--collateral: expected TXID:VOUT, got \"%s\"", col);
+    if (strlen(addr) > TC_MAX_NETADDR || strchr(addr, ':') == NULL)
+        return usage("--addr: expected host:port, got \"%s\"", addr);
+    snprintf(up.netaddr, sizeof up.netaddr, "%s", addr);
+    mn_build b;
+    mn_init(&b);
+    tc_errmsg e = {""};
+    int err = 0, rc = 0;
+    if ((err = mn_begin(&b, t, file, &up.collateral, &e)))
+        goto out;
+    if (tc_address_decode(&up.reward, b.net->hrp, reward) != 0) {
+        rc = usage("--reward: \"%s\" is not an address of this network", reward);
+        goto out;
+    }
+    up.owner = b.owner.pk;
+    b.tx.kind = TC_TX_MN_UPDATE;
+    b.tx.u.update = up;
+    if ((err = mn_sign_inputs(&b)))
+        goto out;
+    tc_tx_sign_extra(&b.tx, 0, b.net->chain_id, &b.owner);
+    err = submit_tx(t, &b.tx, false, &e);
+out:
+    mn_end(&b);
     return rc ? rc : err ? fail(err, &e) : 0;
 }
 
@@ -579,9 +668,13 @@ static int call_method(const tc_rpc_target *t, int argc, char **argv)
     }
     if (err)
         return fail(err, &e);
-    char *text = json_dumps(result, JSON_INDENT(2) | JSON_ENCODE_ANY);
-    printf("%s\n", text);
-    free(text);
+    if (json_is_string(result)) { /* help text, hashes, hex: plain, as bitcoin-cli prints them */
+        printf("%s\n", json_string_value(result));
+    } else {
+        char *text = json_dumps(result, JSON_INDENT(2) | JSON_ENCODE_ANY);
+        printf("%s\n", text);
+        free(text);
+    }
     json_decref(result);
     return 0;
 }
@@ -612,6 +705,13 @@ static int cmd_rpc(int argc, char **argv)
         return 2;
     wallet_args wa;
     bool is_wallet = strcmp(argv[i], "wallet") == 0;
+    if (is_wallet && i + 1 < argc && strcmp(argv[i + 1], "address") == 0) { /* needs no node */
+        if (i + 2 != argc)
+            return usage("wallet address: takes no arguments (got \"%s\")", argv[i + 2]);
+        if (wallet == NULL)
+            return usage("wallet address: --wallet FILE is required%s", "");
+        return cmd_wallet("address", 2, (char *[]){"--wallet", (char *)wallet});
+    }
     int rc = is_wallet ? wallet_parse(wallet, argc - i - 1, argv + i + 1, &wa) : 0;
     if (rc)
         return rc; /* a usage error is told before the node is looked for */
@@ -624,6 +724,8 @@ static int cmd_rpc(int argc, char **argv)
         rc = wallet_rpc(&t, wallet, &wa, argv + i + 1);
     else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc && strcmp(argv[i + 1], "register") == 0)
         rc = mn_register(&t, wallet, argc - i - 2, argv + i + 2);
+    else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc && strcmp(argv[i + 1], "update") == 0)
+        rc = mn_update(&t, wallet, argc - i - 2, argv + i + 2);
     else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc &&
              (strcmp(argv[i + 1], "list") == 0 || strcmp(argv[i + 1], "status") == 0))
         rc = mn_query(&t, argv[i + 1], argc - i - 2, argv + i + 2);

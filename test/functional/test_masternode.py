@@ -51,6 +51,13 @@ def test_register_activate_vote_and_deregister_by_spending(devnet_factory):
     mn = [m for m in dn.rpc(1, "listmasternodes") if m["operator"] == operator][0]
     assert mn["tier"] == "bronze" and mn["jailed"] is False
     assert mn["active_height"] == mn["registered_height"] + 5  # devnet activation delay
+    # masternode update: the owner moves the network address, and back (the chain shows each)
+    for port in (dn.base_port + 41, dn.base_port + 40):
+        rc, _, err = dn.cli(0, "--wallet", owner_wallet, "masternode", "update", "--collateral",
+                            col_txid.strip() + ":0", "--reward", owner, "--addr", "127.0.0.1:%d" % port)
+        assert rc == 0, err
+        dn.wait_until(lambda: [m for m in dn.rpc(1, "listmasternodes") if m["operator"] == operator][0]["netaddr"]
+                      == "127.0.0.1:%d" % port, timeout=scaled(10), message="the updated address on chain")
     # the collateral is reported locked and the wallet will not spend it by accident
     assert any(c["locked"] for c in dn.rpc(0, "listunspent", owner)["utxos"])
     rc, _, err = dn.cli(0, "--wallet", owner_wallet, "wallet", "send", owner, "500")
