@@ -45,8 +45,8 @@ static void raise_fd_budget(void)
 {
     uint64_t soft = 0, hard = 0;
     if (tc_fdlimit_raise(&soft, &hard) != 0)
-        tc_log_warn("node", "cannot raise the descriptor limit", "soft=%llu hard=%llu",
-                    (unsigned long long)soft, (unsigned long long)hard);
+        tc_log_warn("node", "cannot raise the descriptor limit", "soft=%llu hard=%llu hint=%s",
+                    (unsigned long long)soft, (unsigned long long)hard, "raise the hard limit (LimitNOFILE=, limits.conf)");
     tc_log_info("node", "descriptor budget", "soft=%llu hard=%llu reserve=%u",
                 (unsigned long long)soft, (unsigned long long)hard, TC_FDLIMIT_RESERVE);
     if (soft < 1024)

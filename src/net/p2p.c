@@ -164,7 +164,8 @@ static void ban_subject(tc_p2p *p, const char *subject, int err)
     uint64_t now = tc_clock_wall_ms();
     int rc = tc_banlist_add(p->bans, subject, now, now + p->cfg.ban_ms, tc_errname(err));
     if (rc)
-        tc_log_warn("net", "ban not recorded", "subject=%s err=%s", subject, tc_errname(rc));
+        tc_log_warn("net", "ban not recorded", "subject=%s err=%s hint=%s", subject, tc_errname(rc),
+                    "the ban holds until restart only; check the peers store (<datadir>/peers) and free space");
 }
 
 static bool is_loopback(const char *ip)

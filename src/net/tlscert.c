@@ -177,7 +177,8 @@ SSL_CTX *tc_tlscert_ctx_load(const tc_keypair *kp, const char *datadir, int *err
         if (*err == 0)
             *err = write_pem(cpath, 0, cert);
         if (*err) {
-            tc_log_error("net", "cannot write TLS identity", "path=%s errno=%d", kpath, errno);
+            tc_log_error("net", "cannot write TLS identity", "path=%s errno=%d hint=%s", kpath, errno,
+                         "make the data dir writable by the node's user");
             X509_free(cert);
             EVP_PKEY_free(key);
             return NULL;

@@ -201,7 +201,8 @@ static int core_get_value(void *ctx, uint64_t height, uint32_t round, tc_hash *v
                                     &e);
     free(txs);
     if (err) {
-        tc_log_error("node", "cannot build a block", "height=%llu err=%s", (unsigned long long)height, e.msg);
+        tc_log_error("node", "cannot build a block", "height=%llu err=%s hint=%s", (unsigned long long)height, e.msg,
+                     "this node skips its turn (prevotes nil); check the store error above (disk, permissions)");
         return err;
     }
     const tc_cand *c = keep_candidate(n, &blk, round, &n->op_key.pk);
@@ -318,8 +319,8 @@ static bool apply_decided(tc_node *n, const tc_block *blk, uint64_t height, uint
     if (err) {
         /* A decided block that does not apply is a broken invariant or a full
          * disk: stop rather than run on. */
-        tc_log_error("node", "cannot commit the decided block", "height=%llu err=%s", (unsigned long long)height,
-                     e.msg);
+        tc_log_error("node", "cannot commit the decided block", "height=%llu err=%s hint=%s", (unsigned long long)height,
+                     e.msg, "the node stops; free disk space or fix the store error above, then start it: it syncs");
         stop_fatal(n, "commit failed");
         return false;
     }

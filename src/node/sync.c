@@ -580,8 +580,8 @@ static bool apply_some(tc_sync *s, uint64_t current, int *violation)
             uint64_t t = now(s);
             if (t - s->store_err_ms >= LOG_MS) {
                 s->store_err_ms = t;
-                tc_log_error("sync", "cannot apply synced blocks; retrying", "height=%llu err=%s",
-                             (unsigned long long)bad, e.msg);
+                tc_log_error("sync", "cannot apply synced blocks; retrying", "height=%llu err=%s hint=%s",
+                             (unsigned long long)bad, e.msg, "a store error (disk full, permissions) is named before this line; fix it, sync resumes by itself");
             }
             return false;
         }

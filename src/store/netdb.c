@@ -132,7 +132,8 @@ static void write_all(tc_netdb *db, tc_netdb_batch *list, size_t n_batches)
     if (txn)
         mdb_txn_abort(txn);
     if (rc != 0)
-        tc_log_warn("store", "peers store write failed", "batches=%zu err=%s", n_batches, mdb_strerror(rc));
+        tc_log_warn("store", "peers store write failed", "batches=%zu err=%s hint=%s", n_batches, mdb_strerror(rc),
+                    "addresses and bans are kept in memory; free disk space under <datadir>/peers");
     pthread_mutex_lock(&db->mu);
     if (rc == 0) {
         db->st.txns++;

@@ -94,8 +94,9 @@ static int scan(tc_signlog *l, uint8_t *last, bool *have)
         }
         if (!frame_ok(buf, l->rec_size)) {
             if (i + 1 < frames) {
-                tc_log_error("signlog", "corrupt record before the end", "path=%s offset=%llu",
-                             l->path, (unsigned long long)(i * l->frame));
+                tc_log_error("signlog", "corrupt record before the end", "path=%s offset=%llu hint=%s", l->path,
+                             (unsigned long long)(i * l->frame),
+                             "the node will not sign; restore this file from the node's own latest copy, never an older one");
                 rc = TC_ECORRUPT;
                 goto out;
             }

@@ -40,10 +40,12 @@ static int map_err(int rc, const char *what)
     case MDB_MAP_FULL:
     case ENOSPC:
     case EDQUOT:
-        tc_log_error("store", "store full", "op=%s err=%s", what, mdb_strerror(rc));
+        tc_log_error("store", "store full", "op=%s err=%s hint=%s", what, mdb_strerror(rc),
+                     "free disk space or raise store-map-mb, then restart");
         return TC_ESTORE_FULL;
     default:
-        tc_log_error("store", "database error", "op=%s err=%s", what, mdb_strerror(rc));
+        tc_log_error("store", "database error", "op=%s err=%s hint=%s", what, mdb_strerror(rc),
+                     "if it repeats after a restart, move the data dir aside and resync (docs/troubleshooting.md)");
         return TC_ESTORE;
     }
 }
