@@ -1353,7 +1353,15 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
         tc_fail(e, err, "libsodium failed to initialise");
         goto fail;
     }
-    if ((err = tc_datadir_open(&n->dd, cfg->datadir, e)) || (err = tc_genesis_load(&n->g, cfg->genesis, e)))
+    if ((err = tc_datadir_open(&n->dd, cfg->datadir, e)))
+        goto fail;
+    if (access(cfg->genesis, F_OK) != 0) { /* the first start on a fresh machine: say what to do */
+        err = tc_fail(e, TC_ECONFIG, "%s: no genesis document; a devnet's comes from `time-cli devnet init` "
+                      "(then --config DIR/node0/time.conf), any network's can be named with --genesis FILE",
+                      cfg->genesis);
+        goto fail;
+    }
+    if ((err = tc_genesis_load(&n->g, cfg->genesis, e)))
         goto fail;
     if (n->g.net != cfg->net) {
         err = tc_fail(e, TC_ECONFIG, "%s is a %s genesis but the node runs %s", cfg->genesis, n->g.net->name,

@@ -142,3 +142,16 @@ def test_wallet_send_usage_errors_exit_1(tmp_path, args, needle):
     r = run([time_cli_path(), "--datadir", tmp_path, "--wallet", tmp_path / "none.wallet", "wallet", "send", *args])
     assert r.rc == 1, (r.rc, r.stderr)
     assert needle in r.stderr, r.stderr
+
+
+def test_first_start_on_a_fresh_machine_says_what_to_do(tmp_path):
+    """`timed` with no arguments and an empty $HOME: the default data dir's
+    parents are made, and the missing genesis is explained (exit 1, a
+    configuration problem), not `cannot create data dir` (exit 2)."""
+    import os
+    env = dict(os.environ, HOME=str(tmp_path))
+    r = run([timed_path()], env=env)
+    assert r.rc == 1, (r.rc, r.stderr)
+    assert "no genesis document" in r.stderr and "time-cli devnet init" in r.stderr, r.stderr
+    assert (tmp_path / ".timecoin" / "devnet").is_dir()
+    assert "network not set" in r.stderr, "the default network is not named"
