@@ -43,3 +43,47 @@ bool tc_mn_is_validator(const tc_mn *m, uint64_t height)
         return false;
     return !m->jailed && m->active_height <= height;
 }
+
+typedef struct {
+    uint64_t height;
+    tc_valset *vs;
+} derive_walk;
+
+static int derive_one(void *arg, const tc_mn *m)
+{
+    derive_walk *w = arg;
+    uint64_t weight = 0;
+    if (!tc_mn_is_validator(m, w->height) || tc_tier_info(m->tier, NULL, &weight))
+        return 0;
+    return tc_valset_add(w->vs, &m->operator_key, weight, &m->reward) ? TC_ECORRUPT : 0;
+}
+
+int tc_valset_derive(tc_valset *out, uint64_t height, tc_mn_each_fn each, void *ctx)
+{
+    derive_walk w = {height, out};
+    tc_valset_init(out);
+    int err = each(ctx, derive_one, &w);
+    if (err)
+        tc_valset_release(out);
+    return err;
+}
+
+typedef struct {
+    uint64_t height;
+    size_t n;
+} count_walk;
+
+static int count_one(void *arg, const tc_mn *m)
+{
+    count_walk *w = arg;
+    w->n += tc_mn_is_validator(m, w->height);
+    return 0;
+}
+
+int tc_mn_count_validators(size_t *n, uint64_t height, tc_mn_each_fn each, void *ctx)
+{
+    count_walk w = {height, 0};
+    int err = each(ctx, count_one, &w);
+    *n = w.n;
+    return err;
+}

@@ -30,7 +30,7 @@ static void open_ledger(testchain *c)
         die("open", e.msg);
 }
 
-void testchain_init(testchain *c, size_t n_val, uint32_t activation_delay, uint32_t jail_after, int with_pool)
+void testchain_init_genesis(testchain *c, size_t n_val, uint32_t activation_delay, uint32_t jail_after)
 {
     memset(c, 0, sizeof *c);
     if (tc_crypto_init())
@@ -72,6 +72,11 @@ void testchain_init(testchain *c, size_t n_val, uint32_t activation_delay, uint3
     tc_errmsg e;
     if (tc_genesis_parse(&c->g, json, strlen(json), &e))
         die("genesis", e.msg);
+}
+
+void testchain_init(testchain *c, size_t n_val, uint32_t activation_delay, uint32_t jail_after, int with_pool)
+{
+    testchain_init_genesis(c, n_val, activation_delay, jail_after);
     snprintf(c->dir, sizeof c->dir, "/tmp/tc-test-XXXXXX");
     if (mkdtemp(c->dir) == NULL)
         die("mkdtemp", c->dir);
@@ -96,7 +101,7 @@ void testchain_release(testchain *c)
     char cmd[300];
     testchain_close(c);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->dir);
-    if (system(cmd) != 0)
+    if (c->dir[0] && system(cmd) != 0)
         fprintf(stderr, "testchain: could not remove %s\n", c->dir);
     tc_pool_free(c->pool);
     tc_sigcache_free(c->cache);

@@ -33,6 +33,9 @@ typedef struct {
 /* A chain of n_val validators, funds for the users, the given consensus
  * rules, opened in a fresh temp dir (pool: parallel signature checks). */
 void testchain_init(testchain *c, size_t n_val, uint32_t activation_delay, uint32_t jail_after, int with_pool);
+/* Only the keys and the genesis of testchain_init: no directory, no ledger
+ * (c->L NULL), for tests of the rules over memory (memstate.h). */
+void testchain_init_genesis(testchain *c, size_t n_val, uint32_t activation_delay, uint32_t jail_after);
 /* Closes and deletes the directory. */
 void testchain_release(testchain *c);
 void testchain_close(testchain *c);      /* close the ledger, keep the dir */

@@ -1,0 +1,113 @@
+#include "chain/mnstate.h"
+
+#include <string.h>
+
+#include "util/hex.h"
+#include "util/log.h"
+
+int tc_mn_apply_register(const tc_state *st, const tc_consensus_params *cp, const tc_tx *tx, uint64_t height)
+{
+    tc_mn m;
+    memset(&m, 0, sizeof m);
+    m.collateral = tx->u.reg.collateral;
+    m.tier = tx->u.reg.tier;
+    m.owner = tx->u.reg.owner;
+    m.operator_key = tx->u.reg.operator_key;
+    m.reward = tx->u.reg.reward;
+    memcpy(m.netaddr, tx->u.reg.netaddr, sizeof m.netaddr);
+    m.registered_height = height;
+    m.active_height = height + (cp->activation_delay ? cp->activation_delay : 1);
+    return st->add_mn(st->view.ctx, &m);
+}
+
+int tc_mn_apply_update(const tc_state *st, const tc_tx *tx)
+{
+    tc_mn m;
+    int err = st->view.get_mn(st->view.ctx, &tx->u.update.collateral, &m);
+    if (err)
+        return err;
+    m.reward = tx->u.update.reward;
+    memcpy(m.netaddr, tx->u.update.netaddr, sizeof m.netaddr);
+    return st->put_mn(st->view.ctx, &m);
+}
+
+int tc_mn_apply_deregister(const tc_state *st, const tc_outpoint *collateral)
+{
+    tc_mn m;
+    int err = st->view.get_mn(st->view.ctx, collateral, &m);
+    return err ? err : st->del_mn(st->view.ctx, &m);
+}
+
+int tc_mn_apply_unjail(const tc_state *st, const tc_tx *tx)
+{
+    tc_mn m;
+    int err = st->view.get_mn(st->view.ctx, &tx->u.unjail.collateral, &m);
+    if (err)
+        return err;
+    m.jailed = 0;
+    m.missed = 0;
+    return st->put_mn(st->view.ctx, &m);
+}
+
+/* Jails m (with its missed count as the caller set it) unless that would
+ * leave no validator at height + 1. */
+static int jail(const tc_state *st, tc_mn *m, uint64_t height, const char *why)
+{
+    size_t n;
+    int err = tc_mn_count_validators(&n, height + 1, st->each_mn, st->view.ctx);
+    if (err)
+        return err;
+    if (n <= 1 && tc_mn_is_validator(m, height + 1))
+        return 0;
+    char hex[65];
+    if (st->log_events)
+        tc_log_warn("ledger", "masternode jailed", "height=%llu operator=%s reason=%s", (unsigned long long)height,
+                    tc_hex_encode(hex, m->operator_key.b, 32), why);
+    m->jailed = 1;
+    return st->put_mn(st->view.ctx, m);
+}
+
+int tc_mn_apply_evidence(const tc_state *st, const tc_tx *tx, uint64_t height)
+{
+    tc_mn m;
+    int err = st->view.get_mn_by_operator(st->view.ctx, &tx->u.evidence.a.validator, &m);
+    if (err || m.jailed)
+        return err;
+    return jail(st, &m, height, "double-sign evidence");
+}
+
+static bool signed_commit(const tc_cert *c, const tc_pubkey *key)
+{
+    for (size_t k = 0; k < c->n; k++)
+        if (memcmp(c->sigs[k].key.b, key->b, 32) == 0)
+            return true;
+    return false;
+}
+
+int tc_mn_apply_liveness(const tc_state *st, const tc_consensus_params *cp, uint64_t height,
+                         const tc_cert *last_commit)
+{
+    if (height < 2)
+        return 0;
+    tc_valset prev;
+    int err = st->get_valset(st->view.ctx, height - 1, &prev);
+    for (size_t i = 0; i < prev.n && err == 0; i++) {
+        tc_mn m;
+        if ((err = st->view.get_mn_by_operator(st->view.ctx, &prev.v[i].key, &m)) == TC_ENOTFOUND) {
+            err = 0; /* deregistered since: nothing to track */
+            continue;
+        }
+        if (err)
+            break;
+        uint32_t missed = signed_commit(last_commit, &prev.v[i].key) ? 0 : m.missed + 1;
+        if (missed == m.missed)
+            continue;
+        m.missed = missed;
+        if (!m.jailed && missed >= cp->jail_after_missed)
+            err = jail(st, &m, height, "absent from commit certificates");
+        else
+            err = st->put_mn(st->view.ctx, &m);
+    }
+    tc_valset_release(&prev);
+    return err;
+}
