@@ -40,6 +40,18 @@ static void one(tc_metrics_family *f, double v)
     tc_metrics_set(tc_metrics_at(f, NULL), v);
 }
 
+/* Established links by direction. */
+static void count_peers(tc_p2p *p2p, size_t *in, size_t *out)
+{
+    tc_peer_info *peers;
+    size_t n = tc_p2p_peers(p2p, &peers);
+    *in = *out = 0;
+    for (size_t i = 0; i < n; i++)
+        if (peers[i].established)
+            *(peers[i].inbound ? in : out) += 1;
+    free(peers);
+}
+
 /* Refreshes every sampled value right before a scrape. */
 static void collect(void *arg, tc_metrics *reg)
 {
@@ -57,13 +69,8 @@ static void collect(void *arg, tc_metrics *reg)
     one(m->signed_msgs, (double)cs.signs);
     one(m->evidence, (double)cs.evidence);
 
-    tc_peer_info *peers;
-    size_t n = tc_p2p_peers(c->p2p, &peers);
-    size_t in = 0, out = 0;
-    for (size_t i = 0; i < n; i++)
-        if (peers[i].established)
-            *(peers[i].inbound ? &in : &out) += 1;
-    free(peers);
+    size_t in, out;
+    count_peers(c->p2p, &in, &out);
     tc_metrics_set(tc_metrics_at(m->peers, (const char *const[]){"in"}), (double)in);
     tc_metrics_set(tc_metrics_at(m->peers, (const char *const[]){"out"}), (double)out);
     tc_p2p_stats ps;
@@ -281,12 +288,8 @@ static void status_json(void *arg, json_t *body)
                                               : json_null());
     json_object_set_new(body, "consensus", cons);
 
-    tc_peer_info *peers;
-    size_t n = tc_p2p_peers(c->p2p, &peers), in = 0, out = 0;
-    for (size_t i = 0; i < n; i++)
-        if (peers[i].established)
-            *(peers[i].inbound ? &in : &out) += 1;
-    free(peers);
+    size_t in, out;
+    count_peers(c->p2p, &in, &out);
     json_object_set_new(body, "peers", pair("in", (json_int_t)in, "out", (json_int_t)out));
     tc_mempool_stats ms;
     tc_mempool_get_stats(c->mp, &ms);
