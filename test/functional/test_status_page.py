@@ -2,7 +2,8 @@
 the page draws and its height moves; the page itself, loaded in headless
 Chromium (Debian's `chromium`, driven over the DevTools protocol on a pipe,
 Python stdlib only), renders a height that increases, logs no console error,
-loads nothing but 127.0.0.1, and leaves a screenshot in the test's tmp dir.
+loads nothing but 127.0.0.1, and leaves screenshots (light and dark) in the
+test's tmp dir.
 
 Chromium runs in its own process group with a throwaway profile; every wait
 is bounded, and teardown kills that group (and only it)."""
@@ -265,6 +266,13 @@ def test_status_page_in_chromium(devnet, tmp_path):
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         shot.write_bytes(png)
         print("status page screenshot: %s" % shot)
+        # the dark scheme draws too (its own colours on the canvas), without errors
+        browser.send("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+        browser.pump(1.5)
+        assert browser.eval("matchMedia('(prefers-color-scheme: dark)').matches") is True
+        dark = tmp_path / "status_page_dark.png"
+        dark.write_bytes(base64.b64decode(browser.send("Page.captureScreenshot", {"format": "png"})["data"]))
+        print("status page screenshot (dark): %s" % dark)
         browser.pump(0.5)
         problems = browser.problems()
         assert not problems, "the page reported: %s" % problems
