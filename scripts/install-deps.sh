@@ -9,6 +9,7 @@ pkgs=(
   libcmocka-dev librust-blake3-dev
   clang libclang-rt-14-dev
   python3 python3-pytest python3-openssl python3-cryptography
+  chromium  # headless, for test/functional/test_status_page.py
 )
 
 missing=()

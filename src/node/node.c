@@ -326,7 +326,7 @@ static bool apply_decided(tc_node *n, const tc_block *blk, uint64_t height, uint
     }
     tc_mempool_block_committed(n->mp, blk, tc_clock_wall_ms());
     uint64_t now = tc_clock_mono_ms();
-    tc_nodemetrics_on_commit(n->metrics, now - n->committed_ms, now - n->height_started_ms, round);
+    tc_nodemetrics_on_commit(n->metrics, blk, now - n->committed_ms, now - n->height_started_ms, round);
     n->committed_ms = now;
     char hex[65];
     tc_log_info("node", "block committed", "height=%llu round=%u hash=%s txs=%zu signers=%zu apply_ms=%llu",
@@ -1327,9 +1327,20 @@ static void node_status(void *arg, tc_node_status *out)
     out->validator = n->has_op_key && tc_valset_find(&n->vs, &n->op_key.pk) >= 0;
 }
 
+/* For the status page: when the operator key was last heard from. */
+static bool node_heartbeat(void *arg, const tc_pubkey *key, uint64_t *age_ms, bool *self)
+{
+    tc_node *n = arg;
+    const liveness *l = tc_hmap_get(n->seen, key->b);
+    uint64_t now = tc_clock_wall_ms();
+    *self = n->has_op_key && memcmp(key->b, n->op_key.pk.b, 32) == 0;
+    *age_ms = l && now > l->seen_ms ? now - l->seen_ms : 0;
+    return l != NULL;
+}
+
 static int open_metrics(tc_node *n, tc_errmsg *e)
 {
-    tc_nodemetrics_ctx mc = {n->L, n->mp, n->p2p, n->core, n->cache, n, node_status,
+    tc_nodemetrics_ctx mc = {n->L, n->mp, n->p2p, n->core, n->cache, n, node_status, node_heartbeat,
                              (unsigned)n->cfg.metrics_max_connections};
     int err = 0;
     n->metrics = tc_nodemetrics_new(n->base, n->cfg.metrics_listen, &mc, &err);

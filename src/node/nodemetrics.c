@@ -2,7 +2,17 @@
 
 #include <stdio.h>
 
+#include "chain/masternode.h"
+#include "util/hex.h"
 #include "util/mem.h"
+
+/* A committed block as the status page lists it. */
+typedef struct {
+    uint64_t height, time_ms, interval_ms, latency_ms;
+    tc_hash hash;
+    size_t txs; /* without the coinbase */
+    uint32_t round;
+} recent_block;
 
 struct tc_nodemetrics {
     tc_nodemetrics_ctx ctx;
@@ -14,6 +24,8 @@ struct tc_nodemetrics {
     tc_metrics_family *unknown_msgs, *inbound_refused, *accept_pauses, *peers_unsolicited;
     tc_metrics_family *mp_txs, *mp_bytes, *mp_fees, *mp_evicted, *mp_rejected, *mp_expired;
     tc_metrics_family *syncing, *sync_target, *verifies, *cache_hits, *store_bytes, *rss;
+    recent_block recent[TC_NODEMETRICS_RECENT]; /* a ring, oldest at next once full */
+    size_t n_recent, next;
 };
 
 static const char *const directions[] = {"in", "out"};
@@ -26,6 +38,18 @@ static double seconds(uint64_t ms)
 static void one(tc_metrics_family *f, double v)
 {
     tc_metrics_set(tc_metrics_at(f, NULL), v);
+}
+
+/* Established links by direction. */
+static void count_peers(tc_p2p *p2p, size_t *in, size_t *out)
+{
+    tc_peer_info *peers;
+    size_t n = tc_p2p_peers(p2p, &peers);
+    *in = *out = 0;
+    for (size_t i = 0; i < n; i++)
+        if (peers[i].established)
+            *(peers[i].inbound ? in : out) += 1;
+    free(peers);
 }
 
 /* Refreshes every sampled value right before a scrape. */
@@ -45,13 +69,8 @@ static void collect(void *arg, tc_metrics *reg)
     one(m->signed_msgs, (double)cs.signs);
     one(m->evidence, (double)cs.evidence);
 
-    tc_peer_info *peers;
-    size_t n = tc_p2p_peers(c->p2p, &peers);
-    size_t in = 0, out = 0;
-    for (size_t i = 0; i < n; i++)
-        if (peers[i].established)
-            *(peers[i].inbound ? &in : &out) += 1;
-    free(peers);
+    size_t in, out;
+    count_peers(c->p2p, &in, &out);
     tc_metrics_set(tc_metrics_at(m->peers, (const char *const[]){"in"}), (double)in);
     tc_metrics_set(tc_metrics_at(m->peers, (const char *const[]){"out"}), (double)out);
     tc_p2p_stats ps;
@@ -127,6 +146,162 @@ static bool health(void *arg, json_t *body, json_t *reasons)
     return json_array_size(reasons) == 0;
 }
 
+/* ---- /status.json ------------------------------------------------------------ */
+
+static void put_u64(json_t *o, const char *key, uint64_t v)
+{
+    json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+static json_t *hex_json(const uint8_t *p, size_t n)
+{
+    char hex[2 * 64 + 1];
+    return json_string(tc_hex_encode(hex, p, n));
+}
+
+typedef struct {
+    const tc_nodemetrics *m;
+    const tc_valset *vs;
+    bool *listed; /* per entry of vs: a masternode record named it */
+    json_t *out;
+    bool truncated;
+} mn_walk;
+
+/* One row of "validators"; tier, jailed and missed come from the
+ * masternode record when there is one. */
+static json_t *validator_json(const tc_nodemetrics *m, const tc_pubkey *key, uint64_t weight, bool in_set)
+{
+    uint64_t age = 0;
+    bool self = false, heard = m->ctx.heartbeat && m->ctx.heartbeat(m->ctx.node, key, &age, &self);
+    json_t *v = json_object();
+    json_object_set_new(v, "operator", hex_json(key->b, 32));
+    put_u64(v, "weight", weight);
+    json_object_set_new(v, "in_set", json_boolean(in_set));
+    json_object_set_new(v, "self", json_boolean(self));
+    json_object_set_new(v, "heartbeat_age_ms", heard ? json_integer((json_int_t)age) : json_null());
+    return v;
+}
+
+static int add_mn(void *arg, const tc_mn *mn)
+{
+    mn_walk *w = arg;
+    if (json_array_size(w->out) == TC_NODEMETRICS_MAX_VALIDATORS) {
+        w->truncated = true;
+        return 1; /* stops the walk */
+    }
+    long i = tc_valset_find(w->vs, &mn->operator_key);
+    if (i >= 0)
+        w->listed[i] = true;
+    json_t *v = validator_json(w->m, &mn->operator_key, i >= 0 ? w->vs->v[i].weight : 0, i >= 0);
+    json_object_set_new(v, "tier", json_string(tc_tier_name(mn->tier)));
+    json_object_set_new(v, "jailed", json_boolean(mn->jailed != 0));
+    put_u64(v, "missed", mn->missed);
+    json_array_append_new(w->out, v);
+    return 0;
+}
+
+/* Registered masternodes (at most TC_NODEMETRICS_MAX_VALIDATORS, collateral
+ * order), then members of the next height's set that no record names (the
+ * genesis set), within the same cap. */
+static void status_validators(const tc_nodemetrics *m, json_t *body)
+{
+    tc_valset vs;
+    if (tc_ledger_valset(m->ctx.L, tc_ledger_height(m->ctx.L) + 1, &vs) != 0)
+        tc_valset_init(&vs); /* listed without weights rather than not at all */
+    mn_walk w = {m, &vs, tc_xcalloc(vs.n + 1, sizeof(bool)), json_array(), false};
+    int err = tc_ledger_each_mn(m->ctx.L, add_mn, &w);
+    for (size_t i = 0; i < vs.n && !w.truncated; i++) {
+        if (w.listed[i])
+            continue;
+        if (json_array_size(w.out) == TC_NODEMETRICS_MAX_VALIDATORS) {
+            w.truncated = true;
+            break;
+        }
+        json_t *v = validator_json(m, &vs.v[i].key, vs.v[i].weight, true);
+        json_object_set_new(v, "tier", json_null());
+        json_object_set_new(v, "jailed", json_false());
+        put_u64(v, "missed", 0);
+        json_array_append_new(w.out, v);
+    }
+    json_object_set_new(body, "validators", w.out);
+    json_object_set_new(body, "validators_truncated", json_boolean(w.truncated));
+    put_u64(body, "validator_set_size", vs.n);
+    if (err < 0)
+        json_object_set_new(body, "validators_error", json_string(tc_strerror(err)));
+    free(w.listed);
+    tc_valset_release(&vs);
+}
+
+/* The ring, oldest first. */
+static void status_blocks(const tc_nodemetrics *m, json_t *body)
+{
+    json_t *list = json_array();
+    size_t first = m->n_recent < TC_NODEMETRICS_RECENT ? 0 : m->next;
+    for (size_t k = 0; k < m->n_recent; k++) {
+        const recent_block *b = &m->recent[(first + k) % TC_NODEMETRICS_RECENT];
+        json_t *o = json_object();
+        put_u64(o, "height", b->height);
+        json_object_set_new(o, "hash", hex_json(b->hash.b, 32));
+        put_u64(o, "time_ms", b->time_ms);
+        put_u64(o, "txs", b->txs);
+        put_u64(o, "round", b->round);
+        put_u64(o, "interval_ms", b->interval_ms);
+        put_u64(o, "latency_ms", b->latency_ms);
+        json_array_append_new(list, o);
+    }
+    json_object_set_new(body, "blocks", list);
+}
+
+static json_t *pair(const char *k1, json_int_t v1, const char *k2, json_int_t v2)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, k1, json_integer(v1));
+    json_object_set_new(o, k2, json_integer(v2));
+    return o;
+}
+
+/* GET /status.json: what the node holds in memory, the tip's valset and a
+ * walk of at most TC_NODEMETRICS_MAX_VALIDATORS masternode records. */
+static void status_json(void *arg, json_t *body)
+{
+    tc_nodemetrics *m = arg;
+    const tc_nodemetrics_ctx *c = &m->ctx;
+    tc_node_status st;
+    c->status(c->node, &st);
+    tc_header tip;
+    tc_hash tip_hash;
+    tc_ledger_tip(c->L, &tip, &tip_hash);
+    json_object_set_new(body, "network", json_string(tc_ledger_genesis(c->L)->net->name));
+    put_u64(body, "height", tc_ledger_height(c->L));
+    json_object_set_new(body, "tip_hash", hex_json(tip_hash.b, 32));
+    put_u64(body, "tip_time_ms", tip.time_ms);
+    put_u64(body, "last_block_age_ms", st.last_commit_age_ms);
+    json_object_set_new(body, "validator", json_boolean(st.validator));
+
+    json_t *cons = json_object();
+    tc_pubkey proposer;
+    put_u64(cons, "height", tc_core_height(c->core));
+    put_u64(cons, "round", tc_core_round(c->core));
+    put_u64(cons, "step", (uint64_t)tc_core_step(c->core));
+    json_object_set_new(cons, "proposer", tc_core_proposer(c->core, tc_core_round(c->core), &proposer)
+                                              ? hex_json(proposer.b, 32)
+                                              : json_null());
+    json_object_set_new(body, "consensus", cons);
+
+    size_t in, out;
+    count_peers(c->p2p, &in, &out);
+    json_object_set_new(body, "peers", pair("in", (json_int_t)in, "out", (json_int_t)out));
+    tc_mempool_stats ms;
+    tc_mempool_get_stats(c->mp, &ms);
+    json_object_set_new(body, "mempool", pair("txs", (json_int_t)ms.txs, "bytes", (json_int_t)ms.bytes));
+    json_t *sync = json_object();
+    json_object_set_new(sync, "syncing", json_boolean(st.syncing));
+    put_u64(sync, "target", st.sync_target);
+    json_object_set_new(body, "sync", sync);
+    status_blocks(m, body);
+    status_validators(m, body);
+}
+
 #define COUNTER(field, name, help, labels) (m->field = tc_metrics_counter(m->reg, name, help, labels, err))
 #define GAUGE(field, name, help, labels) (m->field = tc_metrics_gauge(m->reg, name, help, labels, err))
 
@@ -196,6 +371,7 @@ tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, 
         tc_nodemetrics_free(m);
         return NULL;
     }
+    tc_metrics_server_set_status(m->server, status_json, m);
     return m;
 }
 
@@ -231,8 +407,16 @@ void tc_nodemetrics_on_proposal(tc_nodemetrics *m, int rc)
     tc_metrics_inc(tc_metrics_at(m->proposals, (const char *const[]){outcome}));
 }
 
-void tc_nodemetrics_on_commit(tc_nodemetrics *m, uint64_t interval_ms, uint64_t latency_ms, uint32_t round)
+void tc_nodemetrics_on_commit(tc_nodemetrics *m, const tc_block *blk, uint64_t interval_ms, uint64_t latency_ms,
+                              uint32_t round)
 {
+    recent_block *b = &m->recent[m->next];
+    *b = (recent_block){.height = blk->hdr.height, .time_ms = blk->hdr.time_ms, .interval_ms = interval_ms,
+                        .latency_ms = latency_ms, .txs = blk->n_tx ? blk->n_tx - 1 : 0, .round = round};
+    tc_header_hash(&blk->hdr, &b->hash);
+    m->next = (m->next + 1) % TC_NODEMETRICS_RECENT;
+    if (m->n_recent < TC_NODEMETRICS_RECENT)
+        m->n_recent++;
     if (interval_ms > 0)
         tc_metrics_observe(tc_metrics_at(m->block_interval, NULL), seconds(interval_ms));
     tc_metrics_observe(tc_metrics_at(m->commit_latency, NULL), seconds(latency_ms));

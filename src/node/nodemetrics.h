@@ -1,7 +1,9 @@
-/* The node's Prometheus metrics and /health (DESIGN.md §8): families are
- * registered once; sampled values (heights, peers, mempool, store, RSS, P2P
- * counters) are refreshed just before each scrape; commit timings are
- * observed by the node as blocks are committed. Loop thread only. */
+/* The node's Prometheus metrics, /health and the status page's
+ * /status.json (DESIGN.md §8): families are registered once; sampled values
+ * (heights, peers, mempool, store, RSS, P2P counters) are refreshed just
+ * before each scrape; commit timings are observed by the node as blocks are
+ * committed, and the last TC_NODEMETRICS_RECENT blocks are kept for the
+ * status page. Loop thread only. */
 #ifndef TC_NODE_NODEMETRICS_H
 #define TC_NODE_NODEMETRICS_H
 
@@ -14,6 +16,9 @@
 #include "net/p2p.h"
 #include "rpc/metrics.h"
 #include "store/ledger.h"
+
+#define TC_NODEMETRICS_RECENT 20          /* blocks in /status.json */
+#define TC_NODEMETRICS_MAX_VALIDATORS 100 /* masternodes listed in /status.json */
 
 /* What only the node knows, asked for at each scrape and /health. */
 typedef struct {
@@ -32,6 +37,10 @@ typedef struct {
     tc_sigcache *cache;
     void *node;
     void (*status)(void *node, tc_node_status *out);
+    /* The last heartbeat heard from the operator key: true with *age_ms
+     * since it arrived; false if none was. *self: it is this node's own key
+     * (which it does not hear from itself). NULL: none known. */
+    bool (*heartbeat)(void *node, const tc_pubkey *key, uint64_t *age_ms, bool *self);
     unsigned max_connections; /* of the listener; 0: TC_METRICS_DEFAULT_MAX_CONNECTIONS */
 } tc_nodemetrics_ctx;
 
@@ -52,8 +61,10 @@ void tc_nodemetrics_on_vote(tc_nodemetrics *m, uint8_t type, int rc);
  * round; TC_ECONS_PROPOSER: signed by a key not scheduled to propose). */
 void tc_nodemetrics_on_proposal(tc_nodemetrics *m, int rc);
 
-/* A block was committed: the time since the previous commit, the time the
- * height took from its start, and the round it was decided in. */
-void tc_nodemetrics_on_commit(tc_nodemetrics *m, uint64_t interval_ms, uint64_t latency_ms, uint32_t round);
+/* blk was committed (it is the ledger's tip now): the time since the
+ * previous commit, the time the height took from its start, and the round it
+ * was decided in. */
+void tc_nodemetrics_on_commit(tc_nodemetrics *m, const tc_block *blk, uint64_t interval_ms, uint64_t latency_ms,
+                              uint32_t round);
 
 #endif

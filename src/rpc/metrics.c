@@ -1,5 +1,5 @@
-/* Prometheus registry, text exposition 0.0.4, and the /metrics + /health
- * listener. See metrics.h. */
+/* Prometheus registry, text exposition 0.0.4, and the /metrics + /health +
+ * status page listener. See metrics.h. */
 #include "rpc/metrics.h"
 
 #include <math.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "rpc/http.h"
+#include "rpc/statuspage.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -460,15 +461,33 @@ struct tc_metrics_server {
     tc_metrics *reg;
     tc_metrics_health_fn health;
     void *ctx;
+    tc_metrics_status_fn status;
+    void *status_ctx;
 };
 
 static void send_buf(tc_http_response *resp, int status, const char *type, const char *extra,
                      const void *p, size_t n)
 {
     /* HEAD gets the headers of GET; the server leaves out the body itself. */
-    char headers[128];
+    char headers[512];
     snprintf(headers, sizeof headers, "Cache-Control: no-store\r\n%s", extra ? extra : "");
     tc_http_respond(resp, status, type, headers, p, n);
+}
+
+/* body as one line of compact JSON; body is consumed. */
+static void send_json(tc_http_response *resp, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (text == NULL)
+        abort();
+    size_t n = strlen(text);
+    char *line = tc_xmalloc(n + 2);
+    memcpy(line, text, n);
+    line[n] = '\n';
+    free(text);
+    send_buf(resp, status, "application/json", NULL, line, n + 1);
+    free(line);
 }
 
 static void serve_health(tc_metrics_server *s, tc_http_response *resp)
@@ -485,17 +504,25 @@ static void serve_health(tc_metrics_server *s, tc_http_response *resp)
     json_object_set_new(body, "status", json_string(ok ? "ok" : "unhealthy"));
     json_object_set(body, "reasons", reasons);
     json_decref(reasons);
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (text == NULL)
+    send_json(resp, ok ? 200 : 503, body);
+}
+
+static void serve_status(tc_metrics_server *s, tc_http_response *resp)
+{
+    json_t *body = json_object();
+    if (body == NULL)
         abort();
-    size_t n = strlen(text);
-    char *line = tc_xmalloc(n + 2);
-    memcpy(line, text, n);
-    line[n] = '\n';
-    free(text);
-    send_buf(resp, ok ? 200 : 503, "application/json", NULL, line, n + 1);
-    free(line);
+    s->status(s->status_ctx, body);
+    send_json(resp, 200, body);
+}
+
+/* The page's files may load only from this origin and never be framed. */
+static void serve_asset(tc_http_response *resp, const tc_statuspage_asset *a)
+{
+    send_buf(resp, 200, a->content_type,
+             "Content-Security-Policy: " TC_STATUSPAGE_CSP "\r\n"
+             "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n",
+             a->body, a->len);
 }
 
 static void metrics_http_cb(void *arg, const tc_http_request *req, tc_http_response *resp)
@@ -503,13 +530,24 @@ static void metrics_http_cb(void *arg, const tc_http_request *req, tc_http_respo
     tc_metrics_server *s = arg;
     bool is_metrics = strcmp(req->path, "/metrics") == 0;
     bool is_health = strcmp(req->path, "/health") == 0;
+    bool is_status = s->status != NULL && strcmp(req->path, "/status.json") == 0;
+    const tc_statuspage_asset *asset = tc_statuspage_find(req->path);
     static const char *const PLAIN = "text/plain; charset=utf-8";
-    if (!is_metrics && !is_health) {
-        send_buf(resp, 404, PLAIN, NULL, "not found: try /metrics or /health\n", 35);
+    static const char NOT_FOUND[] = "not found: try /, /metrics or /health\n";
+    if (!is_metrics && !is_health && !is_status && asset == NULL) {
+        send_buf(resp, 404, PLAIN, NULL, NOT_FOUND, sizeof NOT_FOUND - 1);
         return;
     }
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         send_buf(resp, 405, PLAIN, "Allow: GET, HEAD\r\n", "method not allowed\n", 19);
+        return;
+    }
+    if (asset != NULL) {
+        serve_asset(resp, asset);
+        return;
+    }
+    if (is_status) {
+        serve_status(s, resp);
         return;
     }
     if (is_health) {
@@ -552,6 +590,12 @@ out:
     if (err != NULL)
         *err = rc;
     return s;
+}
+
+void tc_metrics_server_set_status(tc_metrics_server *s, tc_metrics_status_fn fn, void *ctx)
+{
+    s->status = fn;
+    s->status_ctx = ctx;
 }
 
 void tc_metrics_server_free(tc_metrics_server *s)

@@ -1,6 +1,7 @@
 /* Prometheus metrics: a registry of counters, gauges and histograms (fixed
  * buckets) with optional labels, rendered in the text exposition format
- * 0.0.4, and the metrics HTTP listener (GET /metrics, GET /health).
+ * 0.0.4, and the metrics HTTP listener (GET /metrics, GET /health, and the
+ * operator's status page: GET /, /status.css, /status.js, /status.json).
  *
  * Every name is exported with the prefix "timecoin_". A family has at most
  * TC_METRICS_MAX_SERIES label-value combinations; once they are used up, new
@@ -99,11 +100,18 @@ int tc_metrics_rss_bytes(uint64_t *bytes) TC_MUST_CHECK;
  * if the node is healthy. Runs on the loop thread for each GET /health. */
 typedef bool (*tc_metrics_health_fn)(void *ctx, json_t *body, json_t *reasons);
 
+/* Fills body (a JSON object) with the status page's figures (docs/rpc.md
+ * lists them). Runs on the loop thread for each GET /status.json, about once
+ * a second per open page: it must be cheap and bounded (no store scans). */
+typedef void (*tc_metrics_status_fn)(void *ctx, json_t *body);
+
 typedef struct tc_metrics_server tc_metrics_server;
 
-/* Serves GET /metrics (text/plain; version=0.0.4) from reg and GET /health:
+/* Serves GET /metrics (text/plain; version=0.0.4) from reg, GET /health:
  * 200 {"status":"ok","reasons":[],…} or 503 {"status":"unhealthy","reasons":[…],…}
- * from health (NULL: always healthy); HEAD as GET without body; other paths
+ * from health (NULL: always healthy), and the status page (/, /status.css,
+ * /status.js, with TC_STATUSPAGE_CSP; /status.json once set below). Every
+ * answer has Cache-Control: no-store; HEAD as GET without body; other paths
  * 404, other methods 405. listen is as for tc_rpc_new (no host: 127.0.0.1;
  * port 0: any). At most max_connections clients at once (0:
  * TC_METRICS_DEFAULT_MAX_CONNECTIONS; one more is answered 503 and closed),
@@ -112,6 +120,10 @@ typedef struct tc_metrics_server tc_metrics_server;
 tc_metrics_server *tc_metrics_server_new(struct event_base *base, const char *listen,
                                          unsigned max_connections, tc_metrics *reg,
                                          tc_metrics_health_fn health, void *ctx, int *err);
+/* Serves GET /status.json (200 application/json, the object fn fills) for
+ * the status page at / (statuspage.h). Until it is set, /status.json is 404;
+ * the page itself is always served. ctx is borrowed. */
+void tc_metrics_server_set_status(tc_metrics_server *s, tc_metrics_status_fn fn, void *ctx);
 /* Closes the listener and its connections. NULL is a no-op. */
 void tc_metrics_server_free(tc_metrics_server *s);
 /* The bound port. */

@@ -1,7 +1,8 @@
 /* Prometheus registry and the metrics listener: the exposition text byte for
  * byte for a small registry, name and label validation, escaping, number
  * formatting, the bound on label values, collect callbacks, RSS, and the
- * HTTP endpoints (/metrics, /health 200 and 503, 404, 405).
+ * HTTP endpoints (/metrics, /health 200 and 503, the status page's files
+ * and /status.json with their types and headers, 404, 405).
  *
  * The HTTP tests run server and client (libevent's evhttp client) on one
  * event_base in the test thread; each request loops until its answer or a
@@ -25,6 +26,7 @@
 #include <jansson.h>
 
 #include "rpc/metrics.h"
+#include "rpc/statuspage.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -300,12 +302,15 @@ typedef struct {
     tc_metrics_server *srv;
     bool healthy;
     int health_calls;
+    int status_calls;
 } fixture;
 
 typedef struct {
     bool done;
     int status;
     char ctype[128];
+    char cache[64];
+    char csp[512];
     char *body;
     struct event_base *base;
 } reply;
@@ -356,8 +361,12 @@ static void on_reply(struct evhttp_request *req, void *arg)
         return;
     }
     r->status = evhttp_request_get_response_code(req);
-    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *ct = evhttp_find_header(h, "Content-Type"), *cc = evhttp_find_header(h, "Cache-Control"),
+               *csp = evhttp_find_header(h, "Content-Security-Policy");
     snprintf(r->ctype, sizeof r->ctype, "%s", ct ? ct : "");
+    snprintf(r->cache, sizeof r->cache, "%s", cc ? cc : "");
+    snprintf(r->csp, sizeof r->csp, "%s", csp ? csp : "");
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t n = evbuffer_get_length(in);
     r->body = tc_xmalloc(n + 1);
@@ -443,13 +452,76 @@ static void test_http_health(void **state)
 static void test_http_errors(void **state)
 {
     fixture *f = *state;
-    const char *paths[] = {"/", "/metrics/", "/healthz", "/metricsx", "/../metrics"};
+    const char *paths[] = {"/index.html", "/metrics/", "/healthz", "/metricsx", "/../metrics", "/status.json",
+                           "/status.js/", "//", "/status.htm"};
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
         expect_status(f, EVHTTP_REQ_GET, paths[i], 404);
     expect_status(f, EVHTTP_REQ_POST, "/metrics", 405);
     expect_status(f, EVHTTP_REQ_DELETE, "/health", 405);
     assert_int_equal(f->health_calls, 0);
     expect_status(f, EVHTTP_REQ_GET, "/metrics", 200); /* still serving */
+}
+
+static void status(void *ctx, json_t *body)
+{
+    fixture *f = ctx;
+    f->status_calls++;
+    json_object_set_new(body, "height", json_integer(7));
+}
+
+/* A file of the status page: 200, its type, no-store and the policy. */
+static char *expect_asset(fixture *f, const char *path, const char *type)
+{
+    reply r;
+    request(f, EVHTTP_REQ_GET, path, &r);
+    if (r.status != 200)
+        fail_msg("%s: %d", path, r.status);
+    assert_string_equal(r.ctype, type);
+    assert_string_equal(r.cache, "no-store");
+    assert_string_equal(r.csp, TC_STATUSPAGE_CSP);
+    return r.body;
+}
+
+static void test_http_status_page(void **state)
+{
+    fixture *f = *state;
+    char *html = expect_asset(f, "/", "text/html; charset=utf-8");
+    /* The policy allows no inline code: the page must carry none. */
+    assert_non_null(strstr(html, "<script src=\"/status.js\"></script>"));
+    assert_non_null(strstr(html, "<link rel=\"stylesheet\" href=\"/status.css\">"));
+    assert_non_null(strstr(html, "<canvas id=\"chart\""));
+    assert_null(strstr(html, "<script>"));
+    assert_null(strstr(html, "<style"));
+    assert_null(strstr(html, "style=\""));
+    assert_null(strstr(html, "http://"));
+    assert_null(strstr(html, "https://"));
+    free(html);
+    char *js = expect_asset(f, "/status.js", "text/javascript; charset=utf-8");
+    assert_non_null(strstr(js, "fetch('/status.json'"));
+    assert_null(strstr(js, "innerHTML"));
+    free(js);
+    free(expect_asset(f, "/status.css", "text/css; charset=utf-8"));
+    free(expect_asset(f, "/?refresh=1", "text/html; charset=utf-8"));
+
+    reply r;
+    request(f, EVHTTP_REQ_HEAD, "/", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "");
+    free(r.body);
+    expect_status(f, EVHTTP_REQ_POST, "/", 405);
+    expect_status(f, EVHTTP_REQ_GET, "/status.json", 404); /* no status callback yet */
+
+    tc_metrics_server_set_status(f->srv, status, f);
+    request(f, EVHTTP_REQ_GET, "/status.json", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.ctype, "application/json");
+    assert_string_equal(r.cache, "no-store");
+    assert_string_equal(r.body, "{\"height\":7}\n");
+    free(r.body);
+    expect_status(f, EVHTTP_REQ_PUT, "/status.json", 405);
+    expect_status(f, EVHTTP_REQ_GET, "/status.json/", 404);
+    assert_int_equal(f->status_calls, 1);
+    assert_int_equal(f->health_calls, 0);
 }
 
 static void test_server_args(void **state)
@@ -491,6 +563,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_metrics, http_setup, http_teardown),
         cmocka_unit_test_setup_teardown(test_http_health, http_setup, http_teardown),
         cmocka_unit_test_setup_teardown(test_http_errors, http_setup, http_teardown),
+        cmocka_unit_test_setup_teardown(test_http_status_page, http_setup, http_teardown),
         cmocka_unit_test(test_server_args),
     };
     return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
