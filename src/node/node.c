@@ -1263,7 +1263,8 @@ static int open_p2p(tc_node *n, tc_errmsg *e)
     pc.ban_ms = n->cfg.ban_time_s * 1000;
     pc.rates[TC_MC_REQUEST].rate = (uint32_t)n->cfg.request_rate;
     pc.rates[TC_MC_REQUEST].burst = (uint32_t)n->cfg.request_burst;
-    int perr = tc_peerstore_open(&n->netstore, n->cfg.datadir, tc_ledger_store(n->L), e); /* <datadir>/peers */
+    tc_legacy_bans legacy = tc_chainstore_legacy_bans(n->L); /* bans older versions kept in the chain store */
+    int perr = tc_peerstore_open(&n->netstore, n->cfg.datadir, &legacy, e); /* <datadir>/peers */
     if (perr)
         return perr;
     pc.store = &n->netstore;
