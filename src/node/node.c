@@ -20,6 +20,7 @@
 #include "node/peerstore.h"
 #include "node/sync.h"
 #include "rpc/rpc.h"
+#include "store/chainstore.h"
 #include "store/ledger.h"
 #include "store/signlog.h"
 #include "util/clock.h"
@@ -1364,7 +1365,7 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
         goto fail;
     tc_mempool_opts mo = {cfg->mempool_max_txs, cfg->mempool_max_mb * 1000 * 1000,
                           cfg->mempool_expiry_h * 3600 * 1000};
-    n->mp = tc_mempool_new(n->L, &mo);
+    n->mp = tc_mempool_new(tc_chainstore_view(n->L), &mo);
     tc_signstate last;
     if ((err = open_signlog(n, &last, e)))
         goto fail;

@@ -1,5 +1,25 @@
 #include "store/chainstore.h"
 
+static uint64_t ledger_height(void *ctx)
+{
+    return tc_ledger_height(ctx);
+}
+
+static int ledger_view_begin(void *ctx, tc_view *out)
+{
+    return tc_ledger_view_begin(ctx, out);
+}
+
+tc_chainview tc_chainstore_view(tc_ledger *L)
+{
+    return (tc_chainview){.ctx = L,
+                          .height = ledger_height,
+                          .view_begin = ledger_view_begin,
+                          .view_end = tc_ledger_view_end,
+                          .chain_id = tc_ledger_genesis(L)->chain_id,
+                          .sigcache = tc_ledger_sigcache(L)};
+}
+
 uint64_t tc_chainstore_bytes(tc_ledger *L)
 {
     return tc_store_size(tc_ledger_store(L));

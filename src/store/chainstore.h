@@ -1,15 +1,21 @@
-/* What of the chain store (the ledger's LMDB environment) other modules may
- * see without being handed the environment itself: its size for metrics and
- * the bans older versions kept in its `bans` table, for the one-time import
- * into the peers store (node/peerstore.c). Outside src/store/, only tests
+/* What of the chain store (the ledger and its LMDB environment) other modules
+ * may see without being handed the ledger or the environment itself: the
+ * chain view the mempool works over, the store's size for metrics and the
+ * bans older versions kept in its `bans` table, for the one-time import into
+ * the peers store (node/peerstore.c). Outside src/store/, only tests
  * and benchmarks still use tc_ledger_store. */
 #ifndef TC_STORE_CHAINSTORE_H
 #define TC_STORE_CHAINSTORE_H
 
 #include <stdint.h>
 
+#include "chain/chainview.h"
 #include "store/ledger.h"
 #include "store/store.h"
+
+/* The chain view over L's tip (tc_ledger_height, tc_ledger_view_begin/_end,
+ * the genesis chain id, L's signature cache); L must outlive every user. */
+tc_chainview tc_chainstore_view(tc_ledger *L);
 
 /* Bytes the ledger's store uses on disk (tc_store_size of its environment).
  * Any thread; L must be open. */
