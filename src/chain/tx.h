@@ -109,7 +109,8 @@ size_t tc_tx_xsig_count(uint8_t kind);
 void tc_tx_encode(const tc_tx *tx, tc_buf *b);
 /* Appends the encoding without signatures (what the txid hashes). */
 void tc_tx_encode_unsigned(const tc_tx *tx, tc_buf *b);
-/* Encoded size with signatures. */
+/* Encoded size with signatures: exactly the bytes tc_tx_encode appends
+ * (computed from the same field sizes, without encoding). */
 size_t tc_tx_size(const tc_tx *tx);
 
 /* Decodes one transaction from r (which may hold more after it). On failure
@@ -122,10 +123,12 @@ void tc_tx_txid(const tc_tx *tx, tc_hash *txid);
 void tc_tx_sighash(const tc_hash *txid, uint32_t chain_id, tc_hash *sighash);
 
 /* Signs input i with kp. Every input's public key is part of the txid, so
- * set all of them before signing any input; input i's key must be kp's
- * (a different one aborts: a caller bug). */
+ * set all of them before signing any input. Requires i < n_in and input
+ * i's key to be kp's; either broken aborts (a caller bug, STYLE.md 6). */
 void tc_tx_sign_input(tc_tx *tx, size_t i, uint32_t chain_id, const tc_keypair *kp);
-/* Signs extra signature slot k. */
+/* Signs extra signature slot k (the txid commits to the whole unsigned
+ * encoding, so fill every field first). Requires k < tc_tx_xsig_count of the
+ * kind; out of range aborts (a caller bug, STYLE.md 6). */
 void tc_tx_sign_extra(tc_tx *tx, size_t k, uint32_t chain_id, const tc_keypair *kp);
 
 /* Reads a compact-size-prefixed network address ("host:port"): printable
