@@ -119,7 +119,11 @@ int tc_tx_read(tc_reader *r, tc_tx *tx) TC_MUST_CHECK;
 /* Decodes exactly one transaction from (p, len): trailing bytes are an error. */
 int tc_tx_decode(tc_tx *tx, const uint8_t *p, size_t len) TC_MUST_CHECK;
 
+/* The transaction id: BLAKE3 (TC_H_TXID) of tc_tx_encode_unsigned, so it
+ * commits to every field but the signatures. */
 void tc_tx_txid(const tc_tx *tx, tc_hash *txid);
+/* What every input and extra signature signs: BLAKE3 (TC_H_SIGHASH) of
+ * u32 chain_id | txid, so a transaction of one chain is void on another. */
 void tc_tx_sighash(const tc_hash *txid, uint32_t chain_id, tc_hash *sighash);
 
 /* Signs input i with kp. Every input's public key is part of the txid, so
