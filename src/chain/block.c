@@ -4,6 +4,10 @@
 
 #include "util/mem.h"
 
+/* version, chain_id, height, prev, time_ms, proposer, then four roots */
+_Static_assert(TC_HEADER_SIZE == 4 + 4 + 8 + sizeof(tc_hash) + 8 + sizeof(tc_pubkey) + 4 * sizeof(tc_hash),
+               "TC_HEADER_SIZE is the sum of the header's fields (block.h)");
+
 /* Smallest possible transaction: version, kind, two empty counts, lock time. */
 #define TX_MIN (4 + 1 + 1 + 1 + 4)
 #define MAX_BLOCK_TXS (TC_MAX_BLOCK_SIZE / TX_MIN)

@@ -38,17 +38,28 @@ typedef struct {
     tc_cert last_commit;
 } tc_block;
 
+/* Appends the TC_HEADER_SIZE-byte encoding of h (layout above) to b. */
 void tc_header_encode(const tc_header *h, tc_buf *b);
+/* Reads one header from r (which may hold more after it). Returns r's error
+ * (TC_ETRUNC if too short), which the reader keeps with its offset. */
 int tc_header_read(tc_reader *r, tc_header *h) TC_MUST_CHECK;
 /* BLAKE3 (TC_H_BLOCK) of the header encoding: the block's id. */
 void tc_header_hash(const tc_header *h, tc_hash *out);
 
+/* An empty block (zero header, no transactions, empty certificate) in caller
+ * storage; pair with tc_block_release. */
 void tc_block_init(tc_block *blk);
+/* Frees the transactions and the certificate blk owns and re-initializes it. */
 void tc_block_release(tc_block *blk);
 /* Appends a copy of tx. */
 void tc_block_add_tx(tc_block *blk, const tc_tx *tx);
+/* Appends the canonical encoding (header | cs n_tx | txs | certificate) to b. */
 void tc_block_encode(const tc_block *blk, tc_buf *b);
+/* Decodes exactly one block from (p, len) into blk (initialized here; the
+ * caller releases it on success). TC_EBLK_SIZE over TC_MAX_BLOCK_SIZE, a
+ * decoder error of a part, or TC_ETRAILING; on failure blk is released. */
 int tc_block_decode(tc_block *blk, const uint8_t *p, size_t len) TC_MUST_CHECK;
+/* Bytes tc_block_encode appends for blk. */
 size_t tc_block_size(const tc_block *blk);
 
 /* Merkle root over txids: interior node = BLAKE3 (TC_H_MERKLE) of left||right;

@@ -28,8 +28,12 @@ typedef struct {
     tc_cert_sig *sigs;
 } tc_cert;
 
+/* An empty certificate (height 0, no signatures) in caller storage; pair
+ * with tc_cert_release. */
 void tc_cert_init(tc_cert *c);
+/* Frees the signatures c owns and re-initializes it. */
 void tc_cert_release(tc_cert *c);
+/* Deep copy into dst (initialized or released storage; dst owns its copy). */
 void tc_cert_copy(tc_cert *dst, const tc_cert *src);
 /* Adds a precommit's signature (keeps key order). TC_EINVAL if the vote is not
  * a precommit for the certificate's height, round and block; TC_EEXIST for a
@@ -38,8 +42,13 @@ int tc_cert_add(tc_cert *c, const tc_vote *precommit) TC_MUST_CHECK;
 /* Rebuilds the precommit vote of signer i (for verification or evidence). */
 void tc_cert_vote(const tc_cert *c, size_t i, tc_vote *out);
 
+/* Appends the canonical encoding (layout above) to b. */
 void tc_cert_encode(const tc_cert *c, tc_buf *b);
+/* Reads one certificate from r (which may hold more after it): at most
+ * TC_MAX_VALIDATORS signatures, keys strictly ascending (TC_ECERT_ORDER).
+ * Returns r's error; on failure *c is released, else the caller owns it. */
 int tc_cert_read(tc_reader *r, tc_cert *c) TC_MUST_CHECK;
+/* As tc_cert_read over exactly (p, len): trailing bytes are TC_ETRAILING. */
 int tc_cert_decode(tc_cert *c, const uint8_t *p, size_t len) TC_MUST_CHECK;
 /* BLAKE3 (TC_H_CERT) of the encoding. */
 void tc_cert_hash(const tc_cert *c, tc_hash *out);

@@ -49,6 +49,8 @@ typedef struct {
 int tc_genesis_parse(tc_genesis *g, const char *json, size_t len, tc_errmsg *e) TC_MUST_CHECK;
 /* Reads and parses a file; e names the file on failure. */
 int tc_genesis_load(tc_genesis *g, const char *path, tc_errmsg *e) TC_MUST_CHECK;
+/* Frees what a parsed g owns (its allocations and masternodes); g is then
+ * empty and may be parsed into again. */
 void tc_genesis_release(tc_genesis *g);
 
 /* The genesis block (height 0): one coinbase with the allocations then the

@@ -5,9 +5,24 @@
 
 #include "util/mem.h"
 
+/* Field sizes of the encoding: the put_* writers below and tc_tx_size both
+ * use these, so the size cannot drift from what is written (test_tx checks
+ * tc_tx_size against the encoder for every kind). */
+#define HASH_SIZE ((size_t)sizeof(tc_hash))  /* txid, owner, pubkey, address hash */
+#define SIG_SIZE ((size_t)sizeof(tc_sig))
+#define OUTPOINT_SIZE (HASH_SIZE + 4)       /* txid, vout */
+#define ADDRESS_SIZE (1 + HASH_SIZE)        /* version, hash */
+#define TXIN_UNSIGNED (OUTPOINT_SIZE + HASH_SIZE) /* prev, pubkey */
+#define TXOUT_SIZE (8 + ADDRESS_SIZE)       /* value, address */
+#define HEAD_SIZE (4 + 1)                   /* version, kind */
+#define LOCK_SIZE 4
+_Static_assert(sizeof(tc_hash) == 32 && sizeof(tc_pubkey) == 32 && sizeof(tc_sig) == 64,
+               "the encoding writes hashes and keys as 32 bytes, signatures as 64");
+_Static_assert(sizeof(((tc_address *)0)->hash) == HASH_SIZE, "an address hash is a tc_hash");
+
 /* Smallest encodings, used to bound counts before allocating. */
-#define TXIN_MIN (32 + 4 + 32 + 64)
-#define TXOUT_MIN (8 + 1 + 32)
+#define TXIN_MIN (TXIN_UNSIGNED + SIG_SIZE)
+#define TXOUT_MIN TXOUT_SIZE
 #define MAX_INPUTS (TC_MAX_TX_SIZE / TXIN_MIN)
 #define MAX_OUTPUTS (TC_MAX_TX_SIZE / TXOUT_MIN)
 
@@ -70,19 +85,45 @@ const char *tc_tx_kind_name(uint8_t kind)
 
 static void put_outpoint(tc_buf *b, const tc_outpoint *o)
 {
-    tc_buf_put(b, o->txid.b, 32);
+    tc_buf_put(b, o->txid.b, HASH_SIZE);
     tc_buf_u32(b, o->vout);
 }
 
 static void put_address(tc_buf *b, const tc_address *a)
 {
     tc_buf_u8(b, a->version);
-    tc_buf_put(b, a->hash.b, 32);
+    tc_buf_put(b, a->hash.b, HASH_SIZE);
 }
 
 static void put_netaddr(tc_buf *b, const char *s)
 {
     tc_buf_var(b, s, strlen(s));
+}
+
+static size_t netaddr_size(const char *s)
+{
+    size_t n = strlen(s);
+    return tc_cs_size(n) + n;
+}
+
+/* Bytes encode_payload writes for tx: one case per case there. */
+static size_t payload_size(const tc_tx *tx)
+{
+    switch (tx->kind) {
+    case TC_TX_COINBASE:
+        return 8;
+    case TC_TX_MN_REGISTER: /* tier, collateral, owner, operator, reward, netaddr */
+        return 1 + OUTPOINT_SIZE + HASH_SIZE + HASH_SIZE + ADDRESS_SIZE + netaddr_size(tx->u.reg.netaddr);
+    case TC_TX_MN_UPDATE: /* collateral, owner, reward, netaddr */
+        return OUTPOINT_SIZE + HASH_SIZE + ADDRESS_SIZE + netaddr_size(tx->u.update.netaddr);
+    case TC_TX_MN_DEREGISTER:
+    case TC_TX_MN_UNJAIL: /* collateral, owner */
+        return OUTPOINT_SIZE + HASH_SIZE;
+    case TC_TX_EVIDENCE:
+        return 2 * TC_VOTE_SIZE;
+    default:
+        return 0;
+    }
 }
 
 static void encode_payload(const tc_tx *tx, tc_buf *b)
@@ -94,21 +135,21 @@ static void encode_payload(const tc_tx *tx, tc_buf *b)
     case TC_TX_MN_REGISTER:
         tc_buf_u8(b, tx->u.reg.tier);
         put_outpoint(b, &tx->u.reg.collateral);
-        tc_buf_put(b, tx->u.reg.owner.b, 32);
-        tc_buf_put(b, tx->u.reg.operator_key.b, 32);
+        tc_buf_put(b, tx->u.reg.owner.b, HASH_SIZE);
+        tc_buf_put(b, tx->u.reg.operator_key.b, HASH_SIZE);
         put_address(b, &tx->u.reg.reward);
         put_netaddr(b, tx->u.reg.netaddr);
         break;
     case TC_TX_MN_UPDATE:
         put_outpoint(b, &tx->u.update.collateral);
-        tc_buf_put(b, tx->u.update.owner.b, 32);
+        tc_buf_put(b, tx->u.update.owner.b, HASH_SIZE);
         put_address(b, &tx->u.update.reward);
         put_netaddr(b, tx->u.update.netaddr);
         break;
     case TC_TX_MN_DEREGISTER:
     case TC_TX_MN_UNJAIL:
         put_outpoint(b, &tx->u.dereg.collateral);
-        tc_buf_put(b, tx->u.dereg.owner.b, 32);
+        tc_buf_put(b, tx->u.dereg.owner.b, HASH_SIZE);
         break;
     case TC_TX_EVIDENCE:
         tc_vote_encode(&tx->u.evidence.a, b);
@@ -126,7 +167,7 @@ void tc_tx_encode_unsigned(const tc_tx *tx, tc_buf *b)
     tc_buf_cs(b, tx->n_in);
     for (size_t i = 0; i < tx->n_in; i++) {
         put_outpoint(b, &tx->in[i].prev);
-        tc_buf_put(b, tx->in[i].pubkey.b, 32);
+        tc_buf_put(b, tx->in[i].pubkey.b, HASH_SIZE);
     }
     tc_buf_cs(b, tx->n_out);
     for (size_t i = 0; i < tx->n_out; i++) {
@@ -141,34 +182,17 @@ void tc_tx_encode(const tc_tx *tx, tc_buf *b)
 {
     tc_tx_encode_unsigned(tx, b);
     for (size_t i = 0; i < tx->n_in; i++)
-        tc_buf_put(b, tx->in[i].sig.b, 64);
+        tc_buf_put(b, tx->in[i].sig.b, SIG_SIZE);
     for (size_t k = 0; k < tc_tx_xsig_count(tx->kind); k++)
-        tc_buf_put(b, tx->xsig[k].b, 64);
+        tc_buf_put(b, tx->xsig[k].b, SIG_SIZE);
 }
 
 size_t tc_tx_size(const tc_tx *tx)
 {
-    size_t n = 4 + 1 + tc_cs_size(tx->n_in) + tx->n_in * (32 + 4 + 32 + 64) + tc_cs_size(tx->n_out) +
-               tx->n_out * TXOUT_MIN + 4 + 64 * tc_tx_xsig_count(tx->kind);
-    switch (tx->kind) {
-    case TC_TX_COINBASE:
-        return n + 8;
-    case TC_TX_MN_REGISTER: {
-        size_t a = strlen(tx->u.reg.netaddr);
-        return n + 1 + 36 + 32 + 32 + 33 + tc_cs_size(a) + a;
-    }
-    case TC_TX_MN_UPDATE: {
-        size_t a = strlen(tx->u.update.netaddr);
-        return n + 36 + 32 + 33 + tc_cs_size(a) + a;
-    }
-    case TC_TX_MN_DEREGISTER:
-    case TC_TX_MN_UNJAIL:
-        return n + 36 + 32;
-    case TC_TX_EVIDENCE:
-        return n + 2 * TC_VOTE_SIZE;
-    default:
-        return n;
-    }
+    /* the fields of tc_tx_encode_unsigned, then the signatures tc_tx_encode appends */
+    return HEAD_SIZE + tc_cs_size(tx->n_in) + tx->n_in * TXIN_UNSIGNED + tc_cs_size(tx->n_out) +
+           tx->n_out * TXOUT_SIZE + LOCK_SIZE + payload_size(tx) + tx->n_in * SIG_SIZE +
+           tc_tx_xsig_count(tx->kind) * SIG_SIZE;
 }
 
 static void read_outpoint(tc_reader *r, tc_outpoint *o)
@@ -322,13 +346,20 @@ static void sighash_of(const tc_tx *tx, uint32_t chain_id, tc_hash *sh)
     tc_tx_sighash(&txid, chain_id, sh);
 }
 
+/* A caller bug (STYLE.md 6): say which and stop. */
+static void misuse(const char *fn, const char *what, size_t idx)
+{
+    fprintf(stderr, "fatal: %s: %s %zu\n", fn, what, idx);
+    abort();
+}
+
 void tc_tx_sign_input(tc_tx *tx, size_t i, uint32_t chain_id, const tc_keypair *kp)
 {
     tc_hash sh;
-    if (memcmp(tx->in[i].pubkey.b, kp->pk.b, 32) != 0) {
-        fprintf(stderr, "fatal: tc_tx_sign_input: input %zu names another public key\n", i);
-        abort();
-    }
+    if (i >= tx->n_in)
+        misuse("tc_tx_sign_input", "no such input:", i);
+    if (memcmp(tx->in[i].pubkey.b, kp->pk.b, 32) != 0)
+        misuse("tc_tx_sign_input", "names another public key: input", i);
     sighash_of(tx, chain_id, &sh);
     tc_sign(kp, sh.b, 32, &tx->in[i].sig);
 }
@@ -336,6 +367,8 @@ void tc_tx_sign_input(tc_tx *tx, size_t i, uint32_t chain_id, const tc_keypair *
 void tc_tx_sign_extra(tc_tx *tx, size_t k, uint32_t chain_id, const tc_keypair *kp)
 {
     tc_hash sh;
+    if (k >= tc_tx_xsig_count(tx->kind))
+        misuse("tc_tx_sign_extra", "no such extra signature for the kind:", k);
     sighash_of(tx, chain_id, &sh);
     tc_sign(kp, sh.b, 32, &tx->xsig[k]);
 }

@@ -109,7 +109,8 @@ size_t tc_tx_xsig_count(uint8_t kind);
 void tc_tx_encode(const tc_tx *tx, tc_buf *b);
 /* Appends the encoding without signatures (what the txid hashes). */
 void tc_tx_encode_unsigned(const tc_tx *tx, tc_buf *b);
-/* Encoded size with signatures. */
+/* Encoded size with signatures: exactly the bytes tc_tx_encode appends
+ * (computed from the same field sizes, without encoding). */
 size_t tc_tx_size(const tc_tx *tx);
 
 /* Decodes one transaction from r (which may hold more after it). On failure
@@ -118,14 +119,20 @@ int tc_tx_read(tc_reader *r, tc_tx *tx) TC_MUST_CHECK;
 /* Decodes exactly one transaction from (p, len): trailing bytes are an error. */
 int tc_tx_decode(tc_tx *tx, const uint8_t *p, size_t len) TC_MUST_CHECK;
 
+/* The transaction id: BLAKE3 (TC_H_TXID) of tc_tx_encode_unsigned, so it
+ * commits to every field but the signatures. */
 void tc_tx_txid(const tc_tx *tx, tc_hash *txid);
+/* What every input and extra signature signs: BLAKE3 (TC_H_SIGHASH) of
+ * u32 chain_id | txid, so a transaction of one chain is void on another. */
 void tc_tx_sighash(const tc_hash *txid, uint32_t chain_id, tc_hash *sighash);
 
 /* Signs input i with kp. Every input's public key is part of the txid, so
- * set all of them before signing any input; input i's key must be kp's
- * (a different one aborts: a caller bug). */
+ * set all of them before signing any input. Requires i < n_in and input
+ * i's key to be kp's; either broken aborts (a caller bug, STYLE.md 6). */
 void tc_tx_sign_input(tc_tx *tx, size_t i, uint32_t chain_id, const tc_keypair *kp);
-/* Signs extra signature slot k. */
+/* Signs extra signature slot k (the txid commits to the whole unsigned
+ * encoding, so fill every field first). Requires k < tc_tx_xsig_count of the
+ * kind; out of range aborts (a caller bug, STYLE.md 6). */
 void tc_tx_sign_extra(tc_tx *tx, size_t k, uint32_t chain_id, const tc_keypair *kp);
 
 /* Reads a compact-size-prefixed network address ("host:port"): printable

@@ -5,6 +5,9 @@
 
 #include "util/hex.h"
 
+_Static_assert(TC_UTXO_KEY_SIZE == sizeof(tc_hash) + 4, "key: txid, vout");
+_Static_assert(TC_UTXO_REC_SIZE == 8 + 1 + sizeof(tc_hash) + 8 + 1, "record: value, addr version, addr hash, height, flags");
+
 void tc_utxo_key(const tc_outpoint *o, uint8_t key[TC_UTXO_KEY_SIZE])
 {
     memcpy(key, o->txid.b, 32);

@@ -24,8 +24,12 @@ typedef struct {
     uint8_t flags;
 } tc_utxo;
 
+/* The store key of outpoint o (layout above: big-endian vout, so an output's
+ * keys sort by txid then vout). */
 void tc_utxo_key(const tc_outpoint *o, uint8_t key[TC_UTXO_KEY_SIZE]);
+/* The outpoint of a key written by tc_utxo_key (every 36 bytes are one). */
 void tc_utxo_key_parse(const uint8_t key[TC_UTXO_KEY_SIZE], tc_outpoint *o);
+/* The TC_UTXO_REC_SIZE-byte record of u (layout above). */
 void tc_utxo_encode(const tc_utxo *u, uint8_t rec[TC_UTXO_REC_SIZE]);
 /* TC_ECORRUPT unless len == TC_UTXO_REC_SIZE. */
 int tc_utxo_decode(tc_utxo *u, const uint8_t *rec, size_t len) TC_MUST_CHECK;

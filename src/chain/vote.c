@@ -4,6 +4,11 @@
 
 #define VOTE_BODY 77     /* type, height, round, block, validator */
 #define PROPOSAL_BODY 80 /* height, round, pol_round, block, proposer */
+_Static_assert(VOTE_BODY == 1 + 8 + 4 + sizeof(tc_hash) + sizeof(tc_pubkey), "vote body: type, height, round, block, validator");
+_Static_assert(TC_VOTE_SIZE == VOTE_BODY + sizeof(tc_sig), "a vote is its body and a signature");
+_Static_assert(PROPOSAL_BODY == 8 + 4 + 4 + sizeof(tc_hash) + sizeof(tc_pubkey),
+               "proposal body: height, round, pol_round, block, proposer");
+_Static_assert(TC_PROPOSAL_SIZE == PROPOSAL_BODY + sizeof(tc_sig), "a proposal is its body and a signature");
 
 static void vote_body(const tc_vote *v, uint8_t out[VOTE_BODY])
 {

@@ -40,22 +40,37 @@ typedef struct {
     tc_sig sig;
 } tc_proposal;
 
+/* The 32 bytes a vote's signature covers: BLAKE3 in the vote domain of
+ * chain_id and every field but sig (so a vote of one chain is void on another). */
 void tc_vote_sign_bytes(const tc_vote *v, uint32_t chain_id, tc_hash *msg);
+/* Sets v->validator to kp's public key and v->sig to its signature over
+ * tc_vote_sign_bytes; every other field must be final. */
 void tc_vote_sign(tc_vote *v, uint32_t chain_id, const tc_keypair *kp);
-/* 0 or TC_ESIG. */
+/* Checks v->sig by v->validator over tc_vote_sign_bytes: 0 or TC_ESIG. */
 int tc_vote_verify(const tc_vote *v, uint32_t chain_id) TC_MUST_CHECK;
+/* Appends the TC_VOTE_SIZE-byte encoding (layout above) to b. */
 void tc_vote_encode(const tc_vote *v, tc_buf *b);
 /* Reads one vote; TC_EBADVAL for an unknown type. */
 int tc_vote_read(tc_reader *r, tc_vote *v) TC_MUST_CHECK;
+/* As tc_vote_read over exactly (p, len): trailing bytes are TC_ETRAILING. */
 int tc_vote_decode(tc_vote *v, const uint8_t *p, size_t len) TC_MUST_CHECK;
 /* Two votes are double-sign evidence: same validator, type, height and round,
  * different blocks (nil counts as a block). Signatures are not checked here. */
 bool tc_vote_conflict(const tc_vote *a, const tc_vote *b);
 
+/* The 32 bytes a proposal's signature covers: BLAKE3 in the proposal domain
+ * of chain_id and every field but sig. */
 void tc_proposal_sign_bytes(const tc_proposal *p, uint32_t chain_id, tc_hash *msg);
+/* Sets p->proposer to kp's public key and p->sig to its signature over
+ * tc_proposal_sign_bytes; every other field must be final. */
 void tc_proposal_sign(tc_proposal *p, uint32_t chain_id, const tc_keypair *kp);
+/* Checks p->sig by p->proposer over tc_proposal_sign_bytes: 0 or TC_ESIG. */
 int tc_proposal_verify(const tc_proposal *p, uint32_t chain_id) TC_MUST_CHECK;
+/* Appends the TC_PROPOSAL_SIZE-byte encoding (layout above) to b. */
 void tc_proposal_encode(const tc_proposal *p, tc_buf *b);
+/* Decodes exactly one proposal from (in, len): TC_ETRUNC / TC_ETRAILING for a
+ * wrong length, TC_EBADVAL unless pol_round is -1 or below round. *p is
+ * zeroed first and holds no allocation. */
 int tc_proposal_decode(tc_proposal *p, const uint8_t *in, size_t len) TC_MUST_CHECK;
 
 #endif

@@ -4,6 +4,8 @@
 
 #include "crypto/bech32.h"
 
+_Static_assert(TC_ADDR_STRLEN == TC_BECH32_MAX + 1, "an address string is the longest bech32m string and its NUL");
+
 #define ADDR_BYTES 33 /* version || hash */
 #define ADDR_DATA5 53 /* ceil(33 * 8 / 5) */
 

@@ -19,7 +19,9 @@ typedef struct {
     tc_hash hash;
 } tc_address;
 
+/* The address of a public key: TC_ADDR_VERSION and BLAKE3 (TC_H_ADDRESS) of pk. */
 void tc_address_from_pubkey(tc_address *a, const tc_pubkey *pk);
+/* true if a and b have the same version and hash. */
 bool tc_address_eq(const tc_address *a, const tc_address *b);
 /* Writes the bech32m string into out (TC_ADDR_STRLEN bytes). 0, or
  * TC_EBECH32_HRP / TC_EBECH32_LEN (hrp bad or over 30 chars), TC_EADDR_VERSION

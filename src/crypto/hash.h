@@ -38,8 +38,13 @@ typedef struct {
     blake3_hasher h;
 } tc_hasher;
 
+/* Starts a BLAKE3 hash in domain (a hasher in caller storage; no cleanup).
+ * Inputs of different domains never hash alike. */
 void tc_hasher_init(tc_hasher *h, enum tc_hash_domain domain);
+/* Feeds n bytes at p (n may be 0). */
 void tc_hasher_update(tc_hasher *h, const void *p, size_t n);
+/* The 32-byte digest of everything fed so far; h is unchanged and may be
+ * fed further. */
 void tc_hasher_final(const tc_hasher *h, tc_hash *out);
 /* Extendable output of any length (LtHash expansion). */
 void tc_hasher_final_xof(const tc_hasher *h, uint8_t *out, size_t n);

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+_Static_assert(TC_LTHASH_BYTES == sizeof(((tc_lthash *)0)->lane), "serialized: every lane as 2 bytes");
+
 static void expand(uint16_t v[TC_LTHASH_LANES], const void *elem, size_t n)
 {
     uint8_t x[TC_LTHASH_BYTES];

@@ -23,8 +23,12 @@ typedef struct {
 
 /* The empty multiset (all lanes zero). */
 void tc_lthash_init(tc_lthash *s);
+/* Adds / removes one element (n bytes, expanded by BLAKE3 XOF in
+ * TC_H_UTXO_ELEM) lane-wise mod 2^16: order does not matter, and removing
+ * what was added restores the state exactly. */
 void tc_lthash_add(tc_lthash *s, const void *elem, size_t n);
 void tc_lthash_sub(tc_lthash *s, const void *elem, size_t n);
+/* The 32-byte commitment: BLAKE3 (TC_H_UTXO_SET) of the serialized lanes. */
 void tc_lthash_digest(const tc_lthash *s, tc_hash *out);
 /* Little-endian serialization (TC_LTHASH_BYTES) for the store, and back. */
 void tc_lthash_serialize(const tc_lthash *s, uint8_t out[TC_LTHASH_BYTES]);

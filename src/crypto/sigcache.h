@@ -27,6 +27,7 @@ typedef struct {
     uint64_t entries;
 } tc_sigcache_stats;
 
+/* The counters so far into *out (all zero for a NULL c). Any thread. */
 void tc_sigcache_get_stats(tc_sigcache *c, tc_sigcache_stats *out);
 
 #endif

@@ -30,7 +30,7 @@ typedef struct entry {
 } entry;
 
 struct tc_mempool {
-    tc_ledger *L;
+    tc_chainview chain;
     tc_mempool_opts o;
     tc_hmap *by_txid; /* txid -> entry */
     tc_hmap *spent;   /* outpoint key -> entry spending it */
@@ -41,10 +41,10 @@ struct tc_mempool {
     tc_mempool_stats st;
 };
 
-tc_mempool *tc_mempool_new(tc_ledger *L, const tc_mempool_opts *opts)
+tc_mempool *tc_mempool_new(tc_chainview chain, const tc_mempool_opts *opts)
 {
     tc_mempool *mp = tc_xcalloc(1, sizeof *mp);
-    mp->L = L;
+    mp->chain = chain;
     if (opts)
         mp->o = *opts;
     if (mp->o.max_txs == 0)
@@ -127,7 +127,7 @@ static int ov_utxo(void *ctx, const tc_outpoint *o, tc_utxo *out)
             return TC_ENOTFOUND;
         out->value = parent->tx.out[o->vout].value;
         out->addr = parent->tx.out[o->vout].addr;
-        out->height = tc_ledger_height(ov->mp->L) + 1;
+        out->height = ov->mp->chain.height(ov->mp->chain.ctx) + 1;
         out->flags = 0;
         return 0;
     }
@@ -155,7 +155,7 @@ static int ov_has_tx(void *ctx, const tc_hash *txid)
 static int overlay_begin(tc_mempool *mp, overlay *ov, tc_view *v)
 {
     ov->mp = mp;
-    int err = tc_ledger_view_begin(mp->L, &ov->base);
+    int err = mp->chain.view_begin(mp->chain.ctx, &ov->base);
     if (err)
         return err;
     v->ctx = ov;
@@ -412,14 +412,14 @@ int tc_mempool_add(tc_mempool *mp, const tc_tx *tx, uint64_t now_ms, tc_hash *tx
         goto out;
     }
     if ((err = check_conflicts(mp, tx, e)) ||
-        (err = tc_tx_check_sigs(tx, &txid, tc_ledger_genesis(mp->L)->chain_id, tc_ledger_sigcache(mp->L), e)))
+        (err = tc_tx_check_sigs(tx, &txid, mp->chain.chain_id, mp->chain.sigcache, e)))
         goto out;
     if ((err = overlay_begin(mp, &ov, &view))) {
         err = tc_fail(e, err, "store: %s", tc_strerror(err));
         goto out;
     }
-    err = tc_tx_check_inputs(tx, &txid, &view, tc_ledger_height(mp->L) + 1, &fee, e);
-    tc_ledger_view_end(&ov.base);
+    err = tc_tx_check_inputs(tx, &txid, &view, mp->chain.height(mp->chain.ctx) + 1, &fee, e);
+    mp->chain.view_end(&ov.base);
     size_t size = tc_tx_size(tx);
     if (err || (err = make_room(mp, tx, fee, size, e)))
         goto out;
@@ -473,14 +473,14 @@ void tc_mempool_block_committed(tc_mempool *mp, const tc_block *blk, uint64_t no
             tc_errmsg why;
             if (e == NULL)
                 continue; /* removed with an ancestor */
-            if (tc_tx_check_inputs(&e->tx, &e->txid, &view, tc_ledger_height(mp->L) + 1, &fee, &why) == 0)
+            if (tc_tx_check_inputs(&e->tx, &e->txid, &view, mp->chain.height(mp->chain.ctx) + 1, &fee, &why) == 0)
                 continue;
             char hex[65];
             tc_log_debug("mempool", "dropped after block", "txid=%s reason=%s", tc_hex_encode(hex, e->txid.b, 32),
                          why.msg);
             remove_tree(mp, e, &mp->st.dropped);
         }
-        tc_ledger_view_end(&ov.base);
+        mp->chain.view_end(&ov.base);
     }
     free(ids);
     expire(mp, now_ms);

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "chain/block.h"
-#include "store/ledger.h"
+#include "chain/chainview.h"
 
 typedef struct tc_mempool tc_mempool;
 
@@ -39,8 +39,9 @@ typedef struct {
     uint64_t dropped;  /* invalid after a block (conflict, spent input, ...) */
 } tc_mempool_stats;
 
-/* A pool over L's tip state; L must outlive it. opts may be NULL. */
-tc_mempool *tc_mempool_new(tc_ledger *L, const tc_mempool_opts *opts);
+/* A pool over the tip state of chain (copied; its ctx must outlive the pool;
+ * timed passes tc_chainstore_view of its ledger). opts may be NULL. */
+tc_mempool *tc_mempool_new(tc_chainview chain, const tc_mempool_opts *opts);
 void tc_mempool_free(tc_mempool *mp); /* NULL is a no-op */
 
 /* Validates and admits tx (copied). On success *txid (if not NULL) is its id.

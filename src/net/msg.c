@@ -9,6 +9,10 @@
 #include "chain/vote.h"
 #include "util/mem.h"
 
+_Static_assert(TC_MAX_VALIDATORS <= 0xffff, "TC_MSG_MAX_CERT allows 3 bytes for the signature count");
+_Static_assert(TC_MSG_MAX_CERT == 8 + 4 + sizeof(tc_hash) + 3 + TC_MAX_VALIDATORS * (sizeof(tc_pubkey) + sizeof(tc_sig)),
+               "TC_MSG_MAX_CERT: height, round, block, count, one (key, sig) per validator");
+
 static const char *const type_names[TC_MSG_TYPE_END] = {
     [TC_MSG_VERSION] = "version",     [TC_MSG_VERACK] = "verack",
     [TC_MSG_PING] = "ping",           [TC_MSG_PONG] = "pong",

@@ -21,6 +21,7 @@
 #include "node/peerstore.h"
 #include "node/sync.h"
 #include "rpc/rpc.h"
+#include "store/chainstore.h"
 #include "store/ledger.h"
 #include "store/signlog.h"
 #include "util/clock.h"
@@ -1271,7 +1272,8 @@ static int open_p2p(tc_node *n, tc_errmsg *e)
     pc.ban_ms = n->cfg.ban_time_s * 1000;
     pc.rates[TC_MC_REQUEST].rate = (uint32_t)n->cfg.request_rate;
     pc.rates[TC_MC_REQUEST].burst = (uint32_t)n->cfg.request_burst;
-    int perr = tc_peerstore_open(&n->netstore, n->cfg.datadir, tc_ledger_store(n->L), e); /* <datadir>/peers */
+    tc_legacy_bans legacy = tc_chainstore_legacy_bans(n->L); /* bans older versions kept in the chain store */
+    int perr = tc_peerstore_open(&n->netstore, n->cfg.datadir, &legacy, e); /* <datadir>/peers */
     if (perr)
         return perr;
     pc.store = &n->netstore;
@@ -1390,7 +1392,7 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
         goto fail;
     tc_mempool_opts mo = {cfg->mempool_max_txs, cfg->mempool_max_mb * 1000 * 1000,
                           cfg->mempool_expiry_h * 3600 * 1000};
-    n->mp = tc_mempool_new(n->L, &mo);
+    n->mp = tc_mempool_new(tc_chainstore_view(n->L), &mo);
     tc_signstate last;
     if ((err = open_signlog(n, &last, e)))
         goto fail;

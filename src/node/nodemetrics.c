@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "chain/masternode.h"
+#include "store/chainstore.h"
 #include "util/hex.h"
 #include "util/mem.h"
 
@@ -114,7 +115,7 @@ static void collect(void *arg, tc_metrics *reg)
     tc_sigcache_get_stats(c->cache, &ss);
     one(m->verifies, (double)ss.verifies);
     one(m->cache_hits, (double)ss.hits);
-    one(m->store_bytes, (double)tc_store_size(tc_ledger_store(c->L)));
+    one(m->store_bytes, (double)tc_chainstore_bytes(c->L));
     uint64_t rss;
     if (tc_metrics_rss_bytes(&rss) == 0)
         one(m->rss, (double)rss);

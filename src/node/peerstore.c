@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/chainstore.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -187,19 +188,14 @@ static int copy_ban(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, si
 
 /* Once per peers store: the bans an older version kept in the ledger's
  * `bans` table, so that an upgrade does not lift them. */
-static int import_bans(tc_netdb *db, tc_store *legacy)
+static int import_bans(tc_netdb *db, const tc_legacy_bans *legacy)
 {
     uint8_t done;
     int rc = meta_get(db, LEGACY_DONE, &done, 1);
     if (rc != 0)
         return rc < 0 ? rc : 0;
     tc_netdb_batch *b = tc_netdb_batch_new();
-    tc_txn *t;
-    int err = tc_store_begin(legacy, 0, &t);
-    if (err == 0) {
-        err = tc_store_each(t, TC_TB_BANS, NULL, 0, copy_ban, b);
-        tc_store_abort(t);
-    }
+    int err = legacy->each(legacy->src, copy_ban, b);
     if (err) {
         tc_netdb_batch_free(b);
         return err;
@@ -214,7 +210,7 @@ static int import_bans(tc_netdb *db, tc_store *legacy)
     return err;
 }
 
-int tc_peerstore_open(tc_netstore *ns, const char *datadir, tc_store *legacy, tc_errmsg *e)
+int tc_peerstore_open(tc_netstore *ns, const char *datadir, const tc_legacy_bans *legacy, tc_errmsg *e)
 {
     memset(ns, 0, sizeof *ns);
     char dir[PATH_MAX];

@@ -7,17 +7,17 @@
 #define TC_NODE_PEERSTORE_H
 
 #include "net/netstore.h"
+#include "store/chainstore.h"
 #include "store/netdb.h"
-#include "store/store.h"
 
 #define TC_PEERSTORE_DIR "peers"
 
 /* Opens <datadir>/peers and fills *ns with the callback table over it. The
- * first time, it imports the bans that older versions kept in legacy's
- * `bans` table (legacy may be NULL; it is read only, during the call;
- * addresses there are ignored). 0, or the store's error with detail in e
+ * first time, it imports the bans that older versions kept in the `bans`
+ * table of a chain store, through legacy (store/chainstore.h; legacy may
+ * be NULL; it is used only during the call; addresses there are ignored). 0, or the store's error with detail in e
  * (*ns zeroed). */
-int tc_peerstore_open(tc_netstore *ns, const char *datadir, tc_store *legacy, tc_errmsg *e) TC_MUST_CHECK;
+int tc_peerstore_open(tc_netstore *ns, const char *datadir, const tc_legacy_bans *legacy, tc_errmsg *e) TC_MUST_CHECK;
 /* Writes what is queued, closes the store and zeroes *ns; no user of the table
  * may remain. A zeroed *ns is a no-op. */
 void tc_peerstore_close(tc_netstore *ns);

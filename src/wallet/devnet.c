@@ -13,13 +13,13 @@
 
 #include "chain/genesis.h"
 #include "chain/params.h"
-#include "node/datadir.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/hex.h"
 #include "util/mem.h"
-#include "wallet/wallet.h"
 #include "util/file.h"
+#include "wallet/keyfile.h"
+#include "wallet/wallet.h"
 
 #define MAX_DIR 400 /* leaves room for "/node63/operator.key" in config paths */
 #define NODE_PATH (PATH_MAX + 32) /* DIR/node<i> */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mempool/mempool.h"
+#include "store/chainstore.h"
 #include "testchain.h"
 
 #define T0 1763800000000ull
@@ -53,7 +54,7 @@ static void test_admit_duplicate_conflict_invalid(void **state)
     (void)state;
     testchain c;
     testchain_init(&c, 4, 2, 1000, 0);
-    tc_mempool *mp = tc_mempool_new(c.L, NULL);
+    tc_mempool *mp = tc_mempool_new(tc_chainstore_view(c.L), NULL);
     coin k = user_coin(&c, 0), k2 = k;
     tc_tx a, b, bad;
     pay(&c, &k, 0, &c.user_addr[1], 10 * TC_COIN, 0, &a);
@@ -94,7 +95,7 @@ static void test_chain_of_pending_and_select_order(void **state)
     (void)state;
     testchain c;
     testchain_init(&c, 4, 2, 1000, 0);
-    tc_mempool *mp = tc_mempool_new(c.L, NULL);
+    tc_mempool *mp = tc_mempool_new(tc_chainstore_view(c.L), NULL);
     coin k = user_coin(&c, 0);
     tc_tx parent, child, other;
     pay(&c, &k, 0, &c.user_addr[1], 10 * TC_COIN, 0, &parent);           /* minimum rate */
@@ -157,7 +158,7 @@ static void test_full_evicts_lower_rate_or_rejects(void **state)
     testchain c;
     testchain_init(&c, 4, 2, 1000, 0);
     tc_mempool_opts o = {.max_txs = 3};
-    tc_mempool *mp = tc_mempool_new(c.L, &o);
+    tc_mempool *mp = tc_mempool_new(tc_chainstore_view(c.L), &o);
     coin k0 = user_coin(&c, 0), k1 = user_coin(&c, 1), k2 = user_coin(&c, 2), k3 = user_coin(&c, 3);
     tc_tx low, low_child, mid, high, lower;
     pay(&c, &k0, 0, &c.user_addr[1], 10 * TC_COIN, 0, &low);
@@ -202,7 +203,7 @@ static void test_expiry(void **state)
     testchain c;
     testchain_init(&c, 4, 2, 1000, 0);
     tc_mempool_opts o = {.expiry_ms = 60000};
-    tc_mempool *mp = tc_mempool_new(c.L, &o);
+    tc_mempool *mp = tc_mempool_new(tc_chainstore_view(c.L), &o);
     coin k0 = user_coin(&c, 0), k1 = user_coin(&c, 1);
     tc_tx a, b;
     pay(&c, &k0, 0, &c.user_addr[1], 10 * TC_COIN, 0, &a);
@@ -227,7 +228,7 @@ static void test_block_conflict_drops_pending_tree(void **state)
     (void)state;
     testchain c;
     testchain_init(&c, 4, 2, 1000, 0);
-    tc_mempool *mp = tc_mempool_new(c.L, NULL);
+    tc_mempool *mp = tc_mempool_new(tc_chainstore_view(c.L), NULL);
     coin k = user_coin(&c, 0), other = k;
     tc_tx a, a_child, rival;
     pay(&c, &k, 0, &c.user_addr[1], 10 * TC_COIN, 0, &a);
@@ -256,7 +257,7 @@ static void test_evidence_claim(void **state)
     (void)state;
     testchain c;
     testchain_init(&c, 4, 2, 1000, 0);
-    tc_mempool *mp = tc_mempool_new(c.L, NULL);
+    tc_mempool *mp = tc_mempool_new(tc_chainstore_view(c.L), NULL);
     tc_tx ev[2];
     for (int i = 0; i < 2; i++) {
         tc_tx_init(&ev[i]);

@@ -185,13 +185,14 @@ static void test_old_bans_imported_once(void **state)
     assert_int_equal(tc_store_open(&s, chain, 1 << 26, &e), 0);
     put_legacy_ban(s, "10.0.0.9");
     tc_netstore ns;
-    assert_int_equal(tc_peerstore_open(&ns, sub, s, &e), 0);
+    tc_legacy_bans legacy = tc_store_legacy_bans(s);
+    assert_int_equal(tc_peerstore_open(&ns, sub, &legacy, &e), 0);
     int bans = 0;
     assert_int_equal(ns.ban_load(ns.ctx, count_ban, &bans), 0);
     assert_int_equal(bans, 1);
     tc_peerstore_close(&ns);
     put_legacy_ban(s, "10.0.0.10"); /* after the import: not taken again */
-    assert_int_equal(tc_peerstore_open(&ns, sub, s, &e), 0);
+    assert_int_equal(tc_peerstore_open(&ns, sub, &legacy, &e), 0);
     bans = 0;
     assert_int_equal(ns.ban_load(ns.ctx, count_any, &bans), 0);
     assert_int_equal(bans, 1);

@@ -9,6 +9,11 @@
 
 #include <cmocka.h>
 
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "chain/params.h"
 #include "chain/tx.h"
 #include "chain/vote.h"
@@ -385,6 +390,117 @@ static void test_sizes_per_kind(void **state)
     build_tx(&tx, TC_TX_EVIDENCE);
     assert_int_equal(tc_tx_size(&tx), 5 + 1 + 132 + 1 + 41 + 4 + 2 * TC_VOTE_SIZE);
     tc_tx_release(&tx);
+}
+
+static void assert_size_is_encoded_len(const tc_tx *tx)
+{
+    tc_buf b;
+    encode(tx, &b);
+    assert_int_equal(tc_tx_size(tx), b.len);
+    tc_buf_release(&b);
+}
+
+/* tc_tx_size is the encoder's length for every kind, at the compact-size
+ * boundaries of the counts (252 | 253) and the netaddr's length limits. */
+static void test_size_is_encoded_length(void **state)
+{
+    (void)state;
+    static const size_t counts[] = {0, 1, 252, 253, 300};
+    for (size_t k = 0; k < N_KINDS; k++) {
+        for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++) {
+            tc_tx tx;
+            build_tx(&tx, all_kinds[k]);
+            fill_ins_outs(&tx, counts[ci], counts[(ci + 2) % 5], (uint8_t)k);
+            assert_size_is_encoded_len(&tx);
+            tc_tx_release(&tx);
+        }
+    }
+    static const size_t alen[] = {1, 2, TC_MAX_NETADDR - 1, TC_MAX_NETADDR};
+    for (size_t a = 0; a < sizeof alen / sizeof alen[0]; a++) {
+        tc_tx tx;
+        build_tx(&tx, TC_TX_MN_REGISTER);
+        memset(tx.u.reg.netaddr, 'a', alen[a]);
+        tx.u.reg.netaddr[alen[a]] = '\0';
+        assert_size_is_encoded_len(&tx);
+        tc_tx_release(&tx);
+        build_tx(&tx, TC_TX_MN_UPDATE);
+        memset(tx.u.update.netaddr, 'b', alen[a]);
+        tx.u.update.netaddr[alen[a]] = '\0';
+        assert_size_is_encoded_len(&tx);
+        tc_tx_release(&tx);
+    }
+    tc_tx tx;
+    build_tx(&tx, TC_TX_TRANSFER);
+    tx.kind = 200; /* unknown: no payload, no extra signatures */
+    assert_size_is_encoded_len(&tx);
+    tc_tx_release(&tx);
+}
+
+/* Runs fn in a child and asserts that it dies of SIGABRT (a misuse abort). */
+static void assert_aborts(void (*fn)(void))
+{
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        if (freopen("/dev/null", "w", stderr) == NULL)
+            _exit(2);
+        fn();
+        _exit(0); /* returned: not aborted */
+    }
+    int st;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGABRT);
+}
+
+static void sign_input_past_end(void)
+{
+    tc_tx tx;
+    tc_keypair kp;
+    build_tx(&tx, TC_TX_TRANSFER); /* 3 inputs */
+    make_kp(&kp, 1);
+    tx.in[2].pubkey = kp.pk;
+    tc_tx_sign_input(&tx, 2, CHAIN, &kp); /* the last one: fine */
+    tc_tx_sign_input(&tx, 3, CHAIN, &kp);
+}
+
+static void sign_extra_past_kind(void)
+{
+    tc_tx tx;
+    tc_keypair kp;
+    build_tx(&tx, TC_TX_MN_UPDATE); /* 1 extra signature */
+    make_kp(&kp, 2);
+    tc_tx_sign_extra(&tx, 0, CHAIN, &kp); /* fine */
+    tc_tx_sign_extra(&tx, 1, CHAIN, &kp);
+}
+
+static void sign_extra_on_transfer(void)
+{
+    tc_tx tx;
+    tc_keypair kp;
+    build_tx(&tx, TC_TX_TRANSFER);
+    make_kp(&kp, 3);
+    tc_tx_sign_extra(&tx, 0, CHAIN, &kp);
+}
+
+static void sign_input_on_coinbase(void)
+{
+    tc_tx tx;
+    tc_keypair kp;
+    build_tx(&tx, TC_TX_COINBASE); /* no inputs */
+    make_kp(&kp, 4);
+    tc_tx_sign_input(&tx, 0, CHAIN, &kp);
+}
+
+/* An index out of range is a caller bug: abort, never write past the arrays. */
+static void test_sign_index_out_of_range_aborts(void **state)
+{
+    (void)state;
+    assert_aborts(sign_input_past_end);
+    assert_aborts(sign_extra_past_kind);
+    assert_aborts(sign_extra_on_transfer);
+    assert_aborts(sign_input_on_coinbase);
 }
 
 static void test_kind_names(void **state)
@@ -966,6 +1082,8 @@ int main(void)
         cmocka_unit_test(test_round_trip_every_kind),
         cmocka_unit_test(test_empty_transfer),
         cmocka_unit_test(test_sizes_per_kind),
+        cmocka_unit_test(test_size_is_encoded_length),
+        cmocka_unit_test(test_sign_index_out_of_range_aborts),
         cmocka_unit_test(test_kind_names),
         cmocka_unit_test(test_txid_is_hash_of_unsigned),
         cmocka_unit_test(test_txid_excludes_signatures),
