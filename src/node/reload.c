@@ -1,14 +1,6 @@
 #include "node/reload.h"
 
-#include <string.h>
-
 #include "util/log.h"
-
-static const char *level_name(int level)
-{
-    static const char *const names[] = {"debug", "info", "warn", "error", "off"};
-    return level >= 0 && level <= TC_LOG_OFF ? names[level] : "?";
-}
 
 int tc_reload_run(tc_config *running)
 {
@@ -26,8 +18,8 @@ int tc_reload_run(tc_config *running)
         return cerr;
     }
     if (fresh.log_level != running->log_level) {
-        tc_log_info("node", "SIGHUP: log level changed", "from=%s to=%s", level_name(running->log_level),
-                    level_name(fresh.log_level));
+        tc_log_info("node", "SIGHUP: log level changed", "from=%s to=%s", tc_log_level_name(running->log_level),
+                    tc_log_level_name(fresh.log_level));
         running->log_level = fresh.log_level;
         tc_log_set_level(fresh.log_level);
     }

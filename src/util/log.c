@@ -33,6 +33,11 @@ int tc_log_level(void)
     return g_level;
 }
 
+const char *tc_log_level_name(int level)
+{
+    return level >= 0 && level <= TC_LOG_OFF ? level_names[level] : "?";
+}
+
 void tc_log_set_level(int min_level)
 {
     g_level = min_level;

@@ -21,6 +21,8 @@ enum tc_log_format { TC_LOG_LOGFMT = 0, TC_LOG_JSON };
 /* Sets the minimum level, the format and the output fd (default: info, logfmt, stderr). */
 void tc_log_setup(int min_level, int format, int fd);
 int tc_log_level(void);
+/* "debug" … "off" for a level, "?" outside the range (the names parse_level takes). */
+const char *tc_log_level_name(int level);
 /* Changes the minimum level; safe while other threads log. */
 void tc_log_set_level(int min_level);
 /* Makes the file at path (appended to, created 0640) the log output; called
