@@ -3,14 +3,22 @@
 #ifndef TC_CRYPTO_ED25519_H
 #define TC_CRYPTO_ED25519_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "util/err.h"
 
 typedef struct {
     uint8_t b[32];
 } tc_pubkey;
+
+/* Same key (public data: no constant time needed). */
+static inline bool tc_pubkey_eq(const tc_pubkey *a, const tc_pubkey *b)
+{
+    return memcmp(a->b, b->b, sizeof a->b) == 0;
+}
 
 typedef struct {
     uint8_t b[64];

@@ -67,6 +67,7 @@ static const key_def keys[] = {
     {"prevote-timeout-ms", K_INT, F(prevote_timeout_ms), 0, -1, 3600000, "-1", "devnet override of the genesis prevote timeout (-1: genesis)"},
     {"precommit-timeout-ms", K_INT, F(precommit_timeout_ms), 0, -1, 3600000, "-1", "devnet override of the genesis precommit timeout (-1: genesis)"},
     {"heartbeat-interval", K_UINT, F(heartbeat_interval_s), 0, 1, 86400, "60", "seconds between masternode heartbeats"},
+    {"resume-signing", K_TEXT, F(resume_signing), 0, 0, 0, "wait", "wait or now: with a sign log behind the chain, sign again once the network has moved on, or at once (docs/operations.md)"},
     {"store-map-mb", K_UINT, F(store_map_mb), 0, 64, 1u << 30, "16384", "address space reserved for the store (sparse; grows on disk as used)"},
 };
 
@@ -207,6 +208,8 @@ int tc_config_set(tc_config *cfg, const char *name, const char *value, const cha
         if (k->off == offsetof(tc_config, rpcuser) && strchr(value, ':'))
             return tc_fail(e, TC_ECONFIG, "%s: %s: may not contain ':' (HTTP Basic auth splits user:password there)",
                            where, name);
+        if (k->off == offsetof(tc_config, resume_signing) && strcmp(value, "wait") != 0 && strcmp(value, "now") != 0)
+            return tc_fail(e, TC_ECONFIG, "%s: %s: expected wait or now, got \"%s\"", where, name, value);
         strcpy(field, value);
         return 0;
     case K_ADDR:

@@ -50,6 +50,7 @@ typedef struct {
     int64_t propose_timeout_ms, prevote_timeout_ms, precommit_timeout_ms; /* -1: from genesis */
     uint64_t heartbeat_interval_s;
     uint64_t store_map_mb;
+    char resume_signing[8]; /* "wait" | "now" (node/signhold.h) */
     uint64_t rpc_max_connections, metrics_max_connections; /* HTTP clients at once */
     int argc;    /* the command line it was made from (tc_config_from_args), */
     char **argv; /* kept so that SIGHUP can read file and flags again */

@@ -112,8 +112,12 @@ static json_t *m_getblock(void *ctx, json_t *params, tc_rpc_error *e)
                           hex_json(b.hdr.utxo_commitment.b, 32), "merkleroot", hex_json(b.hdr.tx_root.b, 32), "size",
                           (json_int_t)tc_block_size(&b), "tx", txs);
     if (tc_ledger_get_cert(n->L, height, &cert) == 0) {
+        json_t *keys = json_array();
+        for (size_t i = 0; i < cert.n; i++)
+            json_array_append_new(keys, hex_json(cert.sigs[i].key.b, 32));
         json_object_set_new(r, "certificate",
-                            json_pack("{s:I, s:I}", "round", (json_int_t)cert.round, "signers", (json_int_t)cert.n));
+                            json_pack("{s:I, s:I, s:o}", "round", (json_int_t)cert.round, "signers", (json_int_t)cert.n,
+                                      "keys", keys));
         tc_cert_release(&cert);
     }
     json_object_set_new(r, "confirmations", json_integer((json_int_t)(tc_ledger_height(n->L) - height + 1)));
@@ -159,8 +163,17 @@ static json_t *m_getconsensusinfo(void *ctx, json_t *params, tc_rpc_error *e)
     tc_pubkey proposer;
     if (tc_core_proposer(n->core, tc_core_round(n->core), &proposer))
         json_object_set_new(r, "proposer", hex_json(proposer.b, 32));
-    if (n->operator_key)
+    if (n->operator_key) {
         json_object_set_new(r, "self", hex_json(n->operator_key->b, 32));
+        json_object_set_new(r, "signing", json_string(n->hold && n->hold->held ? "held" : "yes"));
+    }
+    if (n->hold && n->hold->signed_height > n->hold->log_height) /* a hold was decided at start */
+        json_object_set_new(r, "sign_hold",
+                            json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "held", n->hold->held, "sign_log_height",
+                                      (json_int_t)n->hold->log_height, "chain_signed_height",
+                                      (json_int_t)n->hold->signed_height, "release_after_ms",
+                                      (json_int_t)n->hold->release_ms, "sightings", (json_int_t)n->hold->sightings,
+                                      "released_at_height", (json_int_t)n->hold->released_height));
     return r;
 }
 
@@ -553,7 +566,7 @@ int tc_noderpc_register(tc_rpc *rpc, tc_noderpc *ctx)
          "Arguments:\n"
          "  1. blockhash (string, required): 64 hex characters\n"
          "\n"
-         "Result: {hash, height, time_ms, previousblockhash, proposer, merkleroot, utxo_commitment, size, tx[], certificate{round, signers}, confirmations}\n"
+         "Result: {hash, height, time_ms, previousblockhash, proposer, merkleroot, utxo_commitment, size, tx[], certificate{round, signers, keys[]}, confirmations}\n"
          "\n"
          "Example:\n"
          "  time-cli --datadir DIR getblock $(time-cli --datadir DIR getblockhash 5)"},

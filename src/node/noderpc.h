@@ -10,6 +10,7 @@
 #include "consensus/core.h"
 #include "mempool/mempool.h"
 #include "net/p2p.h"
+#include "node/signhold.h"
 #include "rpc/rpc.h"
 #include "store/ledger.h"
 
@@ -22,6 +23,7 @@ typedef struct {
     struct event_base *base; /* stop ends its loop */
     uint64_t started_ms;     /* wall clock, for uptime */
     const tc_pubkey *operator_key; /* this node's consensus key, NULL for a follower */
+    const tc_signhold *hold;       /* the sign hold (node/signhold.h) */
 } tc_noderpc;
 
 /* Registers every method on rpc; ctx must outlive rpc. 0 or the first
