@@ -416,6 +416,7 @@ static int finish(tc_config *cfg, tc_errmsg *e)
     }
     if (cfg->genesis[0] == '\0')
         snprintf(cfg->genesis, sizeof cfg->genesis, "%.480s/genesis.json", cfg->datadir);
+    cfg->operator_key_given = cfg->operator_key[0] != '\0';
     if (cfg->operator_key[0] == '\0')
         snprintf(cfg->operator_key, sizeof cfg->operator_key, "%.480s/operator.key", cfg->datadir);
     if (cfg->listen[0] == '\0')

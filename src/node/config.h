@@ -23,6 +23,7 @@ typedef struct {
     char config_file[TC_CONFIG_PATH];
     const tc_netparams *net;
     bool network_given; /* network came from the file or a flag, not the default */
+    bool operator_key_given; /* operator-key came from the file or a flag: it must exist */
     char datadir[TC_CONFIG_PATH];
     char genesis[TC_CONFIG_PATH];     /* default: <datadir>/genesis.json */
     char operator_key[TC_CONFIG_PATH]; /* validator key file; default <datadir>/operator.key */

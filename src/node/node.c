@@ -1246,12 +1246,42 @@ static int open_keys(tc_node *n, tc_errmsg *e)
     if (err)
         return err;
     err = tc_keyfile_load(n->cfg.operator_key, false, &n->op_key, e);
-    if (err == TC_ENOTFOUND)
-        return 0; /* a follower */
+    if (err == TC_ENOTFOUND && n->cfg.operator_key_given)
+        return tc_fail(e, TC_ECONFIG,
+                       "operator-key %s: no such file (hint: restore the validator's key file there, or remove the "
+                       "operator-key line to run as a follower)",
+                       n->cfg.operator_key);
+    if (err == TC_ENOTFOUND) {
+        tc_log_info("node", "no operator key: running as a follower (never signs)", "operator_key=%s",
+                    n->cfg.operator_key);
+        return 0;
+    }
     if (err)
         return err;
     n->has_op_key = true;
     return 0;
+}
+
+/* A key that is neither in the next height's set nor a registered
+ * masternode signs nothing: say so at start instead of following silently. */
+static void check_operator_key(tc_node *n)
+{
+    tc_valset vs;
+    if (!n->has_op_key || tc_ledger_valset(n->L, tc_ledger_height(n->L) + 1, &vs) != 0)
+        return;
+    bool in_set = tc_valset_find(&vs, &n->op_key.pk) >= 0;
+    tc_valset_release(&vs);
+    if (in_set)
+        return;
+    char hex[65];
+    tc_hex_encode(hex, n->op_key.pk.b, 32);
+    if (is_masternode(n, &n->op_key.pk))
+        tc_log_info("node", "operator key is registered but not in the validator set now", "operator=%s hint=%s", hex,
+                    "it signs once activated and unjailed: see time-cli masternode list");
+    else
+        tc_log_warn("node", "operator key is not a registered masternode: this node will not sign",
+                    "operator=%s operator_key=%s hint=%s", hex, n->cfg.operator_key,
+                    "register it (time-cli masternode register), or check operator-key names the right file");
 }
 
 /* The block of a lock, kept in <datadir>/consensus.lock before the sign log
@@ -1461,6 +1491,7 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
     tc_signstate last;
     if ((err = open_signlog(n, &last, e)) || (err = start_hold(n, &last, e)))
         goto fail;
+    check_operator_key(n);
     n->base = event_base_new();
     if (n->base == NULL) {
         err = tc_fail(e, TC_EIO, "cannot create the event loop");
