@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -56,6 +57,30 @@ static int open_err(int rc)
     return rc == MDB_MAP_FULL || rc == ENOSPC ? TC_ESTORE_FULL : rc == EACCES || rc == ENOENT ? TC_EIO : TC_ESTORE;
 }
 
+/* LMDB maps data.mdb and reads pages up to the last one its meta page
+ * names: a file cut shorter (a partial copy, a filesystem repair) turns the
+ * first read past its end into SIGBUS. Checked before any table is read. */
+static int check_file_size(MDB_env *env, const char *dir, tc_errmsg *e)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    const char *path;
+    struct stat fs;
+    if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &st) != 0 || mdb_env_get_path(env, &path) != 0)
+        return 0; /* nothing to compare against: LMDB reports its own errors later */
+    char file[4096];
+    snprintf(file, sizeof file, "%s/data.mdb", path);
+    if (stat(file, &fs) != 0)
+        return 0;
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((uint64_t)fs.st_size >= need)
+        return 0;
+    return tc_fail(e, TC_ECORRUPT,
+                   "%s: data.mdb is %llu bytes but its last page ends at byte %llu: the file was truncated "
+                   "(hint: restore the data dir from a backup, or move %s away and start again to resync)",
+                   dir, (unsigned long long)fs.st_size, (unsigned long long)need, dir);
+}
+
 int tc_store_open(tc_store **out, const char *dir, uint64_t map_size, tc_errmsg *e)
 {
     *out = NULL;
@@ -75,6 +100,8 @@ int tc_store_open(tc_store **out, const char *dir, uint64_t map_size, tc_errmsg 
         err = tc_fail(e, open_err(rc), "%s: cannot open store: %s", dir, mdb_strerror(rc));
         goto fail;
     }
+    if ((err = check_file_size(s->env, dir, e)))
+        goto fail;
     rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     for (int i = 0; rc == 0 && i < TC_TB_COUNT; i++)
         rc = mdb_dbi_open(txn, table_names[i], MDB_CREATE, &s->dbi[i]);

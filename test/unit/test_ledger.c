@@ -7,8 +7,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "chain/reward.h"
 #include "testchain.h"
@@ -938,6 +941,35 @@ static void test_batch_certifies_by_next_last_commit(void **state)
     run_teardown(&a);
 }
 
+/* A data.mdb cut short (a partial copy) is refused at open, naming the file
+ * and the remedy, instead of SIGBUS on the first read past its end. */
+static void test_truncated_store_refused(void **state)
+{
+    (void)state;
+    testchain c;
+    testchain_init(&c, 4, 2, 1000, 0);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(testchain_next(&c, NULL, 0, NULL, NULL), 0);
+    testchain_close(&c);
+    char file[300];
+    snprintf(file, sizeof file, "%s/data.mdb", c.dir);
+    struct stat st;
+    assert_int_equal(stat(file, &st), 0);
+    assert_true(st.st_size > 4 * 4096);
+    tc_ledger *L;
+    tc_errmsg e;
+    tc_ledger_opts o = {1ull << 30, c.cache, c.pool};
+    assert_int_equal(tc_ledger_open(&L, c.dir, &c.g, &o, &e), 0); /* control: intact, it opens */
+    tc_ledger_close(L);
+    assert_int_equal(truncate(file, st.st_size / 2), 0);
+    assert_int_equal(tc_ledger_open(&L, c.dir, &c.g, &o, &e), TC_ECORRUPT);
+    assert_non_null(strstr(e.msg, "data.mdb is"));
+    assert_non_null(strstr(e.msg, "truncated"));
+    assert_non_null(strstr(e.msg, "hint:"));
+    assert_int_equal(stat(file, &st), 0); /* nothing was written to it */
+    testchain_release(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -954,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_batch_equals_one_by_one),
         cmocka_unit_test(test_batch_stops_at_last_good_block),
         cmocka_unit_test(test_batch_certifies_by_next_last_commit),
+        cmocka_unit_test(test_truncated_store_refused),
     };
     return cmocka_run_group_tests_name("ledger", tests, NULL, NULL);
 }
