@@ -167,3 +167,13 @@ void tc_block_tx_root(const tc_block *blk, tc_hash *txids, tc_hash *root)
     if (ids != txids)
         free(ids);
 }
+
+int tc_block_check_body(const tc_block *blk)
+{
+    tc_hash h;
+    tc_block_tx_root(blk, NULL, &h);
+    if (!tc_hash_eq(&h, &blk->hdr.tx_root))
+        return TC_EBLK_MERKLE;
+    tc_cert_hash(&blk->last_commit, &h);
+    return tc_hash_eq(&h, &blk->hdr.last_commit_hash) ? 0 : TC_EBLK_LAST_COMMIT;
+}

@@ -68,5 +68,11 @@ void tc_merkle_root(const tc_hash *leaves, size_t n, tc_hash *root);
 /* Computes the txids and the merkle root of blk's transactions into
  * txids (n_tx entries, may be NULL) and root. */
 void tc_block_tx_root(const tc_block *blk, tc_hash *txids, tc_hash *root);
+/* Whether blk's body is the one its header commits to (the header hash
+ * names the header only): the merkle root of its transactions and the hash
+ * of the last commit it carries. Says nothing of their validity; a block
+ * relayed or served under a certified or signed hash must pass this before
+ * it is kept. 0, TC_EBLK_MERKLE or TC_EBLK_LAST_COMMIT. */
+int tc_block_check_body(const tc_block *blk) TC_MUST_CHECK;
 
 #endif

@@ -485,6 +485,16 @@ static int on_block(tc_node *n, uint64_t peer, const tc_msg_block *mb)
     tc_block blk;
     if (tc_block_decode(&blk, mb->block.p, mb->block.len) != 0)
         return TC_EBADVAL; /* the certified block's hash with a body that does not decode */
+    int err = tc_block_check_body(&blk);
+    if (err) {
+        /* the certified header with another body: applying it would fail
+         * and stop this node; the real one comes from another peer */
+        tc_log_warn("node", "fetched block's body does not match its certified header; banning the peer",
+                    "height=%llu peer=%llu reason=%s", (unsigned long long)n->fetch.height, (unsigned long long)peer,
+                    tc_strerror(err));
+        tc_block_release(&blk);
+        return err;
+    }
     tc_log_info("node", "fetched the decided block", "height=%llu peer=%llu attempts=%u",
                 (unsigned long long)n->fetch.height, (unsigned long long)peer, n->fetch.asks);
     uint64_t height = n->fetch.height;
@@ -1006,6 +1016,18 @@ static int keep_proposed_block(tc_node *n, const tc_proposal *p, const tc_bytes 
     if (!tc_hash_eq(&bh, &p->block) || blk.hdr.height != p->height) {
         tc_block_release(&blk);
         return TC_EBADVAL; /* a proposal must carry the block it names */
+    }
+    int err = tc_block_check_body(&blk);
+    if (err) {
+        /* The signed header with another body: kept, it would stand for the
+         * real block and make this node prevote nil on it. No honest node
+         * relays it (each checks this before keeping and relaying). */
+        char hex[65];
+        tc_log_warn("node", "proposed block's body does not match its header; banning the peer",
+                    "height=%llu round=%u block=%s reason=%s", (unsigned long long)p->height, p->round,
+                    tc_hex_encode(hex, p->block.b, 32), tc_strerror(err));
+        tc_block_release(&blk);
+        return err;
     }
     if (keep_candidate(n, &blk, p->round, &p->proposer) == NULL)
         tc_log_debug("node", "proposed block not kept (store bounds)", "height=%llu round=%u",

@@ -391,6 +391,30 @@ static void test_block_tx_root(void **state)
     tc_block_release(&blk);
 }
 
+/* The body is bound to the header by its merkle root and last-commit hash:
+ * anything else under a signed or certified header hash is refused. */
+static void test_block_check_body(void **state)
+{
+    (void)state;
+    tc_block blk;
+    make_block(&blk);
+    tc_block_tx_root(&blk, NULL, &blk.hdr.tx_root);
+    tc_cert_hash(&blk.last_commit, &blk.hdr.last_commit_hash);
+    assert_int_equal(tc_block_check_body(&blk), 0);
+    tc_hash id;
+    tc_header_hash(&blk.hdr, &id);
+    tc_tx t = blk.txs[1]; /* another body, same header (same block id) */
+    blk.txs[1] = blk.txs[3];
+    blk.txs[3] = t;
+    assert_int_equal(tc_block_check_body(&blk), TC_EBLK_MERKLE);
+    blk.txs[3] = blk.txs[1];
+    blk.txs[1] = t;
+    assert_int_equal(tc_block_check_body(&blk), 0);
+    blk.hdr.last_commit_hash.b[0] ^= 1;
+    assert_int_equal(tc_block_check_body(&blk), TC_EBLK_LAST_COMMIT);
+    tc_block_release(&blk);
+}
+
 /* ---- decoder rejections --------------------------------------------------- */
 
 static void test_truncated_every_prefix(void **state)
@@ -521,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_merkle_small_trees),
         cmocka_unit_test(test_merkle_not_txid_domain),
         cmocka_unit_test(test_block_tx_root),
+        cmocka_unit_test(test_block_check_body),
         cmocka_unit_test(test_truncated_every_prefix),
         cmocka_unit_test(test_trailing),
         cmocka_unit_test(test_oversize_input),
