@@ -1,10 +1,13 @@
 /* Wire test vectors of docs/protocol.md §12: fixed inputs, fixed Ed25519
  * seeds (signatures are deterministic), the exact bytes this node puts on
- * the wire. The hex below is the hex the doc shows; a change to any encoder,
- * hash domain or signing preimage fails here, so the doc cannot drift from
- * the code. A mismatch prints the actual hex with its label. */
+ * the wire. The hex below is the hex the doc shows, and test_doc_shows_them
+ * reads the doc (run from the repository root, as `make test-unit` does) to
+ * check it still does: a change to any encoder, hash domain or signing
+ * preimage, or an edit of the doc's vectors, fails here. A mismatch prints
+ * the actual hex with its label. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@
 #include "crypto/address.h"
 #include "net/frame.h"
 #include "net/msg.h"
+#include "util/file.h"
 #include "util/hex.h"
 
 #define CHAIN 3 /* devnet */
@@ -467,6 +471,109 @@ static void test_heartbeat(void **state)
     tc_buf_release(&b);
 }
 
+/* ---- the doc shows these very vectors ------------------------------------ */
+
+static bool is_hex_token(const char *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f')))
+            return false;
+    return n > 0;
+}
+
+/* The hex of one fenced block: per line, the leading run of hex tokens ('|'
+ * separators skipped), up to the first other word (the field's label).
+ * Returns the position after the closing fence, or NULL if there is none. */
+static const char *block_hex(const char *p, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = 0;
+    while (*p && strncmp(p, "```", 3) != 0) {
+        const char *eol = strchr(p, '\n');
+        if (eol == NULL)
+            return NULL;
+        for (const char *t = p; t < eol;) {
+            while (t < eol && *t == ' ')
+                t++;
+            const char *e = t;
+            while (e < eol && *e != ' ')
+                e++;
+            if (e == t)
+                break;
+            if (!(e - t == 1 && *t == '|')) {
+                if (!is_hex_token(t, (size_t)(e - t)))
+                    break;
+                if (o + (size_t)(e - t) < cap) {
+                    memcpy(out + o, t, (size_t)(e - t));
+                    o += (size_t)(e - t);
+                    out[o] = 0;
+                }
+            }
+            t = e;
+        }
+        p = eol + 1;
+    }
+    return *p ? p + 3 : NULL;
+}
+
+static bool doc_has_block(const char *doc, const char *want)
+{
+    static char hex[8192];
+    for (const char *p = strstr(doc, "## 12. Test vectors"); p && (p = strstr(p, "```")) != NULL;) {
+        p = strchr(p, '\n'); /* past the opening fence and its info string */
+        if (p == NULL || (p = block_hex(p + 1, hex, sizeof hex)) == NULL)
+            return false;
+        if (strcmp(hex, want) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void test_doc_shows_them(void **state)
+{
+    (void)state;
+    char *doc = NULL;
+    size_t n;
+    tc_errmsg e;
+    assert_int_equal(tc_file_read("docs/protocol.md", 1u << 20, false, &doc, &n, &e), 0);
+    static const struct {
+        const char *label, *hex;
+    } blocks[] = {
+        {"ping frame", "de7e7e4d0300100000000807060504030201" "0500000000000000"},
+        {"version payload", VERSION_PAYLOAD}, {"vote", VOTE_ENC},   {"cert", CERT_ENC},
+        {"tx", TX_ENC},                       {"header", HEADER_ENC}, {"proposal", PROPOSAL_ENC},
+        {"heartbeat payload", HEARTBEAT_PAYLOAD},
+    };
+    static const struct {
+        const char *label, *hex;
+    } inline_hex[] = {
+        {"key A", KEY_A},
+        {"version sign digest", VERSION_DIGEST},
+        {"vote sign digest", VOTE_DIGEST},
+        {"txid", TXID},
+        {"sighash", SIGHASH},
+        {"empty cert hash", EMPTY_CERT_HASH},
+        {"cert hash", CERT_HASH},
+        {"block id", BLOCK_ID},
+        {"proposal sign digest", PROPOSAL_DIGEST},
+        {"proposal msg length prefix", PROPOSAL_BLOCK_CS},
+        {"frame header vote/141", "de7e7e4d 0e00 8d000000"},
+    };
+    for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
+        if (!doc_has_block(doc, blocks[i].hex)) {
+            fprintf(stderr, "VECTOR %s: no block of docs/protocol.md §12 shows\n  %s\n", blocks[i].label,
+                    blocks[i].hex);
+            mismatches++;
+        }
+    for (size_t i = 0; i < sizeof inline_hex / sizeof inline_hex[0]; i++)
+        if (strstr(doc, inline_hex[i].hex) == NULL) {
+            fprintf(stderr, "VECTOR %s: docs/protocol.md does not show %s\n", inline_hex[i].label,
+                    inline_hex[i].hex);
+            mismatches++;
+        }
+    tc_file_free(doc, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +584,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cert, no_mismatch),
         cmocka_unit_test_teardown(test_header_block_proposal, no_mismatch),
         cmocka_unit_test_teardown(test_heartbeat, no_mismatch),
+        cmocka_unit_test_teardown(test_doc_shows_them, no_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
