@@ -20,7 +20,9 @@
 #include "chain/cert.h"
 #include "chain/params.h"
 #include "chain/tx.h"
+#include "chain/valset.h"
 #include "chain/vote.h"
+#include "consensus/proposer.h"
 #include "crypto/address.h"
 #include "net/frame.h"
 #include "net/msg.h"
@@ -107,6 +109,8 @@
     "269430199abf69c699ea2bd53bcf629a26aebad7642c7c157f79857284838d6e" \
     "dcf18128eced79a81987dabd97426b0f"
 #define PROPOSAL_BLOCK_CS "fdbe01"
+#define PROPOSER_SLOTS "222221222222222122222222"
+#define PROPOSER_H5 "1222"
 #define HEARTBEAT_PAYLOAD \
     "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c" \
     "05000000000000000068e5cf8b0100000f3132372e302e302e313a3234323030" \
@@ -471,6 +475,45 @@ static void test_heartbeat(void **state)
     tc_buf_release(&b);
 }
 
+/* ---- proposer schedule ---------------------------------------------------- */
+
+/* Validators B (weight 1), A (10), spender key C (100): key order B, A, C.
+ * The first 24 slots of the schedule as indices into that order, and the
+ * proposer of (height 5, rounds 0..3). */
+static void test_proposer_schedule(void **state)
+{
+    (void)state;
+    tc_keypair a, b, c;
+    key_of(&a, 0x01);
+    key_of(&b, 0x05);
+    key_of(&c, 0x03);
+    tc_valset vs;
+    tc_valset_init(&vs);
+    assert_int_equal(tc_valset_add(&vs, &a.pk, 10, NULL), 0);
+    assert_int_equal(tc_valset_add(&vs, &b.pk, 1, NULL), 0);
+    assert_int_equal(tc_valset_add(&vs, &c.pk, 100, NULL), 0);
+    assert_memory_equal(vs.v[0].key.b, b.pk.b, 32);
+    assert_memory_equal(vs.v[1].key.b, a.pk.b, 32);
+    tc_proposer *p = tc_proposer_new(&vs);
+    char got[64] = "";
+    for (uint64_t s = 0; s < 24; s++) /* height s, round 0 is slot s (period 111) */
+        got[s] = (char)('0' + tc_proposer_index(p, s, 0));
+    if (strcmp(got, PROPOSER_SLOTS) != 0) {
+        fprintf(stderr, "VECTOR proposer slots\n  got  %s\n  want %s\n", got, PROPOSER_SLOTS);
+        mismatches++;
+    }
+    char rounds[8] = "";
+    for (uint32_t r = 0; r < 4; r++)
+        rounds[r] = (char)('0' + tc_proposer_index(p, 5, r));
+    if (strcmp(rounds, PROPOSER_H5) != 0) {
+        fprintf(stderr, "VECTOR proposer h5\n  got  %s\n  want %s\n", rounds, PROPOSER_H5);
+        mismatches++;
+    }
+    assert_int_equal(tc_proposer_index(p, 111, 0), tc_proposer_index(p, 0, 0)); /* the period */
+    tc_proposer_free(p);
+    tc_valset_release(&vs);
+}
+
 /* ---- the doc shows these very vectors ------------------------------------ */
 
 static bool is_hex_token(const char *t, size_t n)
@@ -558,6 +601,8 @@ static void test_doc_shows_them(void **state)
         {"proposal sign digest", PROPOSAL_DIGEST},
         {"proposal msg length prefix", PROPOSAL_BLOCK_CS},
         {"frame header vote/141", "de7e7e4d 0e00 8d000000"},
+        {"proposer slots", "`" PROPOSER_SLOTS "`"},
+        {"proposer h5", "`" PROPOSER_H5 "`"},
     };
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
         if (!doc_has_block(doc, blocks[i].hex)) {
@@ -584,6 +629,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cert, no_mismatch),
         cmocka_unit_test_teardown(test_header_block_proposal, no_mismatch),
         cmocka_unit_test_teardown(test_heartbeat, no_mismatch),
+        cmocka_unit_test_teardown(test_proposer_schedule, no_mismatch),
         cmocka_unit_test_teardown(test_doc_shows_them, no_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
