@@ -15,8 +15,16 @@ done
 
 rm -rf "$root/DEBIAN"
 install -d -m 0755 "$root/DEBIAN"  # dpkg-shlibdeps finds the package root by it
-# Debian ships man pages compressed (policy 12.1).
+# Debian ships man pages compressed (policy 12.1) and programs stripped
+# (10.1; build/ keeps the symbols), and a native package has a changelog.
 find "$root/usr/share/man" -type f ! -name '*.gz' -exec gzip -9n {} +
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/timed" "$root/usr/bin/time-cli"
+maintainer=$(sed -n 's/^Maintainer: //p' "$pkg/control.in")
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+printf 'timecoin (%s) unstable; urgency=medium\n\n  * Built from git %s (make deb).\n\n -- %s  %s\n' \
+  "$version" "$rev" "$maintainer" "$(date -R -d "@$(git log -1 --format=%ct 2>/dev/null || date +%s)")" |
+  gzip -9n > "$root/usr/share/doc/timecoin/changelog.gz"
+chmod 0644 "$root/usr/share/doc/timecoin/changelog.gz"
 
 # dpkg-shlibdeps reads debian/control of a source tree: give it one of its own.
 scratch=$(mktemp -d)
