@@ -7,6 +7,9 @@
 #   make bench        benchmarks
 #   make fuzz         libFuzzer harnesses (clang) in build/fuzz
 #   make devnet       local 4-masternode network (see README)
+#   make install      timed, time-cli, man pages, unit, example config
+#                     (PREFIX=/usr/local DESTDIR= BINDIR= MANDIR= SYSCONFDIR=)
+#   make deb          build/timecoin_<version>_<arch>.deb (docs/install.md)
 #
 # Sources are found by glob: a new src/<module>/x.c, test/unit/test_x.c,
 # bench/x.c or fuzz/fuzz_x.c needs no edit here.
@@ -56,7 +59,7 @@ LIBTC     := $(BUILD)/libtimecoin.a
 LIBB3     := $(BUILD)/blake3/libblake3.a
 
 .PHONY: all deps test test-unit test-sim test-fuzz test-functional test-san \
-        bench fuzz sim-long devnet devnet-stop clean
+        bench fuzz sim-long devnet devnet-stop clean install uninstall deb
 .DEFAULT_GOAL := all
 # Keep intermediate objects of test and bench programs between runs.
 .SECONDARY:
@@ -171,6 +174,62 @@ devnet: all
 
 devnet-stop:
 	@scripts/devnet.sh stop
+
+# ---- install (GNU conventions; docs/install.md) ----------------------------
+#
+# Depends on the two programs only (not the test programs), so `sudo make
+# install` after `make` finds them up to date and compiles nothing as root.
+# DESTDIR stages the tree (no root needed); the unit is rewritten to name
+# BINDIR and SYSCONFDIR.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DATAROOTDIR ?= $(PREFIX)/share
+MANDIR     ?= $(DATAROOTDIR)/man
+DOCDIR     ?= $(DATAROOTDIR)/doc/timecoin
+SYSCONFDIR ?= $(PREFIX)/etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL    ?= install
+VERSION    := $(shell sed -n 's/^\#define TC_VERSION "\(.*\)"/\1/p' src/util/version.h)
+
+INSTALLED = $(BINDIR)/timed $(BINDIR)/time-cli \
+            $(MANDIR)/man1/timed.1 $(MANDIR)/man1/time-cli.1 $(MANDIR)/man5/time.conf.5 \
+            $(SYSCONFDIR)/timecoin/time.conf.example $(SYSCONFDIR)/logrotate.d/timed \
+            $(UNITDIR)/timed.service $(DOCDIR)/install.md $(DOCDIR)/config.md $(DOCDIR)/operations.md
+
+install: $(BUILD)/timed $(BUILD)/time-cli
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(SYSCONFDIR)/timecoin $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 0755 $(BUILD)/timed $(BUILD)/time-cli $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 man/timed.1 man/time-cli.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 0644 man/time.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 contrib/time.conf.example $(DESTDIR)$(SYSCONFDIR)/timecoin/time.conf.example
+	$(INSTALL) -m 0644 contrib/timed.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/timed
+	sed -e 's|/usr/bin/timed|$(BINDIR)/timed|g' -e 's|/etc/timecoin|$(SYSCONFDIR)/timecoin|g' \
+	    contrib/timed.service > $(DESTDIR)$(UNITDIR)/timed.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/timed.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/timed.service.tmp $(DESTDIR)$(UNITDIR)/timed.service
+	$(INSTALL) -m 0644 docs/install.md docs/config.md docs/operations.md $(DESTDIR)$(DOCDIR)/
+
+# Removes the files install wrote and the directories that are then empty;
+# never the data dir, the logs or a time.conf an operator wrote.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/timecoin 2>/dev/null
+
+# ---- Debian package ----------------------------------------------------------
+#
+# A binary package from a staged install (PREFIX=/usr SYSCONFDIR=/etc) and
+# packaging/deb/; Depends from dpkg-shlibdeps. Needs dpkg-dev, not root.
+
+DEB_ARCH  = $(shell dpkg --print-architecture)
+DEB       = $(BUILD)/timecoin_$(VERSION)_$(DEB_ARCH).deb
+DEB_ROOT  = $(BUILD)/deb/root
+
+deb: $(BUILD)/timed $(BUILD)/time-cli
+	rm -rf $(DEB_ROOT)
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr SYSCONFDIR=/etc
+	scripts/make-deb.sh $(VERSION) $(DEB_ARCH) $(DEB_ROOT) $(DEB)
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -10,6 +10,10 @@ pkgs=(
   clang libclang-rt-14-dev
   python3 python3-pytest python3-openssl python3-cryptography
   chromium  # headless, for test/functional/test_status_page.py
+  # test/functional/test_install.py and make deb:
+  systemd    # systemd-analyze verify / security on contrib/timed.service
+  groff-base man-db  # the man pages render without warnings (groff -ww, man -l)
+  dpkg-dev   # dpkg-shlibdeps computes the package's Depends
 )
 
 missing=()
