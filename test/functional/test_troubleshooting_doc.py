@@ -221,6 +221,23 @@ def test_quoted_log_lines_come_from_log_calls_in_src():
     assert not problems, "\n".join(problems)
 
 
+def slug(heading):
+    """GitHub's anchor for a heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_to_sections_exist():
+    """Links to headings of this and other docs (operations.md changes often)."""
+    text = DOC.read_text()
+    bad = []
+    for target, anchor in re.findall(r"\]\(([\w.]*)#([\w-]+)\)", text):
+        doc = DOC if not target else DOC.parent / target
+        heads = {slug(h) for h in re.findall(r"^#+ (.+)$", doc.read_text(), flags=re.M)}
+        if anchor not in heads:
+            bad.append(f"{target or DOC.name}#{anchor}")
+    assert not bad, f"links to headings that do not exist: {bad}"
+
+
 def test_pattern_and_source_checks_catch_drift():
     """The checks above can fail: a changed message, key or value is caught."""
     calls = log_calls()
