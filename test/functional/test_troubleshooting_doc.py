@@ -366,14 +366,17 @@ def test_cheap_symptoms_print_the_quoted_lines(devnet_factory, tmp_path):
     if shutil.which("prlimit"):
         conf = edit_conf(node.conf, tmp_path / "e.conf", connect=f"{LOOPBACK}:{dn.base_port + 190}")
         (node.dir / "consensus.log").unlink()  # the damaged one; this start must run
-        p = subprocess.Popen(["prlimit", "--nofile=40:40", "--", dn.timed, "--config", str(conf)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            time.sleep(scaled(1.5))
+        log = tmp_path / "nofile.log"
+        with open(log, "w") as f:
+            p = subprocess.Popen(["prlimit", "--nofile=40:40", "--", dn.timed, "--config", str(conf)],
+                                 stdout=subprocess.DEVNULL, stderr=f)
+        try:  # the dial is refused right after the P2P listener opens
+            wait_until(lambda: "cannot connect yet" in log.read_text() or p.poll() is not None,
+                       timeout=scaled(15), message="the dial under a 40-descriptor limit")
         finally:
             p.terminate()
-            _, err = p.communicate(timeout=scaled(15))
-        out["too many open files"] = err
+            p.wait(timeout=scaled(15))
+        out["too many open files"] = log.read_text()
 
     problems = []
     for prefix, printed in out.items():
