@@ -98,7 +98,10 @@ tc_listener *tc_listener_new(struct event_base *base, const char *addr, unsigned
     socklen_t blen = sizeof l->bound;
     if (l->resume == NULL || l->lev == NULL ||
         getsockname(evconnlistener_get_fd(l->lev), (struct sockaddr *)&l->bound, &blen) != 0) {
-        tc_log_error(mod, "cannot listen", "addr=%s errno=%d", addr, errno);
+        int saved = errno;
+        tc_log_error(mod, "cannot listen", "addr=%s error=%s hint=%s", addr, strerror(saved),
+                     "another process holds this address (find it with: ss -ltnp) or it is not local; stop that "
+                     "process or set another address (time.conf: listen)");
         tc_listener_free(l);
         *err = TC_EIO;
         return NULL;

@@ -234,9 +234,16 @@ static void conn_drop(tc_peer *c, int err, bool ban)
     if (!c->inbound && !c->established)
         tc_addrbook_failure(p->book, c->addr, tc_clock_wall_ms());
     p->stats.disconnects++;
-    tc_log(ban ? TC_LOG_WARN : TC_LOG_INFO, "net", ban ? "peer banned" : "peer disconnected",
-           "peer=%llu addr=%s inbound=%d reason=%s", (unsigned long long)c->id, c->addr,
-           (int)c->inbound, tc_errname(err));
+    if (ban)
+        tc_log_warn("net", "peer banned", "peer=%llu addr=%s inbound=%d reason=%s detail=%s hint=%s",
+                    (unsigned long long)c->id, c->addr, (int)c->inbound, tc_errname(err), tc_strerror(err),
+                    err == TC_ENET_CHAIN ? "it runs another network or genesis: if it is yours, give it this "
+                                           "node's --network and genesis file; listbanned shows the ban, setban "
+                                           "SUBJECT remove lifts it"
+                                         : "listbanned shows the ban and its expiry; setban SUBJECT remove lifts it");
+    else
+        tc_log_info("net", "peer disconnected", "peer=%llu addr=%s inbound=%d reason=%s", (unsigned long long)c->id,
+                    c->addr, (int)c->inbound, tc_errname(err));
     if (c->established)
         post_down(p, c->id);
     tc_peer_close(c, err);

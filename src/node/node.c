@@ -302,8 +302,15 @@ static void answer_check(tc_node *n, uint64_t height, const tc_hash *value)
         return; /* answered when the block arrives with its proposal */
     tc_errmsg e;
     int err = tc_ledger_check_block(n->L, &c->blk, tc_clock_wall_ms(), &e);
-    if (err)
-        tc_log_warn("node", "proposed block is invalid", "height=%llu reason=%s", (unsigned long long)height, e.msg);
+    if (err) {
+        char hex[65];
+        tc_log_warn("node", "proposed block is invalid", "height=%llu proposer=%s reason=%s hint=%s",
+                    (unsigned long long)height, tc_hex_encode(hex, c->blk.hdr.proposer.b, 32), e.msg,
+                    err == TC_EBLK_TIME ? "the proposer's clock or this node's is wrong: compare both with an "
+                                          "NTP server (timedatectl, chronyc tracking) and fix the one that is off"
+                                        : "this node prevotes nil and the round moves on; if that proposer's "
+                                          "blocks fail every time, its node runs another build or genesis");
+    }
     tc_core_on_validity(n->core, height, value, err == 0);
 }
 
@@ -541,9 +548,11 @@ static void record_evidence(tc_node *n, const tc_vote *a, const tc_vote *b)
     tc_errmsg e;
     char hex[65];
     int err = tc_mempool_add(n->mp, &tx, tc_clock_wall_ms(), &txid, &e);
-    tc_log_warn("node", "double sign seen", "validator=%s height=%llu round=%u evidence=%s",
+    tc_log_warn("node", "double sign seen", "validator=%s height=%llu round=%u evidence=%s hint=%s",
                 tc_hex_encode(hex, a->validator.b, 32), (unsigned long long)a->height, a->round,
-                err ? e.msg : "queued");
+                err ? e.msg : "queued",
+                "that operator key signs on two nodes (a copy of its data dir or key runs elsewhere, or a sign "
+                "log was restored from an old backup): its operator must stop all but one; it is jailed");
     if (err == 0)
         tc_p2p_relay(n->p2p, TC_INV_TX, &txid, 0);
     tc_tx_release(&tx);
@@ -1403,9 +1412,13 @@ static int open_p2p(tc_node *n, tc_errmsg *e)
     if (n->p2p == NULL)
         return tc_fail(e, err, "P2P on %s: %s", n->cfg.listen, tc_strerror(err));
     for (size_t i = 0; i < n->cfg.n_connect; i++)
-        if (tc_p2p_add_address(n->p2p, n->cfg.connect[i], TC_ADDR_CONNECT) != 0 ||
-            tc_p2p_connect(n->p2p, n->cfg.connect[i]) != 0)
-            tc_log_warn("p2p", "cannot connect yet; will retry", "addr=%s", n->cfg.connect[i]);
+        if ((err = tc_p2p_add_address(n->p2p, n->cfg.connect[i], TC_ADDR_CONNECT)) != 0 ||
+            (err = tc_p2p_connect(n->p2p, n->cfg.connect[i])) != 0)
+            tc_log_warn("p2p", "cannot connect yet; will retry", "addr=%s err=%s hint=%s", n->cfg.connect[i],
+                        tc_strerror(err),
+                        err == TC_ELIMIT ? "no descriptor or link slot left for it: raise ulimit -n "
+                                           "(LimitNOFILE=) if the descriptor limit is low"
+                                         : "the next try is automatic; check the address is right");
     for (size_t i = 0; i < n->cfg.n_addnode; i++)
         if (tc_p2p_add_address(n->p2p, n->cfg.addnode[i], TC_ADDR_CONNECT) != 0)
             tc_log_warn("p2p", "address not added", "addr=%s", n->cfg.addnode[i]);

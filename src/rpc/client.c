@@ -238,7 +238,9 @@ static int post_once(tc_rpcconn *c, const char *body, size_t len, bool keep_aliv
     if (err)
         return err;
     if (status == 401)
-        return tc_fail(e, TC_EIO, "RPC %s:%u: authentication refused (wrong cookie or credentials)", t->host,
+        return tc_fail(e, TC_EIO, "RPC %s:%u: authentication refused (wrong cookie or credentials): the cookie is "
+                       "rewritten at every node start, so read DATADIR/.cookie of the running node (time-cli "
+                       "--datadir DATADIR), or pass the rpcuser and rpcpassword of its time.conf", t->host,
                        t->port);
     json_error_t jerr;
     *resp = json_loads(json, 0, &jerr);

@@ -557,7 +557,9 @@ tc_http *tc_http_new(struct event_base *base, const char *listen, const tc_http_
                                          LEV_OPT_CLOSE_ON_EXEC,
                                      BACKLOG, (struct sockaddr *)&ss, (int)sl);
     if (h->lst == NULL) {
-        tc_log_error(h->name, "cannot listen", "addr=%s error=%s", listen, strerror(errno));
+        tc_log_error(h->name, "cannot listen", "addr=%s error=%s hint=%s", listen, strerror(errno),
+                     "another process holds this address (find it with: ss -ltnp) or it is not local; stop that "
+                     "process or set another address (time.conf: rpc-listen, metrics-listen)");
         rc = TC_EIO;
         goto out;
     }

@@ -376,7 +376,7 @@ static int cookie_create(tc_rpc *rpc, const char *dir)
     tc_errmsg e;
     if (tc_file_write(path, line, strlen(line), 0600, true, &e) != 0) {
         tc_log_error("rpc", "cannot write cookie file", "path=%s error=%s hint=%s", path, e.msg,
-                     "make the data dir writable, or set rpcuser and rpcpassword");
+                     "free space on the data dir's disk (df) or make the data dir writable by the node's user");
         goto out;
     }
     cred_set(rpc, 0, TC_RPC_COOKIE_USER, password);

@@ -46,7 +46,9 @@ static int map_err(int rc, const char *what)
         return TC_ESTORE_FULL;
     default:
         tc_log_error("store", "database error", "op=%s err=%s hint=%s", what, mdb_strerror(rc),
-                     "if it repeats after a restart, move the data dir aside and resync (docs/troubleshooting.md)");
+                     "check free space first (df DATADIR): a full disk can show as an I/O error; if there is "
+                     "room and it repeats after a restart, move the data dir aside and resync "
+                     "(docs/troubleshooting.md)");
         return TC_ESTORE;
     }
 }
