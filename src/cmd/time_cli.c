@@ -46,6 +46,8 @@ static const char usage_text[] =
     "       time-cli NODE --wallet FILE masternode register --tier bronze|silver|gold --collateral TXID:VOUT\n"
     "                --reward ADDR --addr HOST:PORT --operator-key FILE\n"
     "       time-cli NODE --wallet FILE masternode update --collateral TXID:VOUT --addr HOST:PORT --reward ADDR\n"
+    "       time-cli NODE --wallet FILE masternode unjail --collateral TXID:VOUT --operator-key FILE\n"
+    "                (signed by the operator key; the wallet pays the fee)\n"
     "       time-cli NODE masternode list | status --operator-key FILE\n"
     "NODE is --datadir DIR (its time.conf and RPC cookie) or --rpc HOST:PORT --rpcuser U --rpcpassword P.\n"
     "AMOUNT and F are decimal TIME with up to 8 places. Arguments that parse as JSON are sent as JSON.\n"
@@ -281,9 +283,10 @@ static int open_wallet(const char *file, tc_wallet **w, tc_errmsg *e)
     return err;
 }
 
-/* Sends a signed transaction with sendrawtransaction and prints its txid. */
 /* Sends a signed transaction and prints its txid; with dry_run (t may then
- * be NULL) prints the signed hex instead, to stdout, and sends nothing. */
+ * be NULL) prints the signed hex instead, to stdout, and sends nothing. The
+ * node refusing it is a runtime error (exit 2), not a usage error: the
+ * arguments were fine, the chain or mempool said no. */
 static int submit_tx(const tc_rpc_target *t, const tc_tx *tx, bool dry_run, tc_errmsg *e)
 {
     tc_buf raw;
@@ -301,6 +304,9 @@ static int submit_tx(const tc_rpc_target *t, const tc_tx *tx, bool dry_run, tc_e
         if ((err = tc_rpcclient_call(t, "sendrawtransaction", json_pack("[s]", hex), &txid, &code, e)) == 0) {
             printf("%s\n", json_string_value(txid));
             json_decref(txid);
+        } else if (err == TC_EINVAL) { /* an RPC error answer */
+            tc_errmsg why = *e;
+            err = tc_fail(e, TC_EBADVAL, "the node refused the transaction: %s", why.msg);
         }
     }
     free(hex);
@@ -446,8 +452,12 @@ static void mn_init(mn_build *b)
     tc_tx_init(&b->tx);
 }
 
-/* b was mn_init'ed; mn_end releases it whatever this returned. */
-static int mn_begin(mn_build *b, const tc_rpc_target *t, const char *file, const tc_outpoint *col, tc_errmsg *e)
+/* b was mn_init'ed; mn_end releases it whatever this returned. With
+ * need_owner the collateral must be this wallet's (its key signs); without
+ * (unjail: the operator signs) the wallet only pays the fee, and the
+ * collateral, if it holds it, is still never spent. */
+static int mn_begin(mn_build *b, const tc_rpc_target *t, const char *file, const tc_outpoint *col, bool need_owner,
+                    tc_errmsg *e)
 {
     int err;
     if ((err = open_wallet(file, &b->w, e)) || (err = tc_wallet_probe(file, NULL, &b->net, e)) ||
@@ -461,9 +471,9 @@ static int mn_begin(mn_build *b, const tc_rpc_target *t, const char *file, const
         }
     }
     char text[80];
-    if (collateral == NULL)
+    if (collateral == NULL && need_owner)
         return tc_fail(e, TC_EMN_COLLATERAL, "%s is not an unspent output of this wallet", tc_outpoint_str(text, col));
-    if ((err = tc_wallet_keypair(b->w, &collateral->addr, &b->owner)))
+    if (need_owner && (err = tc_wallet_keypair(b->w, &collateral->addr, &b->owner)))
         return err;
     uint64_t paid;
     return tc_wallet_build_transfer(b->w, b->coins, b->n, tc_wallet_address(b->w, 0), TC_DUST_LIMIT, TC_MIN_FEE,
@@ -530,7 +540,7 @@ static int mn_register(const tc_rpc_target *t, const char *file, int argc, char 
     memset(&op, 0, sizeof op);
     tc_errmsg e = {""};
     int err = 0, rc = 0;
-    if ((err = tc_keyfile_load(opfile, false, &op, &e)) || (err = mn_begin(&b, t, file, &reg.collateral, &e)))
+    if ((err = tc_keyfile_load(opfile, false, &op, &e)) || (err = mn_begin(&b, t, file, &reg.collateral, true, &e)))
         goto out;
     if (tc_address_decode(&reg.reward, b.net->hrp, reward) != 0) {
         rc = usage("--reward: \"%s\" is not an address of this network", reward);
@@ -581,7 +591,7 @@ static int mn_update(const tc_rpc_target *t, const char *file, int argc, char **
     mn_init(&b);
     tc_errmsg e = {""};
     int err = 0, rc = 0;
-    if ((err = mn_begin(&b, t, file, &up.collateral, &e)))
+    if ((err = mn_begin(&b, t, file, &up.collateral, true, &e)))
         goto out;
     if (tc_address_decode(&up.reward, b.net->hrp, reward) != 0) {
         rc = usage("--reward: \"%s\" is not an address of this network", reward);
@@ -597,6 +607,47 @@ static int mn_update(const tc_rpc_target *t, const char *file, int argc, char **
 out:
     mn_end(&b);
     return rc ? rc : err ? fail(err, &e) : 0;
+}
+
+/* masternode unjail --collateral TXID:VOUT --operator-key FILE: the
+ * operator (not the owner) signs; the wallet pays the minimum fee. */
+static int mn_unjail(const tc_rpc_target *t, const char *file, int argc, char **argv)
+{
+    const char *col = NULL, *opfile = NULL, *v;
+    for (int i = 0; i < argc; i++) {
+        int r;
+        if ((r = opt(argc, argv, &i, "--collateral", &v)) > 0)
+            col = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--operator-key", &v)) > 0)
+            opfile = v;
+        else
+            return usage(r < 0 ? "%s: expects a value" : "masternode unjail: unknown argument \"%s\"", argv[i]);
+    }
+    if (!col || !opfile || file == NULL)
+        return usage("masternode unjail needs --wallet (pays the fee), --collateral and --operator-key%s", "");
+    tc_mn_ref ref;
+    memset(&ref, 0, sizeof ref);
+    if (tc_outpoint_parse(&ref.collateral, col) != 0)
+        return usage("--collateral: expected TXID:VOUT, got \"%s\"", col);
+    mn_build b;
+    mn_init(&b);
+    tc_keypair op;
+    memset(&op, 0, sizeof op);
+    tc_errmsg e = {""};
+    int err;
+    if ((err = tc_keyfile_load(opfile, false, &op, &e)) || (err = mn_begin(&b, t, file, &ref.collateral, false, &e)))
+        goto out;
+    ref.owner = op.pk; /* for unjail the payload names the operator key */
+    b.tx.kind = TC_TX_MN_UNJAIL;
+    b.tx.u.unjail = ref;
+    if ((err = mn_sign_inputs(&b)))
+        goto out;
+    tc_tx_sign_extra(&b.tx, 0, b.net->chain_id, &op);
+    err = submit_tx(t, &b.tx, false, &e);
+out:
+    tc_keypair_wipe(&op);
+    mn_end(&b);
+    return err ? fail(err, &e) : 0;
 }
 
 /* masternode list | status --operator-key FILE */
@@ -726,6 +777,8 @@ static int cmd_rpc(int argc, char **argv)
         rc = mn_register(&t, wallet, argc - i - 2, argv + i + 2);
     else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc && strcmp(argv[i + 1], "update") == 0)
         rc = mn_update(&t, wallet, argc - i - 2, argv + i + 2);
+    else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc && strcmp(argv[i + 1], "unjail") == 0)
+        rc = mn_unjail(&t, wallet, argc - i - 2, argv + i + 2);
     else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc &&
              (strcmp(argv[i + 1], "list") == 0 || strcmp(argv[i + 1], "status") == 0))
         rc = mn_query(&t, argv[i + 1], argc - i - 2, argv + i + 2);
