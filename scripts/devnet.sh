@@ -127,6 +127,9 @@ start() {
       printf '%s\n' "$out"
     fi
     drawn=1
+    all_down=1
+    for i in $(seq 0 $((NODES - 1))); do running "$i" && all_down=0; done
+    [ $all_down -eq 1 ] && { echo "devnet: every node is down (make devnet-stop, or see $DIR/node<i>/timed.log); leaving the live view"; exit 0; }
     [ $until -gt 0 ] && [ "$(date +%s)" -ge $until ] && { stop_nodes; exit 0; }
     sleep 1
   done
