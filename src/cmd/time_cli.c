@@ -49,7 +49,9 @@ static const char usage_text[] =
     "       time-cli NODE --wallet FILE masternode unjail --collateral TXID:VOUT --operator-key FILE\n"
     "                (signed by the operator key; the wallet pays the fee)\n"
     "       time-cli NODE masternode list | status --operator-key FILE\n"
-    "NODE is --datadir DIR (its time.conf and RPC cookie) or --rpc HOST:PORT --rpcuser U --rpcpassword P.\n"
+    "NODE is --datadir DIR (its time.conf and RPC cookie), --config FILE (the node's time.conf wherever it is:\n"
+    "its rpc-listen, and its rpcuser/rpcpassword or the cookie in its datadir), or\n"
+    "--rpc HOST:PORT --rpcuser U --rpcpassword P.\n"
     "AMOUNT and F are decimal TIME with up to 8 places. Arguments that parse as JSON are sent as JSON.\n"
     "The wallet passphrase comes from $" PASSPHRASE_ENV " or is asked on the terminal.\n";
 
@@ -730,15 +732,39 @@ static int call_method(const tc_rpc_target *t, int argc, char **argv)
     return 0;
 }
 
+/* --config FILE: the node's own time.conf, wherever it lives (a service
+ * keeps it in /etc/timecoin, away from the data dir --datadir reads): its
+ * rpc-listen, and its rpcuser/rpcpassword or else the cookie in its datadir
+ * (--datadir, when given too, names where the cookie is). */
+static int config_target(tc_rpc_target *t, const char *conf, const char *datadir, tc_errmsg *e)
+{
+    tc_config *cfg = tc_xmalloc(sizeof *cfg);
+    tc_config_defaults(cfg);
+    char *args[] = {"time-cli", "--config", (char *)conf, NULL};
+    int err = tc_config_from_args(cfg, 3, args, e);
+    if (err == 0 && cfg->rpcuser[0]) {
+        err = tc_rpcclient_from_addr(t, cfg->rpc_listen, cfg->rpcuser, cfg->rpcpassword, e);
+    } else if (err == 0) {
+        char cookie[TC_CONFIG_PATH + 16];
+        snprintf(cookie, sizeof cookie, "%s/.cookie", datadir ? datadir : cfg->datadir);
+        err = tc_rpcclient_from_cookie(t, cfg->rpc_listen, cookie, e);
+    }
+    sodium_memzero(cfg, sizeof *cfg);
+    free(cfg);
+    return err;
+}
+
 /* time-cli NODE-OPTIONS [--wallet FILE] (METHOD ARGS | wallet ...) */
 static int cmd_rpc(int argc, char **argv)
 {
-    const char *datadir = NULL, *rpc = NULL, *user = NULL, *pass = NULL, *wallet = NULL, *v;
+    const char *datadir = NULL, *conf = NULL, *rpc = NULL, *user = NULL, *pass = NULL, *wallet = NULL, *v;
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         int r;
         if ((r = opt(argc, argv, &i, "--datadir", &v)) > 0)
             datadir = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--config", &v)) > 0)
+            conf = v;
         else if (r == 0 && (r = opt(argc, argv, &i, "--rpcuser", &v)) > 0)
             user = v;
         else if (r == 0 && (r = opt(argc, argv, &i, "--rpcpassword", &v)) > 0)
@@ -768,7 +794,9 @@ static int cmd_rpc(int argc, char **argv)
         return rc; /* a usage error is told before the node is looked for */
     tc_rpc_target t;
     tc_errmsg e = {""};
-    int err = datadir ? tc_config_rpc_target(&t, datadir, &e) : tc_rpcclient_from_addr(&t, rpc, user, pass, &e);
+    int err = conf      ? config_target(&t, conf, datadir, &e)
+              : datadir ? tc_config_rpc_target(&t, datadir, &e)
+                        : tc_rpcclient_from_addr(&t, rpc, user, pass, &e);
     if (err)
         return fail(err, &e);
     if (is_wallet)
@@ -806,7 +834,7 @@ int main(int argc, char **argv)
         return cmd_wallet(sub, argc - 3, argv + 3);
     if (strcmp(cmd, "masternode") == 0 && strcmp(sub, "genkey") == 0)
         return cmd_genkey(argc - 3, argv + 3);
-    if (strncmp(cmd, "--datadir", 9) == 0 || strncmp(cmd, "--rpc", 5) == 0)
+    if (strncmp(cmd, "--datadir", 9) == 0 || strncmp(cmd, "--config", 8) == 0 || strncmp(cmd, "--rpc", 5) == 0)
         return cmd_rpc(argc, argv);
     return usage(cmd[0] ? "unknown command \"%s\"" : "no command given%s", cmd);
 }
