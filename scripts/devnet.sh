@@ -23,7 +23,8 @@ cli() { "$CLI" --datadir "$DIR/node$1" "${@:2}"; }
 stop_nodes() {
   local pids=() p
   for i in $(seq 0 $((NODES - 1))); do
-    if running "$i"; then p=$(cat "$(pidfile "$i")"); kill -TERM "$p"; pids+=("$p"); fi
+    # 2>/dev/null: after a Ctrl-C the nodes got the SIGINT too and may be gone already
+    if running "$i"; then p=$(cat "$(pidfile "$i")"); kill -TERM "$p" 2>/dev/null; pids+=("$p"); fi
   done
   for _ in $(seq 1 100); do
     local alive=0
