@@ -23,7 +23,8 @@ cli() { "$CLI" --datadir "$DIR/node$1" "${@:2}"; }
 stop_nodes() {
   local pids=() p
   for i in $(seq 0 $((NODES - 1))); do
-    if running "$i"; then p=$(cat "$(pidfile "$i")"); kill -TERM "$p"; pids+=("$p"); fi
+    # 2>/dev/null: after a Ctrl-C the nodes got the SIGINT too and may be gone already
+    if running "$i"; then p=$(cat "$(pidfile "$i")"); kill -TERM "$p" 2>/dev/null; pids+=("$p"); fi
   done
   for _ in $(seq 1 100); do
     local alive=0
@@ -127,6 +128,9 @@ start() {
       printf '%s\n' "$out"
     fi
     drawn=1
+    all_down=1
+    for i in $(seq 0 $((NODES - 1))); do running "$i" && all_down=0; done
+    [ $all_down -eq 1 ] && { echo "devnet: every node is down (make devnet-stop, or see $DIR/node<i>/timed.log); leaving the live view"; exit 0; }
     [ $until -gt 0 ] && [ "$(date +%s)" -ge $until ] && { stop_nodes; exit 0; }
     sleep 1
   done

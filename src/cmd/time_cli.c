@@ -46,8 +46,12 @@ static const char usage_text[] =
     "       time-cli NODE --wallet FILE masternode register --tier bronze|silver|gold --collateral TXID:VOUT\n"
     "                --reward ADDR --addr HOST:PORT --operator-key FILE\n"
     "       time-cli NODE --wallet FILE masternode update --collateral TXID:VOUT --addr HOST:PORT --reward ADDR\n"
+    "       time-cli NODE --wallet FILE masternode unjail --collateral TXID:VOUT --operator-key FILE\n"
+    "                (signed by the operator key; the wallet pays the fee)\n"
     "       time-cli NODE masternode list | status --operator-key FILE\n"
-    "NODE is --datadir DIR (its time.conf and RPC cookie) or --rpc HOST:PORT --rpcuser U --rpcpassword P.\n"
+    "NODE is --datadir DIR (its time.conf and RPC cookie), --config FILE (the node's time.conf wherever it is:\n"
+    "its rpc-listen, and its rpcuser/rpcpassword or the cookie in its datadir), or\n"
+    "--rpc HOST:PORT --rpcuser U --rpcpassword P.\n"
     "AMOUNT and F are decimal TIME with up to 8 places. Arguments that parse as JSON are sent as JSON.\n"
     "The wallet passphrase comes from $" PASSPHRASE_ENV " or is asked on the terminal.\n";
 
@@ -281,9 +285,10 @@ static int open_wallet(const char *file, tc_wallet **w, tc_errmsg *e)
     return err;
 }
 
-/* Sends a signed transaction with sendrawtransaction and prints its txid. */
 /* Sends a signed transaction and prints its txid; with dry_run (t may then
- * be NULL) prints the signed hex instead, to stdout, and sends nothing. */
+ * be NULL) prints the signed hex instead, to stdout, and sends nothing. The
+ * node refusing it is a runtime error (exit 2), not a usage error: the
+ * arguments were fine, the chain or mempool said no. */
 static int submit_tx(const tc_rpc_target *t, const tc_tx *tx, bool dry_run, tc_errmsg *e)
 {
     tc_buf raw;
@@ -301,6 +306,9 @@ static int submit_tx(const tc_rpc_target *t, const tc_tx *tx, bool dry_run, tc_e
         if ((err = tc_rpcclient_call(t, "sendrawtransaction", json_pack("[s]", hex), &txid, &code, e)) == 0) {
             printf("%s\n", json_string_value(txid));
             json_decref(txid);
+        } else if (err == TC_EINVAL) { /* an RPC error answer */
+            tc_errmsg why = *e;
+            err = tc_fail(e, TC_EBADVAL, "the node refused the transaction: %s", why.msg);
         }
     }
     free(hex);
@@ -446,8 +454,12 @@ static void mn_init(mn_build *b)
     tc_tx_init(&b->tx);
 }
 
-/* b was mn_init'ed; mn_end releases it whatever this returned. */
-static int mn_begin(mn_build *b, const tc_rpc_target *t, const char *file, const tc_outpoint *col, tc_errmsg *e)
+/* b was mn_init'ed; mn_end releases it whatever this returned. With
+ * need_owner the collateral must be this wallet's (its key signs); without
+ * (unjail: the operator signs) the wallet only pays the fee, and the
+ * collateral, if it holds it, is still never spent. */
+static int mn_begin(mn_build *b, const tc_rpc_target *t, const char *file, const tc_outpoint *col, bool need_owner,
+                    tc_errmsg *e)
 {
     int err;
     if ((err = open_wallet(file, &b->w, e)) || (err = tc_wallet_probe(file, NULL, &b->net, e)) ||
@@ -461,9 +473,9 @@ static int mn_begin(mn_build *b, const tc_rpc_target *t, const char *file, const
         }
     }
     char text[80];
-    if (collateral == NULL)
+    if (collateral == NULL && need_owner)
         return tc_fail(e, TC_EMN_COLLATERAL, "%s is not an unspent output of this wallet", tc_outpoint_str(text, col));
-    if ((err = tc_wallet_keypair(b->w, &collateral->addr, &b->owner)))
+    if (need_owner && (err = tc_wallet_keypair(b->w, &collateral->addr, &b->owner)))
         return err;
     uint64_t paid;
     return tc_wallet_build_transfer(b->w, b->coins, b->n, tc_wallet_address(b->w, 0), TC_DUST_LIMIT, TC_MIN_FEE,
@@ -530,7 +542,7 @@ static int mn_register(const tc_rpc_target *t, const char *file, int argc, char 
     memset(&op, 0, sizeof op);
     tc_errmsg e = {""};
     int err = 0, rc = 0;
-    if ((err = tc_keyfile_load(opfile, false, &op, &e)) || (err = mn_begin(&b, t, file, &reg.collateral, &e)))
+    if ((err = tc_keyfile_load(opfile, false, &op, &e)) || (err = mn_begin(&b, t, file, &reg.collateral, true, &e)))
         goto out;
     if (tc_address_decode(&reg.reward, b.net->hrp, reward) != 0) {
         rc = usage("--reward: \"%s\" is not an address of this network", reward);
@@ -581,7 +593,7 @@ static int mn_update(const tc_rpc_target *t, const char *file, int argc, char **
     mn_init(&b);
     tc_errmsg e = {""};
     int err = 0, rc = 0;
-    if ((err = mn_begin(&b, t, file, &up.collateral, &e)))
+    if ((err = mn_begin(&b, t, file, &up.collateral, true, &e)))
         goto out;
     if (tc_address_decode(&up.reward, b.net->hrp, reward) != 0) {
         rc = usage("--reward: \"%s\" is not an address of this network", reward);
@@ -597,6 +609,47 @@ static int mn_update(const tc_rpc_target *t, const char *file, int argc, char **
 out:
     mn_end(&b);
     return rc ? rc : err ? fail(err, &e) : 0;
+}
+
+/* masternode unjail --collateral TXID:VOUT --operator-key FILE: the
+ * operator (not the owner) signs; the wallet pays the minimum fee. */
+static int mn_unjail(const tc_rpc_target *t, const char *file, int argc, char **argv)
+{
+    const char *col = NULL, *opfile = NULL, *v;
+    for (int i = 0; i < argc; i++) {
+        int r;
+        if ((r = opt(argc, argv, &i, "--collateral", &v)) > 0)
+            col = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--operator-key", &v)) > 0)
+            opfile = v;
+        else
+            return usage(r < 0 ? "%s: expects a value" : "masternode unjail: unknown argument \"%s\"", argv[i]);
+    }
+    if (!col || !opfile || file == NULL)
+        return usage("masternode unjail needs --wallet (pays the fee), --collateral and --operator-key%s", "");
+    tc_mn_ref ref;
+    memset(&ref, 0, sizeof ref);
+    if (tc_outpoint_parse(&ref.collateral, col) != 0)
+        return usage("--collateral: expected TXID:VOUT, got \"%s\"", col);
+    mn_build b;
+    mn_init(&b);
+    tc_keypair op;
+    memset(&op, 0, sizeof op);
+    tc_errmsg e = {""};
+    int err;
+    if ((err = tc_keyfile_load(opfile, false, &op, &e)) || (err = mn_begin(&b, t, file, &ref.collateral, false, &e)))
+        goto out;
+    ref.owner = op.pk; /* for unjail the payload names the operator key */
+    b.tx.kind = TC_TX_MN_UNJAIL;
+    b.tx.u.unjail = ref;
+    if ((err = mn_sign_inputs(&b)))
+        goto out;
+    tc_tx_sign_extra(&b.tx, 0, b.net->chain_id, &op);
+    err = submit_tx(t, &b.tx, false, &e);
+out:
+    tc_keypair_wipe(&op);
+    mn_end(&b);
+    return err ? fail(err, &e) : 0;
 }
 
 /* masternode list | status --operator-key FILE */
@@ -679,15 +732,39 @@ static int call_method(const tc_rpc_target *t, int argc, char **argv)
     return 0;
 }
 
+/* --config FILE: the node's own time.conf, wherever it lives (a service
+ * keeps it in /etc/timecoin, away from the data dir --datadir reads): its
+ * rpc-listen, and its rpcuser/rpcpassword or else the cookie in its datadir
+ * (--datadir, when given too, names where the cookie is). */
+static int config_target(tc_rpc_target *t, const char *conf, const char *datadir, tc_errmsg *e)
+{
+    tc_config *cfg = tc_xmalloc(sizeof *cfg);
+    tc_config_defaults(cfg);
+    char *args[] = {"time-cli", "--config", (char *)conf, NULL};
+    int err = tc_config_from_args(cfg, 3, args, e);
+    if (err == 0 && cfg->rpcuser[0]) {
+        err = tc_rpcclient_from_addr(t, cfg->rpc_listen, cfg->rpcuser, cfg->rpcpassword, e);
+    } else if (err == 0) {
+        char cookie[TC_CONFIG_PATH + 16];
+        snprintf(cookie, sizeof cookie, "%s/.cookie", datadir ? datadir : cfg->datadir);
+        err = tc_rpcclient_from_cookie(t, cfg->rpc_listen, cookie, e);
+    }
+    sodium_memzero(cfg, sizeof *cfg);
+    free(cfg);
+    return err;
+}
+
 /* time-cli NODE-OPTIONS [--wallet FILE] (METHOD ARGS | wallet ...) */
 static int cmd_rpc(int argc, char **argv)
 {
-    const char *datadir = NULL, *rpc = NULL, *user = NULL, *pass = NULL, *wallet = NULL, *v;
+    const char *datadir = NULL, *conf = NULL, *rpc = NULL, *user = NULL, *pass = NULL, *wallet = NULL, *v;
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         int r;
         if ((r = opt(argc, argv, &i, "--datadir", &v)) > 0)
             datadir = v;
+        else if (r == 0 && (r = opt(argc, argv, &i, "--config", &v)) > 0)
+            conf = v;
         else if (r == 0 && (r = opt(argc, argv, &i, "--rpcuser", &v)) > 0)
             user = v;
         else if (r == 0 && (r = opt(argc, argv, &i, "--rpcpassword", &v)) > 0)
@@ -717,7 +794,9 @@ static int cmd_rpc(int argc, char **argv)
         return rc; /* a usage error is told before the node is looked for */
     tc_rpc_target t;
     tc_errmsg e = {""};
-    int err = datadir ? tc_config_rpc_target(&t, datadir, &e) : tc_rpcclient_from_addr(&t, rpc, user, pass, &e);
+    int err = conf      ? config_target(&t, conf, datadir, &e)
+              : datadir ? tc_config_rpc_target(&t, datadir, &e)
+                        : tc_rpcclient_from_addr(&t, rpc, user, pass, &e);
     if (err)
         return fail(err, &e);
     if (is_wallet)
@@ -726,6 +805,8 @@ static int cmd_rpc(int argc, char **argv)
         rc = mn_register(&t, wallet, argc - i - 2, argv + i + 2);
     else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc && strcmp(argv[i + 1], "update") == 0)
         rc = mn_update(&t, wallet, argc - i - 2, argv + i + 2);
+    else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc && strcmp(argv[i + 1], "unjail") == 0)
+        rc = mn_unjail(&t, wallet, argc - i - 2, argv + i + 2);
     else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc &&
              (strcmp(argv[i + 1], "list") == 0 || strcmp(argv[i + 1], "status") == 0))
         rc = mn_query(&t, argv[i + 1], argc - i - 2, argv + i + 2);
@@ -753,7 +834,7 @@ int main(int argc, char **argv)
         return cmd_wallet(sub, argc - 3, argv + 3);
     if (strcmp(cmd, "masternode") == 0 && strcmp(sub, "genkey") == 0)
         return cmd_genkey(argc - 3, argv + 3);
-    if (strncmp(cmd, "--datadir", 9) == 0 || strncmp(cmd, "--rpc", 5) == 0)
+    if (strncmp(cmd, "--datadir", 9) == 0 || strncmp(cmd, "--config", 8) == 0 || strncmp(cmd, "--rpc", 5) == 0)
         return cmd_rpc(argc, argv);
     return usage(cmd[0] ? "unknown command \"%s\"" : "no command given%s", cmd);
 }
