@@ -1,5 +1,7 @@
 #include "node/reload.h"
 
+#include <stdbool.h>
+
 #include "util/log.h"
 
 int tc_reload_run(tc_config *running)
@@ -18,12 +20,18 @@ int tc_reload_run(tc_config *running)
         return cerr;
     }
     if (fresh.log_level != running->log_level) {
-        tc_log_info("node", "SIGHUP: log level changed", "from=%s to=%s", tc_log_level_name(running->log_level),
+        /* logged while the more verbose of the two levels is set (warn -> info was lost) */
+        int from = running->log_level;
+        bool louder = fresh.log_level < from;
+        if (louder)
+            tc_log_set_level(fresh.log_level);
+        tc_log_info("node", "SIGHUP: log level changed", "from=%s to=%s", tc_log_level_name(from),
                     tc_log_level_name(fresh.log_level));
+        if (!louder)
+            tc_log_set_level(fresh.log_level);
         running->log_level = fresh.log_level;
-        tc_log_set_level(fresh.log_level);
     }
-    tc_log_info("node", "SIGHUP: log reopened and config read again", "log_file=%s applied=log-level "
-                "other_keys=\"take effect at the next start\"", running->log_file[0] ? running->log_file : "stderr");
+    tc_log_info("node", "SIGHUP: log reopened and config read again", "log_file=%s applied=log-level other_keys=%s",
+                running->log_file[0] ? running->log_file : "stderr", "take effect at the next start");
     return err;
 }

@@ -32,6 +32,7 @@ def test_log_file_reopened_and_level_reloaded_on_sighup(devnet):
     os.kill(pid, signal.SIGHUP)
     dn.wait_until(lambda: "SIGHUP: log reopened" in _text(log), timeout=15, message="a new log file after SIGHUP")
     assert "SIGHUP" not in _text(rotated), "the reopen was logged to the rotated file"
+    assert 'other_keys="take effect at the next start"' in _text(log), "the reopen line is garbled"
     assert "level=debug" not in _text(log)
 
     # log-level is applied at runtime
@@ -39,6 +40,15 @@ def test_log_file_reopened_and_level_reloaded_on_sighup(devnet):
     os.kill(pid, signal.SIGHUP)
     dn.wait_until(lambda: "log level changed" in _text(log), timeout=15, message="the level change")
     dn.wait_until(lambda: "level=debug" in _text(log), timeout=30, message="debug lines after the change")
+
+    # back from warn to info: the change is logged (it was lost when the
+    # line went out before the level was lowered)
+    node.conf_set("log-level", "warn")
+    os.kill(pid, signal.SIGHUP)
+    dn.wait_until(lambda: "from=debug to=warn" in _text(log), timeout=15, message="debug -> warn")
+    node.conf_set("log-level", "info")
+    os.kill(pid, signal.SIGHUP)
+    dn.wait_until(lambda: "from=warn to=info" in _text(log), timeout=15, message="warn -> info logged")
 
     # a config broken since the start changes nothing; the node runs on
     node.conf_set("no-such-key", "1")
