@@ -365,9 +365,11 @@ static int start_hold(tc_node *n, const tc_signstate *last, tc_errmsg *e)
                     (unsigned long long)signed_h);
         return 0;
     }
+    char path[TC_CONFIG_PATH + 32];
+    snprintf(path, sizeof path, "%s/consensus.log", n->cfg.datadir);
     tc_log_error("node", "sign log is behind the chain; not signing until the network has moved on",
-                 "sign_log=%s/consensus.log sign_log_height=%llu chain_signed_height=%llu wait_ms=%llu hint=%s",
-                 n->cfg.datadir, (unsigned long long)last->height, (unsigned long long)signed_h,
+                 "sign_log=%s sign_log_height=%llu chain_signed_height=%llu wait_ms=%llu hint=%s",
+                 path, (unsigned long long)last->height, (unsigned long long)signed_h,
                  (unsigned long long)(2 * (uint64_t)n->g.net->max_block_drift_ms),
                  "consensus.log was deleted, emptied or restored from an older copy; the node follows and signs again "
                  "after a block dated later than the wait; do not run a second instance with this key");
