@@ -1100,6 +1100,12 @@ static int on_proposal(tc_node *n, uint64_t peer, const tc_msg_proposal *mp)
         tc_msg fwd;
         tc_msg_init(&fwd, TC_MSG_PROPOSAL);
         fwd.u.proposal = *mp;
+        /* Relay the body we hold (checked against its header when kept),
+         * never the bytes this peer sent: a new-round proposal of a block we
+         * already have carries a body nobody here checked, and peers ban a
+         * relayer whose body does not match. Not held (store bounds): none. */
+        const tc_cand *held = find_candidate(n, p.height, &p.block);
+        fwd.u.proposal.block = held ? (tc_bytes){held->raw.p, held->raw.len} : (tc_bytes){NULL, 0};
         push_encoded(n, &fwd, TC_H_PROPOSAL, mp->proposal.p, mp->proposal.len);
     } else if (fresh && rc == TC_ECONS_DUP && p.height == tc_core_height(n->core)) {
         answer_check(n, p.height, &p.block); /* the core asked before the block came */
