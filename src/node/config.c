@@ -193,6 +193,19 @@ const char *tc_config_advertise(const tc_config *cfg)
     return cfg->listen;
 }
 
+/* The rules of a text or path value beyond its length. */
+static int check_string_value(const key_def *k, const char *value, const char *where, tc_errmsg *e)
+{
+    if (strlen(value) >= k->size)
+        return tc_fail(e, TC_ECONFIG, "%s: %s: longer than %zu characters", where, k->name, k->size - 1);
+    if (k->off == offsetof(tc_config, rpcuser) && strchr(value, ':'))
+        return tc_fail(e, TC_ECONFIG, "%s: %s: may not contain ':' (HTTP Basic auth splits user:password there)",
+                       where, k->name);
+    if (k->off == offsetof(tc_config, resume_signing) && strcmp(value, "wait") != 0 && strcmp(value, "now") != 0)
+        return tc_fail(e, TC_ECONFIG, "%s: %s: expected wait or now, got \"%s\"", where, k->name, value);
+    return 0;
+}
+
 int tc_config_set(tc_config *cfg, const char *name, const char *value, const char *where, tc_errmsg *e)
 {
     const key_def *k = find_key(name);
@@ -200,16 +213,12 @@ int tc_config_set(tc_config *cfg, const char *name, const char *value, const cha
         return unknown_key(name, where, e);
     char *field = (char *)cfg + k->off;
     int64_t v;
+    int rc;
     switch (k->kind) {
     case K_PATH:
     case K_TEXT:
-        if (strlen(value) >= k->size)
-            return tc_fail(e, TC_ECONFIG, "%s: %s: longer than %zu characters", where, name, k->size - 1);
-        if (k->off == offsetof(tc_config, rpcuser) && strchr(value, ':'))
-            return tc_fail(e, TC_ECONFIG, "%s: %s: may not contain ':' (HTTP Basic auth splits user:password there)",
-                           where, name);
-        if (k->off == offsetof(tc_config, resume_signing) && strcmp(value, "wait") != 0 && strcmp(value, "now") != 0)
-            return tc_fail(e, TC_ECONFIG, "%s: %s: expected wait or now, got \"%s\"", where, name, value);
+        if ((rc = check_string_value(k, value, where, e)))
+            return rc;
         strcpy(field, value);
         return 0;
     case K_ADDR:

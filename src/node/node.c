@@ -318,64 +318,6 @@ static void start_height(tc_node *n);
 static void update_mesh(tc_node *n);
 static void schedule_next_height(tc_node *n);
 
-/* ---- the sign hold (node/signhold.h) ----------------------------------------- */
-
-static void hold_on_commit(tc_node *n, const tc_block *blk)
-{
-    if (tc_signhold_on_commit(&n->hold, blk->hdr.height, blk->hdr.time_ms))
-        tc_log_warn("node", "signing resumed", "after_height=%llu block_time_ms=%llu sightings=%llu",
-                    (unsigned long long)blk->hdr.height, (unsigned long long)blk->hdr.time_ms,
-                    (unsigned long long)n->hold.sightings);
-}
-
-/* A message carrying this validator's key while it signs nothing: someone
- * else holds the key (or the earlier instance's last messages still
- * circulate). Counted only once its signature checks out, so nobody without
- * the key can keep the hold on. */
-static void hold_on_own(tc_node *n, const char *what, uint64_t height, bool valid)
-{
-    if (!valid)
-        return;
-    if (tc_signhold_sighting(&n->hold, tc_clock_wall_ms(), n->g.net->max_block_drift_ms))
-        tc_log_error("node", "a message signed with this validator's key that this node did not sign",
-                     "what=%s height=%llu seen=%llu hint=%s", what, (unsigned long long)height,
-                     (unsigned long long)n->hold.sightings,
-                     "another timed may be running with this operator key (stop it), or these are the last messages "
-                     "of this node's earlier run; it signs again once a block is dated 2 x the drift limit after "
-                     "the last one");
-}
-
-/* At start: hold signing if the chain shows this key precommitted above the
- * sign log's last height (the log was lost or an old copy restored). */
-static int start_hold(tc_node *n, const tc_signstate *last, tc_errmsg *e)
-{
-    uint64_t signed_h = 0;
-    bool now = strcmp(n->cfg.resume_signing, "now") == 0;
-    if (!n->has_op_key)
-        return 0;
-    int err = tc_signhold_scan(n->L, &n->op_key.pk, &signed_h);
-    if (err)
-        return tc_fail(e, err, "reading certificates to check the sign log: %s", tc_strerror(err));
-    tc_signhold_init(&n->hold, last->height, signed_h, now, tc_clock_wall_ms(), n->g.net->max_block_drift_ms);
-    if (signed_h <= last->height)
-        return 0;
-    if (now) {
-        tc_log_warn("node", "sign log is behind the chain; signing anyway (resume-signing = now)",
-                    "sign_log_height=%llu chain_signed_height=%llu", (unsigned long long)last->height,
-                    (unsigned long long)signed_h);
-        return 0;
-    }
-    char path[TC_CONFIG_PATH + 32];
-    snprintf(path, sizeof path, "%s/consensus.log", n->cfg.datadir);
-    tc_log_error("node", "sign log is behind the chain; not signing until the network has moved on",
-                 "sign_log=%s sign_log_height=%llu chain_signed_height=%llu wait_ms=%llu hint=%s",
-                 path, (unsigned long long)last->height, (unsigned long long)signed_h,
-                 (unsigned long long)(2 * (uint64_t)n->g.net->max_block_drift_ms),
-                 "consensus.log was deleted, emptied or restored from an older copy; the node follows and signs again "
-                 "after a block dated later than the wait; do not run a second instance with this key");
-    return 0;
-}
-
 /* Applies the decided block blk (value at height, decided in round,
  * certified by cert). False if the node is stopping. */
 static bool apply_decided(tc_node *n, const tc_block *blk, uint64_t height, uint32_t round, const tc_hash *value,
@@ -393,7 +335,7 @@ static bool apply_decided(tc_node *n, const tc_block *blk, uint64_t height, uint
         return false;
     }
     tc_mempool_block_committed(n->mp, blk, tc_clock_wall_ms());
-    hold_on_commit(n, blk);
+    tc_signhold_on_commit(&n->hold, blk->hdr.height, blk->hdr.time_ms);
     uint64_t now = tc_clock_mono_ms();
     tc_nodemetrics_on_commit(n->metrics, blk, now - n->committed_ms, now - n->height_started_ms, round);
     n->committed_ms = now;
@@ -788,7 +730,7 @@ static int sync_apply(void *ctx, const tc_block *const *blks, const tc_cert *con
     uint64_t now = tc_clock_wall_ms();
     for (size_t i = 0; i < *applied; i++) {
         tc_mempool_block_committed(n->mp, blks[i], now);
-        hold_on_commit(n, blks[i]);
+        tc_signhold_on_commit(&n->hold, blks[i]->hdr.height, blks[i]->hdr.time_ms);
     }
     return err;
 }
@@ -1066,8 +1008,11 @@ static int on_proposal(tc_node *n, uint64_t peer, const tc_msg_proposal *mp)
     if (tc_proposal_decode(&p, mp->proposal.p, mp->proposal.len) != 0)
         return TC_EBADVAL;
     note_height(n, peer, p.height);
-    if (n->hold.held && tc_pubkey_eq(&p.proposer, &n->op_key.pk))
-        hold_on_own(n, "proposal", p.height, tc_proposal_verify(&p, n->g.chain_id) == 0);
+    /* this key's proposal while held: someone else signs with it (or its
+     * earlier run's last messages circulate); counted once verified, so
+     * nobody without the key can keep the hold on */
+    if (n->hold.held && tc_pubkey_eq(&p.proposer, &n->op_key.pk) && tc_proposal_verify(&p, n->g.chain_id) == 0)
+        tc_signhold_sighting(&n->hold, "proposal", p.height, tc_clock_wall_ms());
     int rc = tc_core_on_proposal(n->core, &p);
     tc_nodemetrics_on_proposal(n->metrics, rc);
     int violation = proposal_violation(n, &p, rc);
@@ -1120,8 +1065,8 @@ static int on_vote(tc_node *n, uint64_t peer, const tc_bytes *raw)
     if (tc_vote_decode(&v, raw->p, raw->len) != 0)
         return TC_EBADVAL;
     note_height(n, peer, v.height);
-    if (n->hold.held && tc_pubkey_eq(&v.validator, &n->op_key.pk))
-        hold_on_own(n, "vote", v.height, tc_vote_verify(&v, n->g.chain_id) == 0);
+    if (n->hold.held && tc_pubkey_eq(&v.validator, &n->op_key.pk) && tc_vote_verify(&v, n->g.chain_id) == 0)
+        tc_signhold_sighting(&n->hold, "vote", v.height, tc_clock_wall_ms()); /* as for proposals */
     int rc = tc_core_on_vote(n->core, &v);
     tc_nodemetrics_on_vote(n->metrics, v.type, rc);
     if (rc == 0 || rc == TC_ECONS_CONFLICT) {
@@ -1371,6 +1316,8 @@ static void load_locked_block(tc_node *n, const tc_signstate *last)
     tc_file_free(raw, false);
 }
 
+/* Opens the sign log, takes back its lock's block, and decides the sign
+ * hold (node/signhold.h) from the log's last height. */
 static int open_signlog(tc_node *n, tc_signstate *last, tc_errmsg *e)
 {
     char path[TC_CONFIG_PATH + 32];
@@ -1384,7 +1331,11 @@ static int open_signlog(tc_node *n, tc_signstate *last, tc_errmsg *e)
     if (have && tc_signstate_decode(last, rec, sizeof rec) != 0)
         return tc_fail(e, TC_ECORRUPT, "%s: last record does not decode", path);
     load_locked_block(n, last);
-    return 0;
+    if (!n->has_op_key)
+        return 0;
+    return tc_signhold_start(&n->hold, n->L, &n->op_key.pk, last->height, path,
+                             strcmp(n->cfg.resume_signing, "now") == 0, tc_clock_wall_ms(),
+                             n->g.net->max_block_drift_ms, e);
 }
 
 static int open_p2p(tc_node *n, tc_errmsg *e)
@@ -1532,7 +1483,7 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
                           cfg->mempool_expiry_h * 3600 * 1000};
     n->mp = tc_mempool_new(tc_chainstore_view(n->L), &mo);
     tc_signstate last;
-    if ((err = open_signlog(n, &last, e)) || (err = start_hold(n, &last, e)))
+    if ((err = open_signlog(n, &last, e)))
         goto fail;
     check_operator_key(n);
     n->base = event_base_new();

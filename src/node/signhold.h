@@ -21,7 +21,8 @@
  * that point to twice the drift after it was seen. `resume-signing = now`
  * (config) skips the hold; docs/operations.md says when that is safe.
  *
- * Pure but for tc_signhold_scan, which reads certificates from the ledger. */
+ * The decisions are pure (tc_signhold_init and the two events); start reads
+ * certificates from the ledger, and each change of state is logged here. */
 #ifndef TC_NODE_SIGNHOLD_H
 #define TC_NODE_SIGNHOLD_H
 
@@ -35,6 +36,7 @@
 
 typedef struct {
     bool held;
+    uint32_t drift_ms;      /* the network's max_block_drift_ms */
     uint64_t log_height;    /* the sign log's last height (0: empty) */
     uint64_t signed_height; /* highest certified height the chain shows this key precommitted */
     uint64_t release_ms;    /* a committed block dated after this (wall ms) ends the hold */
@@ -53,14 +55,20 @@ int tc_signhold_scan(tc_ledger *L, const tc_pubkey *self, uint64_t *height) TC_M
 void tc_signhold_init(tc_signhold *h, uint64_t log_height, uint64_t signed_height, bool resume_now,
                       uint64_t now_wall_ms, uint32_t drift_ms);
 
-/* A valid message signed with this key arrived that this node did not sign
- * (only called while held): the hold lasts until a block dated more than
- * 2 x drift_ms after now_wall_ms. Returns true for the first sighting (the
- * caller logs it) and every 100th. */
-bool tc_signhold_sighting(tc_signhold *h, uint64_t now_wall_ms, uint32_t drift_ms);
+/* At start: tc_signhold_scan for self, then tc_signhold_init, and logs a
+ * sign log behind the chain (log_path names it). 0, or the scan's error
+ * with detail in e (h is then not held). */
+int tc_signhold_start(tc_signhold *h, tc_ledger *L, const tc_pubkey *self, uint64_t log_height, const char *log_path,
+                      bool resume_now, uint64_t now_wall_ms, uint32_t drift_ms, tc_errmsg *e) TC_MUST_CHECK;
 
-/* The node committed block `height` dated time_ms. Returns true if that ends
- * the hold (the caller logs it); signing resumes above `height`. */
+/* A valid `what` ("vote", "proposal") at `height` signed with this key that
+ * this node did not sign (only called while held): the hold lasts until a
+ * block dated more than 2 x drift_ms after now_wall_ms. The first sighting
+ * and every 100th are logged; returns true for those. */
+bool tc_signhold_sighting(tc_signhold *h, const char *what, uint64_t height, uint64_t now_wall_ms);
+
+/* The node committed block `height` dated time_ms. Returns true (and logs)
+ * if that ends the hold; signing resumes above `height`. */
 bool tc_signhold_on_commit(tc_signhold *h, uint64_t height, uint64_t time_ms);
 
 #endif

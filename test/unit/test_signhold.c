@@ -88,21 +88,21 @@ static void test_sighting_extends_the_hold(void **state)
     tc_signhold h;
     uint64_t start = 1000000;
     tc_signhold_init(&h, 0, 7, false, start, DRIFT);
-    assert_true(tc_signhold_sighting(&h, start + 5000, DRIFT));   /* first: logged */
-    assert_false(tc_signhold_sighting(&h, start + 6000, DRIFT));  /* then quiet */
+    assert_true(tc_signhold_sighting(&h, "vote", 9, start + 5000));   /* first: logged */
+    assert_false(tc_signhold_sighting(&h, "vote", 9, start + 6000));  /* then quiet */
     assert_false(tc_signhold_on_commit(&h, 9, start + 2 * DRIFT + 1));
     assert_false(tc_signhold_on_commit(&h, 10, start + 6000 + 2 * DRIFT));
     assert_true(tc_signhold_on_commit(&h, 11, start + 6000 + 2 * DRIFT + 1));
     /* an earlier sighting never shortens it */
     tc_signhold_init(&h, 0, 7, false, start, DRIFT);
-    (void)tc_signhold_sighting(&h, start - 9000, DRIFT);
+    (void)tc_signhold_sighting(&h, "vote", 9, start - 9000);
     assert_false(tc_signhold_on_commit(&h, 9, start + 2 * DRIFT));
     /* clocks at the limit saturate instead of wrapping to an early release */
     tc_signhold_init(&h, 0, 7, false, UINT64_MAX - 5, DRIFT);
     assert_int_equal(h.release_ms, UINT64_MAX);
     assert_false(tc_signhold_on_commit(&h, 9, UINT64_MAX));
     tc_signhold_init(&h, 0, 7, false, start, DRIFT);
-    (void)tc_signhold_sighting(&h, UINT64_MAX, DRIFT);
+    (void)tc_signhold_sighting(&h, "vote", 9, UINT64_MAX);
     assert_int_equal(h.release_ms, UINT64_MAX);
 }
 
