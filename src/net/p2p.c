@@ -19,6 +19,7 @@
 #include "net/inlimit.h"
 #include "net/listener.h"
 #include "net/peer.h"
+#include "net/route.h"
 #include "net/sockaddr.h"
 #include "net/tlscert.h"
 #include "util/clock.h"
@@ -111,6 +112,7 @@ struct tc_p2p {
     tc_peer_env env; /* the connections (env.live) and what they share */
     tc_banlist *bans;
     tc_addrbook *book;
+    tc_routes routes;       /* dial overrides (peer-address) */
     tc_netaddr mesh[TC_P2P_MESH_MAX]; /* validator addresses kept connected */
     size_t n_mesh;
     tc_inlimit *inlimit; /* new-inbound rates, per source group and in total */
@@ -424,6 +426,9 @@ int tc_p2p_connect(tc_p2p *p, const char *addr)
     /* room for the target, the validator mesh and a few manual connects */
     if (count_conns(p, false) >= p->cfg.outbound_target + p->n_mesh + 8u)
         return TC_ELIMIT;
+    /* The peer keeps its known address (book, mesh, logs); only the TCP
+     * connect follows a peer-address override. */
+    const tc_route *r = tc_routes_find(&p->routes, text);
     tc_peer *c = tc_peer_new(&p->env, -1, false, ip, addr);
     if (c == NULL)
         return TC_ECRYPTO;
@@ -431,10 +436,11 @@ int tc_p2p_connect(tc_p2p *p, const char *addr)
     uint64_t id = c->id;
     /* Validator links may use part of the descriptor reserve, other dials not. */
     unsigned reserve = is_mesh_addr(p, addr) ? TC_FDLIMIT_RESERVE_DURABLE : TC_FDLIMIT_RESERVE;
-    int err = tc_peer_connect(c, (struct sockaddr *)&ss, sslen, reserve);
+    int err = r ? tc_peer_connect(c, (const struct sockaddr *)&r->dial, r->dial_len, reserve)
+                : tc_peer_connect(c, (struct sockaddr *)&ss, sslen, reserve);
     if (err)
         return err;
-    tc_log_debug("net", "connecting", "peer=%llu addr=%s", (unsigned long long)id, addr);
+    tc_log_debug("net", "connecting", "peer=%llu addr=%s via=%s", (unsigned long long)id, addr, r ? r->to : addr);
     return 0;
 }
 
@@ -592,8 +598,13 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         const char *a = p->mesh[i].s;
         int rc = tc_addrbook_add(p->book, a, TC_ADDR_CHAIN, wall); /* in the set: still seen */
         (void)rc;
+        /* A validator link is retried every TC_P2P_MESH_RETRY_MS, not on the
+         * book's exponential backoff: the set is small (TC_P2P_MESH_MAX) and
+         * consensus needs the link back as soon as the path heals; after a
+         * 10 s cut the backoff left links down for up to 6 s more. */
         const tc_addr_rec *r = tc_addrbook_get(p->book, a);
-        if (is_connected_addr(p, a) || (r && r->last_try && !tc_addrbook_due(p->book, a, wall)))
+        if (is_connected_addr(p, a) || (r && r->last_try && wall < r->last_try + TC_P2P_MESH_RETRY_MS &&
+                                        wall >= r->last_try))
             continue;
         dial(p, a, wall);
     }
@@ -652,12 +663,19 @@ tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err)
     p->cfg.listen = NULL;
     p->cfg.advertise = NULL;
     p->cfg.user_agent = NULL;
+    p->cfg.routes = NULL;
+    p->cfg.n_routes = 0;
     snprintf(p->user_agent, sizeof p->user_agent, "%s",
              cfg->user_agent ? cfg->user_agent : TC_USER_AGENT);
     p->nonce = cfg->nonce;
     while (p->nonce == 0)
         randombytes_buf(&p->nonce, sizeof p->nonce);
     p->inlimit = tc_inlimit_new(cfg->inbound_per_minute, cfg->inbound_per_group);
+    tc_errmsg e;
+    if ((*err = tc_routes_parse(&p->routes, cfg->routes, cfg->n_routes, &e)) != 0) {
+        tc_log_error("net", "bad dial override", "error=%s", e.msg);
+        goto fail;
+    }
 
     p->ssl_ctx = cfg->datadir ? tc_tlscert_ctx_load(cfg->node_key, cfg->datadir, err)
                               : tc_tlscert_ctx_new(cfg->node_key, err);

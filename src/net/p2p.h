@@ -54,6 +54,8 @@ typedef struct {
                                wildcard is ignored); NULL: the listener's unless it
                                is a wildcard, else none */
     const char *user_agent; /* NULL: TC_USER_AGENT */
+    const char *const *routes; /* "ADDR=DIAL" dial overrides (net/route.h); copied */
+    size_t n_routes;
     uint64_t nonce;         /* self-connection detection; 0: random */
 
     /* limits; 0 disables inbound_per_minute, ping_interval_ms and
@@ -127,6 +129,7 @@ int tc_p2p_check_addr(const char *addr) TC_MUST_CHECK;
 int tc_p2p_add_address(tc_p2p *p, const char *addr, uint8_t source) TC_MUST_CHECK;
 
 #define TC_P2P_MESH_MAX 50
+#define TC_P2P_MESH_RETRY_MS 1000 /* a lost validator link is dialled again this often */
 
 /* Address gossip (docs/protocol.md §8). `peers` is taken only as the answer
  * to a `getpeers` we sent that peer within TC_P2P_GETPEERS_TIMEOUT_MS, and of

@@ -15,14 +15,14 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-enum kind { K_PATH, K_ADDR, K_PEER, K_LIST, K_UINT, K_INT, K_LEVEL, K_FORMAT, K_NETWORK, K_TEXT };
+enum kind { K_PATH, K_ADDR, K_PEER, K_LIST, K_ROUTE, K_UINT, K_INT, K_LEVEL, K_FORMAT, K_NETWORK, K_TEXT };
 
 typedef struct {
     const char *name;
     enum kind kind;
     size_t off;       /* field in tc_config */
     size_t size;      /* string capacity, or list entry size */
-    size_t count_off; /* K_LIST: the count field */
+    size_t count_off; /* K_LIST, K_ROUTE: the count field */
     int64_t min, max; /* K_UINT / K_INT */
     const char *def;  /* default as text ("" = derived at the end) */
     const char *help;
@@ -45,6 +45,7 @@ static const key_def keys[] = {
     {"connect", K_LIST, L(connect), 0, 0, "", "peer to keep a connection to (repeatable)"},
     {"addnode", K_LIST, L(addnode), 0, 0, "", "peer to add to the address book (repeatable)"},
     {"seednode", K_LIST, L(seednode), 0, 0, "", "peer to ask for addresses (repeatable)"},
+    {"peer-address", K_ROUTE, L(peer_address), 0, 0, "", "ADDR=DIAL: reach the peer known as ADDR (on chain, gossiped or configured) by dialling DIAL instead (repeatable; proxies, NAT, test networks)"},
     {"log-level", K_LEVEL, F(log_level), 0, 0, 0, "info", "debug, info, warn, error or off"},
     {"log-format", K_FORMAT, F(log_format), 0, 0, 0, "logfmt", "logfmt or json"},
     {"log-file", K_PATH, F(log_file), 0, 0, 0, "", "append the log to this file instead of stderr; SIGHUP reopens it (logrotate)"},
@@ -206,6 +207,32 @@ static int check_string_value(const key_def *k, const char *value, const char *w
     return 0;
 }
 
+/* One peer-address entry, "ADDR=DIAL": both numeric and dialable, and
+ * different; stored as given. */
+static int set_route(tc_config *cfg, const key_def *k, const char *value, const char *where, tc_errmsg *e)
+{
+    const char *eq = strchr(value, '=');
+    char from[TC_CONFIG_ADDR] = "";
+    if (eq && (size_t)(eq - value) < sizeof from)
+        snprintf(from, sizeof from, "%.*s", (int)(eq - value), value);
+    const char *to = eq ? eq + 1 : "";
+    if (!valid_addr(from) || tc_p2p_check_addr(from) != 0 || is_wildcard(from) || !valid_addr(to) ||
+        tc_p2p_check_addr(to) != 0 || is_wildcard(to))
+        return tc_fail(e, TC_ECONFIG,
+                       "%s: %s: expected ADDR=DIAL, two numeric ip:port addresses (e.g. "
+                       "10.0.0.5:24100=127.0.0.1:30005), got \"%s\"",
+                       where, k->name, value);
+    if (strcmp(from, to) == 0)
+        return tc_fail(e, TC_ECONFIG, "%s: %s: \"%s\" routes an address to itself", where, k->name, value);
+    if (cfg->n_peer_address >= TC_CONFIG_MAX_PEERS)
+        return tc_fail(e, TC_ECONFIG, "%s: %s: more than %d entries", where, k->name, TC_CONFIG_MAX_PEERS);
+    for (size_t i = 0; i < cfg->n_peer_address; i++)
+        if (strncmp(cfg->peer_address[i], value, (size_t)(eq - value) + 1) == 0)
+            return tc_fail(e, TC_ECONFIG, "%s: %s: %s is routed twice", where, k->name, from);
+    snprintf(cfg->peer_address[cfg->n_peer_address++], sizeof cfg->peer_address[0], "%s", value);
+    return 0;
+}
+
 int tc_config_set(tc_config *cfg, const char *name, const char *value, const char *where, tc_errmsg *e)
 {
     const key_def *k = find_key(name);
@@ -256,6 +283,8 @@ int tc_config_set(tc_config *cfg, const char *name, const char *value, const cha
         (*count)++;
         return 0;
     }
+    case K_ROUTE:
+        return set_route(cfg, k, value, where, e);
     case K_UINT:
         if (!parse_int(value, k->min, k->max, &v))
             return tc_fail(e, TC_ECONFIG, "%s: %s: expected a whole number from %lld to %lld, got \"%s\"", where,
@@ -322,10 +351,10 @@ static int on_line(void *user, const char *section, const char *name, const char
         return 0;
     }
     const key_def *k = find_key(name);
-    if (k && k->kind != K_LIST) {
+    if (k && k->kind != K_LIST && k->kind != K_ROUTE) {
         if (l->seen[k - keys]) {
             l->err = tc_fail(l->e, TC_ECONFIG,
-                             "%s: given twice (only connect, addnode and seednode may repeat; keep one line)", name);
+                             "%s: given twice (only connect, addnode, seednode and peer-address may repeat; keep one line)", name);
             return 0;
         }
         l->seen[k - keys] = true;
@@ -515,9 +544,9 @@ int tc_config_from_args(tc_config *cfg, int argc, char **argv, tc_errmsg *e)
         if (strcmp(name, "config") == 0)
             continue;
         const key_def *k = find_key(name);
-        if (k && k->kind != K_LIST) {
+        if (k && k->kind != K_LIST && k->kind != K_ROUTE) {
             if (flag_seen[k - keys])
-                return tc_fail(e, TC_ECONFIG, "--%s: given twice (only connect, addnode and seednode may repeat)",
+                return tc_fail(e, TC_ECONFIG, "--%s: given twice (only connect, addnode, seednode and peer-address may repeat)",
                                name);
             flag_seen[k - keys] = true;
         }

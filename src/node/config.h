@@ -37,6 +37,8 @@ typedef struct {
     size_t n_addnode;
     char seednode[TC_CONFIG_MAX_PEERS][TC_CONFIG_ADDR];
     size_t n_seednode;
+    char peer_address[TC_CONFIG_MAX_PEERS][2 * TC_CONFIG_ADDR]; /* "ADDR=DIAL" */
+    size_t n_peer_address;
     int log_level;
     int log_format;
     char log_file[TC_CONFIG_PATH]; /* "" = stderr */

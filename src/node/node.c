@@ -13,6 +13,7 @@
 #include "mempool/mempool.h"
 #include "net/banlist.h"
 #include "net/p2p.h"
+#include "net/route.h"
 #include "node/candidates.h"
 #include "node/datadir.h"
 #include "node/nodemetrics.h"
@@ -1349,6 +1350,12 @@ static int open_p2p(tc_node *n, tc_errmsg *e)
     pc.datadir = n->cfg.datadir;
     pc.listen = n->cfg.listen;
     pc.advertise = tc_config_advertise(&n->cfg);
+    _Static_assert(TC_CONFIG_MAX_PEERS <= TC_ROUTE_MAX, "every peer-address entry fits the route table");
+    const char *routes[TC_CONFIG_MAX_PEERS];
+    for (size_t i = 0; i < n->cfg.n_peer_address; i++)
+        routes[i] = n->cfg.peer_address[i];
+    pc.routes = routes;
+    pc.n_routes = n->cfg.n_peer_address;
     pc.max_inbound = (uint32_t)n->cfg.max_inbound;
     pc.outbound_target = (uint32_t)n->cfg.max_outbound;
     pc.inbound_per_minute = (uint32_t)n->cfg.inbound_per_minute;

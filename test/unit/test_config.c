@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/route.h"
 #include "node/config.h"
 #include "testdir.h"
 #include "util/log.h"
@@ -385,6 +386,54 @@ static void test_advertised_address(void **state)
     assert_int_equal(cfg.inbound_per_minute_per_group, 0);
 }
 
+/* peer-address: ADDR=DIAL, both numeric and dialable, each ADDR once; the
+ * P2P layer's table finds a route by the canonical text of the known
+ * address (as tc_p2p_connect writes it), so spellings of one IPv6 address
+ * are one peer. */
+static void test_peer_address_routes(void **state)
+{
+    (void)state;
+    tc_config cfg;
+    tc_errmsg e = {""};
+    write_conf("peer-address = 10.0.0.5:24100=127.0.0.1:30005\n"
+               "peer-address = [2001:db8::7]:24100=127.0.0.1:30007\n");
+    char *file[] = {"timed", "--datadir", "/x", "--config", path};
+    int err = run(&cfg, &e, 5, file);
+    unlink(path);
+    if (err)
+        fail_msg("%s", e.msg);
+    assert_int_equal(cfg.n_peer_address, 2);
+    const char *entries[] = {cfg.peer_address[0], cfg.peer_address[1]};
+    tc_routes t;
+    assert_int_equal(tc_routes_parse(&t, entries, 2, &e), 0);
+    const tc_route *r = tc_routes_find(&t, "10.0.0.5:24100");
+    assert_non_null(r);
+    assert_string_equal(r->to, "127.0.0.1:30005");
+    assert_non_null(tc_routes_find(&t, "[2001:db8::7]:24100"));
+    assert_null(tc_routes_find(&t, "10.0.0.5:24101"));
+    assert_null(tc_routes_find(&t, "127.0.0.1:30005"));
+    const char *spelled[] = {"[2001:0db8:0:0::7]:24100=127.0.0.1:1"};
+    assert_int_equal(tc_routes_parse(&t, spelled, 1, &e), 0);
+    assert_non_null(tc_routes_find(&t, "[2001:db8::7]:24100"));
+
+    static const char *const bad[] = {
+        "10.0.0.5:24100",           "=127.0.0.1:1",  "10.0.0.5:24100=",          "host:1=127.0.0.1:1",
+        "10.0.0.5:24100=host:1",    "10.0.0.5:0=127.0.0.1:1", "10.0.0.5:1=10.0.0.5:1", "0.0.0.0:1=127.0.0.1:1",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *a[] = {"timed", "--datadir", "/x", "--peer-address", (char *)bad[i]};
+        if (run(&cfg, &e, 5, a) != TC_ECONFIG || strstr(e.msg, "--peer-address: peer-address:") == NULL)
+            fail_msg("\"%s\" accepted or unclear: %s", bad[i], e.msg);
+    }
+    char *twice[] = {"timed", "--datadir", "/x", "--peer-address", "10.0.0.5:1=127.0.0.1:2",
+                     "--peer-address", "10.0.0.5:1=127.0.0.1:3"};
+    assert_int_equal(run(&cfg, &e, 7, twice), TC_ECONFIG);
+    assert_non_null(strstr(e.msg, "10.0.0.5:1 is routed twice"));
+    const char *dup[] = {"[2001:db8::7]:1=127.0.0.1:2", "[2001:db8:0::7]:1=127.0.0.1:3"};
+    assert_int_equal(tc_routes_parse(&t, dup, 2, &e), TC_EINVAL);
+    assert_int_equal(t.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_default_datadir_parent),
         cmocka_unit_test(test_docs_name_every_key),
         cmocka_unit_test(test_advertised_address),
+        cmocka_unit_test(test_peer_address_routes),
         cmocka_unit_test(test_rpc_target_of_datadir),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
