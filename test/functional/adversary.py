@@ -766,8 +766,9 @@ class Peer:
     """
 
     def __init__(self, port, genesis, key=None, height=0, bind=None, user_agent="/adversary:1/",
-                 listen="", chain_id=DEVNET_CHAIN_ID, magic=DEVNET_MAGIC, on_message=None):
+                 listen="", chain_id=DEVNET_CHAIN_ID, magic=DEVNET_MAGIC, on_message=None, host=LOOPBACK):
         self.port = port
+        self.host = host  # 127.0.0.1, or an address of a network namespace the test made
         self.genesis = bytes.fromhex(genesis) if isinstance(genesis, str) else bytes(genesis)
         self.key = key or Key.generate()
         self.height = height
@@ -803,7 +804,7 @@ class Peer:
         if self.bind:
             s.bind((self.bind, 0))
         s.settimeout(timeout)
-        s.connect((LOOPBACK, self.port))
+        s.connect((self.host, self.port))
         self._sock = s
         self._tls = SSL.Connection(tls_context(self.key), s)
         self._tls.set_connect_state()

@@ -239,10 +239,11 @@ class PortReservation:
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def http_request(port, path="/", method="GET", body=None, headers=None, timeout=RPC_TIMEOUT):
-    """One HTTP request to 127.0.0.1:port. Returns (status, headers, body bytes);
-    HTTP error statuses are returned, not raised. Connection errors raise."""
-    req = urllib.request.Request(f"http://{LOOPBACK}:{int(port)}{path}", data=body,
+def http_request(port, path="/", method="GET", body=None, headers=None, timeout=RPC_TIMEOUT, host=LOOPBACK):
+    """One HTTP request to host:port (127.0.0.1 unless a test made a network
+    namespace). Returns (status, headers, body bytes); HTTP error statuses
+    are returned, not raised. Connection errors raise."""
+    req = urllib.request.Request(f"http://{host}:{int(port)}{path}", data=body,
                                  method=method, headers=headers or {})
     try:
         with _OPENER.open(req, timeout=scaled(timeout)) as resp:
@@ -297,6 +298,7 @@ class Node:
         self.conf = self.dir / CONF_FILE
         self.log = self.dir / LOG_FILE
         self.process = None
+        self.exec_prefix = []  # e.g. ["ip", "netns", "exec", NS]: where timed runs
         self.args = ()
         self.exit_expected = False
 
@@ -336,6 +338,18 @@ class Node:
     @property
     def p2p_port(self):
         return self._port("listen", P2P_OFFSET)
+
+    def _host(self, key):
+        addr = self.conf_get(key)
+        return addr.rsplit(":", 1)[0] if addr else LOOPBACK
+
+    @property
+    def rpc_host(self):
+        return self._host("rpc-listen")
+
+    @property
+    def metrics_host(self):
+        return self._host("metrics-listen")
 
     @property
     def rpc_port(self):
@@ -396,18 +410,21 @@ class Devnet:
 
     # -- processes --
 
-    def start(self, i, *extra_args, wait=True, timeout=START_TIMEOUT):
+    def start(self, i, *extra_args, wait=True, timeout=START_TIMEOUT, env=None):
         """Starts `timed --config DIR/node<i>/time.conf [extra_args]`, output
-        appended to DIR/node<i>/timed.log; with wait, returns once its RPC answers."""
+        appended to DIR/node<i>/timed.log; with wait, returns once its RPC answers.
+        env: variables added to this process's environment (test hooks such
+        as TC_TEST_WALL_OFFSET_MS)."""
         node = self.nodes[i]
         if node.running():
             raise NodeError(f"{node.name} is already running (pid {node.process.pid})")
-        argv = [self.timed, "--config", str(node.conf), *map(str, extra_args)]
+        argv = [*node.exec_prefix, self.timed, "--config", str(node.conf), *map(str, extra_args)]
         with open(node.log, "ab") as log:
             log.write(f"--- framework: starting {' '.join(argv)}\n".encode())
             log.flush()
             node.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, cwd=node.dir)
+                                            stderr=subprocess.STDOUT, cwd=node.dir,
+                                            env={**os.environ, **env} if env else None)
         node.args = tuple(extra_args)
         node.exit_expected = False
         if wait:
@@ -511,7 +528,7 @@ class Devnet:
                    "params": named if named else list(params)}
         headers = {"Content-Type": "application/json", **self.rpc_auth(i)}
         status, _, body = http_request(self.nodes[i].rpc_port, "/", "POST",
-                                       json.dumps(request).encode(), headers, timeout)
+                                       json.dumps(request).encode(), headers, timeout, self.nodes[i].rpc_host)
         try:
             reply = json.loads(body)
         except ValueError:
@@ -529,11 +546,12 @@ class Devnet:
         """POSTs raw bytes to node i's RPC port (malformed JSON, batches, bad
         auth...). Returns (status, headers, body bytes)."""
         h = {"Content-Type": "application/json", **(self.rpc_auth(i) if auth else {}), **(headers or {})}
-        return http_request(self.nodes[i].rpc_port, "/", "POST", body, h, timeout)
+        return http_request(self.nodes[i].rpc_port, "/", "POST", body, h, timeout, self.nodes[i].rpc_host)
 
     def http_get(self, i, path, timeout=RPC_TIMEOUT):
         """GET on node i's metrics listener: (status, body text)."""
-        status, _, body = http_request(self.nodes[i].metrics_port, path, timeout=timeout)
+        status, _, body = http_request(self.nodes[i].metrics_port, path, timeout=timeout,
+                                       host=self.nodes[i].metrics_host)
         return status, body.decode(errors="replace")
 
     def metrics(self, i):

@@ -26,7 +26,8 @@ drawn from a generator per connection and direction, seeded from (seed,
 connection number, direction): the same chunks on the same connections give
 the same faults, whatever the thread timing.
 
-Only 127.0.0.1 is ever listened on or connected to. Every thread polls with a
+Only 127.0.0.1 is ever listened on or connected to, unless a test that made
+its own network namespaces names their addresses (host=, target_host=). Every thread polls with a
 short timeout and exits on stop(); stop() joins them all with a bound.
 """
 
@@ -58,8 +59,10 @@ class FaultProxy:
     """Listens on 127.0.0.1:listen_port (0: any free port, see .port) and
     forwards each connection to 127.0.0.1:target_port, with faults."""
 
-    def __init__(self, target_port, listen_port=0, seed=0, name="faultproxy"):
-        self.target = (LOOPBACK, int(target_port))
+    def __init__(self, target_port, listen_port=0, seed=0, name="faultproxy", host=LOOPBACK,
+                 target_host=LOOPBACK):
+        self.target = (target_host, int(target_port))
+        self.host = host
         self.name = name
         self.seed = seed
         self._want_port = listen_port
@@ -86,7 +89,7 @@ class FaultProxy:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind((LOOPBACK, self._want_port))
+            s.bind((self.host, self._want_port))
             s.listen(128)
         except OSError:
             s.close()
@@ -121,7 +124,7 @@ class FaultProxy:
 
     @property
     def address(self):
-        return f"{LOOPBACK}:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def threads_alive(self):
         return [t for t in self._threads if t.is_alive()]
