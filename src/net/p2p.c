@@ -436,8 +436,8 @@ int tc_p2p_connect(tc_p2p *p, const char *addr)
     uint64_t id = c->id;
     /* Validator links may use part of the descriptor reserve, other dials not. */
     unsigned reserve = is_mesh_addr(p, addr) ? TC_FDLIMIT_RESERVE_DURABLE : TC_FDLIMIT_RESERVE;
-    int err = r ? tc_peer_connect(c, (const struct sockaddr *)&r->dial, r->dial_len, reserve)
-                : tc_peer_connect(c, (struct sockaddr *)&ss, sslen, reserve);
+    const struct sockaddr *to = r ? (const struct sockaddr *)&r->dial : (const struct sockaddr *)&ss;
+    int err = tc_peer_connect(c, to, r ? r->dial_len : sslen, reserve);
     if (err)
         return err;
     tc_log_debug("net", "connecting", "peer=%llu addr=%s via=%s", (unsigned long long)id, addr, r ? r->to : addr);

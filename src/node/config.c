@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "net/p2p.h"
+#include "net/route.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -226,9 +227,16 @@ static int set_route(tc_config *cfg, const key_def *k, const char *value, const 
         return tc_fail(e, TC_ECONFIG, "%s: %s: \"%s\" routes an address to itself", where, k->name, value);
     if (cfg->n_peer_address >= TC_CONFIG_MAX_PEERS)
         return tc_fail(e, TC_ECONFIG, "%s: %s: more than %d entries", where, k->name, TC_CONFIG_MAX_PEERS);
+    /* the P2P layer's own table decides what "the same address" is (two
+     * spellings of one IPv6 address are one) */
+    const char *entries[TC_CONFIG_MAX_PEERS];
     for (size_t i = 0; i < cfg->n_peer_address; i++)
-        if (strncmp(cfg->peer_address[i], value, (size_t)(eq - value) + 1) == 0)
-            return tc_fail(e, TC_ECONFIG, "%s: %s: %s is routed twice", where, k->name, from);
+        entries[i] = cfg->peer_address[i];
+    entries[cfg->n_peer_address] = value;
+    tc_routes check;
+    tc_errmsg why;
+    if (tc_routes_parse(&check, entries, cfg->n_peer_address + 1, &why) != 0)
+        return tc_fail(e, TC_ECONFIG, "%s: %s", where, why.msg);
     snprintf(cfg->peer_address[cfg->n_peer_address++], sizeof cfg->peer_address[0], "%s", value);
     return 0;
 }

@@ -188,9 +188,7 @@ class NetnsNet(ProcessNet):
             self._ip_cmd("link", "set", veth, "master", self.bridge, "up")
             self._ip_cmd("link", "set", "lo", "up", ns=ns)
             self._ip_cmd("addr", "add", f"{self.node_ip(i)}/24", "dev", "eth0", ns=ns)
-            self._ip_cmd("link", "set", "eth0", "up", ns=ns)
-            self._ip_cmd("route", "add", f"{self.net}", "dev", "eth0", ns=ns, check=False)
-            self._ip_cmd("route", "add", f"{self._ip(64)}/26", "dev", "eth0", ns=ns, check=False)
+            self._ip_cmd("link", "set", "eth0", "up", ns=ns)  # the /24 route covers the proxies too
         self._readdress()
         super().setup()
 

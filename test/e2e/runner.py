@@ -265,26 +265,23 @@ class Run:
     def _kill(self, p, r, before):
         i = int(p["node"])
         self.dn.kill(i)
-        time.sleep(float(p.get("down_s", 2)))
-        self._expect_live(r, self._others(i), before, "while down")
-        h_before = self.mon.height[i]
-        r["heal_mono"] = time.monotonic()
-        self.dn.start(i)
-        self._check_kept(r, i, h_before)
+        self._down_then_start(p, r, before, i, 2)
 
     def _restart(self, p, r, before):
         i = int(p["node"])
         rc = self.dn.stop(i)
         if rc != 0:
             r["problems"].append(f"node{i} exited {rc} on SIGTERM")
-        time.sleep(float(p.get("down_s", 1)))
+        self._down_then_start(p, r, before, i, 1)
+
+    def _down_then_start(self, p, r, before, i, down_s):
+        """Node i stays down `down_s` (the others must commit if they hold a
+        quorum), then starts again and must still hold what it committed."""
+        time.sleep(float(p.get("down_s", down_s)))
         self._expect_live(r, self._others(i), before, "while down")
         h_before = self.mon.height[i]
         r["heal_mono"] = time.monotonic()
         self.dn.start(i)
-        self._check_kept(r, i, h_before)
-
-    def _check_kept(self, r, i, h_before):
         h = self.dn.rpc(i, "getblockcount")
         if h < h_before:
             r["problems"].append(f"node{i} lost committed blocks: height {h_before} before, {h} after the restart")
