@@ -63,6 +63,7 @@ static const key_def keys[] = {
     {"mempool-max-txs", K_UINT, F(mempool_max_txs), 0, 1, 10000000, "10000", "pending transactions at most"},
     {"mempool-max-mb", K_UINT, F(mempool_max_mb), 0, 1, 1000000, "300", "megabytes of pending transactions at most"},
     {"mempool-expiry-hours", K_UINT, F(mempool_expiry_h), 0, 1, 100000, "72", "hours a transaction may wait"},
+    {"mempool-persist", K_UINT, F(mempool_persist), 0, 0, 1, "1", "1 keeps pending transactions in <datadir>/mempool.journal across crashes and restarts; 0 keeps them in memory only"},
     {"block-interval-ms", K_INT, F(block_interval_ms), 0, -1, 3600000, "-1", "commit wait between blocks; 0 proposes as soon as transactions wait; -1 uses genesis"},
     {"empty-block-interval-ms", K_UINT, F(empty_block_interval_ms), 0, 0, 86400000, "10000", "with block-interval-ms 0: an empty block at most this often"},
     {"propose-timeout-ms", K_INT, F(propose_timeout_ms), 0, -1, 3600000, "-1", "devnet override of the genesis propose timeout (-1: genesis)"},

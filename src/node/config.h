@@ -48,6 +48,7 @@ typedef struct {
     uint64_t peer_timeout_s, ban_time_s;
     uint64_t request_rate, request_burst;
     uint64_t mempool_max_txs, mempool_max_mb, mempool_expiry_h;
+    uint64_t mempool_persist; /* 1: pending transactions in <datadir>/mempool.journal */
     int64_t block_interval_ms;       /* -1: from genesis */
     uint64_t empty_block_interval_ms;
     int64_t propose_timeout_ms, prevote_timeout_ms, precommit_timeout_ms; /* -1: from genesis */

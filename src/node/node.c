@@ -20,6 +20,7 @@
 #include "node/reload.h"
 #include "node/signhold.h"
 #include "node/noderpc.h"
+#include "node/txdurable.h"
 #include "node/peerstore.h"
 #include "node/sync.h"
 #include "rpc/rpc.h"
@@ -69,6 +70,7 @@ struct tc_node {
     tc_pool *pool;
     tc_ledger *L;
     tc_mempool *mp;
+    tc_txdurable *txd; /* pending transactions on disk, the relay drain */
     tc_p2p *p2p;
     tc_core *core;
     tc_signlog *slog;
@@ -336,6 +338,7 @@ static bool apply_decided(tc_node *n, const tc_block *blk, uint64_t height, uint
         return false;
     }
     tc_mempool_block_committed(n->mp, blk, tc_clock_wall_ms());
+    tc_txdurable_block(n->txd);
     tc_signhold_on_commit(&n->hold, blk->hdr.height, blk->hdr.time_ms);
     uint64_t now = tc_clock_mono_ms();
     tc_nodemetrics_on_commit(n->metrics, blk, now - n->committed_ms, now - n->height_started_ms, round);
@@ -498,8 +501,10 @@ static void record_evidence(tc_node *n, const tc_vote *a, const tc_vote *b)
                 err ? e.msg : "queued",
                 "that operator key signs on two nodes (a copy of its data dir or key runs elsewhere, or a sign "
                 "log was restored from an old backup): its operator must stop all but one; it is jailed");
-    if (err == 0)
+    if (err == 0) {
+        tc_txdurable_admitted(n->txd, &tx, true); /* logs a failure */
         tc_p2p_relay(n->p2p, TC_INV_TX, &txid, 0);
+    }
     tc_tx_release(&tx);
 }
 
@@ -733,6 +738,7 @@ static int sync_apply(void *ctx, const tc_block *const *blks, const tc_cert *con
         tc_mempool_block_committed(n->mp, blks[i], now);
         tc_signhold_on_commit(&n->hold, blks[i]->hdr.height, blks[i]->hdr.time_ms);
     }
+    tc_txdurable_block(n->txd);
     return err;
 }
 
@@ -832,6 +838,8 @@ static int on_tx(tc_node *n, uint64_t peer, const tc_bytes *raw)
     tc_hash txid;
     tc_errmsg e;
     int err = tc_mempool_add(n->mp, &tx, tc_clock_wall_ms(), &txid, &e);
+    if (err == 0)
+        tc_txdurable_admitted(n->txd, &tx, false); /* durable within the group window; logs a failure */
     tc_tx_release(&tx);
     if (err == 0)
         tc_p2p_relay(n->p2p, TC_INV_TX, &txid, peer);
@@ -901,6 +909,7 @@ static int on_getdata(tc_node *n, uint64_t peer, const tc_msg_inv *inv)
     }
     if (inv->type != TC_INV_TX)
         return 0;
+    tc_txdurable_served(n->txd);
     for (size_t i = 0; i < inv->n; i++) {
         const tc_tx *tx = tc_mempool_get(n->mp, &inv->h[i]);
         if (tx == NULL)
@@ -1160,6 +1169,7 @@ static void on_peer(void *ctx, uint64_t peer, bool up)
         if (tc_p2p_peer(n->p2p, peer, &pi) == 0)
             tc_sync_on_height(n->sync, peer, pi.height);
         regossip(n, peer);
+        tc_txdurable_announce(n->txd, n->p2p);
     }
 }
 
@@ -1169,7 +1179,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     tc_node *n = arg;
     tc_log_info("node", "shutting down", "signal=%d", (int)sig);
-    event_base_loopexit(n->base, NULL);
+    tc_txdurable_drain(n->txd, n->p2p); /* what we admitted reaches the peers first */
 }
 
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
@@ -1407,7 +1417,7 @@ static int open_rpc(tc_node *n, tc_errmsg *e)
     if (n->rpc == NULL)
         return tc_fail(e, err, "RPC on %s: %s", n->cfg.rpc_listen, tc_strerror(err));
     n->rpc_ctx = (tc_noderpc){n->L, n->mp, n->p2p, n->core, &n->g, n->base, tc_clock_wall_ms(),
-                              n->has_op_key ? &n->op_key.pk : NULL, &n->hold};
+                              n->has_op_key ? &n->op_key.pk : NULL, &n->hold, n->txd};
     if ((err = tc_noderpc_register(n->rpc, &n->rpc_ctx)))
         return tc_fail(e, err, "RPC methods: %s", tc_strerror(err));
     return 0;
@@ -1508,6 +1518,8 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
                         sync_apply, sync_ban,  sync_rejoin, sync_wake,
                         sync_verify, n->sync_fd >= 0 ? sync_verified : NULL};
     n->sync = tc_sync_new(&si);
+    if ((err = tc_txdurable_open(&n->txd, n->base, cfg->datadir, cfg->mempool_persist != 0, n->mp, e)))
+        goto fail;
     if ((err = open_p2p(n, e)))
         goto fail;
     tc_core_config cc = {.chain_id = n->g.chain_id,
@@ -1599,6 +1611,7 @@ void tc_node_free(tc_node *n)
         event_free(n->fetch.ev);
     tc_cert_release(&n->last_commit);
     tc_valset_release(&n->vs);
+    tc_txdurable_close(n->txd); /* the journal rewritten from the pool */
     tc_mempool_free(n->mp);
     tc_signlog_close(n->slog);
     tc_ledger_close(n->L); /* the store closes last: every commit is already durable */

@@ -276,12 +276,16 @@ static json_t *m_sendrawtransaction(void *ctx, json_t *params, tc_rpc_error *e)
     tc_hash txid;
     tc_errmsg why;
     err = tc_mempool_add(n->mp, &tx, tc_clock_wall_ms(), &txid, &why);
+    int disk = err == 0 ? tc_txdurable_admitted(n->txd, &tx, true) : 0;
     tc_tx_release(&tx);
     if (err == TC_EEXIST)
         return tc_rpc_fail(e, RPC_VERIFY_ALREADY, "%s", why.msg);
     if (err)
         return tc_rpc_fail(e, RPC_VERIFY_REJECTED, "%s", why.msg);
     tc_p2p_relay(n->p2p, TC_INV_TX, &txid, 0);
+    if (disk) /* pending and relayed, but this node would lose it in a crash: say so */
+        return tc_rpc_fail(e, TC_RPC_INTERNAL_ERROR, "admitted and relayed but not written to disk: %s",
+                           tc_strerror(disk));
     return hex_json(txid.b, 32);
 }
 
