@@ -25,6 +25,7 @@
 #include "node/sync.h"
 #include "rpc/rpc.h"
 #include "store/chainstore.h"
+#include "store/diskguard.h"
 #include "store/ledger.h"
 #include "store/signlog.h"
 #include "util/clock.h"
@@ -733,6 +734,8 @@ static int sync_apply(void *ctx, const tc_block *const *blks, const tc_cert *con
 {
     tc_node *n = ctx;
     int err = tc_ledger_apply_blocks(n->L, blks, certs, count, applied, e);
+    if (err == TC_ESTORE_FULL) /* the store guard named it; waiting here would keep a validator half-alive */
+        stop_fatal(n, "store: map or disk full");
     uint64_t now = tc_clock_wall_ms();
     for (size_t i = 0; i < *applied; i++) {
         tc_mempool_block_committed(n->mp, blks[i], now);
@@ -1494,7 +1497,7 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
     tc_ledger_opts lo = {cfg->store_map_mb << 20, n->cache, n->pool};
     char store[TC_CONFIG_PATH + 16];
     snprintf(store, sizeof store, "%s/chain", cfg->datadir);
-    if ((err = tc_ledger_open(&n->L, store, &n->g, &lo, e)))
+    if ((err = tc_diskguard_check_start(cfg->datadir, e)) || (err = tc_ledger_open(&n->L, store, &n->g, &lo, e)))
         goto fail;
     tc_mempool_opts mo = {cfg->mempool_max_txs, cfg->mempool_max_mb * 1000 * 1000,
                           cfg->mempool_expiry_h * 3600 * 1000};

@@ -4,6 +4,8 @@
 
 #include "chain/masternode.h"
 #include "store/chainstore.h"
+#include "store/ledger.h"
+#include "store/store.h"
 #include "util/hex.h"
 #include "util/mem.h"
 
@@ -133,6 +135,9 @@ static bool health(void *arg, json_t *body, json_t *reasons)
     json_object_set_new(body, "syncing", json_boolean(st.syncing));
     json_object_set_new(body, "validator", json_boolean(st.validator));
     char why[128];
+    const char *full;
+    if (!tc_store_writable(tc_ledger_store(m->ctx.L), &full))
+        json_array_append_new(reasons, json_string(full));
     if (peers == 0)
         json_array_append_new(reasons, json_string("no peers"));
     if (st.last_commit_age_ms > st.health_limit_ms) {

@@ -4,6 +4,8 @@
 
 #include "chain/amount.h"
 #include "chain/utxo.h"
+#include "store/ledger.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/hex.h"
 #include "util/mem.h"
@@ -260,6 +262,9 @@ static json_t *m_gettxoutsetinfo(void *ctx, json_t *params, tc_rpc_error *e)
 static json_t *m_sendrawtransaction(void *ctx, json_t *params, tc_rpc_error *e)
 {
     tc_noderpc *n = ctx;
+    const char *full;
+    if (!tc_store_writable(tc_ledger_store(n->L), &full)) /* admitted now, it could never be committed */
+        return tc_rpc_fail(e, RPC_VERIFY_REJECTED, "%s; not accepting transactions until the node can write", full);
     const char *hex = param_str(params, 0);
     size_t len = hex ? strlen(hex) : 0;
     if (hex == NULL || len % 2 != 0 || len / 2 > TC_MAX_TX_SIZE)

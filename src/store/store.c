@@ -6,17 +6,22 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/diskguard.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 struct tc_store {
     MDB_env *env;
     MDB_dbi dbi[TC_TB_COUNT];
+    tc_diskguard guard;
+    char dir[4096];
 };
 
 struct tc_txn {
     tc_store *s;
     MDB_txn *txn;
+    int write;
 };
 
 static const char *const table_names[] = {
@@ -51,6 +56,18 @@ static int map_err(int rc, const char *what)
                      "(docs/troubleshooting.md)");
         return TC_ESTORE;
     }
+}
+
+/* A failed write: a full map or disk (told from a real I/O error by the
+ * guard) is logged once per attempt by the guard and backs writes off;
+ * anything else goes through map_err. */
+static int write_err(tc_store *s, int rc, const char *what)
+{
+    if (rc != 0 && tc_diskguard_is_full(rc, s->dir)) {
+        tc_diskguard_failed(&s->guard, s->dir, rc, tc_clock_mono_ms());
+        return TC_ESTORE_FULL;
+    }
+    return map_err(rc, what);
 }
 
 /* An error of mdb_env_open / the table opening as one of ours. */
@@ -88,6 +105,7 @@ int tc_store_open(tc_store **out, const char *dir, uint64_t map_size, tc_errmsg 
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return tc_fail(e, TC_EIO, "%s: cannot create directory: %s", dir, strerror(errno));
     tc_store *s = tc_xcalloc(1, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
     MDB_txn *txn = NULL;
     int err = 0;
     int rc = mdb_env_create(&s->env);
@@ -136,22 +154,29 @@ void tc_store_close(tc_store *s)
 int tc_store_begin(tc_store *s, int write, tc_txn **out)
 {
     *out = NULL;
+    if (write && !tc_diskguard_may_write(&s->guard, tc_clock_mono_ms()))
+        return TC_ESTORE_FULL; /* backing off: the guard logged the last attempt */
     MDB_txn *txn;
     int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
     if (rc != 0)
-        return map_err(rc, "begin");
+        return write ? write_err(s, rc, "begin") : map_err(rc, "begin");
     tc_txn *t = tc_xmalloc(sizeof *t);
     t->s = s;
     t->txn = txn;
+    t->write = write;
     *out = t;
     return 0;
 }
 
 int tc_store_commit(tc_txn *t)
 {
+    tc_store *s = t->s;
+    int write = t->write;
     int rc = mdb_txn_commit(t->txn);
     free(t);
-    return map_err(rc, "commit");
+    if (rc == 0 && write)
+        tc_diskguard_ok(&s->guard, s->dir);
+    return write ? write_err(s, rc, "commit") : map_err(rc, "commit");
 }
 
 void tc_store_abort(tc_txn *t)
@@ -179,7 +204,7 @@ int tc_store_get(tc_txn *t, enum tc_table tb, const void *k, size_t kl, const ui
 int tc_store_put(tc_txn *t, enum tc_table tb, const void *k, size_t kl, const void *v, size_t vl)
 {
     MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
-    return map_err(mdb_put(t->txn, t->s->dbi[tb], &key, &val, 0), table_names[tb]);
+    return write_err(t->s, mdb_put(t->txn, t->s->dbi[tb], &key, &val, 0), table_names[tb]);
 }
 
 int tc_store_del(tc_txn *t, enum tc_table tb, const void *k, size_t kl)
@@ -243,6 +268,13 @@ uint64_t tc_store_count(tc_txn *t, enum tc_table tb)
 {
     MDB_stat st;
     return mdb_stat(t->txn, t->s->dbi[tb], &st) == 0 ? st.ms_entries : 0;
+}
+
+bool tc_store_writable(const tc_store *s, const char **why)
+{
+    if (why)
+        *why = s->guard.full ? s->guard.why : "";
+    return !s->guard.full;
 }
 
 uint64_t tc_store_size(tc_store *s)

@@ -8,6 +8,7 @@
 #ifndef TC_STORE_STORE_H
 #define TC_STORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,12 @@ int tc_store_floor(tc_txn *t, enum tc_table tb, const void *k, size_t kl, const 
 int tc_store_clear(tc_txn *t, enum tc_table tb) TC_MUST_CHECK;
 /* Number of entries in a table. */
 uint64_t tc_store_count(tc_txn *t, enum tc_table tb);
+/* False while the map or the disk is full (the last write failed so; writes
+ * are then tried again with backoff, and the first to commit clears it),
+ * with *why (if not NULL) set to the reason naming the data dir, valid until
+ * the next write. A real I/O error does not count: EIO with room on the disk
+ * is TC_ESTORE. */
+bool tc_store_writable(const tc_store *s, const char **why);
 /* Bytes the store uses on disk. */
 uint64_t tc_store_size(tc_store *s);
 /* Table name ("utxo", …) for messages. */
