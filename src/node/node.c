@@ -28,6 +28,7 @@
 #include "store/diskguard.h"
 #include "store/ledger.h"
 #include "store/signlog.h"
+#include "store/verify.h"
 #include "util/clock.h"
 #include "util/file.h"
 #include "util/hex.h"
@@ -1497,7 +1498,7 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
     tc_ledger_opts lo = {cfg->store_map_mb << 20, n->cache, n->pool};
     char store[TC_CONFIG_PATH + 16];
     snprintf(store, sizeof store, "%s/chain", cfg->datadir);
-    if ((err = tc_diskguard_check_start(cfg->datadir, e)) || (err = tc_ledger_open(&n->L, store, &n->g, &lo, e)))
+    if ((err = tc_diskguard_check_start(cfg->datadir, e)) || (err = tc_verify_open(&n->L, store, &n->g, &lo, e)))
         goto fail;
     tc_mempool_opts mo = {cfg->mempool_max_txs, cfg->mempool_max_mb * 1000 * 1000,
                           cfg->mempool_expiry_h * 3600 * 1000};
