@@ -59,7 +59,7 @@ LIBTC     := $(BUILD)/libtimecoin.a
 LIBB3     := $(BUILD)/blake3/libblake3.a
 
 .PHONY: all deps test test-unit test-sim test-fuzz test-functional test-san \
-        bench fuzz sim-long devnet devnet-stop clean install uninstall deb
+        test-e2e test-e2e-netns soak crash-loop bench fuzz sim-long devnet devnet-stop clean install uninstall deb
 .DEFAULT_GOAL := all
 # Keep intermediate objects of test and bench programs between runs.
 .SECONDARY:
@@ -133,10 +133,35 @@ test-functional: all
 test-san:
 	@$(MAKE) --no-print-directory SAN=1 test-unit test-sim
 
+# test/e2e: real processes, every link through a fault proxy, payments
+# throughout (test/e2e/README.md). The short manifest covers every kind of
+# perturbation once (disk_full only as root).
+E2E_PY       := /usr/bin/python3 test/e2e/runner.py
+E2E_MANIFEST ?= test/e2e/manifests/short.toml
+DURATION     ?= 1h
+KILLS        ?= 1000
+INTERVAL     ?= 3
+
+test-e2e: all
+	@$(E2E_PY) $(E2E_MANIFEST)
+
+test-e2e-netns: all
+	@$(E2E_PY) $(E2E_MANIFEST) --netns
+
+# make soak DURATION=1h (s, m, h or plain seconds): random perturbations.
+soak: all
+	@secs=$$(echo '$(DURATION)' | sed -E 's/^([0-9]+)h$$/\1*3600/; s/^([0-9]+)m$$/\1*60/; s/^([0-9]+)s?$$/\1/'); \
+	case "$$secs" in *[!0-9*]*|'') echo "soak: DURATION=$(DURATION): want e.g. 3600, 90s, 30m or 1h" >&2; exit 2;; esac; \
+	$(E2E_PY) $(E2E_MANIFEST) --soak $$(( $$secs )) --out build/e2e/soak
+
+# make crash-loop KILLS=1000 INTERVAL=3: SIGKILL a random node, again and again.
+crash-loop: all
+	@$(E2E_PY) $(E2E_MANIFEST) --crash-loop $(KILLS) --interval $(INTERVAL) --out build/e2e/crash-loop
+
 ifeq ($(SAN),1)
 test: test-unit test-sim
 else
-test: test-unit test-sim test-fuzz test-functional test-san
+test: test-unit test-sim test-fuzz test-functional test-e2e test-san
 endif
 
 sim-long: $(BUILD)/tc-sim

@@ -14,6 +14,8 @@ pkgs=(
   systemd    # systemd-analyze verify / security on contrib/timed.service
   groff-base man-db  # the man pages render without warnings (groff -ww, man -l)
   dpkg-dev   # dpkg-shlibdeps computes the package's Depends
+  gnuplot-nox  # test/e2e: the RSS and descriptor plot of a soak or crash loop
+  iproute2   # test/e2e --netns: namespaces, veth pairs, a bridge
 )
 
 missing=()

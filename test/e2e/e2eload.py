@@ -71,6 +71,15 @@ class Load:
                 continue
         return False
 
+    def _committed_everywhere(self, txid):
+        """On chain at every running node. A wallet is reused only then: its
+        next payment is signed from a random node's view of its coins, and a
+        node cut off from the chain that committed the last one would sign
+        a double spend of it, which the chain then rightly drops; that is the
+        load's doing, not a payment the node lost."""
+        up = self.up()
+        return bool(up) and all(self._committed(txid, i) for i in up)
+
     def fund(self, timeout=120):
         """Funds every wallet by doubling from the faucet: 1,000,000 TIME in
         the first round, half as much in each next one (a funded wallet pays
@@ -139,7 +148,7 @@ class Load:
             if b is None:
                 return k
             txid, sent = b
-            if now - sent > 3.0 and self._committed(txid):
+            if now - sent > 3.0 and self._committed_everywhere(txid):
                 del self.busy[k]
                 return k
             if now - sent > self.stale_s:
