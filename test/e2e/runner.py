@@ -201,7 +201,8 @@ class Run:
         # the log stays on the real disk, as an operator's would: on the
         # filled tmpfs its last lines (the 'stopping' the check reads) were cut
         outside = self.workdir / f"node{i}.{self.dn.node(i).log.name}"
-        shutil.copy2(keep / self.dn.node(i).log.name, outside)
+        if (keep / self.dn.node(i).log.name).exists():
+            shutil.copy2(keep / self.dn.node(i).log.name, outside)
         (d / self.dn.node(i).log.name).symlink_to(outside)
         self.dn.node(i).conf_set("store-map-mb", "64")
 
