@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "crypto/hash.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/file.h"
 #include "util/mem.h"
 
 #define MAGIC 0x4c534354u /* "TCSL" little-endian */
@@ -46,33 +46,6 @@ static bool frame_ok(const uint8_t *frame, size_t rec_size)
         return false;
     frame_check(frame, 4 + rec_size, check);
     return memcmp(check, frame + 4 + rec_size, CHECK_SIZE) == 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n, off_t at)
-{
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, at);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return TC_EIO;
-        p += w;
-        n -= (size_t)w;
-        at += w;
-    }
-    return 0;
-}
-
-static int fsync_dir(const char *path)
-{
-    char *copy = tc_xstrdup(path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    free(copy);
-    if (fd < 0)
-        return TC_EIO;
-    int rc = fsync(fd) == 0 ? 0 : TC_EIO;
-    close(fd);
-    return rc;
 }
 
 /* Scans the file, keeps the newest good record, truncates a torn tail. */
@@ -138,7 +111,7 @@ int tc_signlog_open(tc_signlog **out, const char *path, size_t rec_size, uint8_t
     l->frame = 4 + rec_size + CHECK_SIZE;
     int rc = scan(l, last, have);
     if (rc == 0 && created)
-        rc = fsync_dir(path);
+        rc = tc_file_fsync_dir_of(path);
     if (rc) {
         tc_signlog_close(l);
         *have = false;
@@ -158,7 +131,7 @@ static int compact(tc_signlog *l, const uint8_t *frame)
     int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         goto out;
-    if (write_all(fd, frame, l->frame, 0) != 0 || fsync(fd) != 0 || rename(tmp, l->path) != 0) {
+    if (tc_file_pwrite_all(fd, frame, l->frame, 0) != 0 || fsync(fd) != 0 || rename(tmp, l->path) != 0) {
         close(fd);
         unlink(tmp);
         goto out;
@@ -166,7 +139,7 @@ static int compact(tc_signlog *l, const uint8_t *frame)
     close(l->fd);
     l->fd = fd;
     l->size = l->frame;
-    rc = fsync_dir(l->path);
+    rc = tc_file_fsync_dir_of(l->path);
 out:
     free(tmp);
     return rc;
@@ -178,7 +151,7 @@ int tc_signlog_append(tc_signlog *l, const uint8_t *rec)
     make_frame(frame, rec, l->rec_size);
     if (l->size + l->frame > TC_SIGNLOG_COMPACT)
         return compact(l, frame);
-    if (write_all(l->fd, frame, l->frame, (off_t)l->size) != 0 || fdatasync(l->fd) != 0)
+    if (tc_file_pwrite_all(l->fd, frame, l->frame, (off_t)l->size) != 0 || fdatasync(l->fd) != 0)
         return TC_EIO;
     l->size += l->frame;
     return 0;

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "crypto/hash.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/file.h"
 #include "util/mem.h"
 
 #define MAGIC 0x4a544354u /* "TCTJ" little-endian */
@@ -53,57 +53,13 @@ static int io_err(void)
     return errno == ENOSPC || errno == EDQUOT ? TC_ESTORE_FULL : TC_EIO;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n, off_t at)
-{
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, at);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return io_err();
-        if (w == 0)
-            return TC_EIO;
-        p += w;
-        n -= (size_t)w;
-        at += w;
-    }
-    return 0;
-}
-
-static bool read_exact(int fd, uint8_t *p, size_t n, off_t at)
-{
-    while (n) {
-        ssize_t r = pread(fd, p, n, at);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        p += r;
-        n -= (size_t)r;
-        at += r;
-    }
-    return true;
-}
-
-static int fsync_dir(const char *path)
-{
-    char *copy = tc_xstrdup(path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (fd < 0)
-        return TC_EIO;
-    int rc = fsync(fd) == 0 ? 0 : TC_EIO;
-    close(fd);
-    return rc;
-}
-
 /* One record at off: its payload length, or 0 if what is there is not a
  * whole good record. The length is checked against the limit and against
  * the bytes the file still has before anything is read on its word. */
 static size_t read_record(int fd, uint64_t off, uint64_t total, tc_buf *b)
 {
     uint8_t head[HEAD], check[CHECK_SIZE];
-    if (total - off < TC_TXJOURNAL_OVERHEAD || !read_exact(fd, head, HEAD, (off_t)off))
+    if (total - off < TC_TXJOURNAL_OVERHEAD || !tc_file_pread_all(fd, head, HEAD, (off_t)off))
         return 0;
     uint32_t len = tc_get_le32(head + 4);
     if (tc_get_le32(head) != MAGIC || len == 0 || len > TC_TXJOURNAL_MAX_RECORD ||
@@ -111,7 +67,7 @@ static size_t read_record(int fd, uint64_t off, uint64_t total, tc_buf *b)
         return 0;
     tc_buf_reset(b);
     uint8_t *p = tc_buf_extend(b, (size_t)len + CHECK_SIZE);
-    if (!read_exact(fd, p, (size_t)len + CHECK_SIZE, (off_t)(off + HEAD)))
+    if (!tc_file_pread_all(fd, p, (size_t)len + CHECK_SIZE, (off_t)(off + HEAD)))
         return 0;
     frame_check(head, p, len, check);
     return memcmp(check, p + len, CHECK_SIZE) == 0 ? len : 0;
@@ -164,7 +120,7 @@ int tc_txjournal_open(tc_txjournal **out, const char *path, tc_txjournal_each ea
     tc_buf_init(&j->frame);
     int rc = scan(j, each, ctx, info);
     if (rc == 0 && created)
-        rc = fsync_dir(path);
+        rc = tc_file_fsync_dir_of(path);
     if (rc) {
         tc_txjournal_close(j);
         return rc;
@@ -181,7 +137,7 @@ int tc_txjournal_append(tc_txjournal *j, const uint8_t *p, size_t len)
     put_frame(&j->frame, p, len);
     /* A failed write leaves size where it was: the next append overwrites
      * the partial bytes, and open cuts them off if none comes. */
-    int rc = write_all(j->fd, j->frame.p, j->frame.len, (off_t)j->size);
+    int rc = tc_file_pwrite_all(j->fd, j->frame.p, j->frame.len, (off_t)j->size);
     if (rc)
         return rc;
     j->size += j->frame.len;
@@ -216,7 +172,7 @@ int tc_txjournal_rewrite(tc_txjournal *j, const uint8_t *const *recs, const size
     rc = fd < 0 ? io_err() : 0;
     if (rc)
         goto out;
-    if ((rc = write_all(fd, all.p, all.len, 0)) != 0 || (rc = fsync(fd) == 0 ? 0 : io_err()) != 0 ||
+    if ((rc = tc_file_pwrite_all(fd, all.p, all.len, 0)) != 0 || (rc = fsync(fd) == 0 ? 0 : io_err()) != 0 ||
         (rc = rename(tmp, j->path) == 0 ? 0 : TC_EIO) != 0) {
         close(fd);
         unlink(tmp);
@@ -226,7 +182,7 @@ int tc_txjournal_rewrite(tc_txjournal *j, const uint8_t *const *recs, const size
     j->fd = fd;
     j->size = all.len;
     j->dirty = false;
-    rc = fsync_dir(j->path);
+    rc = tc_file_fsync_dir_of(j->path);
 out:
     tc_buf_release(&all);
     free(tmp);

@@ -26,7 +26,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-static void fsync_parent(const char *path)
+int tc_file_fsync_dir_of(const char *path)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
@@ -36,10 +36,45 @@ static void fsync_parent(const char *path)
     else if (slash)
         *slash = '\0';
     int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
+    if (dfd < 0)
+        return TC_EIO;
+    int rc = fsync(dfd) == 0 ? 0 : TC_EIO;
+    close(dfd);
+    return rc;
+}
+
+int tc_file_pwrite_all(int fd, const void *data, size_t n, off_t at)
+{
+    const uint8_t *p = data;
+    while (n) {
+        ssize_t w = pwrite(fd, p, n, at);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return errno == ENOSPC || errno == EDQUOT ? TC_ESTORE_FULL : TC_EIO;
+        if (w == 0)
+            return TC_EIO;
+        p += w;
+        n -= (size_t)w;
+        at += w;
     }
+    return 0;
+}
+
+bool tc_file_pread_all(int fd, void *data, size_t n, off_t at)
+{
+    uint8_t *p = data;
+    while (n) {
+        ssize_t r = pread(fd, p, n, at);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        p += r;
+        n -= (size_t)r;
+        at += r;
+    }
+    return true;
 }
 
 /* Gives tmp the final name: rename when replacing, else link (fails with
@@ -89,7 +124,7 @@ int tc_file_write(const char *path, const void *data, size_t n, mode_t mode, boo
             return tc_fail(e, TC_EEXIST, "%s: already exists; refusing to overwrite it", path);
         return tc_fail(e, saved == ENOSPC ? TC_ESTORE_FULL : TC_EIO, "%s: cannot write: %s", path, strerror(saved));
     }
-    fsync_parent(path);
+    (void)tc_file_fsync_dir_of(path);
     return 0;
 }
 

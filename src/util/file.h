@@ -26,4 +26,14 @@ int tc_file_write(const char *path, const void *data, size_t n, mode_t mode, boo
 int tc_file_read(const char *path, size_t max, bool secure, char **out, size_t *n, tc_errmsg *e) TC_MUST_CHECK;
 void tc_file_free(char *p, bool secure); /* NULL is a no-op */
 
+/* Appending logs (the sign log, the mempool journal) write in place:
+ * tc_file_pwrite_all writes all n bytes at offset at (retrying short writes
+ * and EINTR): 0, TC_ESTORE_FULL (disk full) or TC_EIO. tc_file_pread_all
+ * reads exactly n bytes at at; false on an error or a short file.
+ * tc_file_fsync_dir_of syncs the directory holding path (after a create or
+ * a rename): 0 or TC_EIO. */
+int tc_file_pwrite_all(int fd, const void *data, size_t n, off_t at) TC_MUST_CHECK;
+bool tc_file_pread_all(int fd, void *data, size_t n, off_t at);
+int tc_file_fsync_dir_of(const char *path);
+
 #endif
