@@ -1,0 +1,653 @@
+/* The consensus driver (node_impl.h): the candidate store, the core's
+ * actions, committing a decided block or fetching it when it is not held,
+ * pacing heights, and the sign log with the locked block it keeps. */
+#include "node/node_impl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store/signlog.h"
+#include "util/clock.h"
+#include "util/file.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+/* ---- candidates ------------------------------------------------------------- */
+
+const tc_cand *tc_node_find_candidate(tc_node *n, uint64_t height, const tc_hash *hash)
+{
+    return tc_cands_find(n->cands, height, hash);
+}
+
+/* What the candidate store must never evict at the current height: the
+ * core's locked and valid values and a decided value being fetched. */
+void tc_node_consensus_at(const tc_node *n, uint64_t height, tc_cands_at *at)
+{
+    memset(at, 0, sizeof *at);
+    at->height = height;
+    if (n->core == NULL || tc_core_height(n->core) != height)
+        return;
+    at->round = tc_core_round(n->core);
+    if (tc_core_locked(n->core, &at->protect[at->n_protect]) >= 0)
+        at->n_protect++;
+    if (tc_core_valid(n->core, &at->protect[at->n_protect]) >= 0)
+        at->n_protect++;
+    if (n->fetch.active && n->fetch.height == height)
+        at->protect[at->n_protect++] = n->fetch.hash;
+}
+
+/* Keeps blk (taken over) as proposed by proposer at round; NULL if the
+ * store's bounds refuse it. */
+const tc_cand *tc_node_keep_candidate(tc_node *n, tc_block *blk, uint32_t round, const tc_pubkey *proposer)
+{
+    tc_cands_at at;
+    uint64_t current = n->core ? tc_core_height(n->core) : 0;
+    tc_node_consensus_at(n, current ? current : blk->hdr.height, &at); /* before the first height: the restored lock's */
+    return tc_cands_keep(n->cands, &at, blk, round, proposer);
+}
+
+/* A block kept while its height was the next one stays only if its signer
+ * proposes its round now that the schedule is known. */
+static bool scheduled(void *ctx, const tc_cand *c)
+{
+    tc_node *n = ctx;
+    tc_pubkey key;
+    tc_hash locked;
+    if (tc_core_locked(n->core, &locked) >= 0 && tc_hash_eq(&locked, &c->hash))
+        return true;
+    return tc_core_proposer(n->core, c->round, &key) && memcmp(key.b, c->proposer.b, sizeof key.b) == 0;
+}
+
+/* ---- consensus driver -------------------------------------------------------- */
+
+/* Genesis timing with the devnet overrides of the config. */
+tc_consensus_params tc_node_timing(const tc_node *n)
+{
+    tc_consensus_params cp = n->g.cp;
+    if (n->cfg.block_interval_ms >= 0)
+        cp.block_interval_ms = (uint32_t)n->cfg.block_interval_ms;
+    if (n->cfg.propose_timeout_ms >= 0)
+        cp.propose_timeout_ms = (uint32_t)n->cfg.propose_timeout_ms;
+    if (n->cfg.prevote_timeout_ms >= 0)
+        cp.prevote_timeout_ms = (uint32_t)n->cfg.prevote_timeout_ms;
+    if (n->cfg.precommit_timeout_ms >= 0)
+        cp.precommit_timeout_ms = (uint32_t)n->cfg.precommit_timeout_ms;
+    return cp;
+}
+
+static int save_locked_block(tc_node *n, const tc_signstate *s);
+
+void tc_node_stop_fatal(tc_node *n, const char *why)
+{
+    tc_log_error("node", "stopping", "reason=%s", why);
+    n->exit_code = 2;
+    event_base_loopexit(n->base, NULL);
+}
+
+static int core_sign(void *ctx, const tc_hash *msg, tc_sig *sig)
+{
+    tc_node *n = ctx;
+    if (!n->has_op_key || n->hold.held)
+        return TC_ESTATE;
+    tc_sign(&n->op_key, msg->b, 32, sig);
+    return 0;
+}
+
+static int core_get_value(void *ctx, uint64_t height, uint32_t round, tc_hash *value)
+{
+    tc_node *n = ctx;
+    if (height != tc_ledger_height(n->L) + 1)
+        return TC_ESTATE;
+    const tc_tx **txs = tc_xcalloc(BLOCK_MAX_TXS, sizeof *txs);
+    size_t k = tc_mempool_select(n->mp, txs, BLOCK_MAX_TXS);
+    tc_block blk;
+    tc_errmsg e;
+    size_t skipped = 0;
+    int err = tc_ledger_build_block(n->L, txs, k, tc_clock_wall_ms(), &n->op_key.pk, &n->last_commit, &blk, &skipped,
+                                    &e);
+    free(txs);
+    if (err) {
+        tc_log_error("node", "cannot build a block", "height=%llu err=%s hint=%s", (unsigned long long)height, e.msg,
+                     "this node skips its turn (prevotes nil); check the store error above (disk, permissions)");
+        return err;
+    }
+    const tc_cand *c = tc_node_keep_candidate(n, &blk, round, &n->op_key.pk);
+    if (c == NULL)
+        return TC_ELIMIT; /* cannot happen: our round is the highest */
+    *value = c->hash;
+    tc_log_debug("node", "proposing", "height=%llu round=%u txs=%zu skipped=%zu", (unsigned long long)height, round,
+                 c->blk.n_tx - 1, skipped);
+    return 0;
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    timer *t = arg;
+    t->armed = false;
+    tc_core_on_timeout(t->n->core, t->height, t->round, t->kind);
+    tc_node_drain(t->n);
+}
+
+static void schedule_timeout(tc_node *n, uint64_t height, uint32_t round, enum tc_timeout_kind kind, uint32_t ms)
+{
+    timer *t = NULL;
+    for (size_t i = 0; i < MAX_TIMERS && t == NULL; i++)
+        if (!n->timers[i].armed)
+            t = &n->timers[i];
+    if (t == NULL) { /* all in flight: reuse the one for the oldest round */
+        t = &n->timers[0];
+        for (size_t i = 1; i < MAX_TIMERS; i++)
+            if (n->timers[i].height < t->height ||
+                (n->timers[i].height == t->height && n->timers[i].round < t->round))
+                t = &n->timers[i];
+    }
+    t->height = height;
+    t->round = round;
+    t->kind = kind;
+    t->armed = true;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(t->ev, &tv);
+}
+
+void tc_node_push_encoded(tc_node *n, tc_msg *m, enum tc_hash_domain domain, const uint8_t *p, size_t len)
+{
+    tc_hash h;
+    tc_hash_once(domain, p, len, &h);
+    tc_p2p_push(n->p2p, m, &h, 0);
+}
+
+static void broadcast_vote(tc_node *n, const tc_vote *v)
+{
+    tc_buf b;
+    tc_msg m;
+    tc_buf_init(&b);
+    tc_vote_encode(v, &b);
+    tc_msg_init(&m, TC_MSG_VOTE);
+    m.u.vote.p = b.p;
+    m.u.vote.len = b.len;
+    tc_node_push_encoded(n, &m, TC_H_VOTE, b.p, b.len);
+    tc_buf_release(&b);
+}
+
+void tc_node_remember_proposal(tc_node *n, const tc_proposal *p)
+{
+    if (!n->have_prop || p->round >= n->prop.round) {
+        n->prop = *p;
+        n->have_prop = true;
+    }
+}
+
+static void broadcast_proposal(tc_node *n, const tc_proposal *p)
+{
+    tc_node_remember_proposal(n, p);
+    const tc_cand *c = tc_node_find_candidate(n, p->height, &p->block);
+    if (c == NULL) {
+        tc_log_error("node", "proposal without its block", "height=%llu", (unsigned long long)p->height);
+        return;
+    }
+    tc_buf b;
+    tc_msg m;
+    tc_buf_init(&b);
+    tc_proposal_encode(p, &b);
+    tc_msg_init(&m, TC_MSG_PROPOSAL);
+    m.u.proposal.proposal.p = b.p;
+    m.u.proposal.proposal.len = b.len;
+    m.u.proposal.block.p = c->raw.p;
+    m.u.proposal.block.len = c->raw.len;
+    tc_node_push_encoded(n, &m, TC_H_PROPOSAL, b.p, b.len);
+    tc_buf_release(&b);
+}
+
+void tc_node_answer_check(tc_node *n, uint64_t height, const tc_hash *value)
+{
+    const tc_cand *c = tc_node_find_candidate(n, height, value);
+    if (c == NULL)
+        return; /* answered when the block arrives with its proposal */
+    tc_errmsg e;
+    int err = tc_ledger_check_block(n->L, &c->blk, tc_clock_wall_ms(), &e);
+    if (err) {
+        char hex[65];
+        tc_log_warn("node", "proposed block is invalid", "height=%llu proposer=%s reason=%s hint=%s",
+                    (unsigned long long)height, tc_hex_encode(hex, c->blk.hdr.proposer.b, 32), e.msg,
+                    err == TC_EBLK_TIME ? "the proposer's clock or this node's is wrong: compare both with an "
+                                          "NTP server (timedatectl, chronyc tracking) and fix the one that is off"
+                                        : "this node prevotes nil and the round moves on; if that proposer's "
+                                          "blocks fail every time, its node runs another build or genesis");
+    }
+    tc_core_on_validity(n->core, height, value, err == 0);
+}
+
+static void update_mesh(tc_node *n);
+static void schedule_next_height(tc_node *n);
+
+/* Applies the decided block blk (value at height, decided in round,
+ * certified by cert). False if the node is stopping. */
+static bool apply_decided(tc_node *n, const tc_block *blk, uint64_t height, uint32_t round, const tc_hash *value,
+                          const tc_cert *cert)
+{
+    tc_errmsg e;
+    uint64_t t0 = tc_clock_mono_ms();
+    int err = tc_ledger_apply_block(n->L, blk, cert, &e);
+    if (err) {
+        /* A decided block that does not apply is a broken invariant or a full
+         * disk: stop rather than run on. */
+        tc_log_error("node", "cannot commit the decided block", "height=%llu err=%s hint=%s", (unsigned long long)height,
+                     e.msg, "the node stops; free disk space or fix the store error above, then start it: it syncs");
+        tc_node_stop_fatal(n, "commit failed");
+        return false;
+    }
+    tc_mempool_block_committed(n->mp, blk, tc_clock_wall_ms());
+    tc_txdurable_block(n->txd);
+    tc_signhold_on_commit(&n->hold, blk->hdr.height, blk->hdr.time_ms);
+    uint64_t now = tc_clock_mono_ms();
+    tc_nodemetrics_on_commit(n->metrics, blk, now - n->committed_ms, now - n->height_started_ms, round);
+    n->committed_ms = now;
+    char hex[65];
+    tc_log_info("node", "block committed", "height=%llu round=%u hash=%s txs=%zu signers=%zu apply_ms=%llu",
+                (unsigned long long)height, round, tc_hex_encode(hex, value->b, 32), blk->n_tx - 1, cert->n,
+                (unsigned long long)(tc_clock_mono_ms() - t0));
+    tc_hash hash = *value;
+    tc_p2p_relay(n->p2p, TC_INV_BLOCK, &hash, 0);
+    return true;
+}
+
+/* ---- fetching a decided block ------------------------------------------------ */
+
+#define FETCH_RETRY_MS 500 /* a decided block not held is asked for again this often */
+#define FETCH_PEERS 8      /* peers asked at a time */
+
+/* Asks peers for the block being fetched: getdata(block) to up to
+ * FETCH_PEERS established peers (rotating, so every peer is asked in
+ * turn), and a sync hint, so whichever path has it first applies it. */
+static void fetch_ask(tc_node *n)
+{
+    tc_peer_info *peers;
+    size_t k = tc_p2p_peers(n->p2p, &peers), asked = 0;
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_GETDATA);
+    m.u.inv.type = TC_INV_BLOCK;
+    m.u.inv.n = 1;
+    m.u.inv.h = &n->fetch.hash; /* borrowed */
+    for (size_t j = 0; j < k && asked < FETCH_PEERS; j++) {
+        const tc_peer_info *pi = &peers[(j + n->fetch.asks * FETCH_PEERS) % k];
+        if (pi->established && tc_p2p_send(n->p2p, pi->id, &m) == 0)
+            asked++;
+    }
+    free(peers);
+    if (n->fetch.asks % 10 == 0) {
+        char hex[65];
+        tc_log_warn("node", "decided a block it does not hold; fetching it from peers", "height=%llu hash=%s "
+                    "attempt=%u peers_asked=%zu", (unsigned long long)n->fetch.height,
+                    tc_hex_encode(hex, n->fetch.hash.b, 32), n->fetch.asks + 1, asked);
+    }
+    n->fetch.asks++;
+    tc_sync_on_height(n->sync, 0, n->fetch.height);
+    struct timeval tv = {0, FETCH_RETRY_MS * 1000};
+    evtimer_add(n->fetch.ev, &tv);
+}
+
+static void fetch_done(tc_node *n)
+{
+    n->fetch.active = false;
+    tc_cert_release(&n->fetch.cert);
+    evtimer_del(n->fetch.ev);
+}
+
+static void on_fetch_timer(evutil_socket_t fd, short what, void *arg)
+{
+    tc_node *n = arg;
+    if (!n->fetch.active)
+        return;
+    if (tc_ledger_height(n->L) >= n->fetch.height) { /* sync applied it */
+        fetch_done(n);
+        return;
+    }
+    fetch_ask(n);
+}
+
+static void start_fetch(tc_node *n, uint64_t height, const tc_hash *value, const tc_cert *cert)
+{
+    if (n->fetch.active && n->fetch.height == height && tc_hash_eq(&n->fetch.hash, value))
+        return;
+    if (n->fetch.active)
+        fetch_done(n);
+    n->fetch.active = true;
+    n->fetch.height = height;
+    n->fetch.hash = *value;
+    n->fetch.asks = 0;
+    tc_cert_copy(&n->fetch.cert, cert);
+    fetch_ask(n);
+}
+
+/* A `block` message: taken only if it is the decided block being fetched
+ * (its hash is certified by the precommits the core counted); anything else
+ * is a late or unasked answer, ignored. */
+int tc_node_on_block(tc_node *n, uint64_t peer, const tc_msg_block *mb)
+{
+    if (!n->fetch.active)
+        return 0; /* nothing asked: not worth decoding */
+    tc_reader r;
+    tc_header hdr;
+    tc_hash h;
+    tc_reader_init(&r, mb->block.p, mb->block.len);
+    if (tc_header_read(&r, &hdr) != 0)
+        return TC_EBADVAL; /* the wire decoder checked its shape */
+    tc_header_hash(&hdr, &h);
+    if (!tc_hash_eq(&h, &n->fetch.hash) || hdr.height != n->fetch.height ||
+        n->fetch.height != tc_ledger_height(n->L) + 1)
+        return 0; /* another block: a late answer */
+    tc_block blk;
+    if (tc_block_decode(&blk, mb->block.p, mb->block.len) != 0)
+        return TC_EBADVAL; /* the certified block's hash with a body that does not decode */
+    int err = tc_block_check_body(&blk);
+    if (err) {
+        /* the certified header with another body: applying it would fail
+         * and stop this node; the real one comes from another peer */
+        tc_log_warn("node", "fetched block's body does not match its certified header; banning the peer",
+                    "height=%llu peer=%llu reason=%s", (unsigned long long)n->fetch.height, (unsigned long long)peer,
+                    tc_strerror(err));
+        tc_block_release(&blk);
+        return err;
+    }
+    tc_log_info("node", "fetched the decided block", "height=%llu peer=%llu attempts=%u",
+                (unsigned long long)n->fetch.height, (unsigned long long)peer, n->fetch.asks);
+    uint64_t height = n->fetch.height;
+    tc_cert cert = n->fetch.cert;
+    tc_cert_init(&n->fetch.cert);
+    fetch_done(n);
+    bool ok = apply_decided(n, &blk, height, cert.round, &h, &cert);
+    if (ok && tc_core_step(n->core) == TC_STEP_DONE && tc_core_height(n->core) == height) {
+        /* the core's NEXT_HEIGHT came while the block was missing */
+        tc_cert_release(&n->last_commit);
+        n->last_commit = cert;
+        tc_cert_init(&cert);
+        schedule_next_height(n);
+    }
+    tc_cert_release(&cert);
+    tc_block_release(&blk);
+    return 0;
+}
+
+static void commit_block(tc_node *n, uint64_t height, uint32_t round, const tc_hash *value, const tc_cert *cert)
+{
+    if (height != tc_ledger_height(n->L) + 1)
+        return; /* already applied (by sync) */
+    const tc_cand *c = tc_node_find_candidate(n, height, value);
+    if (c == NULL) {
+        /* Decided by a quorum of precommits without the block: the honest
+         * validators that prevoted it hold it. Ask until it is applied. */
+        start_fetch(n, height, value, cert);
+        return;
+    }
+    if (n->fetch.active)
+        fetch_done(n);
+    apply_decided(n, &c->blk, height, round, value, cert);
+}
+
+static void record_evidence(tc_node *n, const tc_vote *a, const tc_vote *b)
+{
+    tc_tx tx;
+    tc_tx_init(&tx);
+    tx.kind = TC_TX_EVIDENCE;
+    tx.u.evidence.a = *a;
+    tx.u.evidence.b = *b;
+    tc_hash txid;
+    tc_errmsg e;
+    char hex[65];
+    int err = tc_mempool_add(n->mp, &tx, tc_clock_wall_ms(), &txid, &e);
+    tc_log_warn("node", "double sign seen", "validator=%s height=%llu round=%u evidence=%s hint=%s",
+                tc_hex_encode(hex, a->validator.b, 32), (unsigned long long)a->height, a->round,
+                err ? e.msg : "queued",
+                "that operator key signs on two nodes (a copy of its data dir or key runs elsewhere, or a sign "
+                "log was restored from an old backup): its operator must stop all but one; it is jailed");
+    if (err == 0) {
+        tc_txdurable_admitted(n->txd, &tx, true); /* logs a failure */
+        tc_p2p_relay(n->p2p, TC_INV_TX, &txid, 0);
+    }
+    tc_tx_release(&tx);
+}
+
+#define TX_WAIT_POLL_MS 20
+
+/* With block_interval_ms 0, a height starts as soon as a transaction waits,
+ * or after empty_block_interval_ms without one. */
+static bool ready_for_next_height(tc_node *n)
+{
+    if (tc_node_timing(n).block_interval_ms > 0)
+        return true;
+    tc_mempool_stats st;
+    tc_mempool_get_stats(n->mp, &st);
+    return st.txs > 0 || tc_clock_mono_ms() - n->committed_ms >= n->cfg.empty_block_interval_ms;
+}
+
+static void on_next_height(evutil_socket_t fd, short what, void *arg)
+{
+    tc_node *n = arg;
+    if (!ready_for_next_height(n)) {
+        struct timeval poll = {0, TX_WAIT_POLL_MS * 1000};
+        evtimer_add(n->next_height_ev, &poll);
+        return;
+    }
+    tc_node_start_height(n);
+}
+
+/* The next height starts block_interval_ms after the last commit (the core's
+ * commit wait may already have used part of it). */
+static void schedule_next_height(tc_node *n)
+{
+    uint64_t interval = tc_node_timing(n).block_interval_ms, since = tc_clock_mono_ms() - n->committed_ms;
+    uint64_t ms = since < interval ? interval - since : 0;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_add(n->next_height_ev, &tv);
+}
+
+void tc_node_drain(tc_node *n)
+{
+    tc_core_action a;
+    bool persist_failed = false;
+    while (tc_core_next_action(n->core, &a)) {
+        switch (a.kind) {
+        case TC_ACT_PERSIST: {
+            uint8_t rec[TC_SIGNSTATE_SIZE];
+            tc_signstate_encode(&a.u.persist, rec);
+            if (persist_failed || save_locked_block(n, &a.u.persist) != 0 ||
+                tc_signlog_append(n->slog, rec) != 0) {
+                persist_failed = true;
+                tc_node_stop_fatal(n, "cannot make the signed state durable (sign log)");
+            }
+            break;
+        }
+        case TC_ACT_PROPOSAL:
+            if (!persist_failed)
+                broadcast_proposal(n, &a.u.proposal);
+            break;
+        case TC_ACT_VOTE:
+            if (!persist_failed)
+                broadcast_vote(n, &a.u.vote);
+            break;
+        case TC_ACT_TIMEOUT:
+            schedule_timeout(n, a.u.timeout.height, a.u.timeout.round, a.u.timeout.kind, a.u.timeout.ms);
+            break;
+        case TC_ACT_CHECK:
+            tc_node_answer_check(n, a.u.check.height, &a.u.check.value);
+            break;
+        case TC_ACT_COMMIT:
+            commit_block(n, a.u.commit.height, a.u.commit.round, &a.u.commit.value, a.u.commit.cert);
+            break;
+        case TC_ACT_NEXT_HEIGHT:
+            if (tc_ledger_height(n->L) >= a.u.commit.height) {
+                tc_cert_release(&n->last_commit);
+                tc_cert_copy(&n->last_commit, a.u.commit.cert);
+                schedule_next_height(n);
+            }
+            break;
+        case TC_ACT_EVIDENCE:
+            record_evidence(n, &a.u.evidence.a, &a.u.evidence.b);
+            break;
+        }
+    }
+}
+
+typedef struct {
+    const tc_node *n;
+    const char **addrs;
+    size_t count;
+} mesh_walk;
+
+static int mesh_add(void *ctx, const tc_mn *m)
+{
+    mesh_walk *w = ctx;
+    if (tc_valset_find(&w->n->vs, &m->operator_key) >= 0 &&
+        !(w->n->has_op_key && memcmp(m->operator_key.b, w->n->op_key.pk.b, 32) == 0))
+        w->addrs[w->count++] = tc_xstrdup(m->netaddr);
+    return 0;
+}
+
+/* A validator keeps links to every validator of the set (their on-chain
+ * addresses); recomputed when the set changes. */
+static void update_mesh(tc_node *n)
+{
+    tc_hash h;
+    tc_valset_hash(&n->vs, &h);
+    if (!n->has_op_key || tc_valset_find(&n->vs, &n->op_key.pk) < 0 || tc_hash_eq(&h, &n->mesh_for))
+        return;
+    mesh_walk w = {n, tc_xcalloc(n->vs.n, sizeof(char *)), 0};
+    if (tc_ledger_each_mn(n->L, mesh_add, &w) == 0) {
+        tc_p2p_set_mesh(n->p2p, w.addrs, w.count);
+        n->mesh_for = h;
+    }
+    for (size_t i = 0; i < w.count; i++)
+        free((char *)w.addrs[i]);
+    free(w.addrs);
+}
+
+/* Starts consensus at tip + 1. */
+void tc_node_start_height(tc_node *n)
+{
+    uint64_t h = tc_ledger_height(n->L) + 1;
+    tc_valset vs;
+    if (tc_ledger_valset(n->L, h, &vs) != 0) {
+        tc_node_stop_fatal(n, "no validator set for the next height");
+        return;
+    }
+    tc_cands_drop_below(n->cands, h);
+    tc_valset_release(&n->vs);
+    tc_valset_copy(&n->vs, &vs);
+    n->have_prop = false;
+    update_mesh(n);
+    if (n->last_commit.height != h - 1 || (h > 1 && n->last_commit.n == 0)) {
+        tc_cert_release(&n->last_commit);
+        if (h > 1 && tc_ledger_get_cert(n->L, h - 1, &n->last_commit) != 0)
+            tc_cert_init(&n->last_commit);
+    }
+    n->height_started_ms = tc_clock_mono_ms();
+    tc_core_start_height(n->core, h, &vs, &n->last_commit);
+    tc_valset_release(&vs);
+    tc_cands_prune(n->cands, h, scheduled, n);
+    tc_node_drain(n);
+}
+
+
+/* The block of a lock, kept in <datadir>/consensus.lock before the sign log
+ * records the lock: after a restart the node still holds it and can propose
+ * it again. Without it, validators restarted together while some were locked
+ * on a block nobody held any more never formed a polka again (bench/devnet). */
+static int save_locked_block(tc_node *n, const tc_signstate *s)
+{
+    if (s->lock_round < 0 || tc_hash_eq(&s->lock_value, &n->lock_saved))
+        return 0;
+    const tc_cand *c = tc_node_find_candidate(n, s->height, &s->lock_value);
+    if (c == NULL)
+        return 0; /* locked on a block we never held: nothing to keep */
+    char path[TC_CONFIG_PATH + 32];
+    tc_errmsg e;
+    snprintf(path, sizeof path, "%s/consensus.lock", n->cfg.datadir);
+    int err = tc_file_write(path, c->raw.p, c->raw.len, 0600, true, &e);
+    if (err) {
+        tc_log_error("node", "cannot keep the locked block", "reason=%s", e.msg);
+        return err;
+    }
+    n->lock_saved = s->lock_value;
+    return 0;
+}
+
+/* Takes back the block of the lock the sign log ended on, if the file has it. */
+static void load_locked_block(tc_node *n, const tc_signstate *last)
+{
+    char path[TC_CONFIG_PATH + 32], *raw = NULL;
+    size_t len = 0;
+    tc_errmsg e;
+    snprintf(path, sizeof path, "%s/consensus.lock", n->cfg.datadir);
+    if (last->lock_round < 0 || tc_file_read(path, TC_MAX_BLOCK_SIZE, false, &raw, &len, &e) != 0)
+        return;
+    tc_block blk;
+    tc_hash h;
+    if (tc_block_decode(&blk, (const uint8_t *)raw, len) == 0) {
+        tc_header_hash(&blk.hdr, &h);
+        if (blk.hdr.height == last->height && tc_hash_eq(&h, &last->lock_value)) {
+            tc_pubkey proposer = blk.hdr.proposer;
+            tc_node_keep_candidate(n, &blk, (uint32_t)last->lock_round, &proposer);
+            n->lock_saved = h;
+            tc_log_info("node", "holding the locked block again", "height=%llu round=%d",
+                        (unsigned long long)last->height, last->lock_round);
+        }
+        tc_block_release(&blk);
+    }
+    tc_file_free(raw, false);
+}
+
+/* Opens the sign log, takes back its lock's block, and decides the sign
+ * hold (node/signhold.h) from the log's last height. */
+int tc_node_open_signlog(tc_node *n, tc_signstate *last, tc_errmsg *e)
+{
+    char path[TC_CONFIG_PATH + 32];
+    uint8_t rec[TC_SIGNSTATE_SIZE];
+    bool have = false;
+    snprintf(path, sizeof path, "%s/consensus.log", n->cfg.datadir);
+    tc_signstate_init(last);
+    int err = tc_signlog_open(&n->slog, path, TC_SIGNSTATE_SIZE, rec, &have);
+    if (err)
+        return tc_fail(e, err, "%s: %s", path, tc_strerror(err));
+    if (have && tc_signstate_decode(last, rec, sizeof rec) != 0)
+        return tc_fail(e, TC_ECORRUPT, "%s: last record does not decode", path);
+    load_locked_block(n, last);
+    if (!n->has_op_key)
+        return 0;
+    return tc_signhold_start(&n->hold, n->L, &n->op_key.pk, last->height, path,
+                             strcmp(n->cfg.resume_signing, "now") == 0, tc_clock_wall_ms(),
+                             n->g.net->max_block_drift_ms, e);
+}
+
+void tc_node_driver_open(tc_node *n, const tc_signstate *last)
+{
+    tc_core_config cc = {.chain_id = n->g.chain_id,
+                         .timing = tc_node_timing(n),
+                         .self = n->has_op_key ? n->op_key.pk : (tc_pubkey){{0}},
+                         .iface = {n, n->has_op_key ? core_sign : NULL, core_get_value},
+                         .cache = n->cache,
+                         .last_signed = *last};
+    n->core = tc_core_new(&cc);
+    for (size_t i = 0; i < MAX_TIMERS; i++) {
+        n->timers[i].n = n;
+        n->timers[i].ev = evtimer_new(n->base, on_timer, &n->timers[i]);
+    }
+    n->next_height_ev = evtimer_new(n->base, on_next_height, n);
+    n->fetch.ev = evtimer_new(n->base, on_fetch_timer, n);
+}
+
+void tc_node_driver_close(tc_node *n)
+{
+    for (size_t i = 0; i < MAX_TIMERS; i++)
+        if (n->timers[i].ev)
+            event_free(n->timers[i].ev);
+    if (n->next_height_ev)
+        event_free(n->next_height_ev);
+    tc_core_free(n->core);
+    tc_cands_free(n->cands);
+    tc_cert_release(&n->fetch.cert);
+    if (n->fetch.ev)
+        event_free(n->fetch.ev);
+    tc_cert_release(&n->last_commit);
+    tc_valset_release(&n->vs);
+}

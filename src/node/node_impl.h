@@ -1,0 +1,175 @@
+/* Private to src/node/node*.c: the node's handle and what its parts call of
+ * each other. The node is four nouns over one struct:
+ *   node.c         lifecycle and wiring: open everything, run, close;
+ *   node_driver.c  the consensus driver: candidates, the core's actions,
+ *                  commit, fetching a decided block, the next height, the
+ *                  sign log and the locked block;
+ *   node_gossip.c  P2P message handlers, regossip and heartbeats;
+ *   node_sync.c    what tc_sync asks of the node.
+ * Everything runs on the loop thread. Nothing outside src/node includes this. */
+#ifndef TC_NODE_NODE_IMPL_H
+#define TC_NODE_NODE_IMPL_H
+
+#include <event2/event.h>
+
+#include "chain/genesis.h"
+#include "consensus/core.h"
+#include "crypto/sigcache.h"
+#include "mempool/mempool.h"
+#include "net/p2p.h"
+#include "node/candidates.h"
+#include "node/datadir.h"
+#include "node/node.h"
+#include "node/nodemetrics.h"
+#include "node/noderpc.h"
+#include "node/signhold.h"
+#include "node/sync.h"
+#include "node/txdurable.h"
+#include "rpc/rpc.h"
+#include "store/ledger.h"
+#include "net/netstore.h"
+#include "store/signlog.h"
+#include "util/hmap.h"
+#include "util/pool.h"
+
+#define MAX_TIMERS 64         /* consensus timeouts in flight */
+#define BLOCK_MAX_TXS 5000    /* mempool transactions offered to one block */
+#define SIGCACHE_ENTRIES (1u << 18)
+#define HEARTBEAT_SKEW_MS (10 * 60 * 1000) /* heartbeats dated further off are ignored */
+#define HEARTBEAT_MIN_GAP_MS 1000          /* a newer heartbeat of a key counts (and is relayed) only this much later */
+
+#define HEARTBEAT_MIN_GAP_MS 1000          /* a newer heartbeat of a key counts (and is relayed) only this much later */
+
+/* What the node knows of a masternode's liveness from its heartbeats. */
+typedef struct {
+    uint64_t time_ms; /* the heartbeat's own timestamp */
+    uint64_t seen_ms; /* when we received it (wall) */
+    uint64_t height;
+    char addr[TC_MAX_NETADDR + 1];
+} liveness;
+
+typedef struct {
+    struct tc_node *n;
+    struct event *ev;
+    bool armed;
+    uint64_t height;
+    uint32_t round;
+    enum tc_timeout_kind kind;
+} timer;
+
+struct tc_node {
+    tc_config cfg;
+    tc_genesis g;
+    struct event_base *base;
+    struct event *sigint, *sigterm, *sighup, *tick;
+    tc_datadir *dd;
+    tc_keypair node_key, op_key;
+    bool has_op_key;
+    tc_sigcache *cache;
+    tc_pool *pool;
+    tc_ledger *L;
+    tc_mempool *mp;
+    tc_txdurable *txd; /* pending transactions on disk, the relay drain */
+    tc_p2p *p2p;
+    tc_core *core;
+    tc_signlog *slog;
+    tc_signhold hold; /* signing paused: the sign log is behind the chain */
+    tc_hash lock_saved; /* the locked block last written to consensus.lock */
+    tc_rpc *rpc;
+    tc_noderpc rpc_ctx;
+    tc_netstore netstore; /* bans and address book in <datadir>/peers */
+    tc_nodemetrics *metrics;
+    uint64_t height_started_ms; /* monotonic: when the current height started */
+    tc_cands *cands;              /* authenticated proposed blocks (candidates.h) */
+    struct {                      /* a decided block this node does not hold */
+        bool active;
+        uint64_t height;
+        tc_hash hash;
+        tc_cert cert;
+        uint32_t asks;
+        struct event *ev;         /* asks again until it is applied */
+    } fetch;
+    timer timers[MAX_TIMERS];
+    tc_cert last_commit; /* certificate of the tip, for the next proposal */
+    uint64_t committed_ms;        /* when the tip was committed (monotonic) */
+    tc_valset vs;                 /* validator set of the current height */
+    tc_proposal prop;             /* latest proposal seen at the current height */
+    bool have_prop;
+    uint64_t stuck_height;        /* consensus position at the last tick */
+    uint32_t stuck_round;
+    int stuck_step, stuck_ticks;
+    tc_hash mesh_for;             /* validator-set hash the mesh was built for */
+    tc_hmap *seen;                /* operator key -> liveness */
+    struct event *heartbeat_ev;
+    struct event *next_height_ev; /* paces heights to the block interval */
+    tc_sync *sync;
+    struct event *sync_ev;        /* the sync's timer */
+    int sync_fd;                  /* eventfd: the sync's verifier threads wake the loop */
+    struct event *sync_notify_ev; /* reads sync_fd */
+    int exit_code;
+};
+
+/* ---- candidates ------------------------------------------------------------- */
+
+/* ---- node_driver.c -------------------------------------------------------- */
+
+/* Creates the consensus core (resuming from the sign log's last record), its
+ * timers and the next-height and fetch events. */
+void tc_node_driver_open(tc_node *n, const tc_signstate *last);
+/* Frees what tc_node_driver_open made. */
+void tc_node_driver_close(tc_node *n);
+/* Opens <datadir>/consensus.log, takes back its lock's block, and decides
+ * the sign hold from the log's last record (*last, tc_signstate_init'ed if
+ * the log is empty). Errors name the file in e. */
+int tc_node_open_signlog(tc_node *n, tc_signstate *last, tc_errmsg *e) TC_MUST_CHECK;
+/* Genesis timing with the devnet overrides of the config. */
+tc_consensus_params tc_node_timing(const tc_node *n);
+/* Logs why and makes the loop exit with code 2 after the current event. */
+void tc_node_stop_fatal(tc_node *n, const char *why);
+/* Starts consensus at tip + 1 (stops the node if the set is missing). */
+void tc_node_start_height(tc_node *n);
+/* Carries out every action the core has queued. */
+void tc_node_drain(tc_node *n);
+/* The kept block of hash at height, or NULL. */
+const tc_cand *tc_node_find_candidate(tc_node *n, uint64_t height, const tc_hash *hash);
+/* What the candidate store must never evict at height (tc_cands_at). */
+void tc_node_consensus_at(const tc_node *n, uint64_t height, tc_cands_at *at);
+/* Keeps blk (taken over) as proposed by proposer at round; NULL if the
+ * store's bounds refuse it. */
+const tc_cand *tc_node_keep_candidate(tc_node *n, tc_block *blk, uint32_t round, const tc_pubkey *proposer);
+/* The latest proposal of the current height, for regossip. */
+void tc_node_remember_proposal(tc_node *n, const tc_proposal *p);
+/* Answers the core's validity question for value if its block is held. */
+void tc_node_answer_check(tc_node *n, uint64_t height, const tc_hash *value);
+/* Pushes m to every peer once, identified by the hash of p (domain). */
+void tc_node_push_encoded(tc_node *n, tc_msg *m, enum tc_hash_domain domain, const uint8_t *p, size_t len);
+/* A `block` message: applied if it is the decided block being fetched;
+ * a protocol error (ban) if it carries that hash with another body. */
+int tc_node_on_block(tc_node *n, uint64_t peer, const tc_msg_block *mb) TC_MUST_CHECK;
+
+/* ---- node_gossip.c -------------------------------------------------------- */
+
+/* tc_p2p_config's callbacks (ctx is the node). on_message returns a
+ * protocol error for what proves the peer dishonest (the P2P layer bans). */
+int tc_node_on_message(void *ctx, uint64_t peer, const tc_msg *m);
+void tc_node_on_peer(void *ctx, uint64_t peer, bool up);
+uint64_t tc_node_best_height(void *ctx);
+/* Sends the current round's proposal and votes to peer (0: everyone). */
+void tc_node_regossip(tc_node *n, uint64_t peer);
+/* Whether key is a registered masternode in our state (jailed or not); true
+ * when the store cannot tell. */
+bool tc_node_is_masternode(tc_node *n, const tc_pubkey *key);
+/* The heartbeat timer's callback (arg is the node): signs and pushes ours. */
+void tc_node_on_heartbeat_timer(evutil_socket_t fd, short what, void *arg);
+
+/* ---- node_sync.c ---------------------------------------------------------- */
+
+/* Creates the block sync over the node, with its timer and the eventfd its
+ * verifier threads wake the loop through. */
+void tc_node_sync_open(tc_node *n);
+/* Frees what tc_node_sync_open made (joins the verifier threads first). */
+void tc_node_sync_close(tc_node *n);
+/* Feeds the sync every established peer's reported height. */
+void tc_node_sync_peer_heights(tc_node *n);
+
+#endif
