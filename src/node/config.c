@@ -242,70 +242,106 @@ static int set_route(tc_config *cfg, const key_def *k, const char *value, const 
     return 0;
 }
 
+/* K_PATH, K_TEXT: copied as given once its rules hold. */
+static int set_string(char *field, const key_def *k, const char *value, const char *where, tc_errmsg *e)
+{
+    int rc = check_string_value(k, value, where, e);
+    if (rc)
+        return rc;
+    strcpy(field, value);
+    return 0;
+}
+
+/* K_ADDR: a bind address, host:port, or empty for the default. */
+static int set_addr(char *field, const key_def *k, const char *value, const char *where, tc_errmsg *e)
+{
+    if (value[0] != '\0' && !valid_addr(value))
+        return tc_fail(e, TC_ECONFIG, "%s: %s: expected host:port (e.g. 127.0.0.1:24201), got \"%s\"", where,
+                       k->name, value);
+    strcpy(field, value);
+    return 0;
+}
+
+/* K_PEER (one address, empty for the default) and K_LIST (one more entry of
+ * a repeatable key): numeric P2P addresses. */
+static int set_peer(tc_config *cfg, char *field, const key_def *k, const char *value, const char *where,
+                    tc_errmsg *e)
+{
+    if (k->kind == K_PEER && value[0] == '\0') { /* the default */
+        field[0] = '\0';
+        return 0;
+    }
+    /* checked here, not when dialling or binding: a typo must stop the
+     * start, not leave a node that quietly never connects */
+    if (!valid_addr(value) || tc_p2p_check_addr(value) != 0)
+        return tc_fail(e, TC_ECONFIG,
+                       "%s: %s: \"%s\" is not a numeric ip:port or [ipv6]:port (port 1-65535; "
+                       "host names are not resolved)",
+                       where, k->name, value);
+    if (k->kind == K_PEER && k->off == offsetof(tc_config, external_address) && is_wildcard(value))
+        return tc_fail(e, TC_ECONFIG,
+                       "%s: %s: \"%s\" is a wildcard; name the address peers can dial (e.g. 203.0.113.5:24000)",
+                       where, k->name, value);
+    if (k->kind == K_PEER) {
+        strcpy(field, value);
+        return 0;
+    }
+    size_t *count = (size_t *)((char *)cfg + k->count_off);
+    if (*count >= TC_CONFIG_MAX_PEERS)
+        return tc_fail(e, TC_ECONFIG, "%s: %s: more than %d entries", where, k->name, TC_CONFIG_MAX_PEERS);
+    strcpy(field + *count * k->size, value);
+    (*count)++;
+    return 0;
+}
+
+/* K_UINT into a uint64_t, K_INT into an int64_t, within the key's range. */
+static int set_number(char *field, const key_def *k, const char *value, const char *where, tc_errmsg *e)
+{
+    int64_t v;
+    if (!parse_int(value, k->min, k->max, &v))
+        return tc_fail(e, TC_ECONFIG, "%s: %s: expected a whole number from %lld to %lld, got \"%s\"", where,
+                       k->name, (long long)k->min, (long long)k->max, value);
+    if (k->kind == K_UINT)
+        *(uint64_t *)field = (uint64_t)v;
+    else
+        *(int64_t *)field = v;
+    return 0;
+}
+
+/* K_NETWORK: a network by name; remembers whether anyone but the defaults
+ * chose it. */
+static int set_network(tc_config *cfg, char *field, const key_def *k, const char *value, const char *where,
+                       tc_errmsg *e)
+{
+    const tc_netparams *net = tc_params_by_name(value);
+    if (net == NULL)
+        return tc_fail(e, TC_ECONFIG, "%s: %s: expected mainnet, testnet or devnet, got \"%s\"", where, k->name,
+                       value);
+    *(const tc_netparams **)field = net;
+    cfg->network_given = strcmp(where, "default") != 0;
+    return 0;
+}
+
 int tc_config_set(tc_config *cfg, const char *name, const char *value, const char *where, tc_errmsg *e)
 {
     const key_def *k = find_key(name);
     if (k == NULL)
         return unknown_key(name, where, e);
     char *field = (char *)cfg + k->off;
-    int64_t v;
-    int rc;
     switch (k->kind) {
     case K_PATH:
     case K_TEXT:
-        if ((rc = check_string_value(k, value, where, e)))
-            return rc;
-        strcpy(field, value);
-        return 0;
+        return set_string(field, k, value, where, e);
     case K_ADDR:
-        if (value[0] != '\0' && !valid_addr(value))
-            return tc_fail(e, TC_ECONFIG, "%s: %s: expected host:port (e.g. 127.0.0.1:24201), got \"%s\"", where,
-                           name, value);
-        strcpy(field, value);
-        return 0;
+        return set_addr(field, k, value, where, e);
     case K_PEER:
-        if (value[0] == '\0') { /* the default */
-            field[0] = '\0';
-            return 0;
-        }
-        /* fall through */
-    case K_LIST: {
-        /* checked here, not when dialling or binding: a typo must stop the
-         * start, not leave a node that quietly never connects */
-        if (!valid_addr(value) || tc_p2p_check_addr(value) != 0)
-            return tc_fail(e, TC_ECONFIG,
-                           "%s: %s: \"%s\" is not a numeric ip:port or [ipv6]:port (port 1-65535; "
-                           "host names are not resolved)",
-                           where, name, value);
-        if (k->kind == K_PEER && k->off == offsetof(tc_config, external_address) && is_wildcard(value))
-            return tc_fail(e, TC_ECONFIG,
-                           "%s: %s: \"%s\" is a wildcard; name the address peers can dial (e.g. 203.0.113.5:24000)",
-                           where, name, value);
-        if (k->kind == K_PEER) {
-            strcpy(field, value);
-            return 0;
-        }
-        size_t *count = (size_t *)((char *)cfg + k->count_off);
-        if (*count >= TC_CONFIG_MAX_PEERS)
-            return tc_fail(e, TC_ECONFIG, "%s: %s: more than %d entries", where, name, TC_CONFIG_MAX_PEERS);
-        strcpy(field + *count * k->size, value);
-        (*count)++;
-        return 0;
-    }
+    case K_LIST:
+        return set_peer(cfg, field, k, value, where, e);
     case K_ROUTE:
         return set_route(cfg, k, value, where, e);
     case K_UINT:
-        if (!parse_int(value, k->min, k->max, &v))
-            return tc_fail(e, TC_ECONFIG, "%s: %s: expected a whole number from %lld to %lld, got \"%s\"", where,
-                           name, (long long)k->min, (long long)k->max, value);
-        *(uint64_t *)field = (uint64_t)v;
-        return 0;
     case K_INT:
-        if (!parse_int(value, k->min, k->max, &v))
-            return tc_fail(e, TC_ECONFIG, "%s: %s: expected a whole number from %lld to %lld, got \"%s\"", where,
-                           name, (long long)k->min, (long long)k->max, value);
-        *(int64_t *)field = v;
-        return 0;
+        return set_number(field, k, value, where, e);
     case K_LEVEL:
         if (tc_log_parse_level(value, (int *)field))
             return tc_fail(e, TC_ECONFIG, "%s: %s: expected debug, info, warn, error or off, got \"%s\"", where,
@@ -315,15 +351,8 @@ int tc_config_set(tc_config *cfg, const char *name, const char *value, const cha
         if (tc_log_parse_format(value, (int *)field))
             return tc_fail(e, TC_ECONFIG, "%s: %s: expected logfmt or json, got \"%s\"", where, name, value);
         return 0;
-    case K_NETWORK: {
-        const tc_netparams *net = tc_params_by_name(value);
-        if (net == NULL)
-            return tc_fail(e, TC_ECONFIG, "%s: %s: expected mainnet, testnet or devnet, got \"%s\"", where, name,
-                           value);
-        *(const tc_netparams **)field = net;
-        cfg->network_given = strcmp(where, "default") != 0;
-        return 0;
-    }
+    case K_NETWORK:
+        return set_network(cfg, field, k, value, where, e);
     }
     return tc_fail(e, TC_ECONFIG, "%s: %s: unhandled key kind", where, name);
 }

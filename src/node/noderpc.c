@@ -534,226 +534,229 @@ static json_t *m_stop(void *ctx, json_t *params, tc_rpc_error *e)
     return json_string("timed stopping");
 }
 
+/* Every method with its help text, which `help METHOD` answers as is and
+ * whose first line `help` lists (in name order: tc_rpc_register sorts). */
+static const struct {
+    const char *name;
+    tc_rpc_handler fn;
+    const char *help;
+} methods[] = {
+    {"getblockcount", m_getblockcount,
+     "getblockcount\n"
+     "Height of the last certified block.\n"
+     "\n"
+     "Result: a number\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR getblockcount"},
+    {"getbestblockhash", m_getbestblockhash,
+     "getbestblockhash\n"
+     "Hash of the last certified block.\n"
+     "\n"
+     "Result: hex string\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR getbestblockhash"},
+    {"getblockhash", m_getblockhash,
+     "getblockhash height\n"
+     "Hash of the block at height.\n"
+     "\n"
+     "Arguments:\n"
+     "  1. height (number, required): 0 is genesis; above the tip: error -5 naming the tip\n"
+     "\n"
+     "Result: hex string\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR getblockhash 5"},
+    {"getblock", m_getblock,
+     "getblock \"blockhash\"\n"
+     "Header fields, txids and certificate of a block.\n"
+     "\n"
+     "Arguments:\n"
+     "  1. blockhash (string, required): 64 hex characters\n"
+     "\n"
+     "Result: {hash, height, time_ms, previousblockhash, proposer, merkleroot, utxo_commitment, size, tx[], certificate{round, signers, keys[]}, confirmations}\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR getblock $(time-cli --datadir DIR getblockhash 5)"},
+    {"getblockchaininfo", m_getblockchaininfo,
+     "getblockchaininfo\n"
+     "Chain, tip, age of the last block, validators.\n"
+     "\n"
+     "Result: {chain, chain_id, blocks, bestblockhash, time_ms, last_block_age_ms, genesis, utxo_commitment, validators, total_weight}\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR getblockchaininfo"},
+    {"getconsensusinfo", m_getconsensusinfo,
+     "getconsensusinfo\n"
+     "Consensus height, round, step, locks.\n"
+     "\n"
+     "Result: {height, round, step, locked_round, valid_round, rounds_started, signed, evidence, proposer, self}\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR getconsensusinfo"},
+    {"sendrawtransaction", m_sendrawtransaction,
+     "sendrawtransaction \"hex\"\n"
+     "Admits a signed transaction to the mempool and relays it; returns its txid.\n"
+     "\n"
+     "Arguments:\n"
+     "  1. hex (string, required): the encoded transaction\n"
+     "\n"
+     "Result: txid (hex string); -26 with the rule that refused it\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR sendrawtransaction 0100..."},
+    {"getmempoolinfo", m_getmempoolinfo,
+     "getmempoolinfo\n"
+     "Pending transactions, bytes, fees and counters.\n"
+     "\n"
+     "Result: {size, bytes, fees, admitted, rejected, evicted, expired, mined}\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR getmempoolinfo"},
+    {"getrawmempool", m_getrawmempool,
+     "getrawmempool\n"
+     "Ids of pending transactions in arrival order.\n"
+     "\n"
+     "Result: [txid, ...]\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR getrawmempool"},
+    {"listunspent", m_listunspent,
+     "listunspent \"address\" [limit] [\"after\"]\n"
+     "One page of an address's unspent outputs in outpoint order; pass next as after for the next page. Masternode collateral is marked locked.\n"
+     "\n"
+     "Arguments:\n"
+     "  1. address (string, required): an address of this network\n"
+     "  2. limit (number, optional): default 1000, at most 5000\n"
+     "  3. after (string, optional): \"txid:vout\", the next of the previous page\n"
+     "\n"
+     "Result: {utxos: [{txid, vout, amount, value_sat, height, locked}], truncated, next}\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR listunspent tdev1... 100"},
+    {"getbalance", m_getbalance,
+     "getbalance \"address\"\n"
+     "Sum of the unspent outputs of an address (TIME).\n"
+     "\n"
+     "Arguments:\n"
+     "  1. address (string, required): an address of this network\n"
+     "\n"
+     "Result: amount (string, TIME)\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR getbalance tdev1..."},
+    {"getpeerinfo", m_getpeerinfo,
+     "getpeerinfo\n"
+     "Connected peers.\n"
+     "\n"
+     "Result: [{id, addr, key, inbound, established, height, ping_ms, bytes_in, bytes_out, ban_score, user_agent}]\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR getpeerinfo"},
+    {"listmasternodes", m_listmasternodes,
+     "listmasternodes\n"
+     "Registered masternodes and their state.\n"
+     "\n"
+     "Result: [{collateral, tier, operator, owner, netaddr, registered_height, active_height, jailed, missed}]\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR listmasternodes"},
+    {"getrawtransaction", m_getrawtransaction,
+     "getrawtransaction \"txid\" [verbose]\n"
+     "A transaction (hex) from the chain or the mempool; verbose adds its block and whether it is final.\n"
+     "\n"
+     "Arguments:\n"
+     "  1. txid (string, required): 64 hex characters\n"
+     "  2. verbose (boolean, optional): default false\n"
+     "\n"
+     "Result: hex string, or {txid, hex, kind, blockhash, height, time_ms, confirmations, final}\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR getrawtransaction 3f1c... true"},
+    {"gettransaction", m_gettransaction,
+     "gettransaction \"txid\"\n"
+     "The verbose form of getrawtransaction.\n"
+     "\n"
+     "Arguments:\n"
+     "  1. txid (string, required): 64 hex characters\n"
+     "\n"
+     "Result: {txid, hex, kind, blockhash, height, time_ms, confirmations, final}\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR gettransaction 3f1c..."},
+    {"gettxoutsetinfo", m_gettxoutsetinfo,
+     "gettxoutsetinfo\n"
+     "Unspent output count, total and commitment.\n"
+     "\n"
+     "Result: {height, bestblock, txouts, total_amount, utxo_commitment}\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR gettxoutsetinfo"},
+    {"getnetworkinfo", m_getnetworkinfo,
+     "getnetworkinfo\n"
+     "Version, protocol, connections.\n"
+     "\n"
+     "Result: {version, subversion, protocolversion, chain, connections, connections_in, connections_out, listen_port}\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR getnetworkinfo"},
+    {"setban", m_setban,
+     "setban \"ip\"|\"key:<hex>\" \"add\"|\"remove\" [seconds]\n"
+     "Bans or unbans a peer; matching links are dropped; bans persist.\n"
+     "\n"
+     "Arguments:\n"
+     "  1. subject (string, required): an IP address or key:<node key hex>\n"
+     "  2. command (string, required): add or remove\n"
+     "  3. seconds (number, optional): default ban-time\n"
+     "\n"
+     "Result: null\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR setban 203.0.113.9 add 3600"},
+    {"listbanned", m_listbanned,
+     "listbanned\n"
+     "Current bans with their expiry.\n"
+     "\n"
+     "Result: [{subject, created_ms, until_ms, reason}]\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR listbanned"},
+    {"addnode", m_addnode,
+     "addnode \"ip:port\" \"add\"|\"onetry\"\n"
+     "Connects to a peer (add: keeps it in the address book).\n"
+     "\n"
+     "Arguments:\n"
+     "  1. address (string, required): numeric ip:port\n"
+     "  2. command (string, required): add or onetry\n"
+     "\n"
+     "Result: null\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR addnode 10.0.0.2:24200 add"},
+    {"disconnectnode", m_disconnectnode,
+     "disconnectnode \"ip:port\" | peer_id\n"
+     "Closes a peer link (no ban).\n"
+     "\n"
+     "Arguments:\n"
+     "  1. peer (string or number, required): its address or its id from getpeerinfo\n"
+     "\n"
+     "Result: null\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR disconnectnode 7"},
+    {"stop", m_stop,
+     "stop\n"
+     "Stops timed gracefully.\n"
+     "\n"
+     "Result: \"timed stopping\"\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR stop"},
+};
+
 int tc_noderpc_register(tc_rpc *rpc, tc_noderpc *ctx)
 {
-    static const struct {
-        const char *name;
-        tc_rpc_handler fn;
-        const char *help;
-    } methods[] = {
-        {"getblockcount", m_getblockcount,
-         "getblockcount\n"
-         "Height of the last certified block.\n"
-         "\n"
-         "Result: a number\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR getblockcount"},
-        {"getbestblockhash", m_getbestblockhash,
-         "getbestblockhash\n"
-         "Hash of the last certified block.\n"
-         "\n"
-         "Result: hex string\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR getbestblockhash"},
-        {"getblockhash", m_getblockhash,
-         "getblockhash height\n"
-         "Hash of the block at height.\n"
-         "\n"
-         "Arguments:\n"
-         "  1. height (number, required): 0 is genesis; above the tip: error -5 naming the tip\n"
-         "\n"
-         "Result: hex string\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR getblockhash 5"},
-        {"getblock", m_getblock,
-         "getblock \"blockhash\"\n"
-         "Header fields, txids and certificate of a block.\n"
-         "\n"
-         "Arguments:\n"
-         "  1. blockhash (string, required): 64 hex characters\n"
-         "\n"
-         "Result: {hash, height, time_ms, previousblockhash, proposer, merkleroot, utxo_commitment, size, tx[], certificate{round, signers, keys[]}, confirmations}\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR getblock $(time-cli --datadir DIR getblockhash 5)"},
-        {"getblockchaininfo", m_getblockchaininfo,
-         "getblockchaininfo\n"
-         "Chain, tip, age of the last block, validators.\n"
-         "\n"
-         "Result: {chain, chain_id, blocks, bestblockhash, time_ms, last_block_age_ms, genesis, utxo_commitment, validators, total_weight}\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR getblockchaininfo"},
-        {"getconsensusinfo", m_getconsensusinfo,
-         "getconsensusinfo\n"
-         "Consensus height, round, step, locks.\n"
-         "\n"
-         "Result: {height, round, step, locked_round, valid_round, rounds_started, signed, evidence, proposer, self}\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR getconsensusinfo"},
-        {"sendrawtransaction", m_sendrawtransaction,
-         "sendrawtransaction \"hex\"\n"
-         "Admits a signed transaction to the mempool and relays it; returns its txid.\n"
-         "\n"
-         "Arguments:\n"
-         "  1. hex (string, required): the encoded transaction\n"
-         "\n"
-         "Result: txid (hex string); -26 with the rule that refused it\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR sendrawtransaction 0100..."},
-        {"getmempoolinfo", m_getmempoolinfo,
-         "getmempoolinfo\n"
-         "Pending transactions, bytes, fees and counters.\n"
-         "\n"
-         "Result: {size, bytes, fees, admitted, rejected, evicted, expired, mined}\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR getmempoolinfo"},
-        {"getrawmempool", m_getrawmempool,
-         "getrawmempool\n"
-         "Ids of pending transactions in arrival order.\n"
-         "\n"
-         "Result: [txid, ...]\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR getrawmempool"},
-        {"listunspent", m_listunspent,
-         "listunspent \"address\" [limit] [\"after\"]\n"
-         "One page of an address's unspent outputs in outpoint order; pass next as after for the next page. Masternode collateral is marked locked.\n"
-         "\n"
-         "Arguments:\n"
-         "  1. address (string, required): an address of this network\n"
-         "  2. limit (number, optional): default 1000, at most 5000\n"
-         "  3. after (string, optional): \"txid:vout\", the next of the previous page\n"
-         "\n"
-         "Result: {utxos: [{txid, vout, amount, value_sat, height, locked}], truncated, next}\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR listunspent tdev1... 100"},
-        {"getbalance", m_getbalance,
-         "getbalance \"address\"\n"
-         "Sum of the unspent outputs of an address (TIME).\n"
-         "\n"
-         "Arguments:\n"
-         "  1. address (string, required): an address of this network\n"
-         "\n"
-         "Result: amount (string, TIME)\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR getbalance tdev1..."},
-        {"getpeerinfo", m_getpeerinfo,
-         "getpeerinfo\n"
-         "Connected peers.\n"
-         "\n"
-         "Result: [{id, addr, key, inbound, established, height, ping_ms, bytes_in, bytes_out, ban_score, user_agent}]\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR getpeerinfo"},
-        {"listmasternodes", m_listmasternodes,
-         "listmasternodes\n"
-         "Registered masternodes and their state.\n"
-         "\n"
-         "Result: [{collateral, tier, operator, owner, netaddr, registered_height, active_height, jailed, missed}]\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR listmasternodes"},
-        {"getrawtransaction", m_getrawtransaction,
-         "getrawtransaction \"txid\" [verbose]\n"
-         "A transaction (hex) from the chain or the mempool; verbose adds its block and whether it is final.\n"
-         "\n"
-         "Arguments:\n"
-         "  1. txid (string, required): 64 hex characters\n"
-         "  2. verbose (boolean, optional): default false\n"
-         "\n"
-         "Result: hex string, or {txid, hex, kind, blockhash, height, time_ms, confirmations, final}\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR getrawtransaction 3f1c... true"},
-        {"gettransaction", m_gettransaction,
-         "gettransaction \"txid\"\n"
-         "The verbose form of getrawtransaction.\n"
-         "\n"
-         "Arguments:\n"
-         "  1. txid (string, required): 64 hex characters\n"
-         "\n"
-         "Result: {txid, hex, kind, blockhash, height, time_ms, confirmations, final}\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR gettransaction 3f1c..."},
-        {"gettxoutsetinfo", m_gettxoutsetinfo,
-         "gettxoutsetinfo\n"
-         "Unspent output count, total and commitment.\n"
-         "\n"
-         "Result: {height, bestblock, txouts, total_amount, utxo_commitment}\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR gettxoutsetinfo"},
-        {"getnetworkinfo", m_getnetworkinfo,
-         "getnetworkinfo\n"
-         "Version, protocol, connections.\n"
-         "\n"
-         "Result: {version, subversion, protocolversion, chain, connections, connections_in, connections_out, listen_port}\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR getnetworkinfo"},
-        {"setban", m_setban,
-         "setban \"ip\"|\"key:<hex>\" \"add\"|\"remove\" [seconds]\n"
-         "Bans or unbans a peer; matching links are dropped; bans persist.\n"
-         "\n"
-         "Arguments:\n"
-         "  1. subject (string, required): an IP address or key:<node key hex>\n"
-         "  2. command (string, required): add or remove\n"
-         "  3. seconds (number, optional): default ban-time\n"
-         "\n"
-         "Result: null\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR setban 203.0.113.9 add 3600"},
-        {"listbanned", m_listbanned,
-         "listbanned\n"
-         "Current bans with their expiry.\n"
-         "\n"
-         "Result: [{subject, created_ms, until_ms, reason}]\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR listbanned"},
-        {"addnode", m_addnode,
-         "addnode \"ip:port\" \"add\"|\"onetry\"\n"
-         "Connects to a peer (add: keeps it in the address book).\n"
-         "\n"
-         "Arguments:\n"
-         "  1. address (string, required): numeric ip:port\n"
-         "  2. command (string, required): add or onetry\n"
-         "\n"
-         "Result: null\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR addnode 10.0.0.2:24200 add"},
-        {"disconnectnode", m_disconnectnode,
-         "disconnectnode \"ip:port\" | peer_id\n"
-         "Closes a peer link (no ban).\n"
-         "\n"
-         "Arguments:\n"
-         "  1. peer (string or number, required): its address or its id from getpeerinfo\n"
-         "\n"
-         "Result: null\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR disconnectnode 7"},
-        {"stop", m_stop,
-         "stop\n"
-         "Stops timed gracefully.\n"
-         "\n"
-         "Result: \"timed stopping\"\n"
-         "\n"
-         "Example:\n"
-         "  time-cli --datadir DIR stop"},
-    };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         int err = tc_rpc_register(rpc, methods[i].name, methods[i].fn, ctx, methods[i].help);
         if (err)
