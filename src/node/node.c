@@ -30,9 +30,22 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     (void)tc_reload_run(&n->cfg); /* logs what it did or why not */
 }
 
+/* Damaged pages met by any read or write (an RPC, the mempool, sync): the
+ * node stops with exit 2 rather than serve or build on a store it cannot
+ * trust. Checked every tick, so within a second of the first. */
+static bool stop_if_damaged(tc_node *n)
+{
+    if (tc_chainstore_damaged(n->L) == NULL)
+        return false;
+    tc_node_stop_fatal(n, "a store read met damaged pages");
+    return true;
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     tc_node *n = arg;
+    if (stop_if_damaged(n))
+        return;
     tc_node_sync_peer_heights(n);
     uint64_t h = tc_core_height(n->core);
     uint32_t r = tc_core_round(n->core);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/chainstore.h"
 #include "store/signlog.h"
 #include "util/clock.h"
 #include "util/file.h"
@@ -80,7 +81,13 @@ static int save_locked_block(tc_node *n, const tc_signstate *s);
 
 void tc_node_stop_fatal(tc_node *n, const char *why)
 {
-    tc_log_error("node", "stopping", "reason=%s", why);
+    const char *damage = tc_chainstore_damaged(n->L); /* the cause of most failures it meets */
+    if (damage)
+        tc_log_error("node", "stopping", "reason=%s err=%s failed=%s hint=%s", "store: damaged", damage, why,
+                     "run timed --verify-store, then restore the data dir or move DATADIR/chain aside to resync; "
+                     "keep consensus.log");
+    else
+        tc_log_error("node", "stopping", "reason=%s", why);
     n->exit_code = 2;
     event_base_loopexit(n->base, NULL);
 }

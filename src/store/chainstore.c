@@ -25,6 +25,11 @@ uint64_t tc_chainstore_bytes(tc_ledger *L)
     return tc_store_size(tc_ledger_store(L));
 }
 
+const char *tc_chainstore_damaged(tc_ledger *L)
+{
+    return tc_store_damaged(tc_ledger_store(L));
+}
+
 static int store_each(void *src, tc_store_each_fn fn, void *ctx)
 {
     tc_txn *t;

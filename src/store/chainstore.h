@@ -21,6 +21,9 @@ tc_chainview tc_chainstore_view(tc_ledger *L);
  * Any thread; L must be open. */
 uint64_t tc_chainstore_bytes(tc_ledger *L);
 
+/* tc_store_damaged of the ledger's store: NULL, or why it is damaged. */
+const char *tc_chainstore_damaged(tc_ledger *L);
+
 /* A reader of legacy ban rows: each calls fn (key, ban record) for every row
  * of src's `bans` table in key order, in one read transaction, until fn
  * returns non-zero (returned); read only, the rows stay; the pointers passed

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@ struct tc_store {
     MDB_env *env;
     MDB_dbi dbi[TC_TB_COUNT];
     tc_diskguard guard;
+    atomic_int damaged; /* the first LMDB code that showed damaged pages, 0 if none */
     char dir[4096];
 };
 
@@ -35,8 +37,21 @@ const char *tc_store_table_name(enum tc_table tb)
     return tb < TC_TB_COUNT ? table_names[tb] : "?";
 }
 
-/* LMDB and errno codes into ours; every unexpected one is logged with its text. */
-static int map_err(int rc, const char *what)
+/* Damaged pages: the store is marked damaged for good (the node stops on
+ * it, tc_store_damaged) and the call fails with TC_ECORRUPT. */
+static int damaged(tc_store *s, int rc, const char *what)
+{
+    int none = 0;
+    atomic_compare_exchange_strong(&s->damaged, &none, rc);
+    tc_log_error("store", "database error", "op=%s err=%s dir=%s hint=%s", what, mdb_strerror(rc), s->dir,
+                 "the store's pages are damaged: the node stops; run timed --verify-store, then restore the "
+                 "data dir or move its chain directory aside to resync (docs/troubleshooting.md)");
+    return TC_ECORRUPT;
+}
+
+/* LMDB and errno codes into ours; every unexpected one is logged with its
+ * text. */
+static int map_err(tc_store *s, int rc, const char *what)
 {
     switch (rc) {
     case MDB_SUCCESS:
@@ -49,6 +64,9 @@ static int map_err(int rc, const char *what)
         tc_log_error("store", "store full", "op=%s err=%s hint=%s", what, mdb_strerror(rc),
                      "free disk space or raise store-map-mb, then restart");
         return TC_ESTORE_FULL;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+        return damaged(s, rc, what);
     default:
         tc_log_error("store", "database error", "op=%s err=%s hint=%s", what, mdb_strerror(rc),
                      "check free space first (df DATADIR): a full disk can show as an I/O error; if there is "
@@ -56,6 +74,17 @@ static int map_err(int rc, const char *what)
                      "(docs/troubleshooting.md)");
         return TC_ESTORE;
     }
+}
+
+/* A failed call inside t. LMDB drops the error its cursor setup meets on a
+ * table's first use in a transaction (a damaged page on the way to the
+ * table's root) and only the next step reports MDB_BAD_TXN; in a read
+ * transaction nothing else puts it in that state, so there it is damage. */
+static int txn_err(tc_txn *t, int rc, const char *what)
+{
+    if (rc == MDB_BAD_TXN && !t->write)
+        return damaged(t->s, rc, what);
+    return map_err(t->s, rc, what);
 }
 
 /* A failed write: a full map or disk (told from a real I/O error by the
@@ -67,7 +96,7 @@ static int write_err(tc_store *s, int rc, const char *what)
         tc_diskguard_failed(&s->guard, s->dir, rc, tc_clock_mono_ms());
         return TC_ESTORE_FULL;
     }
-    return map_err(rc, what);
+    return map_err(s, rc, what);
 }
 
 /* An error of mdb_env_open / the table opening as one of ours. */
@@ -159,7 +188,7 @@ int tc_store_begin(tc_store *s, int write, tc_txn **out)
     MDB_txn *txn;
     int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
     if (rc != 0)
-        return write ? write_err(s, rc, "begin") : map_err(rc, "begin");
+        return write ? write_err(s, rc, "begin") : map_err(s, rc, "begin");
     tc_txn *t = tc_xmalloc(sizeof *t);
     t->s = s;
     t->txn = txn;
@@ -176,7 +205,7 @@ int tc_store_commit(tc_txn *t)
     free(t);
     if (rc == 0 && write)
         tc_diskguard_ok(&s->guard, s->dir);
-    return write ? write_err(s, rc, "commit") : map_err(rc, "commit");
+    return write ? write_err(s, rc, "commit") : map_err(s, rc, "commit");
 }
 
 void tc_store_abort(tc_txn *t)
@@ -194,7 +223,7 @@ int tc_store_get(tc_txn *t, enum tc_table tb, const void *k, size_t kl, const ui
     if (rc != 0) {
         *v = NULL;
         *vl = 0;
-        return rc == MDB_NOTFOUND ? TC_ENOTFOUND : map_err(rc, table_names[tb]);
+        return rc == MDB_NOTFOUND ? TC_ENOTFOUND : txn_err(t, rc, table_names[tb]);
     }
     *v = val.mv_data;
     *vl = val.mv_size;
@@ -211,7 +240,7 @@ int tc_store_del(tc_txn *t, enum tc_table tb, const void *k, size_t kl)
 {
     MDB_val key = {kl, (void *)k};
     int rc = mdb_del(t->txn, t->s->dbi[tb], &key, NULL);
-    return rc == MDB_NOTFOUND ? TC_ENOTFOUND : map_err(rc, table_names[tb]);
+    return rc == MDB_NOTFOUND ? TC_ENOTFOUND : txn_err(t, rc, table_names[tb]);
 }
 
 int tc_store_each(tc_txn *t, enum tc_table tb, const void *from, size_t fl, tc_store_each_fn fn, void *ctx)
@@ -219,7 +248,7 @@ int tc_store_each(tc_txn *t, enum tc_table tb, const void *from, size_t fl, tc_s
     MDB_cursor *c;
     int rc = mdb_cursor_open(t->txn, t->s->dbi[tb], &c);
     if (rc != 0)
-        return map_err(rc, table_names[tb]);
+        return txn_err(t, rc, table_names[tb]);
     MDB_val key = {fl, (void *)from}, val;
     int ret = 0;
     rc = mdb_cursor_get(c, &key, &val, from ? MDB_SET_RANGE : MDB_FIRST);
@@ -230,7 +259,7 @@ int tc_store_each(tc_txn *t, enum tc_table tb, const void *from, size_t fl, tc_s
         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
     }
     if (ret == 0 && rc != MDB_NOTFOUND)
-        ret = map_err(rc, table_names[tb]);
+        ret = txn_err(t, rc, table_names[tb]);
     mdb_cursor_close(c);
     return ret;
 }
@@ -241,14 +270,14 @@ int tc_store_floor(tc_txn *t, enum tc_table tb, const void *k, size_t kl, const 
     MDB_cursor *c;
     int rc = mdb_cursor_open(t->txn, t->s->dbi[tb], &c);
     if (rc != 0)
-        return map_err(rc, table_names[tb]);
+        return txn_err(t, rc, table_names[tb]);
     MDB_val key = {kl, (void *)k}, val;
     rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
     if (rc == 0 && (key.mv_size != kl || memcmp(key.mv_data, k, kl) != 0))
         rc = mdb_cursor_get(c, &key, &val, MDB_PREV); /* first key > k: step back */
     else if (rc == MDB_NOTFOUND)
         rc = mdb_cursor_get(c, &key, &val, MDB_LAST); /* every key < k */
-    int err = rc == MDB_NOTFOUND ? TC_ENOTFOUND : map_err(rc, table_names[tb]);
+    int err = rc == MDB_NOTFOUND ? TC_ENOTFOUND : txn_err(t, rc, table_names[tb]);
     if (err == 0) {
         if (found_k)
             *found_k = key.mv_data;
@@ -261,7 +290,7 @@ int tc_store_floor(tc_txn *t, enum tc_table tb, const void *k, size_t kl, const 
 
 int tc_store_clear(tc_txn *t, enum tc_table tb)
 {
-    return map_err(mdb_drop(t->txn, t->s->dbi[tb], 0), table_names[tb]);
+    return txn_err(t, mdb_drop(t->txn, t->s->dbi[tb], 0), table_names[tb]);
 }
 
 uint64_t tc_store_count(tc_txn *t, enum tc_table tb)
@@ -275,6 +304,12 @@ bool tc_store_writable(const tc_store *s, const char **why)
     if (why)
         *why = s->guard.full ? s->guard.why : "";
     return !s->guard.full;
+}
+
+const char *tc_store_damaged(const tc_store *s)
+{
+    int rc = atomic_load(&s->damaged);
+    return rc ? mdb_strerror(rc) : NULL;
 }
 
 uint64_t tc_store_size(tc_store *s)

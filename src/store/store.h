@@ -75,6 +75,10 @@ uint64_t tc_store_count(tc_txn *t, enum tc_table tb);
  * the next write. A real I/O error does not count: EIO with room on the disk
  * is TC_ESTORE. */
 bool tc_store_writable(const tc_store *s, const char **why);
+/* NULL while no read or write has met damaged pages; after the first that
+ * did (MDB_CORRUPTED, MDB_PAGE_NOTFOUND: the call returned TC_ECORRUPT),
+ * LMDB's text of it for good. Any thread. */
+const char *tc_store_damaged(const tc_store *s);
 /* Bytes the store uses on disk. */
 uint64_t tc_store_size(tc_store *s);
 /* Table name ("utxo", …) for messages. */

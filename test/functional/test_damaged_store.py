@@ -123,3 +123,46 @@ def test_damaged_store_never_misbehaves(devnet):
     shutil.copyfile(good, mdb)
     dn.start(NODE)
     dn.wait_until(lambda: dn.rpc(NODE, "getblockcount") >= dn.rpc(0, "getblockcount") - 1, timeout=scaled(30))
+
+
+def _zero_pages(path, page=4096):
+    """Zeroes every page of an LMDB file but its two meta pages, in place (the
+    running node's map sees it), as a failing disk or a stray write would."""
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        for off in range(2 * page, size, page):
+            f.seek(off)
+            f.write(bytes(page))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+@pytest.mark.needs_daemon
+@pytest.mark.devnet(nodes=4)
+def test_damage_while_running_stops_the_node(devnet):
+    """Damage LMDB meets while the node runs stops it with exit 2 and the
+    remedy, instead of a node that answers errors and builds on a store it
+    cannot read; its peers keep committing."""
+    dn = devnet
+    dn.wait_until(lambda: min(dn.rpc(i, "getblockcount") for i in range(4)) >= 5, timeout=scaled(60))
+    node = dn.node(NODE)
+    # control: the intact store serves an old block and the node runs on
+    dn.rpc(NODE, "getblock", dn.rpc(NODE, "getblockhash", 2))
+    time.sleep(1.5)
+    assert node.process.poll() is None
+    mark = node.log.stat().st_size
+    _zero_pages(node.dir / "chain" / "data.mdb")
+    try:
+        dn.rpc(NODE, "getblock", dn.rpc(NODE, "getblockhash", 2))
+    except (JSONRPCError, OSError):
+        pass  # the read fails (or the node is already stopping): what matters is that it stops
+    rc = dn.wait_exit(NODE, timeout=10)
+    log = node.log.read_bytes()[mark:].decode(errors="replace")
+    assert rc == 2, f"exit {rc} after the store was damaged under it:\n{log[-2000:]}"
+    assert "pages are damaged" in log and "--verify-store" in log, log[-2000:]
+    assert re.search(r'msg=stopping reason="store: damaged" err="?MDB_', log), log[-2000:]
+    h = dn.rpc(0, "getblockcount")
+    dn.wait_until(lambda: dn.rpc(0, "getblockcount") >= h + 2, timeout=scaled(30))  # 3 of 4 go on
+    v = _verify(dn)
+    assert v.rc == 2, v
+    print(f"\nstopped with exit {rc}; --verify-store: {v.stderr.strip()[:160]}")

@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "chain/reward.h"
+#include "store/chainstore.h"
 #include "testchain.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -970,10 +972,47 @@ static void test_truncated_store_refused(void **state)
     testchain_release(&c);
 }
 
+/* Damage LMDB meets while the store is open (pages zeroed under it, as a
+ * failing disk or a stray write would) fails the read with TC_ECORRUPT and
+ * marks the store damaged for good, which the node stops on. */
+static void test_damage_while_open_is_flagged(void **state)
+{
+    (void)state;
+    testchain c;
+    testchain_init(&c, 4, 2, 1000, 0);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(testchain_next(&c, NULL, 0, NULL, NULL), 0);
+    tc_buf blk, cert;
+    tc_buf_init(&blk);
+    tc_buf_init(&cert);
+    assert_int_equal(tc_ledger_get_raw(c.L, 5, &blk, &cert), 0); /* control: intact, it reads */
+    assert_null(tc_chainstore_damaged(c.L));
+    char file[300];
+    snprintf(file, sizeof file, "%s/data.mdb", c.dir);
+    struct stat st;
+    assert_int_equal(stat(file, &st), 0);
+    int fd = open(file, O_WRONLY);
+    assert_true(fd >= 0);
+    static const uint8_t zero[4096];
+    for (off_t off = 2 * 4096; off < st.st_size; off += 4096) /* every page but the two meta pages */
+        assert_int_equal(pwrite(fd, zero, sizeof zero, off), (ssize_t)sizeof zero);
+    close(fd);
+    assert_int_equal(tc_ledger_get_raw(c.L, 5, &blk, &cert), TC_ECORRUPT);
+    const char *why = tc_chainstore_damaged(c.L);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "MDB_"));
+    assert_int_equal(tc_ledger_get_raw(c.L, 6, &blk, &cert), TC_ECORRUPT);
+    assert_ptr_equal(tc_chainstore_damaged(c.L), why); /* the first damage seen stays */
+    tc_buf_release(&blk);
+    tc_buf_release(&cert);
+    testchain_release(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_genesis_open_reopen_foreign),
+        cmocka_unit_test(test_damage_while_open_is_flagged),
         cmocka_unit_test(test_apply_100_rollback_all_byte_for_byte),
         cmocka_unit_test(test_block_rules),
         cmocka_unit_test(test_block_time_rules),
