@@ -27,6 +27,11 @@ typedef struct {
     int (*has_tx)(void *ctx, const tc_hash *txid);
 } tc_view;
 
+/* The checks of a transaction that need no chain state: version, kind, size,
+ * the input and output counts its kind needs, registration and update
+ * payloads, conflicting votes of evidence, no input spent twice, and the
+ * outputs (check_outputs). 0, or the error (TC_ETX_*, TC_EMN_TIER,
+ * TC_EADDR_VERSION, TC_EEVIDENCE) named in e. */
 int tc_tx_check_basic(const tc_tx *tx, tc_errmsg *e) TC_MUST_CHECK;
 
 /* txid must be tc_tx_txid(tx). cache may be NULL. */

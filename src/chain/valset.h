@@ -25,6 +25,8 @@ typedef struct {
     uint64_t total;  /* sum of weights */
 } tc_valset;
 
+/* Caller storage: _init makes an empty set, _release frees it, _copy makes
+ * dst (initialized or released) an independent copy of src. */
 void tc_valset_init(tc_valset *s);
 void tc_valset_release(tc_valset *s);
 void tc_valset_copy(tc_valset *dst, const tc_valset *src);
@@ -40,6 +42,7 @@ uint64_t tc_valset_quorum(const tc_valset *s);
 uint64_t tc_valset_one_third(const tc_valset *s);
 /* BLAKE3 (TC_H_VALSET) of the encoding. */
 void tc_valset_hash(const tc_valset *s, tc_hash *out);
+/* Appends the set's canonical encoding (what tc_valset_hash hashes) to b. */
 void tc_valset_encode(const tc_valset *s, tc_buf *b);
 /* Decodes and checks order, uniqueness and weights; *s is released on failure. */
 int tc_valset_decode(tc_valset *s, const uint8_t *p, size_t len) TC_MUST_CHECK;

@@ -54,6 +54,7 @@ void tc_hash_once(enum tc_hash_domain domain, const void *p, size_t n, tc_hash *
 /* The context string of a domain (for docs and tests). */
 const char *tc_hash_context(enum tc_hash_domain domain);
 
+/* Whether a and b are the same 32 bytes (not constant-time: hashes are public). */
 static inline bool tc_hash_eq(const tc_hash *a, const tc_hash *b)
 {
     for (int i = 0; i < 32; i++)
@@ -62,6 +63,7 @@ static inline bool tc_hash_eq(const tc_hash *a, const tc_hash *b)
     return true;
 }
 
+/* Whether every byte of a is zero (the "none" value of hash fields). */
 static inline bool tc_hash_is_zero(const tc_hash *a)
 {
     uint8_t acc = 0;
