@@ -411,96 +411,157 @@ static uint32_t skip_target(const tc_core *c)
     return target;
 }
 
+/* The steps a rule body moves to. Each changes c->step in one place and signs
+ * the vote the paper sends on entering the step (the guard may refuse it). */
+static void enter_prevote(tc_core *c, const tc_hash *value)
+{
+    c->step = TC_STEP_PREVOTE;
+    cast_vote(c, TC_VOTE_PREVOTE, value);
+}
+
+static void enter_precommit(tc_core *c, const tc_hash *value)
+{
+    c->step = TC_STEP_PRECOMMIT;
+    cast_vote(c, TC_VOTE_PRECOMMIT, value);
+}
+
+/* The current round's proposal as the rules see it, taken once per pass of
+ * progress: p is NULL if none is stored, v its value (NIL without one),
+ * validity that of v (V_UNKNOWN without a proposal). */
+typedef struct {
+    const tc_proposal *p;
+    tc_hash v;
+    uint8_t validity;
+} round_proposal;
+
+/* L49: a proposal of any round with a quorum q of precommits, and a valid
+ * value, decides. Returns true if it decided (step COMMIT or DONE then). */
+static bool rule_decide(tc_core *c, uint64_t q)
+{
+    for (size_t i = 0; i < c->nprops; i++) {
+        const tc_proposal *p = &c->props[i];
+        if (tc_voteset_weight(c->votes, p->round, TC_VOTE_PRECOMMIT, &p->block) >= q &&
+            is_valid(c, &p->block)) {
+            tc_proposal copy = *p;
+            decide(c, copy.round, &copy.block, NULL);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Propose step, L22 and L28: once the round's proposal is known valid or
+ * invalid, prevote it or nil and enter the prevote step. Does nothing in any
+ * other step or before the check is back. Returns true if it moved. */
+static bool rules_propose(tc_core *c, const round_proposal *rp, uint64_t q)
+{
+    const tc_proposal *p = rp->p;
+    if (c->step != TC_STEP_PROPOSE || p == NULL ||
+        (rp->validity != V_VALID && rp->validity != V_INVALID))
+        return false;
+    bool valid = rp->validity == V_VALID;
+    if (p->pol_round == -1) {
+        /* L22 */
+        bool ok = valid && (c->locked_round == -1 || tc_hash_eq(&c->locked_value, &rp->v));
+        enter_prevote(c, ok ? &rp->v : &NIL);
+        return true;
+    }
+    if (p->pol_round >= 0 && (uint32_t)p->pol_round < c->round &&
+        tc_voteset_weight(c->votes, (uint32_t)p->pol_round, TC_VOTE_PREVOTE, &rp->v) >= q) {
+        /* L28: a polka at pol_round unlocks a lock from an earlier round. */
+        bool ok = valid && (c->locked_round <= p->pol_round || tc_hash_eq(&c->locked_value, &rp->v));
+        enter_prevote(c, ok ? &rp->v : &NIL);
+        return true;
+    }
+    return false;
+}
+
+/* Prevotes of the current round, L34, L36 and L44, in the paper's order:
+ * a quorum of any prevotes starts timeout_prevote (prevote step, once); a
+ * polka for the valid proposal locks and precommits it (prevote step) and sets
+ * validValue (prevote or precommit step, once); a nil polka precommits nil
+ * (prevote step). Returns true if a lock, validValue or the step moved. */
+static bool rules_prevotes(tc_core *c, const round_proposal *rp, uint64_t q)
+{
+    bool moved = false;
+    /* L34 */
+    if (c->step == TC_STEP_PREVOTE && !c->prevote_timeout_set &&
+        tc_voteset_weight_any(c->votes, c->round, TC_VOTE_PREVOTE) >= q) {
+        c->prevote_timeout_set = true;
+        schedule(c, TC_TIMEOUT_PREVOTE);
+    }
+    /* L36: a polka for the proposal locks (from prevote) and sets validValue. */
+    if (c->step >= TC_STEP_PREVOTE && !c->polka_done && rp->p && rp->validity == V_VALID &&
+        tc_voteset_weight(c->votes, c->round, TC_VOTE_PREVOTE, &rp->v) >= q) {
+        c->polka_done = true;
+        if (c->step == TC_STEP_PREVOTE) {
+            c->locked_value = rp->v;
+            c->locked_round = (int32_t)c->round;
+            enter_precommit(c, &rp->v);
+        }
+        c->valid_value = rp->v;
+        c->valid_round = (int32_t)c->round;
+        protect_rounds(c);
+        moved = true;
+    }
+    /* L44 */
+    if (c->step == TC_STEP_PREVOTE &&
+        tc_voteset_weight(c->votes, c->round, TC_VOTE_PREVOTE, &NIL) >= q) {
+        enter_precommit(c, &NIL);
+        moved = true;
+    }
+    return moved;
+}
+
+/* Precommits of the current round, in any step up to precommit: a quorum of
+ * any precommits starts timeout_precommit (once, L47); a quorum of nil
+ * precommits starts the next round at once. Returns true if the round moved. */
+static bool rules_precommits(tc_core *c, uint64_t q)
+{
+    /* L47 */
+    if (!c->precommit_timeout_set &&
+        tc_voteset_weight_any(c->votes, c->round, TC_VOTE_PRECOMMIT) >= q) {
+        c->precommit_timeout_set = true;
+        schedule(c, TC_TIMEOUT_PRECOMMIT);
+    }
+    /* L47 shortened: a quorum of nil precommits. No value can gather a
+     * quorum of precommits in this round unless more than 1/3 of the
+     * weight equivocates, so waiting out timeout_precommit only delays
+     * the next round (a dead proposer cost the whole timeout). Liveness
+     * only: safety rests on the locks. */
+    if (tc_voteset_weight(c->votes, c->round, TC_VOTE_PRECOMMIT, &NIL) >= q && c->round < UINT32_MAX) {
+        start_round(c, c->round + 1);
+        return true;
+    }
+    return false;
+}
+
 /* Applies every rule of Algorithm 1 that holds until none does. Line numbers
- * refer to the paper. */
+ * refer to the paper. Each pass runs the rules in a fixed order (decide, round
+ * skip, propose step, prevotes, precommits), later ones seeing the step the
+ * earlier ones left; a pass in which nothing moved ends it. */
 static void progress(tc_core *c)
 {
     uint64_t q = quorum(c);
     for (;;) {
         if (c->step < TC_STEP_PROPOSE || c->step > TC_STEP_PRECOMMIT)
             return;
-        /* L49: a proposal with a quorum of precommits in any round decides. */
-        for (size_t i = 0; i < c->nprops; i++) {
-            const tc_proposal *p = &c->props[i];
-            if (tc_voteset_weight(c->votes, p->round, TC_VOTE_PRECOMMIT, &p->block) >= q &&
-                is_valid(c, &p->block)) {
-                tc_proposal copy = *p;
-                decide(c, copy.round, &copy.block, NULL);
-                return;
-            }
-        }
+        if (rule_decide(c, q))
+            return;
         /* L55: round skip. */
         uint32_t skip = skip_target(c);
         if (skip > c->round) {
             start_round(c, skip);
             continue;
         }
-        bool moved = false;
-        const tc_proposal *p = proposal_for(c, c->round);
-        tc_hash v = p ? p->block : NIL;
-        uint8_t validity = p ? validity_of(c, &v) : V_UNKNOWN;
-        bool known = validity == V_VALID || validity == V_INVALID;
-        if (c->step == TC_STEP_PROPOSE && p && known) {
-            bool valid = validity == V_VALID;
-            if (p->pol_round == -1) {
-                /* L22 */
-                bool ok = valid && (c->locked_round == -1 || tc_hash_eq(&c->locked_value, &v));
-                c->step = TC_STEP_PREVOTE;
-                cast_vote(c, TC_VOTE_PREVOTE, ok ? &v : &NIL);
-                moved = true;
-            } else if (p->pol_round >= 0 && (uint32_t)p->pol_round < c->round &&
-                       tc_voteset_weight(c->votes, (uint32_t)p->pol_round, TC_VOTE_PREVOTE, &v) >= q) {
-                /* L28: a polka at pol_round unlocks a lock from an earlier round. */
-                bool ok = valid &&
-                          (c->locked_round <= p->pol_round || tc_hash_eq(&c->locked_value, &v));
-                c->step = TC_STEP_PREVOTE;
-                cast_vote(c, TC_VOTE_PREVOTE, ok ? &v : &NIL);
-                moved = true;
-            }
+        round_proposal rp = {.p = proposal_for(c, c->round), .v = NIL, .validity = V_UNKNOWN};
+        if (rp.p) {
+            rp.v = rp.p->block;
+            rp.validity = validity_of(c, &rp.v);
         }
-        /* L34 */
-        if (c->step == TC_STEP_PREVOTE && !c->prevote_timeout_set &&
-            tc_voteset_weight_any(c->votes, c->round, TC_VOTE_PREVOTE) >= q) {
-            c->prevote_timeout_set = true;
-            schedule(c, TC_TIMEOUT_PREVOTE);
-        }
-        /* L36: a polka for the proposal locks (from prevote) and sets validValue. */
-        if (c->step >= TC_STEP_PREVOTE && !c->polka_done && p && validity == V_VALID &&
-            tc_voteset_weight(c->votes, c->round, TC_VOTE_PREVOTE, &v) >= q) {
-            c->polka_done = true;
-            if (c->step == TC_STEP_PREVOTE) {
-                c->locked_value = v;
-                c->locked_round = (int32_t)c->round;
-                c->step = TC_STEP_PRECOMMIT;
-                cast_vote(c, TC_VOTE_PRECOMMIT, &v);
-            }
-            c->valid_value = v;
-            c->valid_round = (int32_t)c->round;
-            protect_rounds(c);
-            moved = true;
-        }
-        /* L44 */
-        if (c->step == TC_STEP_PREVOTE &&
-            tc_voteset_weight(c->votes, c->round, TC_VOTE_PREVOTE, &NIL) >= q) {
-            c->step = TC_STEP_PRECOMMIT;
-            cast_vote(c, TC_VOTE_PRECOMMIT, &NIL);
-            moved = true;
-        }
-        /* L47 */
-        if (!c->precommit_timeout_set &&
-            tc_voteset_weight_any(c->votes, c->round, TC_VOTE_PRECOMMIT) >= q) {
-            c->precommit_timeout_set = true;
-            schedule(c, TC_TIMEOUT_PRECOMMIT);
-        }
-        /* L47 shortened: a quorum of nil precommits. No value can gather a
-         * quorum of precommits in this round unless more than 1/3 of the
-         * weight equivocates, so waiting out timeout_precommit only delays
-         * the next round (a dead proposer cost the whole timeout). Liveness
-         * only: safety rests on the locks. */
-        if (tc_voteset_weight(c->votes, c->round, TC_VOTE_PRECOMMIT, &NIL) >= q && c->round < UINT32_MAX) {
-            start_round(c, c->round + 1);
-            moved = true;
-        }
+        bool moved = rules_propose(c, &rp, q);
+        moved |= rules_prevotes(c, &rp, q);
+        moved |= rules_precommits(c, q);
         if (!moved)
             return;
     }

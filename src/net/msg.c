@@ -273,125 +273,199 @@ static void heartbeat_body(const tc_msg_heartbeat *h, tc_buf *b, int *err)
     *err = wr_netaddr(b, &h->addr, 0);
 }
 
+static int encode_version(tc_buf *b, const tc_msg_version *v)
+{
+    int err;
+    version_body(v, b, &err);
+    if (!err)
+        tc_buf_put(b, v->sig.b, 64);
+    return err;
+}
+
+static int encode_ping(tc_buf *b, const tc_msg_ping *p)
+{
+    tc_buf_u64(b, p->nonce);
+    tc_buf_u64(b, p->height);
+    return 0;
+}
+
+static int encode_peers(tc_buf *b, const tc_msg_peers *ps)
+{
+    if (ps->n > TC_MSG_MAX_PEERS)
+        return TC_EOVERSIZE;
+    int err = 0;
+    tc_buf_cs(b, ps->n);
+    for (size_t i = 0; i < ps->n && !err; i++) {
+        err = wr_netaddr(b, &ps->v[i].addr, 0);
+        tc_buf_u64(b, ps->v[i].last_seen);
+    }
+    return err;
+}
+
+static int encode_masternodes(tc_buf *b, const tc_msg_masternodes *ms)
+{
+    if (ms->n > TC_MSG_MAX_MASTERNODES)
+        return TC_EOVERSIZE;
+    int err = 0;
+    tc_buf_cs(b, ms->n);
+    for (size_t i = 0; i < ms->n && !err; i++) {
+        if (ms->v[i].tier > TC_TIER_GOLD)
+            return TC_EBADVAL;
+        tc_buf_put(b, ms->v[i].key.b, 32);
+        tc_buf_u8(b, ms->v[i].tier);
+        err = wr_netaddr(b, &ms->v[i].addr, 0);
+        tc_buf_u64(b, ms->v[i].last_seen_ms);
+    }
+    return err;
+}
+
+static int encode_heartbeat(tc_buf *b, const tc_msg_heartbeat *h)
+{
+    int err;
+    heartbeat_body(h, b, &err);
+    if (!err)
+        tc_buf_put(b, h->sig.b, 64);
+    return err;
+}
+
+/* inv and getdata */
+static int encode_inv(tc_buf *b, const tc_msg_inv *iv)
+{
+    if (iv->type != TC_INV_TX && iv->type != TC_INV_BLOCK)
+        return TC_EBADVAL;
+    if (iv->n == 0 || iv->n > TC_MSG_MAX_INV)
+        return TC_EOVERSIZE;
+    tc_buf_u8(b, iv->type);
+    tc_buf_cs(b, iv->n);
+    for (size_t i = 0; i < iv->n; i++)
+        tc_buf_put(b, iv->h[i].b, 32);
+    return 0;
+}
+
+/* The transaction is the whole payload: no length prefix. */
+static int encode_tx(tc_buf *b, const tc_bytes *tx)
+{
+    if (tx->len == 0 || tx->len > TC_MAX_TX_SIZE || tx->p == NULL)
+        return TC_EOVERSIZE;
+    tc_buf_put(b, tx->p, tx->len);
+    return 0;
+}
+
+static int encode_proposal(encoder *w, const tc_msg_proposal *p)
+{
+    if (p->proposal.len != TC_PROPOSAL_SIZE || p->proposal.p == NULL)
+        return TC_EBADVAL;
+    tc_buf_put(w->b, p->proposal.p, TC_PROPOSAL_SIZE);
+    return wr_obj(w, &p->block, TC_MAX_BLOCK_SIZE, 1);
+}
+
+static int encode_vote(tc_buf *b, const tc_bytes *vote)
+{
+    if (vote->len != TC_VOTE_SIZE || vote->p == NULL)
+        return TC_EBADVAL;
+    tc_buf_put(b, vote->p, TC_VOTE_SIZE);
+    return 0;
+}
+
+static int encode_block(encoder *w, const tc_msg_block *blk)
+{
+    int err = wr_obj(w, &blk->block, TC_MAX_BLOCK_SIZE, 0);
+    return err ? err : wr_obj(w, &blk->cert, TC_MSG_MAX_CERT, 1);
+}
+
+static int encode_getblocks(tc_buf *b, const tc_msg_getblocks *gb)
+{
+    if (gb->count == 0 || gb->count > TC_MSG_MAX_BLOCKS)
+        return TC_EOVERSIZE;
+    tc_buf_u64(b, gb->from);
+    tc_buf_u32(b, gb->count);
+    return 0;
+}
+
+static int encode_blocks(encoder *w, const tc_msg_blocks *bs)
+{
+    if (bs->n > TC_MSG_MAX_BLOCKS)
+        return TC_EOVERSIZE;
+    int err = 0;
+    tc_buf_cs(w->b, bs->n);
+    for (size_t i = 0; i < bs->n && !err; i++) {
+        err = wr_obj(w, &bs->v[i].block, TC_MAX_BLOCK_SIZE, 0);
+        if (!err)
+            err = wr_obj(w, &bs->v[i].cert, TC_MSG_MAX_CERT, 0);
+    }
+    return err;
+}
+
+static int encode_hash(encoder *w, const tc_msg_hash *h)
+{
+    if (tc_hash_is_zero(&h->hash) && h->cert.len)
+        return TC_EBADVAL;
+    tc_buf_u64(w->b, h->height);
+    tc_buf_put(w->b, h->hash.b, 32);
+    return wr_obj(w, &h->cert, TC_MSG_MAX_CERT, 1);
+}
+
+static int encode_evidence(tc_buf *b, const tc_msg_evidence *ev)
+{
+    if (ev->a.len != TC_VOTE_SIZE || ev->b.len != TC_VOTE_SIZE || !ev->a.p || !ev->b.p)
+        return TC_EBADVAL;
+    tc_buf_put(b, ev->a.p, TC_VOTE_SIZE);
+    tc_buf_put(b, ev->b.p, TC_VOTE_SIZE);
+    return 0;
+}
+
+static int encode_reject(tc_buf *b, const tc_msg_reject *rj)
+{
+    tc_buf_u16(b, rj->type);
+    tc_buf_u32(b, (uint32_t)rj->code);
+    return wr_text(b, rj->reason, TC_MSG_MAX_REASON);
+}
+
+/* Appends m's payload to w; on error w->b may hold part of it (encode()
+ * truncates it). */
 static int encode_body(const tc_msg *m, encoder *w)
 {
     tc_buf *b = w->b;
-    int err = 0;
     switch (m->type) {
     case TC_MSG_VERSION:
-        version_body(&m->u.version, b, &err);
-        if (!err)
-            tc_buf_put(b, m->u.version.sig.b, 64);
-        return err;
+        return encode_version(b, &m->u.version);
     case TC_MSG_VERACK:
     case TC_MSG_GETPEERS:
     case TC_MSG_GETMASTERNODES:
-        return 0;
+        return 0; /* no payload */
     case TC_MSG_PING:
     case TC_MSG_PONG:
-        tc_buf_u64(b, m->u.ping.nonce);
-        tc_buf_u64(b, m->u.ping.height);
-        return 0;
-    case TC_MSG_PEERS: {
-        const tc_msg_peers *ps = &m->u.peers;
-        if (ps->n > TC_MSG_MAX_PEERS)
-            return TC_EOVERSIZE;
-        tc_buf_cs(b, ps->n);
-        for (size_t i = 0; i < ps->n && !err; i++) {
-            err = wr_netaddr(b, &ps->v[i].addr, 0);
-            tc_buf_u64(b, ps->v[i].last_seen);
-        }
-        return err;
-    }
-    case TC_MSG_MASTERNODES: {
-        const tc_msg_masternodes *ms = &m->u.masternodes;
-        if (ms->n > TC_MSG_MAX_MASTERNODES)
-            return TC_EOVERSIZE;
-        tc_buf_cs(b, ms->n);
-        for (size_t i = 0; i < ms->n && !err; i++) {
-            if (ms->v[i].tier > TC_TIER_GOLD)
-                return TC_EBADVAL;
-            tc_buf_put(b, ms->v[i].key.b, 32);
-            tc_buf_u8(b, ms->v[i].tier);
-            err = wr_netaddr(b, &ms->v[i].addr, 0);
-            tc_buf_u64(b, ms->v[i].last_seen_ms);
-        }
-        return err;
-    }
+        return encode_ping(b, &m->u.ping);
+    case TC_MSG_PEERS:
+        return encode_peers(b, &m->u.peers);
+    case TC_MSG_MASTERNODES:
+        return encode_masternodes(b, &m->u.masternodes);
     case TC_MSG_HEARTBEAT:
-        heartbeat_body(&m->u.heartbeat, b, &err);
-        if (!err)
-            tc_buf_put(b, m->u.heartbeat.sig.b, 64);
-        return err;
+        return encode_heartbeat(b, &m->u.heartbeat);
     case TC_MSG_INV:
-    case TC_MSG_GETDATA: {
-        const tc_msg_inv *iv = &m->u.inv;
-        if (iv->type != TC_INV_TX && iv->type != TC_INV_BLOCK)
-            return TC_EBADVAL;
-        if (iv->n == 0 || iv->n > TC_MSG_MAX_INV)
-            return TC_EOVERSIZE;
-        tc_buf_u8(b, iv->type);
-        tc_buf_cs(b, iv->n);
-        for (size_t i = 0; i < iv->n; i++)
-            tc_buf_put(b, iv->h[i].b, 32);
-        return 0;
-    }
+    case TC_MSG_GETDATA:
+        return encode_inv(b, &m->u.inv);
     case TC_MSG_TX:
-        if (m->u.tx.len == 0 || m->u.tx.len > TC_MAX_TX_SIZE || m->u.tx.p == NULL)
-            return TC_EOVERSIZE;
-        tc_buf_put(b, m->u.tx.p, m->u.tx.len);
-        return 0;
+        return encode_tx(b, &m->u.tx);
     case TC_MSG_PROPOSAL:
-        if (m->u.proposal.proposal.len != TC_PROPOSAL_SIZE || m->u.proposal.proposal.p == NULL)
-            return TC_EBADVAL;
-        tc_buf_put(b, m->u.proposal.proposal.p, TC_PROPOSAL_SIZE);
-        return wr_obj(w, &m->u.proposal.block, TC_MAX_BLOCK_SIZE, 1);
+        return encode_proposal(w, &m->u.proposal);
     case TC_MSG_VOTE:
-        if (m->u.vote.len != TC_VOTE_SIZE || m->u.vote.p == NULL)
-            return TC_EBADVAL;
-        tc_buf_put(b, m->u.vote.p, TC_VOTE_SIZE);
-        return 0;
+        return encode_vote(b, &m->u.vote);
     case TC_MSG_BLOCK:
-        err = wr_obj(w, &m->u.block.block, TC_MAX_BLOCK_SIZE, 0);
-        return err ? err : wr_obj(w, &m->u.block.cert, TC_MSG_MAX_CERT, 1);
+        return encode_block(w, &m->u.block);
     case TC_MSG_GETBLOCKS:
-        if (m->u.getblocks.count == 0 || m->u.getblocks.count > TC_MSG_MAX_BLOCKS)
-            return TC_EOVERSIZE;
-        tc_buf_u64(b, m->u.getblocks.from);
-        tc_buf_u32(b, m->u.getblocks.count);
-        return 0;
-    case TC_MSG_BLOCKS: {
-        const tc_msg_blocks *bs = &m->u.blocks;
-        if (bs->n > TC_MSG_MAX_BLOCKS)
-            return TC_EOVERSIZE;
-        tc_buf_cs(b, bs->n);
-        for (size_t i = 0; i < bs->n && !err; i++) {
-            err = wr_obj(w, &bs->v[i].block, TC_MAX_BLOCK_SIZE, 0);
-            if (!err)
-                err = wr_obj(w, &bs->v[i].cert, TC_MSG_MAX_CERT, 0);
-        }
-        return err;
-    }
+        return encode_getblocks(b, &m->u.getblocks);
+    case TC_MSG_BLOCKS:
+        return encode_blocks(w, &m->u.blocks);
     case TC_MSG_GETHASH:
         tc_buf_u64(b, m->u.gethash);
         return 0;
     case TC_MSG_HASH:
-        if (tc_hash_is_zero(&m->u.hash.hash) && m->u.hash.cert.len)
-            return TC_EBADVAL;
-        tc_buf_u64(b, m->u.hash.height);
-        tc_buf_put(b, m->u.hash.hash.b, 32);
-        return wr_obj(w, &m->u.hash.cert, TC_MSG_MAX_CERT, 1);
+        return encode_hash(w, &m->u.hash);
     case TC_MSG_EVIDENCE:
-        if (m->u.evidence.a.len != TC_VOTE_SIZE || m->u.evidence.b.len != TC_VOTE_SIZE ||
-            !m->u.evidence.a.p || !m->u.evidence.b.p)
-            return TC_EBADVAL;
-        tc_buf_put(b, m->u.evidence.a.p, TC_VOTE_SIZE);
-        tc_buf_put(b, m->u.evidence.b.p, TC_VOTE_SIZE);
-        return 0;
+        return encode_evidence(b, &m->u.evidence);
     case TC_MSG_REJECT:
-        tc_buf_u16(b, m->u.reject.type);
-        tc_buf_u32(b, (uint32_t)m->u.reject.code);
-        return wr_text(b, m->u.reject.reason, TC_MSG_MAX_REASON);
+        return encode_reject(b, &m->u.reject);
     default:
         return TC_ENET_MSG_TYPE;
     }
@@ -433,193 +507,260 @@ static void rd_hash(tc_reader *r, tc_hash *h)
     tc_rd_bytes(r, h->b, 32);
 }
 
+static int decode_version(tc_reader *r, tc_msg_version *v)
+{
+    tc_rd_u32(r, &v->protocol);
+    tc_rd_u32(r, &v->chain_id);
+    rd_hash(r, &v->genesis);
+    tc_rd_bytes(r, v->node_key.b, 32);
+    tc_rd_u64(r, &v->height);
+    rd_netaddr(r, &v->listen, 1);
+    tc_rd_u64(r, &v->nonce);
+    rd_text(r, v->user_agent, TC_MSG_MAX_UA);
+    tc_rd_bytes(r, v->sig.b, 64);
+    return r->err;
+}
+
+static int decode_ping(tc_reader *r, tc_msg_ping *p)
+{
+    tc_rd_u64(r, &p->nonce);
+    tc_rd_u64(r, &p->height);
+    return r->err;
+}
+
+static int decode_peers(tc_reader *r, tc_msg_peers *ps)
+{
+    size_t n;
+    /* smallest entry: cs 1 + 1 address byte + u64 */
+    if (tc_rd_count(r, TC_MSG_MAX_PEERS, 10, &n))
+        return r->err;
+    ps->v = tc_xcalloc(n ? n : 1, sizeof *ps->v);
+    ps->n = n;
+    for (size_t i = 0; i < n && !r->err; i++) {
+        rd_netaddr(r, &ps->v[i].addr, 0);
+        tc_rd_u64(r, &ps->v[i].last_seen);
+    }
+    return r->err;
+}
+
+static int decode_masternodes(tc_reader *r, tc_msg_masternodes *ms)
+{
+    size_t n;
+    if (tc_rd_count(r, TC_MSG_MAX_MASTERNODES, 32 + 1 + 2 + 8, &n))
+        return r->err;
+    ms->v = tc_xcalloc(n ? n : 1, sizeof *ms->v);
+    ms->n = n;
+    for (size_t i = 0; i < n && !r->err; i++) {
+        tc_msg_mn *e = &ms->v[i];
+        tc_rd_bytes(r, e->key.b, 32);
+        if (tc_rd_u8(r, &e->tier) == 0 && e->tier > TC_TIER_GOLD)
+            return tc_rd_fail(r, TC_EBADVAL);
+        rd_netaddr(r, &e->addr, 0);
+        tc_rd_u64(r, &e->last_seen_ms);
+    }
+    return r->err;
+}
+
+static int decode_heartbeat(tc_reader *r, tc_msg_heartbeat *h)
+{
+    tc_rd_bytes(r, h->key.b, 32);
+    tc_rd_u64(r, &h->height);
+    tc_rd_u64(r, &h->time_ms);
+    rd_netaddr(r, &h->addr, 0);
+    tc_rd_bytes(r, h->sig.b, 64);
+    return r->err;
+}
+
+/* inv and getdata */
+static int decode_inv(tc_reader *r, tc_msg_inv *iv)
+{
+    size_t n;
+    if (tc_rd_u8(r, &iv->type))
+        return r->err;
+    if (iv->type != TC_INV_TX && iv->type != TC_INV_BLOCK)
+        return tc_rd_fail(r, TC_EBADVAL);
+    if (tc_rd_count(r, TC_MSG_MAX_INV, 32, &n))
+        return r->err;
+    if (n == 0)
+        return tc_rd_fail(r, TC_EBADVAL);
+    iv->h = tc_xcalloc(n, sizeof *iv->h);
+    iv->n = n;
+    for (size_t i = 0; i < n; i++)
+        rd_hash(r, &iv->h[i]);
+    return r->err;
+}
+
+/* The transaction is the whole rest of the payload. */
+static int decode_tx(tc_reader *r, tc_bytes *tx)
+{
+    size_t n = tc_rd_left(r);
+    if (n == 0)
+        return tc_rd_fail(r, TC_ETRUNC);
+    if (n > TC_MAX_TX_SIZE)
+        return tc_rd_fail(r, TC_EOVERSIZE);
+    const uint8_t *p = tc_rd_ptr(r, n);
+    int err = check_tx(p, n);
+    if (err)
+        return tc_rd_fail(r, err);
+    tx->p = p;
+    tx->len = n;
+    return 0;
+}
+
+static int decode_proposal(tc_reader *r, tc_msg_proposal *out)
+{
+    const uint8_t *p = tc_rd_ptr(r, TC_PROPOSAL_SIZE);
+    if (p == NULL)
+        return r->err;
+    tc_proposal prop;
+    int err = tc_proposal_decode(&prop, p, TC_PROPOSAL_SIZE);
+    if (err)
+        return tc_rd_fail(r, err);
+    out->proposal.p = p;
+    out->proposal.len = TC_PROPOSAL_SIZE;
+    return rd_obj(r, &out->block, TC_MAX_BLOCK_SIZE, 1, check_block);
+}
+
+static int decode_vote(tc_reader *r, tc_bytes *vote)
+{
+    const uint8_t *p = tc_rd_ptr(r, TC_VOTE_SIZE);
+    if (p == NULL)
+        return r->err;
+    int err = check_vote(p, TC_VOTE_SIZE);
+    if (err)
+        return tc_rd_fail(r, err);
+    vote->p = p;
+    vote->len = TC_VOTE_SIZE;
+    return 0;
+}
+
+static int decode_block(tc_reader *r, tc_msg_block *blk)
+{
+    if (rd_obj(r, &blk->block, TC_MAX_BLOCK_SIZE, 0, check_block_shape))
+        return r->err;
+    return rd_obj(r, &blk->cert, TC_MSG_MAX_CERT, 1, check_cert);
+}
+
+static int decode_getblocks(tc_reader *r, tc_msg_getblocks *gb)
+{
+    tc_rd_u64(r, &gb->from);
+    if (tc_rd_u32(r, &gb->count))
+        return r->err;
+    if (gb->count == 0)
+        return tc_rd_fail(r, TC_EBADVAL);
+    if (gb->count > TC_MSG_MAX_BLOCKS)
+        return tc_rd_fail(r, TC_EOVERSIZE);
+    return 0;
+}
+
+static int decode_blocks(tc_reader *r, tc_msg_blocks *bs)
+{
+    size_t n;
+    /* smallest entry: a header-sized block and a non-empty certificate */
+    if (tc_rd_count(r, TC_MSG_MAX_BLOCKS, TC_HEADER_SIZE + 2 + 2, &n))
+        return r->err;
+    bs->v = tc_xcalloc(n ? n : 1, sizeof *bs->v);
+    bs->n = n;
+    for (size_t i = 0; i < n && !r->err; i++) {
+        if (rd_obj(r, &bs->v[i].block, TC_MAX_BLOCK_SIZE, 0, check_block_shape))
+            break;
+        rd_obj(r, &bs->v[i].cert, TC_MSG_MAX_CERT, 0, check_cert);
+    }
+    return r->err;
+}
+
+/* A zero hash (no block at that height) must come with an empty certificate. */
+static int decode_hash(tc_reader *r, tc_msg_hash *h)
+{
+    tc_rd_u64(r, &h->height);
+    rd_hash(r, &h->hash);
+    if (r->err)
+        return r->err;
+    if (tc_hash_is_zero(&h->hash)) {
+        uint64_t n;
+        if (tc_rd_cs(r, &n))
+            return r->err;
+        if (n != 0)
+            return tc_rd_fail(r, TC_ENONCANON);
+        return 0;
+    }
+    return rd_obj(r, &h->cert, TC_MSG_MAX_CERT, 1, check_cert);
+}
+
+/* Two well-formed votes that conflict (tc_vote_conflict), else TC_EEVIDENCE. */
+static int decode_evidence(tc_reader *r, tc_msg_evidence *ev)
+{
+    const uint8_t *a = tc_rd_ptr(r, TC_VOTE_SIZE);
+    const uint8_t *b = tc_rd_ptr(r, TC_VOTE_SIZE);
+    if (r->err)
+        return r->err;
+    tc_vote va, vb;
+    int err = tc_vote_decode(&va, a, TC_VOTE_SIZE);
+    if (!err)
+        err = tc_vote_decode(&vb, b, TC_VOTE_SIZE);
+    if (!err && !tc_vote_conflict(&va, &vb))
+        err = TC_EEVIDENCE;
+    if (err)
+        return tc_rd_fail(r, err);
+    ev->a.p = a;
+    ev->a.len = TC_VOTE_SIZE;
+    ev->b.p = b;
+    ev->b.len = TC_VOTE_SIZE;
+    return 0;
+}
+
+static int decode_reject(tc_reader *r, tc_msg_reject *rj)
+{
+    uint32_t code;
+    tc_rd_u16(r, &rj->type);
+    tc_rd_u32(r, &code);
+    rj->code = (int32_t)code;
+    return rd_text(r, rj->reason, TC_MSG_MAX_REASON);
+}
+
+/* Reads m's payload by m->type; tc_msg_decode checks that r is used up and
+ * releases m on error. */
 static int decode_body(tc_msg *m, tc_reader *r)
 {
     switch (m->type) {
-    case TC_MSG_VERSION: {
-        tc_msg_version *v = &m->u.version;
-        tc_rd_u32(r, &v->protocol);
-        tc_rd_u32(r, &v->chain_id);
-        rd_hash(r, &v->genesis);
-        tc_rd_bytes(r, v->node_key.b, 32);
-        tc_rd_u64(r, &v->height);
-        rd_netaddr(r, &v->listen, 1);
-        tc_rd_u64(r, &v->nonce);
-        rd_text(r, v->user_agent, TC_MSG_MAX_UA);
-        tc_rd_bytes(r, v->sig.b, 64);
-        return r->err;
-    }
+    case TC_MSG_VERSION:
+        return decode_version(r, &m->u.version);
     case TC_MSG_VERACK:
     case TC_MSG_GETPEERS:
     case TC_MSG_GETMASTERNODES:
-        return 0;
+        return 0; /* no payload */
     case TC_MSG_PING:
     case TC_MSG_PONG:
-        tc_rd_u64(r, &m->u.ping.nonce);
-        tc_rd_u64(r, &m->u.ping.height);
-        return r->err;
-    case TC_MSG_PEERS: {
-        size_t n;
-        /* smallest entry: cs 1 + 1 address byte + u64 */
-        if (tc_rd_count(r, TC_MSG_MAX_PEERS, 10, &n))
-            return r->err;
-        m->u.peers.v = tc_xcalloc(n ? n : 1, sizeof *m->u.peers.v);
-        m->u.peers.n = n;
-        for (size_t i = 0; i < n && !r->err; i++) {
-            rd_netaddr(r, &m->u.peers.v[i].addr, 0);
-            tc_rd_u64(r, &m->u.peers.v[i].last_seen);
-        }
-        return r->err;
-    }
-    case TC_MSG_MASTERNODES: {
-        size_t n;
-        if (tc_rd_count(r, TC_MSG_MAX_MASTERNODES, 32 + 1 + 2 + 8, &n))
-            return r->err;
-        m->u.masternodes.v = tc_xcalloc(n ? n : 1, sizeof *m->u.masternodes.v);
-        m->u.masternodes.n = n;
-        for (size_t i = 0; i < n && !r->err; i++) {
-            tc_msg_mn *e = &m->u.masternodes.v[i];
-            tc_rd_bytes(r, e->key.b, 32);
-            if (tc_rd_u8(r, &e->tier) == 0 && e->tier > TC_TIER_GOLD)
-                return tc_rd_fail(r, TC_EBADVAL);
-            rd_netaddr(r, &e->addr, 0);
-            tc_rd_u64(r, &e->last_seen_ms);
-        }
-        return r->err;
-    }
-    case TC_MSG_HEARTBEAT: {
-        tc_msg_heartbeat *h = &m->u.heartbeat;
-        tc_rd_bytes(r, h->key.b, 32);
-        tc_rd_u64(r, &h->height);
-        tc_rd_u64(r, &h->time_ms);
-        rd_netaddr(r, &h->addr, 0);
-        tc_rd_bytes(r, h->sig.b, 64);
-        return r->err;
-    }
+        return decode_ping(r, &m->u.ping);
+    case TC_MSG_PEERS:
+        return decode_peers(r, &m->u.peers);
+    case TC_MSG_MASTERNODES:
+        return decode_masternodes(r, &m->u.masternodes);
+    case TC_MSG_HEARTBEAT:
+        return decode_heartbeat(r, &m->u.heartbeat);
     case TC_MSG_INV:
-    case TC_MSG_GETDATA: {
-        tc_msg_inv *iv = &m->u.inv;
-        size_t n;
-        if (tc_rd_u8(r, &iv->type))
-            return r->err;
-        if (iv->type != TC_INV_TX && iv->type != TC_INV_BLOCK)
-            return tc_rd_fail(r, TC_EBADVAL);
-        if (tc_rd_count(r, TC_MSG_MAX_INV, 32, &n))
-            return r->err;
-        if (n == 0)
-            return tc_rd_fail(r, TC_EBADVAL);
-        iv->h = tc_xcalloc(n, sizeof *iv->h);
-        iv->n = n;
-        for (size_t i = 0; i < n; i++)
-            rd_hash(r, &iv->h[i]);
-        return r->err;
-    }
-    case TC_MSG_TX: {
-        size_t n = tc_rd_left(r);
-        if (n == 0)
-            return tc_rd_fail(r, TC_ETRUNC);
-        if (n > TC_MAX_TX_SIZE)
-            return tc_rd_fail(r, TC_EOVERSIZE);
-        const uint8_t *p = tc_rd_ptr(r, n);
-        int err = check_tx(p, n);
-        if (err)
-            return tc_rd_fail(r, err);
-        m->u.tx.p = p;
-        m->u.tx.len = n;
-        return 0;
-    }
-    case TC_MSG_PROPOSAL: {
-        const uint8_t *p = tc_rd_ptr(r, TC_PROPOSAL_SIZE);
-        if (p == NULL)
-            return r->err;
-        tc_proposal prop;
-        int err = tc_proposal_decode(&prop, p, TC_PROPOSAL_SIZE);
-        if (err)
-            return tc_rd_fail(r, err);
-        m->u.proposal.proposal.p = p;
-        m->u.proposal.proposal.len = TC_PROPOSAL_SIZE;
-        return rd_obj(r, &m->u.proposal.block, TC_MAX_BLOCK_SIZE, 1, check_block);
-    }
-    case TC_MSG_VOTE: {
-        const uint8_t *p = tc_rd_ptr(r, TC_VOTE_SIZE);
-        if (p == NULL)
-            return r->err;
-        int err = check_vote(p, TC_VOTE_SIZE);
-        if (err)
-            return tc_rd_fail(r, err);
-        m->u.vote.p = p;
-        m->u.vote.len = TC_VOTE_SIZE;
-        return 0;
-    }
+    case TC_MSG_GETDATA:
+        return decode_inv(r, &m->u.inv);
+    case TC_MSG_TX:
+        return decode_tx(r, &m->u.tx);
+    case TC_MSG_PROPOSAL:
+        return decode_proposal(r, &m->u.proposal);
+    case TC_MSG_VOTE:
+        return decode_vote(r, &m->u.vote);
     case TC_MSG_BLOCK:
-        if (rd_obj(r, &m->u.block.block, TC_MAX_BLOCK_SIZE, 0, check_block_shape))
-            return r->err;
-        return rd_obj(r, &m->u.block.cert, TC_MSG_MAX_CERT, 1, check_cert);
+        return decode_block(r, &m->u.block);
     case TC_MSG_GETBLOCKS:
-        tc_rd_u64(r, &m->u.getblocks.from);
-        if (tc_rd_u32(r, &m->u.getblocks.count))
-            return r->err;
-        if (m->u.getblocks.count == 0)
-            return tc_rd_fail(r, TC_EBADVAL);
-        if (m->u.getblocks.count > TC_MSG_MAX_BLOCKS)
-            return tc_rd_fail(r, TC_EOVERSIZE);
-        return 0;
-    case TC_MSG_BLOCKS: {
-        size_t n;
-        /* smallest entry: a header-sized block and a non-empty certificate */
-        if (tc_rd_count(r, TC_MSG_MAX_BLOCKS, TC_HEADER_SIZE + 2 + 2, &n))
-            return r->err;
-        m->u.blocks.v = tc_xcalloc(n ? n : 1, sizeof *m->u.blocks.v);
-        m->u.blocks.n = n;
-        for (size_t i = 0; i < n && !r->err; i++) {
-            if (rd_obj(r, &m->u.blocks.v[i].block, TC_MAX_BLOCK_SIZE, 0, check_block_shape))
-                break;
-            rd_obj(r, &m->u.blocks.v[i].cert, TC_MSG_MAX_CERT, 0, check_cert);
-        }
-        return r->err;
-    }
+        return decode_getblocks(r, &m->u.getblocks);
+    case TC_MSG_BLOCKS:
+        return decode_blocks(r, &m->u.blocks);
     case TC_MSG_GETHASH:
         return tc_rd_u64(r, &m->u.gethash);
     case TC_MSG_HASH:
-        tc_rd_u64(r, &m->u.hash.height);
-        rd_hash(r, &m->u.hash.hash);
-        if (r->err)
-            return r->err;
-        if (tc_hash_is_zero(&m->u.hash.hash)) {
-            uint64_t n;
-            if (tc_rd_cs(r, &n))
-                return r->err;
-            if (n != 0)
-                return tc_rd_fail(r, TC_ENONCANON);
-            return 0;
-        }
-        return rd_obj(r, &m->u.hash.cert, TC_MSG_MAX_CERT, 1, check_cert);
-    case TC_MSG_EVIDENCE: {
-        const uint8_t *a = tc_rd_ptr(r, TC_VOTE_SIZE);
-        const uint8_t *b = tc_rd_ptr(r, TC_VOTE_SIZE);
-        if (r->err)
-            return r->err;
-        tc_vote va, vb;
-        int err = tc_vote_decode(&va, a, TC_VOTE_SIZE);
-        if (!err)
-            err = tc_vote_decode(&vb, b, TC_VOTE_SIZE);
-        if (!err && !tc_vote_conflict(&va, &vb))
-            err = TC_EEVIDENCE;
-        if (err)
-            return tc_rd_fail(r, err);
-        m->u.evidence.a.p = a;
-        m->u.evidence.a.len = TC_VOTE_SIZE;
-        m->u.evidence.b.p = b;
-        m->u.evidence.b.len = TC_VOTE_SIZE;
-        return 0;
-    }
-    case TC_MSG_REJECT: {
-        uint32_t code;
-        tc_rd_u16(r, &m->u.reject.type);
-        tc_rd_u32(r, &code);
-        m->u.reject.code = (int32_t)code;
-        return rd_text(r, m->u.reject.reason, TC_MSG_MAX_REASON);
-    }
+        return decode_hash(r, &m->u.hash);
+    case TC_MSG_EVIDENCE:
+        return decode_evidence(r, &m->u.evidence);
+    case TC_MSG_REJECT:
+        return decode_reject(r, &m->u.reject);
     default:
         return TC_ENET_MSG_TYPE;
     }

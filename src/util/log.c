@@ -168,82 +168,109 @@ static bool put_field(line *l, const char *key, size_t keylen, const char *val, 
     return true;
 }
 
-/* Formats one conversion spec (starting at '%') consuming its argument.
- * Returns the spec's length, or 0 if the spec is not supported. */
-static size_t format_value(const char *spec, va_list *ap, char *out, size_t outsz, bool *numeric)
+/* One conversion spec of a kv string, as format_value handles it:
+ * %[-.0-9]*[lzj]*h*<conv>. */
+typedef struct {
+    char fmt[16]; /* the spec, NUL-terminated, to hand to snprintf */
+    size_t len;   /* its length in the kv string */
+    int lmods;    /* how many 'l' */
+    bool z, j;
+    char conv;
+} conv_spec;
+
+/* Reads the spec starting at '%'. False if it is too long to copy into
+ * cs->fmt; nothing is consumed then. */
+static bool parse_spec(const char *spec, conv_spec *cs)
 {
-    char fmt[16];
     size_t i = 1;
-    int lmods = 0;
-    bool z = false, j = false;
+    cs->lmods = 0;
+    cs->z = cs->j = false;
     while (spec[i] == '.' || (spec[i] >= '0' && spec[i] <= '9') || spec[i] == '-')
         i++;
     for (;; i++) {
         if (spec[i] == 'l')
-            lmods++;
+            cs->lmods++;
         else if (spec[i] == 'z')
-            z = true;
+            cs->z = true;
         else if (spec[i] == 'j')
-            j = true;
+            cs->j = true;
         else
             break;
     }
-    int h = 0;
-    while (spec[i] == 'h') {
-        h++;
+    while (spec[i] == 'h') /* h and hh arguments arrive promoted to int */
         i++;
-    }
-    char conv = spec[i];
-    size_t len = i + 1;
-    if (len >= sizeof fmt)
+    cs->conv = spec[i];
+    cs->len = i + 1;
+    if (cs->len >= sizeof cs->fmt)
+        return false;
+    memcpy(cs->fmt, spec, cs->len);
+    cs->fmt[cs->len] = '\0';
+    return true;
+}
+
+/* %d, %i: consumes the signed argument the length modifiers name. */
+static void format_signed(const conv_spec *cs, va_list *ap, char *out, size_t outsz)
+{
+    if (cs->z)
+        snprintf(out, outsz, cs->fmt, va_arg(*ap, ssize_t));
+    else if (cs->j)
+        snprintf(out, outsz, cs->fmt, va_arg(*ap, intmax_t));
+    else if (cs->lmods == 2)
+        snprintf(out, outsz, cs->fmt, va_arg(*ap, long long));
+    else if (cs->lmods == 1)
+        snprintf(out, outsz, cs->fmt, va_arg(*ap, long));
+    else
+        snprintf(out, outsz, cs->fmt, va_arg(*ap, int));
+}
+
+/* %u, %x: consumes the unsigned argument the length modifiers name. */
+static void format_unsigned(const conv_spec *cs, va_list *ap, char *out, size_t outsz)
+{
+    if (cs->z)
+        snprintf(out, outsz, cs->fmt, va_arg(*ap, size_t));
+    else if (cs->j)
+        snprintf(out, outsz, cs->fmt, va_arg(*ap, uintmax_t));
+    else if (cs->lmods == 2)
+        snprintf(out, outsz, cs->fmt, va_arg(*ap, unsigned long long));
+    else if (cs->lmods == 1)
+        snprintf(out, outsz, cs->fmt, va_arg(*ap, unsigned long));
+    else
+        snprintf(out, outsz, cs->fmt, va_arg(*ap, unsigned));
+}
+
+/* Formats one conversion spec (starting at '%') consuming its argument.
+ * Returns the spec's length, or 0 if the spec is not supported. */
+static size_t format_value(const char *spec, va_list *ap, char *out, size_t outsz, bool *numeric)
+{
+    conv_spec cs;
+    if (!parse_spec(spec, &cs))
         return 0;
-    memcpy(fmt, spec, len);
-    fmt[len] = '\0';
-    *numeric = conv != 's' && conv != 'c' && conv != 'x' && conv != 'p';
-    (void)h; /* h and hh arguments arrive promoted to int */
-    switch (conv) {
+    *numeric = cs.conv != 's' && cs.conv != 'c' && cs.conv != 'x' && cs.conv != 'p';
+    switch (cs.conv) {
     case 'd':
     case 'i':
-        if (z)
-            snprintf(out, outsz, fmt, va_arg(*ap, ssize_t));
-        else if (j)
-            snprintf(out, outsz, fmt, va_arg(*ap, intmax_t));
-        else if (lmods == 2)
-            snprintf(out, outsz, fmt, va_arg(*ap, long long));
-        else if (lmods == 1)
-            snprintf(out, outsz, fmt, va_arg(*ap, long));
-        else
-            snprintf(out, outsz, fmt, va_arg(*ap, int));
+        format_signed(&cs, ap, out, outsz);
         break;
     case 'u':
     case 'x':
-        if (z)
-            snprintf(out, outsz, fmt, va_arg(*ap, size_t));
-        else if (j)
-            snprintf(out, outsz, fmt, va_arg(*ap, uintmax_t));
-        else if (lmods == 2)
-            snprintf(out, outsz, fmt, va_arg(*ap, unsigned long long));
-        else if (lmods == 1)
-            snprintf(out, outsz, fmt, va_arg(*ap, unsigned long));
-        else
-            snprintf(out, outsz, fmt, va_arg(*ap, unsigned));
+        format_unsigned(&cs, ap, out, outsz);
         break;
     case 'f':
     case 'g': {
         double d = va_arg(*ap, double);
-        snprintf(out, outsz, fmt, d);
+        snprintf(out, outsz, cs.fmt, d);
         *numeric = isfinite(d); /* JSON has no nan or inf */
         break;
     }
     case 'p':
-        snprintf(out, outsz, fmt, va_arg(*ap, void *));
+        snprintf(out, outsz, cs.fmt, va_arg(*ap, void *));
         break;
     case 'c':
-        snprintf(out, outsz, fmt, va_arg(*ap, int));
+        snprintf(out, outsz, cs.fmt, va_arg(*ap, int));
         break;
     case 's': {
         const char *s = va_arg(*ap, const char *);
-        snprintf(out, outsz, fmt, s ? s : "(null)");
+        snprintf(out, outsz, cs.fmt, s ? s : "(null)");
         break;
     }
     default:
@@ -253,7 +280,7 @@ static size_t format_value(const char *spec, va_list *ap, char *out, size_t outs
         fprintf(stderr, "fatal: tc_log: unsupported conversion in \"%s\"\n", spec);
         abort();
     }
-    return len;
+    return cs.len;
 }
 
 static void format_ts(char *out, size_t n)
