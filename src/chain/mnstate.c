@@ -68,8 +68,10 @@ static int jail(const tc_state *st, tc_mn *m, uint64_t height, const char *why)
     if (st->log_events)
         tc_log_warn("ledger", "masternode jailed", "height=%llu operator=%s reason=%s hint=%s",
                     (unsigned long long)height, tc_hex_encode(hex, m->operator_key.b, 32), why,
-                    "it neither votes nor earns until its operator key signs an unjail transaction; bring its "
-                    "node back first (docs/troubleshooting.md#jailed)");
+                    m->slashed ? "slashed for a double sign, it never votes again: stop every copy of its operator "
+                                 "key, deregister it and register a new masternode (docs/troubleshooting.md#jailed)"
+                               : "it neither votes nor earns until its operator key signs an unjail transaction; "
+                                 "bring its node back first (docs/troubleshooting.md#jailed)");
     m->jailed = 1;
     return st->put_mn(st->view.ctx, m);
 }
