@@ -209,6 +209,8 @@ int tc_genesis_parse(tc_genesis *g, const char *json, size_t len, tc_errmsg *e)
     if ((err = parse_allocations(alloc, g, e)) || (err = parse_masternodes(mns, g, e)) ||
         (err = parse_consensus(cons, &g->cp, e)))
         goto out;
+    g->cp.unbonding_blocks = g->net->unbonding_blocks;
+    g->cp.slash_percent = g->net->slash_percent;
     uint64_t total = 0;
     for (size_t i = 0; i < g->n_alloc; i++)
         total += g->alloc[i].value; /* each ≤ TC_MAX_MONEY, at most 1e5 of them: no u64 overflow */

@@ -14,6 +14,8 @@ void tc_mn_encode(const tc_mn *m, tc_buf *b)
     tc_buf_u64(b, m->active_height);
     tc_buf_u8(b, m->jailed);
     tc_buf_u32(b, m->missed);
+    tc_buf_u64(b, m->unbond_height);
+    tc_buf_u8(b, m->slashed);
 }
 
 int tc_mn_decode(tc_mn *m, const uint8_t *p, size_t len)
@@ -33,6 +35,10 @@ int tc_mn_decode(tc_mn *m, const uint8_t *p, size_t len)
     tc_rd_u64(&r, &m->active_height);
     tc_rd_u8(&r, &m->jailed);
     tc_rd_u32(&r, &m->missed);
+    tc_rd_u64(&r, &m->unbond_height);
+    tc_rd_u8(&r, &m->slashed);
+    if (m->slashed > 1)
+        return TC_ECORRUPT;
     return tc_rd_done(&r) ? TC_ECORRUPT : 0;
 }
 
@@ -41,7 +47,7 @@ bool tc_mn_is_validator(const tc_mn *m, uint64_t height)
     uint64_t weight = 0;
     if (tc_tier_info(m->tier, NULL, &weight) || weight == 0)
         return false;
-    return !m->jailed && m->active_height <= height;
+    return !m->jailed && m->unbond_height == 0 && m->active_height <= height;
 }
 
 typedef struct {

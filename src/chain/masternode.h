@@ -4,7 +4,8 @@
  * (registration, jailing, ...) is in chain/mnstate.h.
  *
  * Record: u8 tier | owner32 | operator32 | reward (u8 ver, hash32) | var netaddr
- *   | u64 registered_height | u64 active_height | u8 jailed | u32 missed. */
+ *   | u64 registered_height | u64 active_height | u8 jailed | u32 missed
+ *   | u64 unbond_height | u8 slashed. */
 #ifndef TC_CHAIN_MASTERNODE_H
 #define TC_CHAIN_MASTERNODE_H
 
@@ -27,6 +28,10 @@ typedef struct {
     uint64_t active_height; /* first height it may vote at */
     uint8_t jailed;
     uint32_t missed; /* consecutive certificates it was absent from */
+    /* 0 while bonded; after a deregistration, the first height whose block
+     * may spend the collateral (it no longer votes from the next block). */
+    uint64_t unbond_height;
+    uint8_t slashed; /* evidence burned its share; it can never be unjailed */
 } tc_mn;
 
 /* Calls fn(arg, m) for every masternode of a table, in an order of the
@@ -39,7 +44,7 @@ typedef int (*tc_mn_each_fn)(void *ctx, tc_mn_fn fn, void *arg);
 void tc_mn_encode(const tc_mn *m, tc_buf *b);
 /* Decodes a record; the caller sets m->collateral from the key. TC_ECORRUPT on bad bytes. */
 int tc_mn_decode(tc_mn *m, const uint8_t *p, size_t len) TC_MUST_CHECK;
-/* Votes at `height`: active, not jailed, a voting tier. */
+/* Votes at `height`: active, not jailed, not unbonding, a voting tier. */
 bool tc_mn_is_validator(const tc_mn *m, uint64_t height);
 
 /* The validator set of `height` derived from a masternode table (each over

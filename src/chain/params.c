@@ -4,9 +4,9 @@
 #include <string.h>
 
 static const tc_netparams networks[] = {
-    {TC_NET_MAINNET, "mainnet", 1, 24000, 24001, 24002, {0xC0, 0x1D, 0x7E, 0x4D}, "time", 30000},
-    {TC_NET_TESTNET, "testnet", 2, 24100, 24101, 24102, {0x7E, 0x57, 0x7E, 0x4D}, "ttime", 30000},
-    {TC_NET_DEVNET, "devnet", 3, 24200, 24201, 24202, {0xDE, 0x7E, 0x7E, 0x4D}, "dtime", 10000},
+    {TC_NET_MAINNET, "mainnet", 1, 24000, 24001, 24002, {0xC0, 0x1D, 0x7E, 0x4D}, "time", 30000, 604800, 5},
+    {TC_NET_TESTNET, "testnet", 2, 24100, 24101, 24102, {0x7E, 0x57, 0x7E, 0x4D}, "ttime", 30000, 86400, 5},
+    {TC_NET_DEVNET, "devnet", 3, 24200, 24201, 24202, {0xDE, 0x7E, 0x7E, 0x4D}, "dtime", 10000, 20, 5},
 };
 
 const tc_netparams *tc_params_by_chain_id(uint32_t chain_id)

@@ -33,6 +33,11 @@ typedef struct {
      * clock (docs/chain.md, "Block time"). A per-network constant rather than
      * a genesis key, so the genesis encoding and hash stay as they are. */
     uint32_t max_block_drift_ms;
+    /* Blocks from a deregistration to the first block that may spend the
+     * collateral (docs/chain.md, "Collateral, unbonding and slashing"). */
+    uint32_t unbonding_blocks;
+    /* Share of a collateral that evidence of a double sign burns, in percent. */
+    uint8_t slash_percent;
 } tc_netparams;
 
 /* Static parameters of a network; NULL for an unknown id. */
@@ -62,6 +67,10 @@ typedef struct {
     uint32_t block_interval_ms;
     uint32_t activation_delay;   /* blocks between registration and voting */
     uint32_t jail_after_missed;  /* consecutive absent certificates before jailing */
+    /* Not genesis keys: the network's (tc_netparams), copied here by
+     * tc_genesis_parse so the rules that apply a block see them. */
+    uint32_t unbonding_blocks;
+    uint8_t slash_percent;
 } tc_consensus_params;
 
 #endif

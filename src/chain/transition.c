@@ -134,7 +134,8 @@ int tc_block_reward_set(const tc_state *st, uint64_t height, tc_valset *out)
 
 /* ---- transactions and the end of a block ------------------------------------------ */
 
-/* Spends o; spending a collateral deregisters its masternode. */
+/* Spends o; spending a collateral (allowed once its unbonding is over)
+ * removes its masternode. */
 static int spend(const tc_state *st, const tc_outpoint *o)
 {
     tc_mn m;
@@ -163,13 +164,13 @@ int tc_tx_apply(const tc_state *st, const tc_consensus_params *cp, uint64_t heig
         err = tc_mn_apply_update(st, tx);
         break;
     case TC_TX_MN_DEREGISTER:
-        err = tc_mn_apply_deregister(st, &tx->u.dereg.collateral);
+        err = tc_mn_apply_deregister(st, cp, &tx->u.dereg.collateral, height);
         break;
     case TC_TX_MN_UNJAIL:
         err = tc_mn_apply_unjail(st, tx);
         break;
     case TC_TX_EVIDENCE:
-        err = tc_mn_apply_evidence(st, tx, height);
+        err = tc_mn_apply_evidence(st, cp, tx, txid, height);
         break;
     default:
         break;

@@ -205,6 +205,29 @@ static int check_register(const tc_tx *tx, const tc_view *v, tc_errmsg *e)
     return 0;
 }
 
+/* A collateral is spendable only once its masternode's unbonding period is
+ * over (docs/chain.md, "Collateral, unbonding and slashing"): until then
+ * evidence of a double sign can still reach it. 0 if o backs no masternode. */
+static int check_bonded(const tc_view *v, const tc_outpoint *o, size_t i, uint64_t height, tc_errmsg *e)
+{
+    tc_mn m;
+    char op[80];
+    int err = v->get_mn(v->ctx, o, &m);
+    if (err == TC_ENOTFOUND)
+        return 0;
+    if (err)
+        return tc_fail(e, err, "input %zu: masternode lookup: %s", i, tc_strerror(err));
+    if (m.unbond_height == 0)
+        return tc_fail(e, TC_ETX_LOCKED,
+                       "input %zu spends %s, the collateral of a registered masternode: deregister it first "
+                       "(time-cli masternode deregister) and spend it after the unbonding period",
+                       i, tc_outpoint_str(op, o));
+    if (height < m.unbond_height)
+        return tc_fail(e, TC_ETX_LOCKED, "input %zu spends collateral %s, unbonding until height %llu", i,
+                       tc_outpoint_str(op, o), (unsigned long long)m.unbond_height);
+    return 0;
+}
+
 static int check_mn_kind(const tc_tx *tx, const tc_view *v, tc_errmsg *e)
 {
     tc_mn m;
@@ -217,12 +240,18 @@ static int check_mn_kind(const tc_tx *tx, const tc_view *v, tc_errmsg *e)
             return err;
         if (memcmp(m.owner.b, tx->u.update.owner.b, 32) != 0)
             return tc_fail(e, TC_EMN_COLLATERAL, "update not signed by the collateral owner");
+        if (m.unbond_height)
+            return tc_fail(e, TC_EMN_UNKNOWN, "masternode is deregistered (unbonding until height %llu)",
+                           (unsigned long long)m.unbond_height);
         return 0;
     case TC_TX_MN_DEREGISTER:
         if ((err = lookup_mn(v, &tx->u.dereg.collateral, &m, e)))
             return err;
         if (memcmp(m.owner.b, tx->u.dereg.owner.b, 32) != 0)
             return tc_fail(e, TC_EMN_COLLATERAL, "deregistration not signed by the collateral owner");
+        if (m.unbond_height)
+            return tc_fail(e, TC_EMN_UNKNOWN, "masternode is already deregistered (unbonding until height %llu)",
+                           (unsigned long long)m.unbond_height);
         return 0;
     case TC_TX_MN_UNJAIL:
         if ((err = lookup_mn(v, &tx->u.unjail.collateral, &m, e)))
@@ -231,12 +260,21 @@ static int check_mn_kind(const tc_tx *tx, const tc_view *v, tc_errmsg *e)
             return tc_fail(e, TC_EMN_COLLATERAL, "unjail not signed by the operator key");
         if (!m.jailed)
             return tc_fail(e, TC_EMN_NOT_JAILED, "masternode is not jailed");
+        if (m.slashed)
+            return tc_fail(e, TC_EMN_COLLATERAL, "masternode was slashed for a double sign and stays jailed; "
+                           "deregister it and register a new one");
+        if (m.unbond_height)
+            return tc_fail(e, TC_EMN_UNKNOWN, "masternode is deregistered (unbonding until height %llu)",
+                           (unsigned long long)m.unbond_height);
         return 0;
     case TC_TX_EVIDENCE:
         err = v->get_mn_by_operator(v->ctx, &tx->u.evidence.a.validator, &m);
         if (err == TC_ENOTFOUND)
             return tc_fail(e, TC_EMN_UNKNOWN, "evidence names a key that is not a masternode operator");
-        return err ? tc_fail(e, err, "masternode lookup: %s", tc_strerror(err)) : 0;
+        if (err)
+            return tc_fail(e, err, "masternode lookup: %s", tc_strerror(err));
+        /* one slash per masternode: more evidence could only fill blocks for free */
+        return m.slashed ? tc_fail(e, TC_EEVIDENCE, "masternode was already slashed for a double sign") : 0;
     default:
         return 0;
     }
@@ -273,6 +311,8 @@ int tc_tx_check_inputs(const tc_tx *tx, const tc_hash *txid, const tc_view *v, u
         if (!tc_address_eq(&owner, &u.addr))
             return tc_fail(e, TC_ETX_WRONG_KEY, "input %zu: key does not own output %s", i,
                            tc_outpoint_str(op, &tx->in[i].prev));
+        if ((err = check_bonded(v, &tx->in[i].prev, i, height, e)))
+            return err;
         if (in_total + u.value < in_total || in_total + u.value > TC_MAX_MONEY)
             return tc_fail(e, TC_ETX_OVERFLOW, "input %zu: total input value overflows", i);
         in_total += u.value;

@@ -39,7 +39,8 @@ int tc_tx_check_sigs(const tc_tx *tx, const tc_hash *txid, uint32_t chain_id, tc
                      tc_errmsg *e) TC_MUST_CHECK;
 
 /* Contextual rules for a non-coinbase transaction included at `height`:
- * inputs exist and are owned by their keys, no overflow, inputs ≥ outputs,
+ * inputs exist and are owned by their keys, none is a masternode collateral
+ * still bonded or unbonding (TC_ETX_LOCKED), no overflow, inputs ≥ outputs,
  * fee ≥ the schedule, lock time reached, kind payload consistent with the
  * masternode table, not already on chain. On success *fee is inputs − outputs. */
 int tc_tx_check_inputs(const tc_tx *tx, const tc_hash *txid, const tc_view *v, uint64_t height,

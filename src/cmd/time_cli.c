@@ -41,11 +41,14 @@ static const char usage_text[] =
     "       time-cli NODE help [METHOD]             the node's methods, or one method's arguments and example\n"
     "       time-cli NODE --wallet FILE wallet address | balance | list\n"
     "       time-cli NODE --wallet FILE wallet send ADDR AMOUNT [--fee F] [--allow-locked] [--dry-run]\n"
-    "                (--allow-locked may spend masternode collateral, which deregisters the masternode)\n"
+    "                (--allow-locked also offers masternode collateral; the network refuses it until the\n"
+    "                masternode is deregistered and its unbonding period is over)\n"
     "       time-cli masternode genkey --out FILE           a new operator key (prints its public key)\n"
     "       time-cli NODE --wallet FILE masternode register --tier bronze|silver|gold --collateral TXID:VOUT\n"
     "                --reward ADDR --addr HOST:PORT --operator-key FILE\n"
     "       time-cli NODE --wallet FILE masternode update --collateral TXID:VOUT --addr HOST:PORT --reward ADDR\n"
+    "       time-cli NODE --wallet FILE masternode deregister --collateral TXID:VOUT\n"
+    "                (the collateral may be spent after the unbonding period)\n"
     "       time-cli NODE --wallet FILE masternode unjail --collateral TXID:VOUT --operator-key FILE\n"
     "                (signed by the operator key; the wallet pays the fee)\n"
     "       time-cli NODE masternode list | status --operator-key FILE\n"
@@ -348,7 +351,7 @@ static int wallet_parse(const char *file, int argc, char **argv, wallet_args *a)
     if (a->amount == 0)
         return usage("send: AMOUNT must be more than 0, got \"%s\"", argv[2]);
     if (argc == 5 && strcmp(argv[3], "--fee") != 0)
-        return usage("send: unexpected \"%s\" (expected --fee F or --allow-locked)", argv[3]);
+        return usage("send: unexpected \"%s\" (expected --fee F, --allow-locked or --dry-run)", argv[3]);
     if (argc == 5 && tc_amount_parse(argv[4], &a->fee) != 0)
         return usage("send: --fee is decimal TIME with up to 8 places, got \"%s\"", argv[4]);
     return 0;
@@ -364,11 +367,10 @@ static int wallet_rpc(const tc_rpc_target *t, const char *file, const wallet_arg
     tc_tx tx;
     tc_tx_init(&tx);
     int err = 0, rc = 0;
-    bool allow_locked = args->allow_locked;
     if ((err = open_wallet(file, &w, &e)) || (err = tc_coins_fetch(t, w, 0, &coins, &n, &e)))
         goto out;
-    for (size_t i = 0; allow_locked && strcmp(sub, "send") == 0 && i < n; i++)
-        coins[i].locked = false; /* spending collateral deregisters its masternode */
+    for (size_t i = 0; args->allow_locked && strcmp(sub, "send") == 0 && i < n; i++)
+        coins[i].locked = false; /* the node still refuses a bonded or unbonding collateral */
     if (strcmp(sub, "balance") == 0 || strcmp(sub, "list") == 0) {
         uint64_t total = 0, locked = 0;
         for (size_t i = 0; i < n; i++) {
@@ -563,6 +565,17 @@ out:
     return rc ? rc : err ? fail(err, &e) : 0;
 }
 
+/* Signs b's inputs and its one extra signature with the owner key, and
+ * sends it (update and deregister, both the owner's). */
+static int mn_owner_submit(mn_build *b, const tc_rpc_target *t, tc_errmsg *e)
+{
+    int err = mn_sign_inputs(b);
+    if (err)
+        return err;
+    tc_tx_sign_extra(&b->tx, 0, b->net->chain_id, &b->owner);
+    return submit_tx(t, &b->tx, false, e);
+}
+
 /* masternode update --collateral TXID:VOUT --addr HOST:PORT --reward ADDR:
  * the owner replaces the network and reward addresses (both, as the
  * transaction carries both). */
@@ -602,13 +615,44 @@ static int mn_update(const tc_rpc_target *t, const char *file, int argc, char **
     up.owner = b.owner.pk;
     b.tx.kind = TC_TX_MN_UPDATE;
     b.tx.u.update = up;
-    if ((err = mn_sign_inputs(&b)))
-        goto out;
-    tc_tx_sign_extra(&b.tx, 0, b.net->chain_id, &b.owner);
-    err = submit_tx(t, &b.tx, false, &e);
+    err = mn_owner_submit(&b, t, &e);
 out:
     mn_end(&b);
     return rc ? rc : err ? fail(err, &e) : 0;
+}
+
+/* masternode deregister --collateral TXID:VOUT: the owner takes the
+ * masternode out of the validator set; its collateral unlocks after the
+ * network's unbonding period (docs/chain.md). */
+static int mn_deregister(const tc_rpc_target *t, const char *file, int argc, char **argv)
+{
+    const char *col = NULL, *v;
+    for (int i = 0; i < argc; i++) {
+        int r;
+        if ((r = opt(argc, argv, &i, "--collateral", &v)) > 0)
+            col = v;
+        else
+            return usage(r < 0 ? "%s: expects a value" : "masternode deregister: unknown argument \"%s\"", argv[i]);
+    }
+    if (!col || file == NULL)
+        return usage("masternode deregister needs --wallet and --collateral%s", "");
+    tc_mn_ref ref;
+    memset(&ref, 0, sizeof ref);
+    if (tc_outpoint_parse(&ref.collateral, col) != 0)
+        return usage("--collateral: expected TXID:VOUT, got \"%s\"", col);
+    mn_build b;
+    mn_init(&b);
+    tc_errmsg e = {""};
+    int err = 0;
+    if ((err = mn_begin(&b, t, file, &ref.collateral, true, &e)))
+        goto out;
+    ref.owner = b.owner.pk;
+    b.tx.kind = TC_TX_MN_DEREGISTER;
+    b.tx.u.dereg = ref;
+    err = mn_owner_submit(&b, t, &e);
+out:
+    mn_end(&b);
+    return err ? fail(err, &e) : 0;
 }
 
 /* masternode unjail --collateral TXID:VOUT --operator-key FILE: the
@@ -805,6 +849,8 @@ static int cmd_rpc(int argc, char **argv)
         rc = mn_register(&t, wallet, argc - i - 2, argv + i + 2);
     else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc && strcmp(argv[i + 1], "update") == 0)
         rc = mn_update(&t, wallet, argc - i - 2, argv + i + 2);
+    else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc && strcmp(argv[i + 1], "deregister") == 0)
+        rc = mn_deregister(&t, wallet, argc - i - 2, argv + i + 2);
     else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc && strcmp(argv[i + 1], "unjail") == 0)
         rc = mn_unjail(&t, wallet, argc - i - 2, argv + i + 2);
     else if (strcmp(argv[i], "masternode") == 0 && i + 1 < argc &&

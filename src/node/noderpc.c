@@ -429,13 +429,14 @@ static int add_mn(void *ctx, const tc_mn *m)
 {
     json_t *list = ctx;
     char op[80];
-    json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o, s:s, s:I, s:I, s:b, s:I}", "collateral",
+    json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o, s:s, s:I, s:I, s:b, s:I, s:I, s:b}", "collateral",
                                           tc_outpoint_str(op, &m->collateral), "tier", tc_tier_name(m->tier),
                                           "operator", hex_json(m->operator_key.b, 32), "owner",
                                           hex_json(m->owner.b, 32), "netaddr", m->netaddr, "registered_height",
                                           (json_int_t)m->registered_height, "active_height",
                                           (json_int_t)m->active_height, "jailed", m->jailed != 0, "missed",
-                                          (json_int_t)m->missed));
+                                          (json_int_t)m->missed, "unbond_height", (json_int_t)m->unbond_height,
+                                          "slashed", m->slashed != 0));
     return 0;
 }
 
@@ -658,7 +659,7 @@ static const struct {
      "listmasternodes\n"
      "Registered masternodes and their state.\n"
      "\n"
-     "Result: [{collateral, tier, operator, owner, netaddr, registered_height, active_height, jailed, missed}]\n"
+     "Result: [{collateral, tier, operator, owner, netaddr, registered_height, active_height, jailed, missed, unbond_height, slashed}]\n"
      "\n"
      "Example:\n"
      "  time-cli --datadir DIR listmasternodes"},

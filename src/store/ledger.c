@@ -463,16 +463,19 @@ typedef struct {
     tc_view view;
     int (*fn)(void *ctx, const tc_outpoint *o, const tc_utxo *u, int locked);
     void *ctx;
+    uint64_t next_height; /* of the block a spend would go into */
 } coin_walk;
 
 static int walk_coin(void *ctx, const tc_outpoint *o, const tc_utxo *u)
 {
     coin_walk *w = ctx;
     tc_mn m;
-    int found = w->view.get_mn(w->view.ctx, o, &m); /* a registered collateral is locked */
+    /* a collateral is locked until its unbonding is over */
+    int found = w->view.get_mn(w->view.ctx, o, &m);
     if (found != 0 && found != TC_ENOTFOUND)
         return found;
-    return w->fn(w->ctx, o, u, found == 0);
+    bool locked = found == 0 && (m.unbond_height == 0 || w->next_height < m.unbond_height);
+    return w->fn(w->ctx, o, u, locked);
 }
 
 static int read_address_coins(tc_txn *t, void *ctx)
@@ -485,7 +488,7 @@ static int read_address_coins(tc_txn *t, void *ctx)
 int tc_ledger_each_address_utxo(tc_ledger *L, const tc_address *a, const tc_outpoint *after,
                                 int (*fn)(void *ctx, const tc_outpoint *o, const tc_utxo *u, int locked), void *ctx)
 {
-    coin_walk w = {a, after, {0}, fn, ctx};
+    coin_walk w = {a, after, {0}, fn, ctx, tc_ledger_height(L) + 1};
     return with_read(L, read_address_coins, &w);
 }
 

@@ -132,7 +132,8 @@ int tc_ledger_address_totals(tc_ledger *L, const tc_address *a, uint64_t *count,
 /* Calls fn for the unspent outputs of a in outpoint order (txid, then vout),
  * from the first after *after (NULL: from the first), until fn returns
  * non-zero (returned) or there are no more (0). locked: the output is a
- * registered masternode's collateral. One read transaction that reads only
+ * masternode's collateral that the next block may not spend (bonded, or
+ * unbonding past it). One read transaction that reads only
  * what it hands to fn, so a page of k outputs costs O(k log n), whatever the
  * size of the set. u and o are valid during the call only. */
 int tc_ledger_each_address_utxo(tc_ledger *L, const tc_address *a, const tc_outpoint *after,

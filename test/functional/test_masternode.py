@@ -1,6 +1,7 @@
 """A masternode registered with collateral from a funded address joins the
 validator set at its activation height and votes (its reward address earns
-block rewards); spending its collateral removes it again."""
+block rewards); deregistered, it leaves the set at once, and once the
+unbonding period is over, spending its collateral removes its record."""
 import os
 import shutil
 
@@ -23,7 +24,7 @@ def write_fifth_node(dn, op_key):
 
 
 @pytest.mark.needs_daemon
-def test_register_activate_vote_and_deregister_by_spending(devnet_factory):
+def test_register_activate_vote_deregister_and_unbond(devnet_factory):
     dn = devnet_factory(nodes=5, init=False, start=False)
     res = run([dn.time_cli, "devnet", "init", "--nodes", "4", "--dir", dn.dir, "--base-port", dn.base_port])
     assert res.rc == 0, res.stderr
@@ -73,9 +74,20 @@ def test_register_activate_vote_and_deregister_by_spending(devnet_factory):
                   message="the new masternode earns block rewards")
     assert dn.rpc(4, "getconsensusinfo")["signed"] > 0
 
+    # a bonded collateral cannot be spent, even when the wallet is told to offer it
     rc, _, err = dn.cli(0, "--wallet", owner_wallet, "wallet", "send", owner, "999", "--allow-locked")
+    assert rc != 0 and "deregister it first" in err, err
+    # deregistered: out of the validator set at once, the collateral locked while unbonding
+    rc, _, err = dn.cli(0, "--wallet", owner_wallet, "masternode", "deregister", "--collateral",
+                        col_txid.strip() + ":0")
+    assert rc == 0, err
+    dn.wait_until(lambda: dn.rpc(0, "getblockchaininfo")["validators"] == 4, timeout=scaled(10))
+    unbond = [m for m in dn.rpc(0, "listmasternodes") if m["operator"] == operator][0]["unbond_height"]
+    assert unbond > dn.rpc(0, "getblockcount")
+    h = dn.rpc(0, "getblockcount")
+    dn.wait_until(lambda: dn.rpc(0, "getblockcount") + 1 >= unbond, timeout=scaled(60),
+                  message="the unbonding period to end")
+    rc, _, err = dn.cli(0, "--wallet", owner_wallet, "wallet", "send", owner, "999")
     assert rc == 0, err
     dn.wait_until(lambda: len(dn.rpc(0, "listmasternodes")) == 4, timeout=scaled(10))
-    h = dn.rpc(0, "getblockcount")
-    dn.wait_until(lambda: dn.rpc(0, "getblockchaininfo")["validators"] == 4, timeout=scaled(10))
     dn.wait_until(lambda: dn.rpc(0, "getblockcount") >= h + 3, timeout=scaled(30))  # the four continue

@@ -573,21 +573,46 @@ static void test_masternode_lifecycle(void **state)
     assert_true(tc_valset_find(&vs, &op.pk) >= 0);
     tc_valset_release(&vs);
 
-    /* spending the collateral deregisters it */
+    /* the collateral cannot be spent while registered */
     tc_tx spend;
     testchain_transfer(&c, &col, 1000 * TC_COIN, &owner, &c.user_addr[3], 900 * TC_COIN, &spend);
-    assert_int_equal(testchain_next(&c, &spend, 1, NULL, NULL), 0);
+    expect_tx_rejected(&c, &spend, TC_ETX_LOCKED, "deregister it first");
+    /* deregistered: out of the set from the next block, the collateral
+     * locked until the unbonding period is over */
+    tc_tx dereg;
+    tc_tx_init(&dereg);
+    dereg.kind = TC_TX_MN_DEREGISTER;
+    tc_tx_alloc(&dereg, 1, 1);
+    tc_tx_txid(&reg, &dereg.in[0].prev.txid);
+    dereg.in[0].pubkey = owner.pk;
+    dereg.out[0].value = 5 * TC_COIN - 2 * TC_MIN_FEE;
+    dereg.out[0].addr = owner_addr;
+    dereg.u.dereg.collateral = col;
+    dereg.u.dereg.owner = owner.pk;
+    tc_tx_sign_input(&dereg, 0, 3, &owner);
+    tc_tx_sign_extra(&dereg, 0, 3, &owner);
+    assert_int_equal(testchain_next(&c, &dereg, 1, NULL, NULL), 0);
     tc_mn m;
-    assert_int_equal(tc_ledger_get_mn(c.L, &col, &m), TC_ENOTFOUND);
+    assert_int_equal(tc_ledger_get_mn(c.L, &col, &m), 0);
+    assert_int_equal(m.unbond_height, tc_ledger_height(c.L) + c.g.cp.unbonding_blocks);
     assert_int_equal(tc_ledger_valset(c.L, tc_ledger_height(c.L) + 1, &vs), 0);
     assert_int_equal(vs.n, 4);
     tc_valset_release(&vs);
+    while (tc_ledger_height(c.L) + 2 < m.unbond_height)
+        assert_int_equal(testchain_next(&c, NULL, 0, NULL, NULL), 0);
+    expect_tx_rejected(&c, &spend, TC_ETX_LOCKED, "unbonding until height");
+    assert_int_equal(testchain_next(&c, NULL, 0, NULL, NULL), 0);
+    /* the next block is the first that may spend it; spending removes the record */
+    assert_int_equal(testchain_next(&c, &spend, 1, NULL, NULL), 0);
+    assert_int_equal(tc_ledger_get_mn(c.L, &col, &m), TC_ENOTFOUND);
 
-    /* and all of it rolls back: the masternode is back and active */
+    /* and the spend rolls back: the masternode is back, unbonding */
     assert_int_equal(tc_ledger_rollback_tip(c.L, NULL), 0);
     assert_int_equal(tc_ledger_get_mn(c.L, &col, &m), 0);
     assert_int_equal(m.registered_height, reg_height);
+    assert_true(m.unbond_height > 0);
     assert_commitment_consistent(&c);
+    tc_tx_release(&dereg);
     tc_tx_release(&spend);
     tc_tx_release(&reg);
     tc_tx_release(&fund);

@@ -2,8 +2,9 @@
  * an in-memory state (memstate.h): no LMDB. One test per rule: the header
  * rules including block time, the body rules, the effects of transactions
  * and of the end of a block, building = applying, the reward set, and every
- * masternode transition (register, activation delay, update, deregister,
- * unjail, jail by missed liveness, jail by evidence, the last validator). */
+ * masternode transition (register, activation delay, update, deregister and
+ * unbonding, unjail, jail by missed liveness, slash by evidence, also while
+ * unbonding, the last validator). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -576,34 +577,75 @@ static void test_mn_update(void **state)
     mc_release(&m);
 }
 
-/* Deregistration removes the record and the operator's entry; so does
- * spending the collateral. */
-static void test_mn_deregister(void **state)
+/* tc_tx_check_inputs of tx at height over m's state: its error code. */
+static int check_at(memchain *m, const tc_tx *tx, uint64_t height, tc_errmsg *e)
+{
+    tc_hash id;
+    uint64_t fee;
+    tc_tx_txid(tx, &id);
+    return tc_tx_check_inputs(tx, &id, &m->ms.st.view, height, &fee, e);
+}
+
+/* A transfer of masternode i's collateral (its whole value, less a fee) by
+ * its owner. */
+static void spend_collateral(memchain *m, size_t i, tc_tx *out)
+{
+    tc_utxo u;
+    assert_int_equal(m->ms.st.view.get_utxo(&m->ms, &m->c.g.mn[i].collateral, &u), 0);
+    testchain_transfer(&m->c, &m->c.g.mn[i].collateral, u.value, &m->c.owner[i], &m->c.user_addr[0],
+                       u.value - 10 * TC_COIN, out);
+}
+
+/* A masternode transaction of `kind` whose fee comes from user 0's genesis
+ * output (the payload is the caller's). */
+static void mn_tx(memchain *m, uint8_t kind, tc_tx *out)
+{
+    tc_outpoint in = testchain_user_outpoint(&m->c, 0);
+    testchain_transfer(&m->c, &in, TESTCHAIN_USER_FUNDS, &m->c.user[0], &m->c.user_addr[0],
+                       TESTCHAIN_USER_FUNDS - TC_COIN, out);
+    out->kind = kind;
+}
+
+/* A registered masternode's collateral cannot be spent; deregistration takes
+ * it out of the validator set at once and unlocks the collateral after
+ * unbonding_blocks; spending it then removes the record. */
+static void test_mn_deregister_and_unbonding(void **state)
 {
     (void)state;
     memchain m;
     mc_init(&m, 4, 2, 1000);
-    tc_mn mn;
-    tc_outpoint col = m.c.g.mn[1].collateral;
-    tc_tx dereg;
-    tc_tx_init(&dereg);
-    dereg.kind = TC_TX_MN_DEREGISTER;
-    dereg.u.dereg.collateral = col;
-    assert_int_equal(tc_mn_apply_deregister(&m.ms.st, &dereg.u.dereg.collateral), 0);
-    assert_int_equal(m.ms.st.view.get_mn(&m.ms, &col, &mn), TC_ENOTFOUND);
-    assert_int_equal(m.ms.st.view.get_mn_by_operator(&m.ms, &m.c.val[1].pk, &mn), TC_ENOTFOUND);
-    assert_false(votes_at(&m, &m.c.val[1].pk, 2));
-    assert_int_equal(tc_mn_apply_deregister(&m.ms.st, &col), TC_ENOTFOUND);
-    /* spending masternode 2's collateral deregisters it */
+    tc_errmsg e = {""};
+    uint32_t unbond = m.c.g.cp.unbonding_blocks;
+    assert_true(unbond >= 2);
     tc_tx spend;
-    tc_address to = m.c.user_addr[0];
-    testchain_transfer(&m.c, &m.c.g.mn[2].collateral, 1000 * TC_COIN, &m.c.owner[2], &to, 900 * TC_COIN, &spend);
+    spend_collateral(&m, 1, &spend);
+    /* bonded: refused, and the message says what to do */
+    assert_int_equal(check_at(&m, &spend, 3, &e), TC_ETX_LOCKED);
+    assert_non_null(strstr(e.msg, "deregister it first"));
+    tc_outpoint col = m.c.g.mn[1].collateral;
+    assert_int_equal(tc_mn_apply_deregister(&m.ms.st, &m.c.g.cp, &col, 3), 0);
+    tc_mn mn = get_mn(&m, &col);
+    assert_int_equal(mn.unbond_height, 3 + unbond);
+    assert_false(votes_at(&m, &m.c.val[1].pk, 4)); /* out of the set from the next block */
+    assert_true(votes_at(&m, &m.c.val[0].pk, 4));
+    /* a second deregistration, an update or an unjail of it is refused */
+    tc_tx dereg;
+    mn_tx(&m, TC_TX_MN_DEREGISTER, &dereg);
+    dereg.u.dereg.collateral = col;
+    dereg.u.dereg.owner = m.c.owner[1].pk;
+    assert_int_equal(check_at(&m, &dereg, 4, &e), TC_EMN_UNKNOWN);
+    assert_non_null(strstr(e.msg, "already deregistered"));
+    /* unbonding: still refused until unbond_height, then valid */
+    assert_int_equal(check_at(&m, &spend, 3 + unbond - 1, &e), TC_ETX_LOCKED);
+    assert_non_null(strstr(e.msg, "unbonding until height"));
+    assert_int_equal(check_at(&m, &spend, 3 + unbond, &e), 0);
     tc_hash id;
     tc_tx_txid(&spend, &id);
-    assert_int_equal(tc_tx_apply(&m.ms.st, &m.c.g.cp, 3, &spend, &id, 1), 0);
-    assert_int_equal(m.ms.st.view.get_mn(&m.ms, &m.c.g.mn[2].collateral, &mn), TC_ENOTFOUND);
-    assert_int_equal(m.ms.st.view.get_mn_by_operator(&m.ms, &m.c.val[2].pk, &mn), TC_ENOTFOUND);
-    assert_int_equal(m.ms.n_mn, 2);
+    assert_int_equal(tc_tx_apply(&m.ms.st, &m.c.g.cp, 3 + unbond, &spend, &id, 1), 0);
+    assert_int_equal(m.ms.st.view.get_mn(&m.ms, &col, &mn), TC_ENOTFOUND);
+    assert_int_equal(m.ms.st.view.get_mn_by_operator(&m.ms, &m.c.val[1].pk, &mn), TC_ENOTFOUND);
+    assert_int_equal(m.ms.n_mn, 3);
+    assert_int_equal(tc_mn_apply_deregister(&m.ms.st, &m.c.g.cp, &col, 9), TC_ENOTFOUND);
     tc_tx_release(&spend);
     tc_tx_release(&dereg);
     mc_release(&m);
@@ -675,19 +717,92 @@ static void evidence_tx(memchain *m, size_t v, tc_tx *ev)
     tc_vote_sign(b, m->c.g.chain_id, &m->c.val[v]);
 }
 
-static void test_mn_jail_by_evidence(void **state)
+static uint64_t utxo_value(memchain *m, const tc_outpoint *o)
+{
+    tc_utxo u;
+    assert_int_equal(m->ms.st.view.get_utxo(&m->ms, o, &u), 0);
+    return u.value;
+}
+
+/* Evidence jails and slashes: slash_percent of the collateral moves to an
+ * output nobody can spend, the masternode can never be unjailed, and more
+ * evidence against it is refused (it could only fill blocks for free). */
+static void test_mn_slash_by_evidence(void **state)
 {
     (void)state;
     memchain m;
     mc_init(&m, 4, 2, 1000);
+    tc_errmsg e = {""};
+    tc_outpoint col = m.c.g.mn[2].collateral;
+    uint64_t before = utxo_value(&m, &col);
     tc_tx ev;
+    tc_hash id;
     evidence_tx(&m, 2, &ev);
-    assert_int_equal(tc_mn_apply_evidence(&m.ms.st, &ev, 3), 0);
-    assert_true(get_mn(&m, &m.c.g.mn[2].collateral).jailed);
+    tc_tx_txid(&ev, &id);
+    assert_int_equal(check_at(&m, &ev, 3, &e), 0);
+    assert_int_equal(tc_mn_apply_evidence(&m.ms.st, &m.c.g.cp, &ev, &id, 3), 0);
+    tc_mn mn = get_mn(&m, &col);
+    assert_true(mn.jailed);
+    assert_true(mn.slashed);
     assert_false(votes_at(&m, &m.c.val[2].pk, 4));
+    uint64_t burn = tc_mn_slash_amount(before, m.c.g.cp.slash_percent);
+    assert_true(burn > 0);
+    assert_int_equal(burn, before / 100 * m.c.g.cp.slash_percent);
+    assert_int_equal(utxo_value(&m, &col), before - burn);
+    tc_outpoint burned = {.txid = id, .vout = 0};
+    tc_utxo bu;
+    tc_address none;
+    tc_mn_burn_address(&none);
+    assert_int_equal(m.ms.st.view.get_utxo(&m.ms, &burned, &bu), 0);
+    assert_int_equal(bu.value, burn);
+    assert_true(tc_address_eq(&bu.addr, &none));
+    /* once is all: more evidence is refused and would change nothing */
+    assert_int_equal(check_at(&m, &ev, 4, &e), TC_EEVIDENCE);
     size_t writes = m.ms.writes;
-    assert_int_equal(tc_mn_apply_evidence(&m.ms.st, &ev, 4), 0); /* jailed already: nothing changes */
+    assert_int_equal(tc_mn_apply_evidence(&m.ms.st, &m.c.g.cp, &ev, &id, 4), 0);
     assert_int_equal(m.ms.writes, writes);
+    /* never unjailed */
+    tc_tx un;
+    mn_tx(&m, TC_TX_MN_UNJAIL, &un);
+    un.u.unjail.collateral = col;
+    un.u.unjail.owner = m.c.val[2].pk;
+    assert_int_equal(check_at(&m, &un, 4, &e), TC_EMN_COLLATERAL);
+    assert_non_null(strstr(e.msg, "slashed"));
+    tc_tx_release(&un);
+    tc_tx_release(&ev);
+    mc_release(&m);
+}
+
+/* The escape this closes: a double signer that deregisters before its
+ * evidence lands is still slashed while unbonding, and its collateral stays
+ * locked all that time. Slashing never overflows. */
+static void test_mn_slash_while_unbonding(void **state)
+{
+    (void)state;
+    memchain m;
+    mc_init(&m, 4, 2, 1000);
+    tc_errmsg e = {""};
+    tc_outpoint col = m.c.g.mn[3].collateral;
+    uint64_t before = utxo_value(&m, &col);
+    tc_tx spend, ev;
+    spend_collateral(&m, 3, &spend);
+    assert_int_equal(check_at(&m, &spend, 3, &e), TC_ETX_LOCKED); /* cannot run with it */
+    assert_int_equal(tc_mn_apply_deregister(&m.ms.st, &m.c.g.cp, &col, 3), 0);
+    evidence_tx(&m, 3, &ev);
+    tc_hash id;
+    tc_tx_txid(&ev, &id);
+    assert_int_equal(check_at(&m, &ev, 5, &e), 0);
+    assert_int_equal(tc_mn_apply_evidence(&m.ms.st, &m.c.g.cp, &ev, &id, 5), 0);
+    tc_mn mn = get_mn(&m, &col);
+    assert_true(mn.slashed && mn.jailed);
+    assert_int_equal(mn.unbond_height, 3 + m.c.g.cp.unbonding_blocks);
+    assert_int_equal(utxo_value(&m, &col), before - tc_mn_slash_amount(before, m.c.g.cp.slash_percent));
+    /* the spend of the full collateral now overspends; the rest unlocks on time */
+    assert_int_equal(check_at(&m, &spend, mn.unbond_height, &e), TC_ETX_INSUFFICIENT);
+    assert_int_equal(tc_mn_slash_amount(UINT64_MAX, 100), UINT64_MAX / 100 * 100 + UINT64_MAX % 100);
+    assert_int_equal(tc_mn_slash_amount(UINT64_MAX, 5), UINT64_MAX / 100 * 5 + UINT64_MAX % 100 * 5 / 100);
+    assert_int_equal(tc_mn_slash_amount(99, 5), 4);
+    tc_tx_release(&spend);
     tc_tx_release(&ev);
     mc_release(&m);
 }
@@ -703,7 +818,9 @@ static void test_last_validator_never_jailed(void **state)
     evidence_tx(&m, 0, &ev);
     tc_cert none;
     tc_cert_init(&none);
-    assert_int_equal(tc_mn_apply_evidence(&m.ms.st, &ev, 3), 0);
+    tc_hash id;
+    tc_tx_txid(&ev, &id);
+    assert_int_equal(tc_mn_apply_evidence(&m.ms.st, &m.c.g.cp, &ev, &id, 3), 0);
     for (uint64_t h = 2; h < 6; h++)
         assert_int_equal(tc_mn_apply_liveness(&m.ms.st, &m.c.g.cp, h, &none), 0);
     tc_mn mn = get_mn(&m, &m.c.g.mn[0].collateral);
@@ -729,9 +846,10 @@ int main(void)
         cmocka_unit_test(test_reward_set),
         cmocka_unit_test(test_mn_register_and_activation_delay),
         cmocka_unit_test(test_mn_update),
-        cmocka_unit_test(test_mn_deregister),
+        cmocka_unit_test(test_mn_deregister_and_unbonding),
         cmocka_unit_test(test_mn_jail_by_missed_liveness_and_unjail),
-        cmocka_unit_test(test_mn_jail_by_evidence),
+        cmocka_unit_test(test_mn_slash_by_evidence),
+        cmocka_unit_test(test_mn_slash_while_unbonding),
         cmocka_unit_test(test_last_validator_never_jailed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
