@@ -157,10 +157,11 @@ static json_t *m_getconsensusinfo(void *ctx, json_t *params, tc_rpc_error *e)
     enum tc_step step = tc_core_step(n->core);
     tc_core_stats st;
     tc_core_get_stats(n->core, &st);
-    json_t *r = json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "height", (json_int_t)tc_core_height(n->core),
+    json_t *r = json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "height", (json_int_t)tc_core_height(n->core),
                           "round", (json_int_t)tc_core_round(n->core), "step",
                           step <= TC_STEP_DONE ? steps[step] : "?", "locked_round", (json_int_t)lr, "valid_round",
-                          (json_int_t)vr, "rounds_started", (json_int_t)st.rounds, "signed", (json_int_t)st.signs,
+                          (json_int_t)vr, "rounds_started", (json_int_t)st.rounds, "round_changes",
+                          (json_int_t)st.round_changes, "signed", (json_int_t)st.signs,
                           "evidence", (json_int_t)st.evidence);
     tc_pubkey proposer;
     if (tc_core_proposer(n->core, tc_core_round(n->core), &proposer))
@@ -591,7 +592,7 @@ static const struct {
      "getconsensusinfo\n"
      "Consensus height, round, step, locks.\n"
      "\n"
-     "Result: {height, round, step, locked_round, valid_round, rounds_started, signed, evidence, proposer, self}\n"
+     "Result: {height, round, step, locked_round, valid_round, rounds_started, round_changes, signed, evidence, proposer, self}\n"
      "\n"
      "Example:\n"
      "  time-cli --datadir DIR getconsensusinfo"},
