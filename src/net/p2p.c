@@ -91,6 +91,8 @@ void tc_p2p_config_default(tc_p2p_config *cfg)
     cfg->rates[TC_MC_CONSENSUS] = (tc_rate){2000, 5000};
     cfg->rates[TC_MC_RESPONSE] = (tc_rate){50, 100};
     cfg->drop_points = 1;
+    cfg->tx_credit_max = TC_P2P_TX_CREDIT_MAX;
+    cfg->tx_credit_ms = TC_P2P_TX_CREDIT_MS;
     cfg->getpeers_interval_ms = TC_P2P_GETPEERS_EVERY_MS;
     cfg->ban_score = TC_BANSCORE_BAN;
 }
@@ -650,7 +652,7 @@ static int start_listener(tc_p2p *p, const char *listen)
 tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err)
 {
     *err = TC_EINVAL;
-    if (base == NULL || cfg == NULL || cfg->node_key == NULL || cfg->tick_ms == 0)
+    if (base == NULL || cfg == NULL || cfg->node_key == NULL || cfg->tick_ms == 0 || cfg->tx_credit_ms == 0)
         return NULL;
     /* A peer that closes while we write must not kill the process. */
     struct sigaction sa;

@@ -77,6 +77,10 @@ typedef struct {
                                      must not partition itself over one bad node) */
     tc_rate rates[TC_MC_COUNT];   /* per peer and class */
     uint32_t drop_points;         /* ban-score points per rate-limited message (1) */
+    uint32_t tx_credit_max;       /* transactions asked for by getdata that may skip the
+                                     gossip bucket at once (TC_P2P_TX_CREDIT_MAX; 0: none) */
+    uint32_t tx_credit_ms;        /* an item asked for counts this long at least and less
+                                     than twice as long (TC_P2P_TX_CREDIT_MS; must be > 0) */
     uint32_t getpeers_interval_ms;/* a `getpeers` to one outbound peer this often while
                                      the book is small (TC_P2P_GETPEERS_EVERY_MS); 0: only
                                      after each outbound handshake */
@@ -99,6 +103,11 @@ typedef struct {
      * call). */
     void (*on_peer)(void *ctx, uint64_t peer, bool up);
 } tc_p2p_config;
+
+/* Transaction credit defaults (docs/protocol.md §6): eight full getdatas
+ * in flight, answered within 5 s (credit gone within 10 s). */
+#define TC_P2P_TX_CREDIT_MAX (8u * 1024)
+#define TC_P2P_TX_CREDIT_MS 5000u
 
 /* Defaults of DESIGN.md §7 and issue 4; the caller fills identity and chain. */
 void tc_p2p_config_default(tc_p2p_config *cfg);
