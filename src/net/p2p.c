@@ -956,8 +956,11 @@ void tc_p2p_get_stats(const tc_p2p *p, tc_p2p_stats *out)
     }
 }
 
-int tc_p2p_setban(tc_p2p *p, const char *subject, uint64_t duration_ms, const char *reason)
+int tc_p2p_setban(tc_p2p *p, const char *spelled, uint64_t duration_ms, const char *reason)
 {
+    char subject[TC_BAN_SUBJECT_MAX];
+    if (tc_ban_subject_parse(subject, spelled) != 0)
+        return TC_EINVAL;
     uint64_t now = tc_clock_wall_ms();
     uint64_t d = duration_ms ? duration_ms : p->cfg.ban_ms;
     uint64_t until = d > UINT64_MAX - now ? UINT64_MAX : now + d; /* a huge duration is "forever", not the past */
@@ -976,9 +979,17 @@ int tc_p2p_setban(tc_p2p *p, const char *subject, uint64_t duration_ms, const ch
     return 0;
 }
 
-int tc_p2p_unban(tc_p2p *p, const char *subject)
+int tc_p2p_unban(tc_p2p *p, const char *spelled)
 {
+    char subject[TC_BAN_SUBJECT_MAX];
+    if (tc_ban_subject_parse(subject, spelled) != 0)
+        return TC_EINVAL;
     return tc_banlist_remove(p->bans, subject);
+}
+
+int tc_p2p_clearbanned(tc_p2p *p)
+{
+    return tc_banlist_clear(p->bans);
 }
 
 size_t tc_p2p_listbanned(tc_p2p *p, tc_ban **out)

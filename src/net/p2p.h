@@ -242,11 +242,17 @@ void tc_p2p_get_stats(const tc_p2p *p, tc_p2p_stats *out);
  * TC_ENOTFOUND if unknown. */
 int tc_p2p_peer_stats(tc_p2p *p, uint64_t peer, tc_p2p_stats *out) TC_MUST_CHECK;
 
-/* setban: bans an IP address or a node key ("key:<hex>") for duration_ms
- * (0: the configured default) and drops matching connections. */
+/* setban: bans an IP address or a node key ("key:<hex>"), in any spelling
+ * tc_ban_subject_parse takes (the ban holds its canonical form), for
+ * duration_ms (0: the configured default) and drops matching connections.
+ * 0, TC_EINVAL for another subject, or a tc_banlist_add error. */
 int tc_p2p_setban(tc_p2p *p, const char *subject, uint64_t duration_ms, const char *reason)
     TC_MUST_CHECK;
+/* Lifts the ban of subject (any spelling, as for setban): 0, TC_EINVAL, or
+ * TC_ENOTFOUND if it is not banned. */
 int tc_p2p_unban(tc_p2p *p, const char *subject) TC_MUST_CHECK;
+/* clearbanned: lifts every ban, the stored ones too. 0 or the store's error. */
+int tc_p2p_clearbanned(tc_p2p *p) TC_MUST_CHECK;
 /* listbanned: heap array (caller frees), count returned. */
 size_t tc_p2p_listbanned(tc_p2p *p, tc_ban **out);
 bool tc_p2p_is_banned(tc_p2p *p, const char *subject);
