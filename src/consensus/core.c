@@ -292,6 +292,8 @@ static void start_round(tc_core *c, uint32_t round)
     c->step = TC_STEP_PROPOSE;
     c->prevote_timeout_set = c->precommit_timeout_set = c->polka_done = false;
     c->stats.rounds++;
+    if (round > 0)
+        c->stats.round_changes++;
     protect_rounds(c);
     /* Scheduled for the proposer too: if it cannot propose (no value, or the
      * guard refuses after a restart) it still moves on. */

@@ -128,7 +128,8 @@ typedef struct {
     uint64_t refused;     /* signatures the guard refused */
     uint64_t evidence;    /* evidence actions emitted */
     uint64_t dropped;     /* messages dropped (old, unknown, over a bound) */
-    uint64_t rounds;      /* rounds started */
+    uint64_t rounds;      /* rounds started, round 0 of every height included */
+    uint64_t round_changes; /* rounds above 0 started: the height needed another round */
 } tc_core_stats;
 
 typedef struct tc_core tc_core;

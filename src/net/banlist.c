@@ -1,9 +1,11 @@
 #include "net/banlist.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/sockaddr.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -19,6 +21,20 @@ void tc_ban_subject_key(char *out, const tc_pubkey *key)
 {
     memcpy(out, "key:", 4);
     tc_hex_encode(out + 4, key->b, 32);
+}
+
+int tc_ban_subject_parse(char *out, const char *s)
+{
+    tc_pubkey k;
+    out[0] = 0;
+    if (strncmp(s, "key:", 4) == 0) {
+        if (tc_hex_decode(k.b, sizeof k.b, s + 4) != 0)
+            return TC_EINVAL;
+        tc_ban_subject_key(out, &k);
+        return 0;
+    }
+    _Static_assert(INET6_ADDRSTRLEN <= TC_BAN_SUBJECT_MAX, "an IP subject fits");
+    return tc_sockaddr_ip_canon(out, TC_BAN_SUBJECT_MAX, s) == 0 ? 0 : TC_EINVAL;
 }
 
 static long find(const tc_banlist *bl, const char *subject)
@@ -81,6 +97,17 @@ static int load_one(void *arg, const tc_ban *b)
     return 0;
 }
 
+/* Deletes from the store the bans the walk collected as expired at
+ * lc->now_ms (UINT64_MAX: all), unless the walk failed (err). Returns err or
+ * the store's error. */
+static int delete_expired(const tc_netstore *store, load_ctx *lc, int err)
+{
+    for (size_t i = 0; i < lc->n_expired && !err; i++)
+        err = store->ban_remove(store->ctx, lc->expired[i]);
+    free(lc->expired);
+    return err;
+}
+
 tc_banlist *tc_banlist_new(const tc_netstore *store, uint64_t now_ms, int *err)
 {
     tc_banlist *bl = tc_xcalloc(1, sizeof *bl);
@@ -89,10 +116,7 @@ tc_banlist *tc_banlist_new(const tc_netstore *store, uint64_t now_ms, int *err)
         return bl;
     bl->store = *store;
     load_ctx lc = {.bl = bl, .now_ms = now_ms};
-    *err = store->ban_load(store->ctx, load_one, &lc);
-    for (size_t i = 0; i < lc.n_expired && !*err; i++)
-        *err = store->ban_remove(store->ctx, lc.expired[i]);
-    free(lc.expired);
+    *err = delete_expired(store, &lc, store->ban_load(store->ctx, load_one, &lc));
     if (*err) {
         tc_banlist_free(bl);
         return NULL;
@@ -180,8 +204,12 @@ size_t tc_banlist_list(tc_banlist *bl, uint64_t now_ms, tc_ban **out)
     return bl->n;
 }
 
-void tc_banlist_clear(tc_banlist *bl)
+int tc_banlist_clear(tc_banlist *bl)
 {
-    while (bl->n)
-        drop_at(bl, bl->n - 1);
+    bl->n = 0;
+    if (!bl->has_store)
+        return 0;
+    /* every stored ban counts as expired at the end of time */
+    load_ctx lc = {.bl = bl, .now_ms = UINT64_MAX};
+    return delete_expired(&bl->store, &lc, bl->store.ban_load(bl->store.ctx, load_one, &lc));
 }

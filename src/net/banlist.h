@@ -39,10 +39,19 @@ size_t tc_banlist_sweep(tc_banlist *bl, uint64_t now_ms);
 /* A copy of the live bans at now_ms (heap array the caller frees; NULL when
  * empty) and their number. */
 size_t tc_banlist_list(tc_banlist *bl, uint64_t now_ms, tc_ban **out);
-/* Removes every ban. */
-void tc_banlist_clear(tc_banlist *bl);
+/* Removes every ban, from memory and from the store (also stored bans the
+ * list did not load: over TC_BANLIST_MAX). 0, or the store's error (the
+ * list is empty all the same; what the store still holds comes back at the
+ * next load). */
+int tc_banlist_clear(tc_banlist *bl) TC_MUST_CHECK;
 
 /* Subject for a node key: "key:<64 hex>". out has TC_BAN_SUBJECT_MAX bytes. */
 void tc_ban_subject_key(char *out, const tc_pubkey *key);
+/* The canonical subject for s: an IPv4 or IPv6 address as connections
+ * report it ("2001:DB8:0::7" is "2001:db8::7"), or "key:" and 64 hex digits
+ * of either case (lowercased). Into out (TC_BAN_SUBJECT_MAX bytes); 0, or
+ * TC_EINVAL (out then empty) for anything else: host names, ports,
+ * subnets. */
+int tc_ban_subject_parse(char *out, const char *s) TC_MUST_CHECK;
 
 #endif

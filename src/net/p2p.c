@@ -91,6 +91,8 @@ void tc_p2p_config_default(tc_p2p_config *cfg)
     cfg->rates[TC_MC_CONSENSUS] = (tc_rate){2000, 5000};
     cfg->rates[TC_MC_RESPONSE] = (tc_rate){50, 100};
     cfg->drop_points = 1;
+    cfg->tx_credit_max = TC_P2P_TX_CREDIT_MAX;
+    cfg->tx_credit_ms = TC_P2P_TX_CREDIT_MS;
     cfg->getpeers_interval_ms = TC_P2P_GETPEERS_EVERY_MS;
     cfg->ban_score = TC_BANSCORE_BAN;
 }
@@ -650,7 +652,7 @@ static int start_listener(tc_p2p *p, const char *listen)
 tc_p2p *tc_p2p_new(struct event_base *base, const tc_p2p_config *cfg, int *err)
 {
     *err = TC_EINVAL;
-    if (base == NULL || cfg == NULL || cfg->node_key == NULL || cfg->tick_ms == 0)
+    if (base == NULL || cfg == NULL || cfg->node_key == NULL || cfg->tick_ms == 0 || cfg->tx_credit_ms == 0)
         return NULL;
     /* A peer that closes while we write must not kill the process. */
     struct sigaction sa;
@@ -954,8 +956,11 @@ void tc_p2p_get_stats(const tc_p2p *p, tc_p2p_stats *out)
     }
 }
 
-int tc_p2p_setban(tc_p2p *p, const char *subject, uint64_t duration_ms, const char *reason)
+int tc_p2p_setban(tc_p2p *p, const char *spelled, uint64_t duration_ms, const char *reason)
 {
+    char subject[TC_BAN_SUBJECT_MAX];
+    if (tc_ban_subject_parse(subject, spelled) != 0)
+        return TC_EINVAL;
     uint64_t now = tc_clock_wall_ms();
     uint64_t d = duration_ms ? duration_ms : p->cfg.ban_ms;
     uint64_t until = d > UINT64_MAX - now ? UINT64_MAX : now + d; /* a huge duration is "forever", not the past */
@@ -974,9 +979,17 @@ int tc_p2p_setban(tc_p2p *p, const char *subject, uint64_t duration_ms, const ch
     return 0;
 }
 
-int tc_p2p_unban(tc_p2p *p, const char *subject)
+int tc_p2p_unban(tc_p2p *p, const char *spelled)
 {
+    char subject[TC_BAN_SUBJECT_MAX];
+    if (tc_ban_subject_parse(subject, spelled) != 0)
+        return TC_EINVAL;
     return tc_banlist_remove(p->bans, subject);
+}
+
+int tc_p2p_clearbanned(tc_p2p *p)
+{
+    return tc_banlist_clear(p->bans);
 }
 
 size_t tc_p2p_listbanned(tc_p2p *p, tc_ban **out)

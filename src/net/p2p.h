@@ -77,6 +77,10 @@ typedef struct {
                                      must not partition itself over one bad node) */
     tc_rate rates[TC_MC_COUNT];   /* per peer and class */
     uint32_t drop_points;         /* ban-score points per rate-limited message (1) */
+    uint32_t tx_credit_max;       /* transactions asked for by getdata that may skip the
+                                     gossip bucket at once (TC_P2P_TX_CREDIT_MAX; 0: none) */
+    uint32_t tx_credit_ms;        /* an item asked for counts this long at least and less
+                                     than twice as long (TC_P2P_TX_CREDIT_MS; must be > 0) */
     uint32_t getpeers_interval_ms;/* a `getpeers` to one outbound peer this often while
                                      the book is small (TC_P2P_GETPEERS_EVERY_MS); 0: only
                                      after each outbound handshake */
@@ -99,6 +103,11 @@ typedef struct {
      * call). */
     void (*on_peer)(void *ctx, uint64_t peer, bool up);
 } tc_p2p_config;
+
+/* Transaction credit defaults (docs/protocol.md §6): eight full getdatas
+ * in flight, answered within 5 s (credit gone within 10 s). */
+#define TC_P2P_TX_CREDIT_MAX (8u * 1024)
+#define TC_P2P_TX_CREDIT_MS 5000u
 
 /* Defaults of DESIGN.md §7 and issue 4; the caller fills identity and chain. */
 void tc_p2p_config_default(tc_p2p_config *cfg);
@@ -233,11 +242,17 @@ void tc_p2p_get_stats(const tc_p2p *p, tc_p2p_stats *out);
  * TC_ENOTFOUND if unknown. */
 int tc_p2p_peer_stats(tc_p2p *p, uint64_t peer, tc_p2p_stats *out) TC_MUST_CHECK;
 
-/* setban: bans an IP address or a node key ("key:<hex>") for duration_ms
- * (0: the configured default) and drops matching connections. */
+/* setban: bans an IP address or a node key ("key:<hex>"), in any spelling
+ * tc_ban_subject_parse takes (the ban holds its canonical form), for
+ * duration_ms (0: the configured default) and drops matching connections.
+ * 0, TC_EINVAL for another subject, or a tc_banlist_add error. */
 int tc_p2p_setban(tc_p2p *p, const char *subject, uint64_t duration_ms, const char *reason)
     TC_MUST_CHECK;
+/* Lifts the ban of subject (any spelling, as for setban): 0, TC_EINVAL, or
+ * TC_ENOTFOUND if it is not banned. */
 int tc_p2p_unban(tc_p2p *p, const char *subject) TC_MUST_CHECK;
+/* clearbanned: lifts every ban, the stored ones too. 0 or the store's error. */
+int tc_p2p_clearbanned(tc_p2p *p) TC_MUST_CHECK;
 /* listbanned: heap array (caller frees), count returned. */
 size_t tc_p2p_listbanned(tc_p2p *p, tc_ban **out);
 bool tc_p2p_is_banned(tc_p2p *p, const char *subject);

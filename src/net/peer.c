@@ -468,7 +468,7 @@ int tc_peer_send(tc_peer *c, const tc_msg *m)
         seal_pend(c);
     }
     if (m->type == TC_MSG_GETDATA && m->u.inv.type == TC_INV_TX)
-        c->tx_asked += m->u.inv.n;
+        (void)tc_txcredit_grant(&c->tx_credit, m->u.inv.n, tc_clock_mono_ms());
     uint16_t t = m->type < TC_MSG_TYPE_END ? m->type : 0;
     c->msgs_out++;
     c->bytes_out += total;
@@ -663,11 +663,11 @@ static bool handle_frame(tc_peer *c, uint16_t type, const uint8_t *payload, size
     if (c->established) {
         enum tc_msg_class cls = tc_msg_class_of(type); /* control for an unknown type */
         /* A transaction we asked for is an answer, not gossip: at full load an
-         * honest peer sends many more than the gossip rate. */
-        bool asked = type == TC_MSG_TX && c->tx_asked > 0;
-        if (asked)
-            c->tx_asked--;
-        else if (!tc_tokenbucket_take(&c->tb[cls], now)) {
+         * honest peer sends many more than the gossip rate. The credit is
+         * capped and expires (net/txcredit.h), so getdatas a peer leaves
+         * unanswered never add up to a licence to flood. */
+        bool asked = type == TC_MSG_TX && tc_txcredit_take(&c->tx_credit, now);
+        if (!asked && !tc_tokenbucket_take(&c->tb[cls], now)) {
             c->dropped++;
             c->st.dropped[cls]++;
             env->stats->dropped[cls]++;
@@ -896,6 +896,7 @@ tc_peer *tc_peer_new(tc_peer_env *env, int fd, bool inbound, const char *ip, con
     for (int k = 0; k < TC_MC_COUNT; k++)
         tc_tokenbucket_init(&c->tb[k], env->cfg->rates[k].rate, env->cfg->rates[k].burst, now);
     tc_banscore_init(&c->score, now);
+    tc_txcredit_init(&c->tx_credit, env->cfg->tx_credit_max, env->cfg->tx_credit_ms, now);
     c->known = tc_knownset_new(KNOWN_CAP);
     c->next = env->live;
     env->live = c;

@@ -26,6 +26,7 @@
 #include "net/netgroup.h"
 #include "net/p2p.h"
 #include "net/tokenbucket.h"
+#include "net/txcredit.h"
 
 typedef struct tc_peer tc_peer;
 typedef struct tc_outchunk tc_outchunk;
@@ -106,7 +107,7 @@ struct tc_peer {
     tc_knownset *known;
     tc_hash *inv_pend;  /* transaction hashes to announce at the next flush */
     size_t inv_n;       /* ≤ TC_MSG_MAX_INV */
-    uint64_t tx_asked;  /* transactions we asked for (getdata) not yet received */
+    tc_txcredit tx_credit; /* transactions asked for (getdata) that may skip the gossip bucket */
     uint64_t getpeers_sent_mono;     /* our `getpeers` awaiting its answer (0: none) */
     uint64_t getpeers_answered_mono; /* when we last answered its `getpeers` (0: never) */
     uint64_t bytes_in, bytes_out, msgs_in, msgs_out, dropped;

@@ -29,6 +29,22 @@ void tc_sockaddr_text(const struct sockaddr *sa, char *ip, size_t iplen, char *a
     }
 }
 
+int tc_sockaddr_ip_canon(char *ip, size_t iplen, const char *s)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    char addr[INET6_ADDRSTRLEN + 8];
+    /* the C library's parser: libevent's takes a leading blank */
+    if (inet_pton(AF_INET, s, &in->sin_addr) == 1)
+        ss.ss_family = AF_INET;
+    else if (inet_pton(AF_INET6, s, &in6->sin6_addr) == 1)
+        ss.ss_family = AF_INET6;
+    tc_sockaddr_text((struct sockaddr *)&ss, ip, iplen, addr, sizeof addr);
+    return ip[0] ? 0 : TC_ENET_ADDR;
+}
+
 int tc_sockaddr_parse(const char *s, struct sockaddr_storage *ss, int *sslen)
 {
     char host[INET6_ADDRSTRLEN + 2];

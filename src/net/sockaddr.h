@@ -13,6 +13,11 @@
  * ("?" for another family, ip then empty). */
 void tc_sockaddr_text(const struct sockaddr *sa, char *ip, size_t iplen, char *addr,
                       size_t addrlen);
+/* The text tc_sockaddr_text writes for the IP of a numeric address s, an
+ * IPv4 or IPv6 address alone ("10.0.0.1", "2001:DB8:0::1": no port, brackets
+ * or zone), into ip (iplen ≥ INET6_ADDRSTRLEN). 0, or TC_ENET_ADDR (ip then
+ * empty). */
+int tc_sockaddr_ip_canon(char *ip, size_t iplen, const char *s) TC_MUST_CHECK;
 /* Parses a numeric address; port 0 is allowed (listen on any free port).
  * 0 or TC_ENET_ADDR. */
 int tc_sockaddr_parse(const char *s, struct sockaddr_storage *ss, int *sslen) TC_MUST_CHECK;

@@ -21,7 +21,7 @@ struct tc_nodemetrics {
     tc_nodemetrics_ctx ctx;
     tc_metrics *reg;
     tc_metrics_server *server;
-    tc_metrics_family *height, *cons_height, *cons_round, *cons_step, *rounds_started, *signed_msgs, *evidence;
+    tc_metrics_family *height, *cons_height, *cons_round, *cons_step, *round_changes, *signed_msgs, *evidence;
     tc_metrics_family *block_interval, *commit_latency, *rounds_per_height;
     tc_metrics_family *peers, *msgs, *bytes, *rate_limited, *bans, *disconnects, *hs_failures, *votes, *proposals;
     tc_metrics_family *unknown_msgs, *inbound_refused, *accept_pauses, *peers_unsolicited;
@@ -68,7 +68,7 @@ static void collect(void *arg, tc_metrics *reg)
     one(m->cons_step, (double)tc_core_step(c->core));
     tc_core_stats cs;
     tc_core_get_stats(c->core, &cs);
-    one(m->rounds_started, (double)cs.rounds);
+    one(m->round_changes, (double)cs.round_changes);
     one(m->signed_msgs, (double)cs.signs);
     one(m->evidence, (double)cs.evidence);
 
@@ -325,7 +325,8 @@ tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, 
               GAUGE(cons_round, "consensus_round", "Round of the current height", NULL) &&
               GAUGE(cons_step, "consensus_step",
                     "Step of the current round (0 new, 1 propose, 2 prevote, 3 precommit, 4 commit, 5 done)", NULL) &&
-              COUNTER(rounds_started, "round_changes_total", "Rounds started since start", NULL) &&
+              COUNTER(round_changes, "round_changes_total",
+                      "Rounds above 0 started since start (round 0 of a height is not a change)", NULL) &&
               COUNTER(signed_msgs, "consensus_signed_total", "Proposals and votes this node signed", NULL) &&
               COUNTER(evidence, "evidence_total", "Double signs detected", NULL) &&
               (m->block_interval = tc_metrics_histogram(m->reg, "block_interval_seconds",

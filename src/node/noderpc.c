@@ -157,10 +157,11 @@ static json_t *m_getconsensusinfo(void *ctx, json_t *params, tc_rpc_error *e)
     enum tc_step step = tc_core_step(n->core);
     tc_core_stats st;
     tc_core_get_stats(n->core, &st);
-    json_t *r = json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "height", (json_int_t)tc_core_height(n->core),
+    json_t *r = json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "height", (json_int_t)tc_core_height(n->core),
                           "round", (json_int_t)tc_core_round(n->core), "step",
                           step <= TC_STEP_DONE ? steps[step] : "?", "locked_round", (json_int_t)lr, "valid_round",
-                          (json_int_t)vr, "rounds_started", (json_int_t)st.rounds, "signed", (json_int_t)st.signs,
+                          (json_int_t)vr, "rounds_started", (json_int_t)st.rounds, "round_changes",
+                          (json_int_t)st.round_changes, "signed", (json_int_t)st.signs,
                           "evidence", (json_int_t)st.evidence);
     tc_pubkey proposer;
     if (tc_core_proposer(n->core, tc_core_round(n->core), &proposer))
@@ -466,19 +467,66 @@ static json_t *m_getnetworkinfo(void *ctx, json_t *params, tc_rpc_error *e)
                      "listen_port", (json_int_t)tc_p2p_listen_port(n->p2p));
 }
 
+/* The longest setban: about ten years, "for good" to an operator, and far
+ * from overflowing when made milliseconds and added to the clock. */
+#define SETBAN_MAX_SECS (10ull * 365 * 86400)
+
+/* setban's bantime (params[2]): a whole number of seconds, 1 ..
+ * SETBAN_MAX_SECS, as milliseconds into *ms. false if it is anything else. */
+static bool setban_time(json_t *params, uint64_t *ms)
+{
+    json_t *v = json_array_get(params, 2);
+    if (!json_is_integer(v) || json_integer_value(v) <= 0 || (uint64_t)json_integer_value(v) > SETBAN_MAX_SECS)
+        return false;
+    *ms = (uint64_t)json_integer_value(v) * 1000;
+    return true;
+}
+
 static json_t *m_setban(void *ctx, json_t *params, tc_rpc_error *e)
 {
     tc_noderpc *n = ctx;
+    size_t np = json_is_array(params) ? json_array_size(params) : 0;
     const char *subject = param_str(params, 0), *cmd = param_str(params, 1);
-    uint64_t secs = 0;
-    if (subject == NULL || cmd == NULL || (strcmp(cmd, "add") != 0 && strcmp(cmd, "remove") != 0) ||
-        (json_array_size(params) > 2 && !param_uint(params, 2, &secs)))
+    if (np == 0)
         return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS,
-                           "usage: setban \"ip\"|\"key:<hex>\" \"add\"|\"remove\" [seconds]");
-    uint64_t ms = secs > UINT64_MAX / 1000 ? UINT64_MAX : secs * 1000; /* saturates: "forever" */
-    int err = strcmp(cmd, "add") == 0 ? tc_p2p_setban(n->p2p, subject, ms, "setban") : tc_p2p_unban(n->p2p, subject);
+                           "usage: setban \"ip\"|\"key:<hex>\" \"add\"|\"remove\" [bantime] (see help setban)");
+    if (subject == NULL)
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "subject: must be a string, an IP address or key:<hex>");
+    if (strchr(subject, '/'))
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS,
+                           "subject \"%s\": subnets are not supported, ban single addresses", subject);
+    bool add = cmd && strcmp(cmd, "add") == 0;
+    if (!add && !(cmd && strcmp(cmd, "remove") == 0))
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "command: must be \"add\" or \"remove\"");
+    uint64_t ms = 0; /* the configured ban-time */
+    if (np > 2 && !add)
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "bantime: only \"add\" takes one");
+    if (np > 2 && !setban_time(params, &ms))
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS,
+                           "bantime: must be a whole number of seconds from 1 to %llu (omit it for ban-time)",
+                           (unsigned long long)SETBAN_MAX_SECS);
+    if (np > 3)
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "absolute: not supported, bantime counts from now");
+    int err = add ? tc_p2p_setban(n->p2p, subject, ms, "setban") : tc_p2p_unban(n->p2p, subject);
+    if (err == TC_EINVAL)
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS,
+                           "subject \"%s\": not an IPv4 or IPv6 address, nor key:<64 hex digits>", subject);
+    if (err == TC_ENOTFOUND)
+        return tc_rpc_fail(e, RPC_MISC, "setban remove %s: not banned", subject);
     if (err)
         return tc_rpc_fail(e, RPC_MISC, "setban %s %s: %s", cmd, subject, tc_strerror(err));
+    return json_null();
+}
+
+static json_t *m_clearbanned(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    if (json_is_array(params) && json_array_size(params) > 0)
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "clearbanned takes no parameters");
+    int err = tc_p2p_clearbanned(n->p2p);
+    if (err)
+        return tc_rpc_fail(e, RPC_MISC, "clearbanned: %s (the bans are lifted until the next start)",
+                           tc_strerror(err));
     return json_null();
 }
 
@@ -592,7 +640,7 @@ static const struct {
      "getconsensusinfo\n"
      "Consensus height, round, step, locks.\n"
      "\n"
-     "Result: {height, round, step, locked_round, valid_round, rounds_started, signed, evidence, proposer, self}\n"
+     "Result: {height, round, step, locked_round, valid_round, rounds_started, round_changes, signed, evidence, proposer, self}\n"
      "\n"
      "Example:\n"
      "  time-cli --datadir DIR getconsensusinfo"},
@@ -703,18 +751,28 @@ static const struct {
      "Example:\n"
      "  time-cli --datadir DIR getnetworkinfo"},
     {"setban", m_setban,
-     "setban \"ip\"|\"key:<hex>\" \"add\"|\"remove\" [seconds]\n"
+     "setban \"ip\"|\"key:<hex>\" \"add\"|\"remove\" [bantime]\n"
      "Bans or unbans a peer; matching links are dropped; bans persist.\n"
      "\n"
      "Arguments:\n"
-     "  1. subject (string, required): an IP address or key:<node key hex>\n"
+     "  1. subject (string, required): an IPv4 or IPv6 address (no port, no subnet) or\n"
+     "     key:<64 hex digits of a node key>; listed in canonical form\n"
      "  2. command (string, required): add or remove\n"
-     "  3. seconds (number, optional): default ban-time\n"
+     "  3. bantime (number, optional, add only): seconds, 1 to 315360000 (ten years);\n"
+     "     default ban-time\n"
      "\n"
      "Result: null\n"
      "\n"
      "Example:\n"
      "  time-cli --datadir DIR setban 203.0.113.9 add 3600"},
+    {"clearbanned", m_clearbanned,
+     "clearbanned\n"
+     "Lifts every ban, the stored ones too.\n"
+     "\n"
+     "Result: null\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR clearbanned"},
     {"listbanned", m_listbanned,
      "listbanned\n"
      "Current bans with their expiry.\n"

@@ -97,7 +97,7 @@ static void test_persists_across_restart(void **state)
     assert_int_equal(tc_banlist_sweep(bl, t + 24 * HOUR), 1);
     assert_int_equal(tc_netstore_mem_ban_count(mem), 0);
     assert_int_equal(tc_banlist_add(bl, "x", t, t + HOUR, NULL), 0);
-    tc_banlist_clear(bl);
+    assert_int_equal(tc_banlist_clear(bl), 0);
     assert_int_equal(tc_netstore_mem_ban_count(mem), 0);
     tc_banlist_free(bl);
     tc_netstore_mem_free(mem);
@@ -109,6 +109,56 @@ static int failing_load(void *ctx, tc_ban_visit fn, void *arg)
     (void)fn;
     (void)arg;
     return TC_ESTORE;
+}
+
+/* Subjects: IPs and node keys in any spelling, made canonical; nothing else. */
+static void test_subject_parse(void **state)
+{
+    (void)state;
+    char out[TC_BAN_SUBJECT_MAX];
+    static const char *const good[][2] = {
+        {"203.0.113.5", "203.0.113.5"},
+        {"2001:DB8:0:0::7", "2001:db8::7"},
+        {"::1", "::1"},
+        {"key:ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB",
+         "key:abababababababababababababababababababababababababababababababab"},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        assert_int_equal(tc_ban_subject_parse(out, good[i][0]), 0);
+        assert_string_equal(out, good[i][1]);
+    }
+    static const char *const bad[] = {"", "x", "999.1.1.1", "1.2.3", "1.2.3.4:80", "[::1]", "10.0.0.0/8",
+                                      "host.example", " 1.2.3.4", "key:", "key:abab", "KEY:" "ab"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(tc_ban_subject_parse(out, bad[i]), TC_EINVAL);
+        assert_string_equal(out, "");
+    }
+}
+
+/* clearbanned empties the store, also of bans the list never loaded. */
+static void test_clear_store(void **state)
+{
+    (void)state;
+    tc_netstore_mem *mem = tc_netstore_mem_new();
+    tc_netstore st = tc_netstore_mem_iface(mem);
+    tc_ban b;
+    memset(&b, 0, sizeof b);
+    strcpy(b.subject, "10.0.0.1");
+    b.until_ms = 10 * HOUR;
+    assert_int_equal(st.ban_save(st.ctx, &b), 0);
+    strcpy(b.subject, "10.0.0.2");
+    assert_int_equal(st.ban_save(st.ctx, &b), 0);
+    int err;
+    tc_banlist *bl = tc_banlist_new(&st, HOUR, &err);
+    assert_non_null(bl);
+    strcpy(b.subject, "10.0.0.3"); /* stored behind the list's back */
+    assert_int_equal(st.ban_save(st.ctx, &b), 0);
+    assert_int_equal(tc_netstore_mem_ban_count(mem), 3);
+    assert_int_equal(tc_banlist_clear(bl), 0);
+    assert_int_equal(tc_netstore_mem_ban_count(mem), 0);
+    assert_false(tc_banlist_is_banned(bl, "10.0.0.1", HOUR));
+    tc_banlist_free(bl);
+    tc_netstore_mem_free(mem);
 }
 
 static void test_store_failure(void **state)
@@ -150,6 +200,8 @@ int main(void)
         cmocka_unit_test(test_longer_ban_wins),
         cmocka_unit_test(test_persists_across_restart),
         cmocka_unit_test(test_store_failure),
+        cmocka_unit_test(test_subject_parse),
+        cmocka_unit_test(test_clear_store),
         cmocka_unit_test(test_netstore_mem_addrs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

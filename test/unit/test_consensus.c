@@ -429,6 +429,19 @@ static void test_round_skip(void **state)
     finish(&h);
 }
 
+/* A non-proposer in round 0 after a dead proposer: a nil polka, then a
+ * quorum of precommits of any value but no quorum for nil or a value, so
+ * only timeout_precommit moves it on. */
+static void start_mixed_precommits(harness *h)
+{
+    start(h, non_proposer(0), NULL);
+    timeout(h, 0, TC_TIMEOUT_PROPOSE);
+    for (size_t k = 0; k < 2; k++)
+        vote(h, other(h, NV, k), TC_VOTE_PREVOTE, 0, NIL);
+    vote(h, other(h, NV, 0), TC_VOTE_PRECOMMIT, 0, NIL);
+    vote(h, other(h, NV, 1), TC_VOTE_PRECOMMIT, 0, val(9)); /* quorum of any, not of nil */
+}
+
 /* A dead proposer: after the propose timeout everyone precommits nil. A
  * quorum of nil precommits starts the next round at once; a quorum of mixed
  * precommits still waits out timeout_precommit (a value might yet win). */
@@ -450,15 +463,47 @@ static void test_nil_quorum_skips_precommit_wait(void **state)
     assert_non_null(find(&h, TC_ACT_TIMEOUT, 0)); /* round 1 arms its propose timeout */
     finish(&h);
 
-    start(&h, non_proposer(0), NULL);
-    timeout(&h, 0, TC_TIMEOUT_PROPOSE);
-    for (size_t k = 0; k < 2; k++)
-        vote(&h, other(&h, NV, k), TC_VOTE_PREVOTE, 0, NIL);
-    vote(&h, other(&h, NV, 0), TC_VOTE_PRECOMMIT, 0, NIL);
-    vote(&h, other(&h, NV, 1), TC_VOTE_PRECOMMIT, 0, val(9)); /* quorum of any, not of nil */
+    start_mixed_precommits(&h);
     assert_int_equal(tc_core_round(h.core), 0);
     timeout(&h, 0, TC_TIMEOUT_PRECOMMIT);
     assert_int_equal(tc_core_round(h.core), 1);
+    finish(&h);
+}
+
+/* round_changes counts rounds above 0 only: a height decided in round 0
+ * adds none (while `rounds` counts that height's round 0), a precommit
+ * timeout to round 1 adds one. */
+static void test_round_changes_counted(void **state)
+{
+    (void)state;
+    harness h;
+    tc_core_stats st;
+    start(&h, proposer_of(H, 0), NULL);
+    for (size_t k = 0; k < 3; k++)
+        vote(&h, other(&h, NV, k), TC_VOTE_PREVOTE, 0, h.value);
+    mark(&h);
+    for (size_t k = 0; k < 3; k++)
+        vote(&h, other(&h, NV, k), TC_VOTE_PRECOMMIT, 0, h.value);
+    const tc_core_action *a = find(&h, TC_ACT_NEXT_HEIGHT, 0);
+    assert_non_null(a);
+    tc_core_get_stats(h.core, &st);
+    assert_int_equal(st.rounds, 1);
+    assert_int_equal(st.round_changes, 0); /* decided in round 0 */
+    tc_core_start_height(h.core, H + 1, &vs, a->u.commit.cert);
+    drain(&h);
+    tc_core_get_stats(h.core, &st);
+    assert_int_equal(st.rounds, 2); /* round 0 of H + 1 is started, not changed to */
+    assert_int_equal(st.round_changes, 0);
+    finish(&h);
+
+    start_mixed_precommits(&h);
+    tc_core_get_stats(h.core, &st);
+    assert_int_equal(st.round_changes, 0);
+    timeout(&h, 0, TC_TIMEOUT_PRECOMMIT);
+    assert_int_equal(tc_core_round(h.core), 1);
+    tc_core_get_stats(h.core, &st);
+    assert_int_equal(st.rounds, 2);
+    assert_int_equal(st.round_changes, 1);
     finish(&h);
 }
 
@@ -793,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_future_height_replayed),
         cmocka_unit_test(test_certificate_decides),
         cmocka_unit_test(test_nil_quorum_skips_precommit_wait),
+        cmocka_unit_test(test_round_changes_counted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

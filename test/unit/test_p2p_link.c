@@ -285,6 +285,16 @@ static size_t load_vectors(vector *v, size_t max)
     return n;
 }
 
+/* The vector of a type among v[0..n) (fails the test if there is none). */
+static const vector *find_vector(const vector *v, size_t n, uint16_t type)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].type == type)
+            return &v[i];
+    fail_msg("no vector of type %u", (unsigned)type);
+    return NULL;
+}
+
 /* ---- raw clients (helper thread, blocking) --------------------------------- */
 
 typedef struct {
@@ -1152,11 +1162,7 @@ static void test_large_frames_keep_order(void **state)
     }
     vector v[64];
     size_t nv = load_vectors(v, 64);
-    const vector *txv = NULL;
-    for (size_t i = 0; i < nv; i++)
-        if (v[i].type == TC_MSG_TX)
-            txv = &v[i];
-    assert_non_null(txv);
+    const vector *txv = find_vector(v, nv, TC_MSG_TX);
     tc_tx tx;
     assert_int_equal(tc_tx_decode(&tx, txv->p + 2, txv->len - 2), 0);
     /* blocks of 0.1 to 1.9 MB, built before the link is up (slow under ASan) */
@@ -1707,6 +1713,115 @@ static void test_defaults_and_classes(void **state)
     assert_int_equal(err, TC_EINVAL);
 }
 
+/* ---- transaction credit (docs/protocol.md §6) ------------------------------ */
+
+/* B has every transaction A sent, or dropped A. */
+typedef struct {
+    const node *b;
+    uint64_t sent;
+} tx_sent;
+
+static bool txs_settled(void *arg)
+{
+    const tx_sent *w = arg;
+    return w->b->got[TC_MSG_TX] >= w->sent || tc_p2p_count(w->b->p) == 0;
+}
+
+/* B (gossip 5/s, burst 10; a credit of at most 100 items, each counting
+ * for 300 to 600 ms) asks A for `asked` transactions in getdatas of up to
+ * TC_MSG_MAX_INV hashes; A waits wait_ms, then sends `sent` transactions.
+ * Returns how many reached B; *banned: B banned A for the rate;
+ * *dropped: B's rate-limited gossip. */
+static uint64_t tx_answers(const vector *txv, uint64_t asked, uint64_t wait_ms, uint64_t sent, bool *banned,
+                           uint64_t *dropped)
+{
+    struct event_base *base = event_base_new();
+    node a, b;
+    node_start(&a, base, 1);
+    node_init(&b);
+    tc_p2p_config c;
+    node_config(&b, &c);
+    c.rates[TC_MC_GOSSIP] = (tc_rate){5, 10};
+    c.tx_credit_max = 100;
+    c.tx_credit_ms = 300;
+    node_start_cfg(&b, base, 2, &c);
+    assert_true(connect_pair(base, &a, &b));
+    uint64_t to_a = first_peer(b.p), to_b = first_peer(a.p);
+    tc_hash *h = tc_xcalloc(TC_MSG_MAX_INV, sizeof *h);
+    uint64_t n_getdata = 0;
+    for (uint64_t left = asked; left > 0; n_getdata++) {
+        tc_msg m;
+        tc_msg_init(&m, TC_MSG_GETDATA);
+        m.u.inv.type = TC_INV_TX;
+        m.u.inv.n = left < TC_MSG_MAX_INV ? (size_t)left : TC_MSG_MAX_INV;
+        for (size_t i = 0; i < m.u.inv.n; i++) { /* hashes nobody has: no answer comes by itself */
+            h[i].b[0] = (uint8_t)i;
+            h[i].b[1] = (uint8_t)(i >> 8);
+            h[i].b[2] = (uint8_t)n_getdata;
+        }
+        m.u.inv.h = h;
+        assert_int_equal(tc_p2p_send(b.p, to_a, &m), 0);
+        left -= m.u.inv.n;
+    }
+    free(h);
+    WAIT_STAT(base, &a, msgs_in[TC_MSG_GETDATA], n_getdata, 3000);
+    run_for(base, wait_ms);
+    for (uint64_t i = 0; i < sent; i++) {
+        tc_msg m;
+        tc_msg_init(&m, TC_MSG_TX);
+        m.u.tx = (tc_bytes){txv->p + 2, txv->len - 2};
+        assert_int_equal(tc_p2p_send(a.p, to_b, &m), 0);
+    }
+    tx_sent w = {&b, sent};
+    run_until(base, txs_settled, &w, 5000);
+    run_for(base, 50);
+    *banned = key_banned(&b, &a.kp.pk);
+    tc_p2p_stats st;
+    tc_p2p_get_stats(b.p, &st);
+    *dropped = st.dropped[TC_MC_GOSSIP];
+    if (*banned) {
+        tc_ban *bans;
+        size_t nb = tc_p2p_listbanned(b.p, &bans);
+        assert_int_equal(nb, 1);
+        assert_string_equal(bans[0].reason, "TC_ENET_RATE");
+        free(bans);
+    }
+    uint64_t got = b.got[TC_MSG_TX];
+    node_stop(&a);
+    node_stop(&b);
+    event_base_free(base);
+    return got;
+}
+
+/* Transactions we asked for pass the gossip bucket; the credit a peer earns
+ * from getdatas it never answers is capped and expires, so it cannot carry
+ * an unasked flood past the rate limit: the flooder is banned for the rate. */
+static void test_tx_credit_bounded(void **state)
+{
+    (void)state;
+    vector v[64];
+    size_t nv = load_vectors(v, 64);
+    const vector *txv = find_vector(v, nv, TC_MSG_TX);
+    bool banned;
+    uint64_t dropped;
+    /* honest: 100 asked-for transactions, ten times the burst, all taken */
+    assert_int_equal(tx_answers(txv, 100, 0, 100, &banned, &dropped), 100);
+    assert_false(banned);
+    assert_int_equal(dropped, 0);
+    /* 3,000 asked for, never answered, then a flood: only the cap (100) and
+     * the bucket (burst 10, 5/s) let anything through */
+    uint64_t got = tx_answers(txv, 3000, 0, 400, &banned, &dropped);
+    assert_true(got >= 100 && got < 100 + 30);
+    assert_true(banned);
+    /* 100 asked for, unanswered past the credit's life (< 2 x 300 ms), then
+     * a flood: the credit has expired, the bucket alone applies */
+    got = tx_answers(txv, 100, 700, 400, &banned, &dropped);
+    assert_true(got >= 10 && got < 30);
+    assert_true(banned);
+    for (size_t i = 0; i < nv; i++)
+        free(v[i].p);
+}
+
 /* ---- per-source inbound limits, descriptors, newer peers ------------------- */
 
 /* A raw peer from 127.0.0.1: handshake announcing `protocol`, then
@@ -2021,6 +2136,7 @@ int main(void)
         cmocka_unit_test(test_defaults_and_classes),
         cmocka_unit_test(test_handshake_and_every_message),
         cmocka_unit_test(test_large_frames_keep_order),
+        cmocka_unit_test(test_tx_credit_bounded),
         cmocka_unit_test(test_hostile_clients),
         cmocka_unit_test(test_mitm_fails),
         cmocka_unit_test(test_self_and_duplicate),
