@@ -21,7 +21,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     tc_node *n = arg;
     tc_log_info("node", "shutting down", "signal=%d", (int)sig);
-    tc_txdurable_drain(n->txd, n->p2p); /* what we admitted reaches the peers first */
+    tc_txdurable_drain(n->txd); /* what we admitted reaches the peers first */
 }
 
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
@@ -61,6 +61,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         n->stuck_step = step;
         n->stuck_ticks = 0;
     }
+}
+
+static void on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
+{
+    tc_node_heartbeat(arg);
 }
 
 static void free_liveness(void *ctx, const void *key, void *value)
@@ -153,6 +158,7 @@ static int open_p2p(tc_node *n, tc_errmsg *e)
     n->p2p = tc_p2p_new(n->base, &pc, &err);
     if (n->p2p == NULL)
         return tc_fail(e, err, "P2P on %s: %s", n->cfg.listen, tc_strerror(err));
+    tc_nodeio_set_p2p(&n->io, n->p2p);
     for (size_t i = 0; i < n->cfg.n_connect; i++)
         if ((err = tc_p2p_add_address(n->p2p, n->cfg.connect[i], TC_ADDR_CONNECT)) != 0 ||
             (err = tc_p2p_connect(n->p2p, n->cfg.connect[i])) != 0)
@@ -265,7 +271,7 @@ static void add_loop_events(tc_node *n)
     n->sighup = evsignal_new(n->base, SIGHUP, on_sighup, n);
     n->tick = event_new(n->base, -1, EV_PERSIST, on_tick, n);
     n->seen = tc_hmap_new(32);
-    n->heartbeat_ev = event_new(n->base, -1, EV_PERSIST, tc_node_on_heartbeat_timer, n);
+    n->heartbeat_ev = event_new(n->base, -1, EV_PERSIST, on_heartbeat_timer, n);
     struct timeval hb_every = {(time_t)n->cfg.heartbeat_interval_s, 0};
     event_add(n->heartbeat_ev, &hb_every);
     struct timeval second = {1, 0};
@@ -280,23 +286,23 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
     *out = NULL;
     tc_node *n = tc_xcalloc(1, sizeof *n);
     n->cfg = *cfg;
-    n->sync_fd = -1;
     tc_cert_init(&n->last_commit);
     tc_cert_init(&n->fetch.cert);
     tc_valset_init(&n->vs);
     n->cands = tc_cands_new();
     tc_signstate last;
     int err;
-    if ((err = open_state(n, e)) || (err = tc_node_open_signlog(n, &last, e)))
-        goto fail;
-    check_operator_key(n);
     n->base = event_base_new();
     if (n->base == NULL) {
         err = tc_fail(e, TC_EIO, "cannot create the event loop");
         goto fail;
     }
+    tc_nodeio_init(&n->io, n->base); /* peers once open_p2p has them */
+    if ((err = open_state(n, e)) || (err = tc_node_open_signlog(n, &last, e)))
+        goto fail;
+    check_operator_key(n);
     tc_node_sync_open(n);
-    if ((err = tc_txdurable_open(&n->txd, n->base, cfg->datadir, cfg->mempool_persist != 0, n->mp, e)) ||
+    if ((err = tc_txdurable_open(&n->txd, &n->io, cfg->datadir, cfg->mempool_persist != 0, n->mp, e)) ||
         (err = open_p2p(n, e)))
         goto fail;
     tc_node_driver_open(n, &last);
@@ -343,6 +349,8 @@ void tc_node_free(tc_node *n)
     }
     tc_nodemetrics_free(n->metrics);
     tc_rpc_free(n->rpc); /* removes the cookie */
+    if (n->io.ctx)
+        tc_nodeio_set_p2p(&n->io, NULL); /* nothing reaches a freed endpoint */
     tc_p2p_free(n->p2p);
     tc_peerstore_close(&n->netstore); /* after the P2P endpoint's last flush */
     tc_node_driver_close(n);
@@ -353,6 +361,7 @@ void tc_node_free(tc_node *n)
     tc_ledger_close(n->L); /* the store closes last: every commit is already durable */
     tc_pool_free(n->pool);
     tc_sigcache_free(n->cache);
+    tc_nodeio_release(&n->io); /* after every timer's owner has freed it */
     if (n->base)
         event_base_free(n->base);
     tc_genesis_release(&n->g);
