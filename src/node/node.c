@@ -30,37 +30,9 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     (void)tc_reload_run(&n->cfg); /* logs what it did or why not */
 }
 
-/* Damaged pages met by any read or write (an RPC, the mempool, sync): the
- * node stops with exit 2 rather than serve or build on a store it cannot
- * trust. Checked every tick, so within a second of the first. */
-static bool stop_if_damaged(tc_node *n)
-{
-    if (tc_chainstore_damaged(n->L) == NULL)
-        return false;
-    tc_node_stop_fatal(n, "a store read met damaged pages");
-    return true;
-}
-
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
-    tc_node *n = arg;
-    if (stop_if_damaged(n))
-        return;
-    tc_node_sync_peer_heights(n);
-    uint64_t h = tc_core_height(n->core);
-    uint32_t r = tc_core_round(n->core);
-    int step = (int)tc_core_step(n->core);
-    if (h == n->stuck_height && r == n->stuck_round && step == n->stuck_step) {
-        if (++n->stuck_ticks >= 2) {
-            tc_node_regossip(n, 0);
-            n->stuck_ticks = 0;
-        }
-    } else {
-        n->stuck_height = h;
-        n->stuck_round = r;
-        n->stuck_step = step;
-        n->stuck_ticks = 0;
-    }
+    tc_node_tick(arg);
 }
 
 static void on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)

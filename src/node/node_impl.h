@@ -3,7 +3,7 @@
  *   node.c         lifecycle and wiring: open everything, run, close;
  *   node_driver.c  the consensus driver: candidates, the core's actions,
  *                  commit, fetching a decided block, the next height, the
- *                  sign log and the locked block;
+ *                  sign log and the locked block, the once-a-second tick;
  *   node_gossip.c  P2P message handlers, regossip and heartbeats;
  *   node_sync.c    what tc_sync asks of the node.
  * The driver, the handlers and the sync reach peers, timers, clocks and the
@@ -129,6 +129,9 @@ tc_consensus_params tc_node_timing(const tc_node *n);
 void tc_node_stop_fatal(tc_node *n, const char *why);
 /* Starts consensus at tip + 1 (stops the node if the set is missing). */
 void tc_node_start_height(tc_node *n);
+/* Once a second: stops the node on store damage, feeds the sync peer
+ * heights, and regossips the round when consensus has not moved for two. */
+void tc_node_tick(tc_node *n);
 /* Carries out every action the core has queued. */
 void tc_node_drain(tc_node *n);
 /* The kept block of hash at height, or NULL. */
