@@ -21,7 +21,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     tc_node *n = arg;
     tc_log_info("node", "shutting down", "signal=%d", (int)sig);
-    tc_txdurable_drain(n->txd, n->p2p); /* what we admitted reaches the peers first */
+    tc_txdurable_drain(n->txd); /* what we admitted reaches the peers first */
 }
 
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
@@ -30,37 +30,14 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     (void)tc_reload_run(&n->cfg); /* logs what it did or why not */
 }
 
-/* Damaged pages met by any read or write (an RPC, the mempool, sync): the
- * node stops with exit 2 rather than serve or build on a store it cannot
- * trust. Checked every tick, so within a second of the first. */
-static bool stop_if_damaged(tc_node *n)
-{
-    if (tc_chainstore_damaged(n->L) == NULL)
-        return false;
-    tc_node_stop_fatal(n, "a store read met damaged pages");
-    return true;
-}
-
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
-    tc_node *n = arg;
-    if (stop_if_damaged(n))
-        return;
-    tc_node_sync_peer_heights(n);
-    uint64_t h = tc_core_height(n->core);
-    uint32_t r = tc_core_round(n->core);
-    int step = (int)tc_core_step(n->core);
-    if (h == n->stuck_height && r == n->stuck_round && step == n->stuck_step) {
-        if (++n->stuck_ticks >= 2) {
-            tc_node_regossip(n, 0);
-            n->stuck_ticks = 0;
-        }
-    } else {
-        n->stuck_height = h;
-        n->stuck_round = r;
-        n->stuck_step = step;
-        n->stuck_ticks = 0;
-    }
+    tc_node_tick(arg);
+}
+
+static void on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
+{
+    tc_node_heartbeat(arg);
 }
 
 static void free_liveness(void *ctx, const void *key, void *value)
@@ -153,6 +130,7 @@ static int open_p2p(tc_node *n, tc_errmsg *e)
     n->p2p = tc_p2p_new(n->base, &pc, &err);
     if (n->p2p == NULL)
         return tc_fail(e, err, "P2P on %s: %s", n->cfg.listen, tc_strerror(err));
+    tc_nodeio_set_p2p(&n->io, n->p2p);
     for (size_t i = 0; i < n->cfg.n_connect; i++)
         if ((err = tc_p2p_add_address(n->p2p, n->cfg.connect[i], TC_ADDR_CONNECT)) != 0 ||
             (err = tc_p2p_connect(n->p2p, n->cfg.connect[i])) != 0)
@@ -265,7 +243,7 @@ static void add_loop_events(tc_node *n)
     n->sighup = evsignal_new(n->base, SIGHUP, on_sighup, n);
     n->tick = event_new(n->base, -1, EV_PERSIST, on_tick, n);
     n->seen = tc_hmap_new(32);
-    n->heartbeat_ev = event_new(n->base, -1, EV_PERSIST, tc_node_on_heartbeat_timer, n);
+    n->heartbeat_ev = event_new(n->base, -1, EV_PERSIST, on_heartbeat_timer, n);
     struct timeval hb_every = {(time_t)n->cfg.heartbeat_interval_s, 0};
     event_add(n->heartbeat_ev, &hb_every);
     struct timeval second = {1, 0};
@@ -280,23 +258,23 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
     *out = NULL;
     tc_node *n = tc_xcalloc(1, sizeof *n);
     n->cfg = *cfg;
-    n->sync_fd = -1;
     tc_cert_init(&n->last_commit);
     tc_cert_init(&n->fetch.cert);
     tc_valset_init(&n->vs);
     n->cands = tc_cands_new();
     tc_signstate last;
     int err;
-    if ((err = open_state(n, e)) || (err = tc_node_open_signlog(n, &last, e)))
-        goto fail;
-    check_operator_key(n);
     n->base = event_base_new();
     if (n->base == NULL) {
         err = tc_fail(e, TC_EIO, "cannot create the event loop");
         goto fail;
     }
+    tc_nodeio_init(&n->io, n->base); /* peers once open_p2p has them */
+    if ((err = open_state(n, e)) || (err = tc_node_open_signlog(n, &last, e)))
+        goto fail;
+    check_operator_key(n);
     tc_node_sync_open(n);
-    if ((err = tc_txdurable_open(&n->txd, n->base, cfg->datadir, cfg->mempool_persist != 0, n->mp, e)) ||
+    if ((err = tc_txdurable_open(&n->txd, &n->io, cfg->datadir, cfg->mempool_persist != 0, n->mp, e)) ||
         (err = open_p2p(n, e)))
         goto fail;
     tc_node_driver_open(n, &last);
@@ -343,6 +321,8 @@ void tc_node_free(tc_node *n)
     }
     tc_nodemetrics_free(n->metrics);
     tc_rpc_free(n->rpc); /* removes the cookie */
+    if (n->io.ctx)
+        tc_nodeio_set_p2p(&n->io, NULL); /* nothing reaches a freed endpoint */
     tc_p2p_free(n->p2p);
     tc_peerstore_close(&n->netstore); /* after the P2P endpoint's last flush */
     tc_node_driver_close(n);
@@ -353,6 +333,7 @@ void tc_node_free(tc_node *n)
     tc_ledger_close(n->L); /* the store closes last: every commit is already durable */
     tc_pool_free(n->pool);
     tc_sigcache_free(n->cache);
+    tc_nodeio_release(&n->io); /* after every timer's owner has freed it */
     if (n->base)
         event_base_free(n->base);
     tc_genesis_release(&n->g);

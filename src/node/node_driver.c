@@ -8,7 +8,6 @@
 
 #include "store/chainstore.h"
 #include "store/signlog.h"
-#include "util/clock.h"
 #include "util/file.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -89,7 +88,7 @@ void tc_node_stop_fatal(tc_node *n, const char *why)
     else
         tc_log_error("node", "stopping", "reason=%s", why);
     n->exit_code = 2;
-    event_base_loopexit(n->base, NULL);
+    n->io.stop(n->io.ctx);
 }
 
 static int core_sign(void *ctx, const tc_hash *msg, tc_sig *sig)
@@ -111,8 +110,8 @@ static int core_get_value(void *ctx, uint64_t height, uint32_t round, tc_hash *v
     tc_block blk;
     tc_errmsg e;
     size_t skipped = 0;
-    int err = tc_ledger_build_block(n->L, txs, k, tc_clock_wall_ms(), &n->op_key.pk, &n->last_commit, &blk, &skipped,
-                                    &e);
+    int err = tc_ledger_build_block(n->L, txs, k, n->io.wall_ms(n->io.ctx), &n->op_key.pk, &n->last_commit, &blk,
+                                    &skipped, &e);
     free(txs);
     if (err) {
         tc_log_error("node", "cannot build a block", "height=%llu err=%s hint=%s", (unsigned long long)height, e.msg,
@@ -128,7 +127,7 @@ static int core_get_value(void *ctx, uint64_t height, uint32_t round, tc_hash *v
     return 0;
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+static void on_timer(void *arg)
 {
     timer *t = arg;
     t->armed = false;
@@ -153,15 +152,14 @@ static void schedule_timeout(tc_node *n, uint64_t height, uint32_t round, enum t
     t->round = round;
     t->kind = kind;
     t->armed = true;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    evtimer_add(t->ev, &tv);
+    n->io.timer_set(n->io.ctx, t->ev, ms);
 }
 
 void tc_node_push_encoded(tc_node *n, tc_msg *m, enum tc_hash_domain domain, const uint8_t *p, size_t len)
 {
     tc_hash h;
     tc_hash_once(domain, p, len, &h);
-    tc_p2p_push(n->p2p, m, &h, 0);
+    n->io.push(n->io.ctx, m, &h, 0);
 }
 
 static void broadcast_vote(tc_node *n, const tc_vote *v)
@@ -212,7 +210,7 @@ void tc_node_answer_check(tc_node *n, uint64_t height, const tc_hash *value)
     if (c == NULL)
         return; /* answered when the block arrives with its proposal */
     tc_errmsg e;
-    int err = tc_ledger_check_block(n->L, &c->blk, tc_clock_wall_ms(), &e);
+    int err = tc_ledger_check_block(n->L, &c->blk, n->io.wall_ms(n->io.ctx), &e);
     if (err) {
         char hex[65];
         tc_log_warn("node", "proposed block is invalid", "height=%llu proposer=%s reason=%s hint=%s",
@@ -234,7 +232,7 @@ static bool apply_decided(tc_node *n, const tc_block *blk, uint64_t height, uint
                           const tc_cert *cert)
 {
     tc_errmsg e;
-    uint64_t t0 = tc_clock_mono_ms();
+    uint64_t t0 = n->io.mono_ms(n->io.ctx);
     int err = tc_ledger_apply_block(n->L, blk, cert, &e);
     if (err) {
         /* A decided block that does not apply is a broken invariant or a full
@@ -244,18 +242,18 @@ static bool apply_decided(tc_node *n, const tc_block *blk, uint64_t height, uint
         tc_node_stop_fatal(n, "commit failed");
         return false;
     }
-    tc_mempool_block_committed(n->mp, blk, tc_clock_wall_ms());
+    tc_mempool_block_committed(n->mp, blk, n->io.wall_ms(n->io.ctx));
     tc_txdurable_block(n->txd);
     tc_signhold_on_commit(&n->hold, blk->hdr.height, blk->hdr.time_ms);
-    uint64_t now = tc_clock_mono_ms();
+    uint64_t now = n->io.mono_ms(n->io.ctx);
     tc_nodemetrics_on_commit(n->metrics, blk, now - n->committed_ms, now - n->height_started_ms, round);
     n->committed_ms = now;
     char hex[65];
     tc_log_info("node", "block committed", "height=%llu round=%u hash=%s txs=%zu signers=%zu apply_ms=%llu",
                 (unsigned long long)height, round, tc_hex_encode(hex, value->b, 32), blk->n_tx - 1, cert->n,
-                (unsigned long long)(tc_clock_mono_ms() - t0));
+                (unsigned long long)(n->io.mono_ms(n->io.ctx) - t0));
     tc_hash hash = *value;
-    tc_p2p_relay(n->p2p, TC_INV_BLOCK, &hash, 0);
+    n->io.relay(n->io.ctx, TC_INV_BLOCK, &hash, 0);
     return true;
 }
 
@@ -270,7 +268,7 @@ static bool apply_decided(tc_node *n, const tc_block *blk, uint64_t height, uint
 static void fetch_ask(tc_node *n)
 {
     tc_peer_info *peers;
-    size_t k = tc_p2p_peers(n->p2p, &peers), asked = 0;
+    size_t k = n->io.peers(n->io.ctx, &peers), asked = 0;
     tc_msg m;
     tc_msg_init(&m, TC_MSG_GETDATA);
     m.u.inv.type = TC_INV_BLOCK;
@@ -278,7 +276,7 @@ static void fetch_ask(tc_node *n)
     m.u.inv.h = &n->fetch.hash; /* borrowed */
     for (size_t j = 0; j < k && asked < FETCH_PEERS; j++) {
         const tc_peer_info *pi = &peers[(j + n->fetch.asks * FETCH_PEERS) % k];
-        if (pi->established && tc_p2p_send(n->p2p, pi->id, &m) == 0)
+        if (pi->established && n->io.send(n->io.ctx, pi->id, &m) == 0)
             asked++;
     }
     free(peers);
@@ -290,18 +288,17 @@ static void fetch_ask(tc_node *n)
     }
     n->fetch.asks++;
     tc_sync_on_height(n->sync, 0, n->fetch.height);
-    struct timeval tv = {0, FETCH_RETRY_MS * 1000};
-    evtimer_add(n->fetch.ev, &tv);
+    n->io.timer_set(n->io.ctx, n->fetch.ev, FETCH_RETRY_MS);
 }
 
 static void fetch_done(tc_node *n)
 {
     n->fetch.active = false;
     tc_cert_release(&n->fetch.cert);
-    evtimer_del(n->fetch.ev);
+    n->io.timer_cancel(n->io.ctx, n->fetch.ev);
 }
 
-static void on_fetch_timer(evutil_socket_t fd, short what, void *arg)
+static void on_fetch_timer(void *arg)
 {
     tc_node *n = arg;
     if (!n->fetch.active)
@@ -402,7 +399,7 @@ static void record_evidence(tc_node *n, const tc_vote *a, const tc_vote *b)
     tc_hash txid;
     tc_errmsg e;
     char hex[65];
-    int err = tc_mempool_add(n->mp, &tx, tc_clock_wall_ms(), &txid, &e);
+    int err = tc_mempool_add(n->mp, &tx, n->io.wall_ms(n->io.ctx), &txid, &e);
     tc_log_warn("node", "double sign seen", "validator=%s height=%llu round=%u evidence=%s hint=%s",
                 tc_hex_encode(hex, a->validator.b, 32), (unsigned long long)a->height, a->round,
                 err ? e.msg : "queued",
@@ -410,7 +407,7 @@ static void record_evidence(tc_node *n, const tc_vote *a, const tc_vote *b)
                 "log was restored from an old backup): its operator must stop all but one; it is jailed");
     if (err == 0) {
         tc_txdurable_admitted(n->txd, &tx, true); /* logs a failure */
-        tc_p2p_relay(n->p2p, TC_INV_TX, &txid, 0);
+        n->io.relay(n->io.ctx, TC_INV_TX, &txid, 0);
     }
     tc_tx_release(&tx);
 }
@@ -425,15 +422,14 @@ static bool ready_for_next_height(tc_node *n)
         return true;
     tc_mempool_stats st;
     tc_mempool_get_stats(n->mp, &st);
-    return st.txs > 0 || tc_clock_mono_ms() - n->committed_ms >= n->cfg.empty_block_interval_ms;
+    return st.txs > 0 || n->io.mono_ms(n->io.ctx) - n->committed_ms >= n->cfg.empty_block_interval_ms;
 }
 
-static void on_next_height(evutil_socket_t fd, short what, void *arg)
+static void on_next_height(void *arg)
 {
     tc_node *n = arg;
     if (!ready_for_next_height(n)) {
-        struct timeval poll = {0, TX_WAIT_POLL_MS * 1000};
-        evtimer_add(n->next_height_ev, &poll);
+        n->io.timer_set(n->io.ctx, n->next_height_ev, TX_WAIT_POLL_MS);
         return;
     }
     tc_node_start_height(n);
@@ -443,10 +439,8 @@ static void on_next_height(evutil_socket_t fd, short what, void *arg)
  * commit wait may already have used part of it). */
 static void schedule_next_height(tc_node *n)
 {
-    uint64_t interval = tc_node_timing(n).block_interval_ms, since = tc_clock_mono_ms() - n->committed_ms;
-    uint64_t ms = since < interval ? interval - since : 0;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    evtimer_add(n->next_height_ev, &tv);
+    uint64_t interval = tc_node_timing(n).block_interval_ms, since = n->io.mono_ms(n->io.ctx) - n->committed_ms;
+    n->io.timer_set(n->io.ctx, n->next_height_ev, since < interval ? interval - since : 0);
 }
 
 void tc_node_drain(tc_node *n)
@@ -496,6 +490,40 @@ void tc_node_drain(tc_node *n)
     }
 }
 
+/* ---- the once-a-second tick ---------------------------------------------------- */
+
+/* Damaged pages met by any read or write (an RPC, the mempool, sync): the
+ * node stops with exit 2 rather than serve or build on a store it cannot
+ * trust. Checked every tick, so within a second of the first. */
+static bool stop_if_damaged(tc_node *n)
+{
+    if (tc_chainstore_damaged(n->L) == NULL)
+        return false;
+    tc_node_stop_fatal(n, "a store read met damaged pages");
+    return true;
+}
+
+void tc_node_tick(tc_node *n)
+{
+    if (stop_if_damaged(n))
+        return;
+    tc_node_sync_peer_heights(n);
+    uint64_t h = tc_core_height(n->core);
+    uint32_t r = tc_core_round(n->core);
+    int step = (int)tc_core_step(n->core);
+    if (h == n->stuck_height && r == n->stuck_round && step == n->stuck_step) {
+        if (++n->stuck_ticks >= 2) {
+            tc_node_regossip(n, 0);
+            n->stuck_ticks = 0;
+        }
+    } else {
+        n->stuck_height = h;
+        n->stuck_round = r;
+        n->stuck_step = step;
+        n->stuck_ticks = 0;
+    }
+}
+
 typedef struct {
     const tc_node *n;
     const char **addrs;
@@ -521,7 +549,7 @@ static void update_mesh(tc_node *n)
         return;
     mesh_walk w = {n, tc_xcalloc(n->vs.n, sizeof(char *)), 0};
     if (tc_ledger_each_mn(n->L, mesh_add, &w) == 0) {
-        tc_p2p_set_mesh(n->p2p, w.addrs, w.count);
+        n->io.set_mesh(n->io.ctx, w.addrs, w.count);
         n->mesh_for = h;
     }
     for (size_t i = 0; i < w.count; i++)
@@ -548,7 +576,7 @@ void tc_node_start_height(tc_node *n)
         if (h > 1 && tc_ledger_get_cert(n->L, h - 1, &n->last_commit) != 0)
             tc_cert_init(&n->last_commit);
     }
-    n->height_started_ms = tc_clock_mono_ms();
+    n->height_started_ms = n->io.mono_ms(n->io.ctx);
     tc_core_start_height(n->core, h, &vs, &n->last_commit);
     tc_valset_release(&vs);
     tc_cands_prune(n->cands, h, scheduled, n);
@@ -622,7 +650,7 @@ int tc_node_open_signlog(tc_node *n, tc_signstate *last, tc_errmsg *e)
     if (!n->has_op_key)
         return 0;
     return tc_signhold_start(&n->hold, n->L, &n->op_key.pk, last->height, path,
-                             strcmp(n->cfg.resume_signing, "now") == 0, tc_clock_wall_ms(),
+                             strcmp(n->cfg.resume_signing, "now") == 0, n->io.wall_ms(n->io.ctx),
                              n->g.net->max_block_drift_ms, e);
 }
 
@@ -637,24 +665,24 @@ void tc_node_driver_open(tc_node *n, const tc_signstate *last)
     n->core = tc_core_new(&cc);
     for (size_t i = 0; i < MAX_TIMERS; i++) {
         n->timers[i].n = n;
-        n->timers[i].ev = evtimer_new(n->base, on_timer, &n->timers[i]);
+        n->timers[i].ev = n->io.timer_new(n->io.ctx, on_timer, &n->timers[i]);
     }
-    n->next_height_ev = evtimer_new(n->base, on_next_height, n);
-    n->fetch.ev = evtimer_new(n->base, on_fetch_timer, n);
+    n->next_height_ev = n->io.timer_new(n->io.ctx, on_next_height, n);
+    n->fetch.ev = n->io.timer_new(n->io.ctx, on_fetch_timer, n);
 }
 
 void tc_node_driver_close(tc_node *n)
 {
     for (size_t i = 0; i < MAX_TIMERS; i++)
         if (n->timers[i].ev)
-            event_free(n->timers[i].ev);
+            n->io.timer_free(n->io.ctx, n->timers[i].ev);
     if (n->next_height_ev)
-        event_free(n->next_height_ev);
+        n->io.timer_free(n->io.ctx, n->next_height_ev);
     tc_core_free(n->core);
     tc_cands_free(n->cands);
     tc_cert_release(&n->fetch.cert);
     if (n->fetch.ev)
-        event_free(n->fetch.ev);
+        n->io.timer_free(n->io.ctx, n->fetch.ev);
     tc_cert_release(&n->last_commit);
     tc_valset_release(&n->vs);
 }

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/clock.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -18,7 +17,7 @@
 /* A reply to a peer that may have gone in the meantime: nothing to do then. */
 static void reply(tc_node *n, uint64_t peer, const tc_msg *m)
 {
-    if (tc_p2p_send(n->p2p, peer, m) != 0)
+    if (n->io.send(n->io.ctx, peer, m) != 0)
         tc_log_debug("p2p", "reply not sent", "peer=%llu type=%s", (unsigned long long)peer,
                      tc_msg_type_name(m->type));
 }
@@ -28,7 +27,7 @@ static void send_or_broadcast(tc_node *n, uint64_t peer, const tc_msg *m)
     if (peer)
         reply(n, peer, m);
     else
-        tc_p2p_broadcast(n->p2p, m, 0);
+        n->io.broadcast(n->io.ctx, m, 0);
 }
 
 /* Consensus messages go out once; a peer that connected later, or a round
@@ -89,12 +88,12 @@ static int on_tx(tc_node *n, uint64_t peer, const tc_bytes *raw)
         return TC_EBADVAL;
     tc_hash txid;
     tc_errmsg e;
-    int err = tc_mempool_add(n->mp, &tx, tc_clock_wall_ms(), &txid, &e);
+    int err = tc_mempool_add(n->mp, &tx, n->io.wall_ms(n->io.ctx), &txid, &e);
     if (err == 0)
         tc_txdurable_admitted(n->txd, &tx, false); /* durable within the group window; logs a failure */
     tc_tx_release(&tx);
     if (err == 0)
-        tc_p2p_relay(n->p2p, TC_INV_TX, &txid, peer);
+        n->io.relay(n->io.ctx, TC_INV_TX, &txid, peer);
     else if (err != TC_EEXIST)
         tc_log_debug("mempool", "transaction refused", "reason=%s", e.msg);
     /* A peer may relay what our state no longer accepts: never a violation. */
@@ -130,7 +129,7 @@ static void serve_blocks(tc_node *n, uint64_t peer, const tc_msg_inv *inv)
     tc_buf_init(&raw);
     tc_buf_init(&cert);
     for (size_t i = 0; i < inv->n && i < BLOCK_ANSWERS_MAX; i++) {
-        if (tc_p2p_queued(n->p2p, peer) > BLOCK_ANSWER_QUEUE)
+        if (n->io.queued(n->io.ctx, peer) > BLOCK_ANSWER_QUEUE)
             break;
         tc_msg m;
         tc_msg_init(&m, TC_MSG_BLOCK);
@@ -274,7 +273,7 @@ static int on_proposal(tc_node *n, uint64_t peer, const tc_msg_proposal *mp)
      * earlier run's last messages circulate); counted once verified, so
      * nobody without the key can keep the hold on */
     if (n->hold.held && tc_pubkey_eq(&p.proposer, &n->op_key.pk) && tc_proposal_verify(&p, n->g.chain_id) == 0)
-        tc_signhold_sighting(&n->hold, "proposal", p.height, tc_clock_wall_ms());
+        tc_signhold_sighting(&n->hold, "proposal", p.height, n->io.wall_ms(n->io.ctx));
     int rc = tc_core_on_proposal(n->core, &p);
     tc_nodemetrics_on_proposal(n->metrics, rc);
     int violation = proposal_violation(n, &p, rc);
@@ -328,7 +327,7 @@ static int on_vote(tc_node *n, uint64_t peer, const tc_bytes *raw)
         return TC_EBADVAL;
     note_height(n, peer, v.height);
     if (n->hold.held && tc_pubkey_eq(&v.validator, &n->op_key.pk) && tc_vote_verify(&v, n->g.chain_id) == 0)
-        tc_signhold_sighting(&n->hold, "vote", v.height, tc_clock_wall_ms()); /* as for proposals */
+        tc_signhold_sighting(&n->hold, "vote", v.height, n->io.wall_ms(n->io.ctx)); /* as for proposals */
     int rc = tc_core_on_vote(n->core, &v);
     tc_nodemetrics_on_vote(n->metrics, v.type, rc);
     if (rc == 0 || rc == TC_ECONS_CONFLICT) {
@@ -349,7 +348,7 @@ static int on_heartbeat(tc_node *n, uint64_t peer, const tc_msg_heartbeat *hb)
 {
     if (tc_msg_heartbeat_verify(hb, n->g.chain_id) != 0)
         return TC_ESIG;
-    uint64_t now = tc_clock_wall_ms();
+    uint64_t now = n->io.wall_ms(n->io.ctx);
     uint64_t off = hb->time_ms > now ? hb->time_ms - now : now - hb->time_ms; /* no wrap, either clock at a limit */
     if (off > HEARTBEAT_SKEW_MS)
         return 0; /* stale or clock-skewed: not proof of anything now */
@@ -374,7 +373,7 @@ static int on_heartbeat(tc_node *n, uint64_t peer, const tc_msg_heartbeat *hb)
     fwd.u.heartbeat = *hb;
     tc_hash id;
     tc_msg_heartbeat_sign_bytes(hb, n->g.chain_id, &id);
-    tc_p2p_push(n->p2p, &fwd, &id, peer);
+    n->io.push(n->io.ctx, &fwd, &id, peer);
     return 0;
 }
 
@@ -418,17 +417,15 @@ void tc_node_on_peer(void *ctx, uint64_t peer, bool up)
     if (!up) {
         tc_sync_on_peer_down(n->sync, peer);
     } else {
-        if (tc_p2p_peer(n->p2p, peer, &pi) == 0)
+        if (n->io.peer(n->io.ctx, peer, &pi) == 0)
             tc_sync_on_height(n->sync, peer, pi.height);
         tc_node_regossip(n, peer);
-        tc_txdurable_announce(n->txd, n->p2p);
+        tc_txdurable_announce(n->txd);
     }
 }
 
-
-void tc_node_on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
+void tc_node_heartbeat(tc_node *n)
 {
-    tc_node *n = arg;
     if (!n->has_op_key)
         return;
     tc_msg m;
@@ -436,12 +433,12 @@ void tc_node_on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
     tc_msg_heartbeat *hb = &m.u.heartbeat;
     hb->key = n->op_key.pk;
     hb->height = tc_ledger_height(n->L);
-    hb->time_ms = tc_clock_wall_ms();
+    hb->time_ms = n->io.wall_ms(n->io.ctx);
     const char *adv = tc_config_advertise(&n->cfg); /* never a wildcard */
     if (adv == NULL || tc_netaddr_set(&hb->addr, adv) != 0)
         return;
     tc_msg_heartbeat_sign(hb, n->g.chain_id, &n->op_key);
     tc_hash id;
     tc_msg_heartbeat_sign_bytes(hb, n->g.chain_id, &id);
-    tc_p2p_push(n->p2p, &m, &id, 0);
+    n->io.push(n->io.ctx, &m, &id, 0);
 }

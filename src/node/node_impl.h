@@ -3,14 +3,15 @@
  *   node.c         lifecycle and wiring: open everything, run, close;
  *   node_driver.c  the consensus driver: candidates, the core's actions,
  *                  commit, fetching a decided block, the next height, the
- *                  sign log and the locked block;
+ *                  sign log and the locked block, the once-a-second tick;
  *   node_gossip.c  P2P message handlers, regossip and heartbeats;
  *   node_sync.c    what tc_sync asks of the node.
+ * The driver, the handlers and the sync reach peers, timers, clocks and the
+ * loop only through n->io (nodeio.h), which node.c installs; only node.c
+ * touches libevent, tc_p2p's lifecycle and tc_clock itself.
  * Everything runs on the loop thread. Nothing outside src/node includes this. */
 #ifndef TC_NODE_NODE_IMPL_H
 #define TC_NODE_NODE_IMPL_H
-
-#include <event2/event.h>
 
 #include "chain/genesis.h"
 #include "consensus/core.h"
@@ -20,6 +21,7 @@
 #include "node/candidates.h"
 #include "node/datadir.h"
 #include "node/node.h"
+#include "node/nodeio.h"
 #include "node/nodemetrics.h"
 #include "node/noderpc.h"
 #include "node/signhold.h"
@@ -38,7 +40,8 @@
 #define HEARTBEAT_SKEW_MS (10 * 60 * 1000) /* heartbeats dated further off are ignored */
 #define HEARTBEAT_MIN_GAP_MS 1000          /* a newer heartbeat of a key counts (and is relayed) only this much later */
 
-#define HEARTBEAT_MIN_GAP_MS 1000          /* a newer heartbeat of a key counts (and is relayed) only this much later */
+struct event;
+struct event_base;
 
 /* What the node knows of a masternode's liveness from its heartbeats. */
 typedef struct {
@@ -50,7 +53,7 @@ typedef struct {
 
 typedef struct {
     struct tc_node *n;
-    struct event *ev;
+    tc_nodeio_timer *ev;
     bool armed;
     uint64_t height;
     uint32_t round;
@@ -60,7 +63,8 @@ typedef struct {
 struct tc_node {
     tc_config cfg;
     tc_genesis g;
-    struct event_base *base;
+    tc_nodeio io;                 /* the outside world of the driver, handlers and sync */
+    struct event_base *base;      /* node.c only */
     struct event *sigint, *sigterm, *sighup, *tick;
     tc_datadir *dd;
     tc_keypair node_key, op_key;
@@ -87,7 +91,7 @@ struct tc_node {
         tc_hash hash;
         tc_cert cert;
         uint32_t asks;
-        struct event *ev;         /* asks again until it is applied */
+        tc_nodeio_timer *ev;      /* asks again until it is applied */
     } fetch;
     timer timers[MAX_TIMERS];
     tc_cert last_commit; /* certificate of the tip, for the next proposal */
@@ -101,15 +105,12 @@ struct tc_node {
     tc_hash mesh_for;             /* validator-set hash the mesh was built for */
     tc_hmap *seen;                /* operator key -> liveness */
     struct event *heartbeat_ev;
-    struct event *next_height_ev; /* paces heights to the block interval */
+    tc_nodeio_timer *next_height_ev; /* paces heights to the block interval */
     tc_sync *sync;
-    struct event *sync_ev;        /* the sync's timer */
-    int sync_fd;                  /* eventfd: the sync's verifier threads wake the loop */
-    struct event *sync_notify_ev; /* reads sync_fd */
+    tc_nodeio_timer *sync_ev;     /* the sync's timer */
+    tc_nodeio_wake *sync_wake;    /* the sync's verifier threads wake the loop */
     int exit_code;
 };
-
-/* ---- candidates ------------------------------------------------------------- */
 
 /* ---- node_driver.c -------------------------------------------------------- */
 
@@ -128,6 +129,9 @@ tc_consensus_params tc_node_timing(const tc_node *n);
 void tc_node_stop_fatal(tc_node *n, const char *why);
 /* Starts consensus at tip + 1 (stops the node if the set is missing). */
 void tc_node_start_height(tc_node *n);
+/* Once a second: stops the node on store damage, feeds the sync peer
+ * heights, and regossips the round when consensus has not moved for two. */
+void tc_node_tick(tc_node *n);
 /* Carries out every action the core has queued. */
 void tc_node_drain(tc_node *n);
 /* The kept block of hash at height, or NULL. */
@@ -159,13 +163,13 @@ void tc_node_regossip(tc_node *n, uint64_t peer);
 /* Whether key is a registered masternode in our state (jailed or not); true
  * when the store cannot tell. */
 bool tc_node_is_masternode(tc_node *n, const tc_pubkey *key);
-/* The heartbeat timer's callback (arg is the node): signs and pushes ours. */
-void tc_node_on_heartbeat_timer(evutil_socket_t fd, short what, void *arg);
+/* The heartbeat timer's work: signs and pushes ours (validators only). */
+void tc_node_heartbeat(tc_node *n);
 
 /* ---- node_sync.c ---------------------------------------------------------- */
 
-/* Creates the block sync over the node, with its timer and the eventfd its
- * verifier threads wake the loop through. */
+/* Creates the block sync over the node, with its timer and the wake-up its
+ * verifier threads (if io allows them) post to the loop. */
 void tc_node_sync_open(tc_node *n);
 /* Frees what tc_node_sync_open made (joins the verifier threads first). */
 void tc_node_sync_close(tc_node *n);

@@ -6,7 +6,6 @@
 
 #include "store/txjournal.h"
 #include "util/buf.h"
-#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -16,12 +15,12 @@
 #define TXD_DRAIN_QUIET_MS 150        /* no admission or fetch for this long: relays are done */
 
 struct tc_txdurable {
-    struct event_base *base;
+    const tc_nodeio *io;
     tc_mempool *mp;
     tc_txjournal *j;          /* NULL: not persisted */
-    struct event *group_ev;   /* the group commit */
-    struct event *drain_ev;
-    tc_p2p *p2p;              /* while draining */
+    tc_nodeio_timer *group_ev; /* the group commit */
+    tc_nodeio_timer *drain_ev; /* polls while draining */
+    bool draining;
     uint64_t drain_started_ms;
     uint64_t last_activity_ms; /* monotonic: last admission or fetch */
     tc_buf enc;
@@ -86,38 +85,32 @@ static int rewrite(tc_txdurable *d)
     return err;
 }
 
-static void on_group(evutil_socket_t fd, short what, void *arg)
+static void on_group(void *arg)
 {
-    (void)fd;
-    (void)what;
     tc_txdurable *d = arg;
     int err = tc_txjournal_sync(d->j);
     if (err)
         tc_log_error("mempool", "journal sync failed", "err=%s", tc_strerror(err));
 }
 
-static void on_drain(evutil_socket_t fd, short what, void *arg);
+static void on_drain(void *arg);
 
-int tc_txdurable_open(tc_txdurable **out, struct event_base *base, const char *datadir, bool persist,
-                      tc_mempool *mp, tc_errmsg *e)
+int tc_txdurable_open(tc_txdurable **out, const tc_nodeio *io, const char *datadir, bool persist, tc_mempool *mp,
+                      tc_errmsg *e)
 {
     *out = NULL;
     tc_txdurable *d = tc_xcalloc(1, sizeof *d);
-    d->base = base;
+    d->io = io;
     d->mp = mp;
     tc_buf_init(&d->enc);
-    d->group_ev = evtimer_new(base, on_group, d);
-    d->drain_ev = event_new(base, -1, EV_PERSIST, on_drain, d);
+    d->group_ev = io->timer_new(io->ctx, on_group, d);
+    d->drain_ev = io->timer_new(io->ctx, on_drain, d);
     int err = 0;
-    if (d->group_ev == NULL || d->drain_ev == NULL) {
-        err = tc_fail(e, TC_EIO, "cannot create the journal timers");
-        goto fail;
-    }
     if (persist) {
         size_t pn = strlen(datadir) + sizeof TC_TXD_JOURNAL_FILE + 1;
         char *path = tc_xmalloc(pn);
         snprintf(path, pn, "%s/%s", datadir, TC_TXD_JOURNAL_FILE);
-        load_ctx lc = {mp, tc_clock_wall_ms(), 0, 0};
+        load_ctx lc = {mp, io->wall_ms(io->ctx), 0, 0};
         tc_txjournal_info info;
         err = tc_txjournal_open(&d->j, path, load_one, &lc, &info);
         if (err)
@@ -142,7 +135,7 @@ fail:
 
 int tc_txdurable_admitted(tc_txdurable *d, const tc_tx *tx, bool durable)
 {
-    d->last_activity_ms = tc_clock_mono_ms();
+    d->last_activity_ms = d->io->mono_ms(d->io->ctx);
     if (d->j == NULL)
         return 0;
     tc_buf_reset(&d->enc);
@@ -150,10 +143,8 @@ int tc_txdurable_admitted(tc_txdurable *d, const tc_tx *tx, bool durable)
     int err = tc_txjournal_append(d->j, d->enc.p, d->enc.len);
     if (err == 0 && durable)
         err = tc_txjournal_sync(d->j); /* also covers the group still waiting */
-    else if (err == 0 && !evtimer_pending(d->group_ev, NULL)) {
-        struct timeval tv = {0, TXD_GROUP_MS * 1000};
-        evtimer_add(d->group_ev, &tv);
-    }
+    else if (err == 0 && !d->io->timer_pending(d->io->ctx, d->group_ev))
+        d->io->timer_set(d->io->ctx, d->group_ev, TXD_GROUP_MS);
     if (err)
         tc_log_error("mempool", "journal append failed", "err=%s durable=%d", tc_strerror(err), (int)durable);
     return err;
@@ -161,7 +152,7 @@ int tc_txdurable_admitted(tc_txdurable *d, const tc_tx *tx, bool durable)
 
 void tc_txdurable_served(tc_txdurable *d)
 {
-    d->last_activity_ms = tc_clock_mono_ms();
+    d->last_activity_ms = d->io->mono_ms(d->io->ctx);
 }
 
 void tc_txdurable_block(tc_txdurable *d)
@@ -178,7 +169,7 @@ void tc_txdurable_block(tc_txdurable *d)
         (void)rewrite(d);
 }
 
-void tc_txdurable_announce(tc_txdurable *d, tc_p2p *p2p)
+void tc_txdurable_announce(tc_txdurable *d)
 {
     tc_mempool_stats st;
     tc_mempool_get_stats(d->mp, &st);
@@ -187,48 +178,48 @@ void tc_txdurable_announce(tc_txdurable *d, tc_p2p *p2p)
     tc_hash *ids = tc_xcalloc(st.txs, sizeof *ids);
     size_t k = tc_mempool_txids(d->mp, ids, st.txs);
     for (size_t i = 0; i < k; i++)
-        tc_p2p_relay(p2p, TC_INV_TX, &ids[i], 0);
+        d->io->relay(d->io->ctx, TC_INV_TX, &ids[i], 0);
     free(ids);
 }
 
-static bool queues_empty(tc_p2p *p2p)
+static bool queues_empty(const tc_nodeio *io)
 {
     tc_peer_info *peers = NULL;
-    size_t k = tc_p2p_peers(p2p, &peers);
+    size_t k = io->peers(io->ctx, &peers);
     bool empty = true;
     for (size_t i = 0; i < k && empty; i++)
-        empty = !peers[i].established || tc_p2p_queued(p2p, peers[i].id) == 0;
+        empty = !peers[i].established || io->queued(io->ctx, peers[i].id) == 0;
     free(peers);
     return empty;
 }
 
-static void on_drain(evutil_socket_t fd, short what, void *arg)
+/* Polls every TXD_DRAIN_POLL_MS until the relays are done or time is up. */
+static void on_drain(void *arg)
 {
-    (void)fd;
-    (void)what;
     tc_txdurable *d = arg;
-    uint64_t now = tc_clock_mono_ms();
+    const tc_nodeio *io = d->io;
+    uint64_t now = io->mono_ms(io->ctx);
     bool quiet = now - d->last_activity_ms >= TXD_DRAIN_QUIET_MS;
     bool late = now - d->drain_started_ms >= TC_TXD_DRAIN_MAX_MS;
-    if (!(quiet && queues_empty(d->p2p)) && !late)
-        return;
-    if (late)
-        tc_log_warn("node", "relay drain cut short", "waited_ms=%llu", (unsigned long long)(now - d->drain_started_ms));
-    event_del(d->drain_ev);
-    event_base_loopexit(d->base, NULL);
-}
-
-void tc_txdurable_drain(tc_txdurable *d, tc_p2p *p2p)
-{
-    if (d->p2p != NULL || p2p == NULL) {
-        event_base_loopexit(d->base, NULL); /* a second signal: no more waiting */
+    if (!(quiet && queues_empty(io)) && !late) {
+        io->timer_set(io->ctx, d->drain_ev, TXD_DRAIN_POLL_MS);
         return;
     }
-    d->p2p = p2p;
-    d->drain_started_ms = tc_clock_mono_ms();
-    struct timeval tv = {0, TXD_DRAIN_POLL_MS * 1000};
-    event_add(d->drain_ev, &tv);
-    on_drain(-1, 0, d); /* nothing owed: exit now */
+    if (late)
+        tc_log_warn("node", "relay drain cut short", "waited_ms=%llu", (unsigned long long)(now - d->drain_started_ms));
+    io->timer_cancel(io->ctx, d->drain_ev);
+    io->stop(io->ctx);
+}
+
+void tc_txdurable_drain(tc_txdurable *d)
+{
+    if (d->draining) {
+        d->io->stop(d->io->ctx); /* a second signal: no more waiting */
+        return;
+    }
+    d->draining = true;
+    d->drain_started_ms = d->io->mono_ms(d->io->ctx);
+    on_drain(d); /* nothing owed: exit now */
 }
 
 void tc_txdurable_close(tc_txdurable *d)
@@ -244,10 +235,8 @@ void tc_txdurable_close(tc_txdurable *d)
         if (err == 0)
             tc_log_info("mempool", "pending transactions saved", "txs=%zu", st.txs);
     }
-    if (d->group_ev)
-        event_free(d->group_ev);
-    if (d->drain_ev)
-        event_free(d->drain_ev);
+    d->io->timer_free(d->io->ctx, d->group_ev);
+    d->io->timer_free(d->io->ctx, d->drain_ev);
     tc_txjournal_close(d->j);
     tc_buf_release(&d->enc);
     free(d);

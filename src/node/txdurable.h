@@ -14,11 +14,9 @@
 
 #include <stdbool.h>
 
-#include <event2/event.h>
-
 #include "chain/tx.h"
 #include "mempool/mempool.h"
-#include "net/p2p.h"
+#include "node/nodeio.h"
 #include "util/err.h"
 
 #define TC_TXD_JOURNAL_FILE "mempool.journal"
@@ -28,10 +26,11 @@ typedef struct tc_txdurable tc_txdurable;
 
 /* Opens the journal in datadir (persist false: none; admissions are only
  * timed for the drain), loads it into mp and rewrites it to what mp admitted.
- * The result lives on base until tc_txdurable_close. Returns 0 or TC_EIO /
+ * Its timers, clocks and relays go through io (borrowed: it outlives the
+ * result, which lives until tc_txdurable_close). Returns 0 or TC_EIO /
  * TC_ESTORE_FULL with e filled; a damaged journal is never an error. */
-int tc_txdurable_open(tc_txdurable **out, struct event_base *base, const char *datadir, bool persist,
-                      tc_mempool *mp, tc_errmsg *e) TC_MUST_CHECK;
+int tc_txdurable_open(tc_txdurable **out, const tc_nodeio *io, const char *datadir, bool persist, tc_mempool *mp,
+                      tc_errmsg *e) TC_MUST_CHECK;
 
 /* Records tx, just admitted to the pool. durable: the journal entry (and
  * every earlier one) is on disk when this returns 0; else it is within
@@ -45,16 +44,16 @@ void tc_txdurable_served(tc_txdurable *d);
 /* Announces every pending transaction to the peers that have not heard of
  * it (a peer just connected; what was restored from the journal, or admitted
  * while it was away, reaches it). */
-void tc_txdurable_announce(tc_txdurable *d, tc_p2p *p2p);
+void tc_txdurable_announce(tc_txdurable *d);
 
 /* After a committed block: rewrites the journal if it grew well past the
  * live set (committed and evicted entries leave). */
 void tc_txdurable_block(tc_txdurable *d);
 
-/* Starts the graceful-stop drain: base's loop exits once relays are done
- * (peer queues empty, no admission or fetch for a quiet spell) or after
- * TC_TXD_DRAIN_MAX_MS. A second call exits at once. */
-void tc_txdurable_drain(tc_txdurable *d, tc_p2p *p2p);
+/* Starts the graceful-stop drain: the loop is stopped (io's stop) once relays
+ * are done (peer queues empty, no admission or fetch for a quiet spell) or
+ * after TC_TXD_DRAIN_MAX_MS. A second call stops it at once. */
+void tc_txdurable_drain(tc_txdurable *d);
 
 /* Syncs and rewrites the journal from the pool (graceful stop), then frees.
  * Call before the pool is freed. NULL is a no-op. */
