@@ -21,6 +21,7 @@ static const char *const contexts[TC_H_DOMAIN_COUNT] = {
     [TC_H_GENESIS] = "TimeCoin v1 genesis",
     [TC_H_SIGCACHE] = "TimeCoin v1 sigcache",
     [TC_H_WAL] = "TimeCoin v1 consensus wal",
+    [TC_H_MNAUTH] = "TimeCoin v1 mnauth",
 };
 
 const char *tc_hash_context(enum tc_hash_domain domain)

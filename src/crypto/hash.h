@@ -31,6 +31,7 @@ enum tc_hash_domain {
     TC_H_GENESIS,    /* genesis document */
     TC_H_SIGCACHE,   /* signature-cache entry key */
     TC_H_WAL,        /* consensus durable-state record check */
+    TC_H_MNAUTH,     /* masternode link attestation (mnauth) */
     TC_H_DOMAIN_COUNT
 };
 

@@ -25,7 +25,7 @@ static const char *const type_names[TC_MSG_TYPE_END] = {
     [TC_MSG_BLOCK] = "block",         [TC_MSG_GETBLOCKS] = "getblocks",
     [TC_MSG_BLOCKS] = "blocks",       [TC_MSG_GETHASH] = "gethash",
     [TC_MSG_HASH] = "hash",           [TC_MSG_EVIDENCE] = "evidence",
-    [TC_MSG_REJECT] = "reject",
+    [TC_MSG_REJECT] = "reject",       [TC_MSG_MNAUTH] = "mnauth",
 };
 
 const char *tc_msg_type_name(uint16_t type)
@@ -466,6 +466,10 @@ static int encode_body(const tc_msg *m, encoder *w)
         return encode_evidence(b, &m->u.evidence);
     case TC_MSG_REJECT:
         return encode_reject(b, &m->u.reject);
+    case TC_MSG_MNAUTH:
+        tc_buf_put(b, m->u.mnauth.operator_key.b, 32);
+        tc_buf_put(b, m->u.mnauth.sig.b, 64);
+        return 0;
     default:
         return TC_ENET_MSG_TYPE;
     }
@@ -761,6 +765,9 @@ static int decode_body(tc_msg *m, tc_reader *r)
         return decode_evidence(r, &m->u.evidence);
     case TC_MSG_REJECT:
         return decode_reject(r, &m->u.reject);
+    case TC_MSG_MNAUTH:
+        tc_rd_bytes(r, m->u.mnauth.operator_key.b, 32);
+        return tc_rd_bytes(r, m->u.mnauth.sig.b, 64);
     default:
         return TC_ENET_MSG_TYPE;
     }
@@ -833,4 +840,32 @@ int tc_msg_heartbeat_verify(const tc_msg_heartbeat *h, uint32_t chain_id)
     tc_hash m;
     tc_msg_heartbeat_sign_bytes(h, chain_id, &m);
     return tc_verify(&h->key, m.b, sizeof m.b, &h->sig);
+}
+
+void tc_msg_mnauth_sign_bytes(const tc_pubkey *operator_key, const uint8_t exporter[32], uint32_t chain_id,
+                              const tc_pubkey *sender_node_key, tc_hash *out)
+{
+    uint8_t b[32 + 4 + 32 + 32];
+    memcpy(b, exporter, 32);
+    tc_le32(b + 32, chain_id);
+    memcpy(b + 36, sender_node_key->b, 32);
+    memcpy(b + 68, operator_key->b, 32);
+    tc_hash_once(TC_H_MNAUTH, b, sizeof b, out);
+}
+
+void tc_msg_mnauth_sign(tc_msg_mnauth *a, const uint8_t exporter[32], uint32_t chain_id,
+                        const tc_pubkey *sender_node_key, const tc_keypair *operator_kp)
+{
+    tc_hash h;
+    a->operator_key = operator_kp->pk;
+    tc_msg_mnauth_sign_bytes(&a->operator_key, exporter, chain_id, sender_node_key, &h);
+    tc_sign(operator_kp, h.b, sizeof h.b, &a->sig);
+}
+
+int tc_msg_mnauth_verify(const tc_msg_mnauth *a, const uint8_t exporter[32], uint32_t chain_id,
+                         const tc_pubkey *sender_node_key)
+{
+    tc_hash h;
+    tc_msg_mnauth_sign_bytes(&a->operator_key, exporter, chain_id, sender_node_key, &h);
+    return tc_verify(&a->operator_key, h.b, sizeof h.b, &a->sig);
 }

@@ -48,6 +48,7 @@ enum tc_msg_type {
     TC_MSG_HASH = 19,
     TC_MSG_EVIDENCE = 20,
     TC_MSG_REJECT = 21,
+    TC_MSG_MNAUTH = 22, /* protocol 2 */
     TC_MSG_TYPE_END /* one past the last type */
 };
 
@@ -156,6 +157,15 @@ typedef struct {
     tc_bytes a, b; /* two conflicting votes, TC_VOTE_SIZE bytes each */
 } tc_msg_evidence;
 
+/* A masternode's attestation that this link is its node: its operator key
+ * signs the session's channel binding (tc_msg_mnauth_sign_bytes). Sent once
+ * per link, right after it is up, by a node that holds an operator key, to
+ * peers of protocol 2 or newer. */
+typedef struct {
+    tc_pubkey operator_key;
+    tc_sig sig;
+} tc_msg_mnauth;
+
 typedef struct {
     uint16_t type; /* message type being rejected */
     int32_t code;  /* TC_E* code */
@@ -181,6 +191,7 @@ typedef struct {
         tc_msg_hash hash;
         tc_msg_evidence evidence;
         tc_msg_reject reject;
+        tc_msg_mnauth mnauth;
     } u;
 } tc_msg;
 
@@ -237,6 +248,18 @@ int tc_msg_version_verify(const tc_msg_version *v, const uint8_t exporter[32]) T
 void tc_msg_heartbeat_sign_bytes(const tc_msg_heartbeat *h, uint32_t chain_id, tc_hash *out);
 void tc_msg_heartbeat_sign(tc_msg_heartbeat *h, uint32_t chain_id, const tc_keypair *kp);
 int tc_msg_heartbeat_verify(const tc_msg_heartbeat *h, uint32_t chain_id) TC_MUST_CHECK;
+
+/* mnauth: BLAKE3 (TC_H_MNAUTH) of the 32-byte TLS exporter value of the
+ * session | u32 chain id | the sending node's key | operator_key. The
+ * exporter ties it to one TLS session, the sender's key to one direction (a
+ * peer cannot send ours back to us as its own). */
+void tc_msg_mnauth_sign_bytes(const tc_pubkey *operator_key, const uint8_t exporter[32], uint32_t chain_id,
+                              const tc_pubkey *sender_node_key, tc_hash *out);
+void tc_msg_mnauth_sign(tc_msg_mnauth *a, const uint8_t exporter[32], uint32_t chain_id,
+                        const tc_pubkey *sender_node_key, const tc_keypair *operator_kp);
+/* 0 or TC_ESIG; verifies a->sig against a->operator_key. */
+int tc_msg_mnauth_verify(const tc_msg_mnauth *a, const uint8_t exporter[32], uint32_t chain_id,
+                         const tc_pubkey *sender_node_key) TC_MUST_CHECK;
 
 /* Whether s is a valid tc_netaddr string (printable, ≤ TC_MAX_NETADDR; empty
  * allowed only if allow_empty). */

@@ -936,6 +936,15 @@ int tc_p2p_peer(tc_p2p *p, uint64_t peer, tc_peer_info *out)
     return 0;
 }
 
+int tc_p2p_binding(tc_p2p *p, uint64_t peer, uint8_t exporter[32])
+{
+    tc_peer *c = find_conn(p, peer);
+    if (c == NULL || !c->established)
+        return TC_ENOTFOUND;
+    memcpy(exporter, c->hs.exporter, 32);
+    return 0;
+}
+
 size_t tc_p2p_count(const tc_p2p *p)
 {
     size_t n = 0;

@@ -201,6 +201,9 @@ typedef struct {
 size_t tc_p2p_peers(tc_p2p *p, tc_peer_info **out);
 /* Info on one peer; TC_ENOTFOUND if unknown. */
 int tc_p2p_peer(tc_p2p *p, uint64_t peer, tc_peer_info *out) TC_MUST_CHECK;
+/* The TLS exporter value of an established link's session (what its
+ * version and mnauth signatures bind): 0, or TC_ENOTFOUND. */
+int tc_p2p_binding(tc_p2p *p, uint64_t peer, uint8_t exporter[32]) TC_MUST_CHECK;
 /* Number of established peers. */
 size_t tc_p2p_count(const tc_p2p *p);
 

@@ -161,7 +161,7 @@ static int open_rpc(tc_node *n, tc_errmsg *e)
     if (n->rpc == NULL)
         return tc_fail(e, err, "RPC on %s: %s", n->cfg.rpc_listen, tc_strerror(err));
     n->rpc_ctx = (tc_noderpc){n->L, n->mp, n->p2p, n->core, &n->g, n->base, tc_clock_wall_ms(),
-                              n->has_op_key ? &n->op_key.pk : NULL, &n->hold, n->txd};
+                              n->has_op_key ? &n->op_key.pk : NULL, &n->hold, n->txd, n->oplinks};
     if ((err = tc_noderpc_register(n->rpc, &n->rpc_ctx)))
         return tc_fail(e, err, "RPC methods: %s", tc_strerror(err));
     return 0;
@@ -177,6 +177,7 @@ static void node_status(void *arg, tc_node_status *out)
     out->sync_target = tc_sync_target(n->sync);
     out->syncing = out->sync_target > tc_ledger_height(n->L);
     out->validator = n->has_op_key && tc_valset_find(&n->vs, &n->op_key.pk) >= 0;
+    out->proposer_gone = n->proposer_gone_skips;
 }
 
 /* For the status page: when the operator key was last heard from. */
@@ -262,6 +263,7 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
     tc_cert_init(&n->fetch.cert);
     tc_valset_init(&n->vs);
     n->cands = tc_cands_new();
+    n->oplinks = tc_oplinks_new();
     tc_signstate last;
     int err;
     n->base = event_base_new();
@@ -319,6 +321,7 @@ void tc_node_free(tc_node *n)
         tc_hmap_each(n->seen, free_liveness, NULL);
         tc_hmap_free(n->seen);
     }
+    tc_oplinks_free(n->oplinks);
     tc_nodemetrics_free(n->metrics);
     tc_rpc_free(n->rpc); /* removes the cookie */
     if (n->io.ctx)

@@ -135,8 +135,47 @@ static void on_timer(void *arg)
     tc_node_drain(t->n);
 }
 
+/* Whether the proposer of round at the current height is gone: every link
+ * that attested its operator key closed (oplinks.h). */
+static bool proposer_gone(const tc_node *n, uint32_t round, tc_pubkey *key)
+{
+    return tc_core_proposer(n->core, round, key) && memcmp(key->b, n->op_key.pk.b, sizeof key->b) != 0 &&
+           tc_oplinks_gone(n->oplinks, key);
+}
+
+static void log_proposer_gone(const tc_pubkey *key, uint64_t height, uint32_t round)
+{
+    char hex[65];
+    tc_log_info("consensus", "the proposer's links are closed; prevoting nil without waiting",
+                "height=%llu round=%u proposer=%s", (unsigned long long)height, round, tc_hex_encode(hex, key->b, 32));
+}
+
+/* Not waiting for a proposal that cannot come is always safe (a nil prevote
+ * is allowed at any time); it saves the whole propose timeout when the
+ * proposer's process is gone (Tendermint's timeouts matter for liveness
+ * only). If the proposer was only cut off from us, the others still reach
+ * a quorum on its block without our prevote while they are more than 2/3. */
+void tc_node_operator_gone(tc_node *n, const tc_pubkey *key)
+{
+    tc_pubkey p;
+    uint64_t h = tc_core_height(n->core);
+    uint32_t r = tc_core_round(n->core);
+    if (tc_core_step(n->core) != TC_STEP_PROPOSE || !proposer_gone(n, r, &p) || memcmp(p.b, key->b, 32) != 0)
+        return;
+    log_proposer_gone(key, h, r);
+    n->proposer_gone_skips++;
+    tc_core_on_timeout(n->core, h, r, TC_TIMEOUT_PROPOSE);
+    tc_node_drain(n);
+}
+
 static void schedule_timeout(tc_node *n, uint64_t height, uint32_t round, enum tc_timeout_kind kind, uint32_t ms)
 {
+    tc_pubkey gone;
+    if (kind == TC_TIMEOUT_PROPOSE && height == tc_core_height(n->core) && proposer_gone(n, round, &gone)) {
+        log_proposer_gone(&gone, height, round);
+        n->proposer_gone_skips++;
+        ms = 0;
+    }
     timer *t = NULL;
     for (size_t i = 0; i < MAX_TIMERS && t == NULL; i++)
         if (!n->timers[i].armed)

@@ -377,6 +377,44 @@ static int on_heartbeat(tc_node *n, uint64_t peer, const tc_msg_heartbeat *hb)
     return 0;
 }
 
+/* ---- mnauth: which operator a link speaks for ------------------------------ */
+
+/* Tells a peer of protocol 2 or newer which masternode this node is. */
+static void send_mnauth(tc_node *n, uint64_t peer, const tc_peer_info *pi)
+{
+    uint8_t exporter[32];
+    if (!n->has_op_key || pi->protocol < 2 || n->io.binding(n->io.ctx, peer, exporter) != 0)
+        return;
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_MNAUTH);
+    tc_msg_mnauth_sign(&m.u.mnauth, exporter, n->g.chain_id, &n->node_key.pk, &n->op_key);
+    (void)n->io.send(n->io.ctx, peer, &m); /* gone already: nothing to attest */
+}
+
+/* A peer's attestation: kept if its operator key signed this link's binding
+ * and the link attests nothing yet; a bad signature or a second attestation
+ * is a violation (the caller bans). Whether the key is registered is
+ * decided where its weight counts. */
+static int on_mnauth(tc_node *n, uint64_t peer, const tc_msg_mnauth *a)
+{
+    tc_peer_info pi;
+    uint8_t exporter[32];
+    if (n->io.peer(n->io.ctx, peer, &pi) != 0 || n->io.binding(n->io.ctx, peer, exporter) != 0)
+        return 0; /* gone */
+    if (tc_msg_mnauth_verify(a, exporter, n->g.chain_id, &pi.key) != 0) {
+        tc_log_warn("p2p", "mnauth signature invalid; banning the peer", "peer=%llu", (unsigned long long)peer);
+        return TC_ESIG;
+    }
+    if (tc_oplinks_attest(n->oplinks, peer, &a->operator_key) != 0) {
+        tc_log_warn("p2p", "second mnauth on one link; banning the peer", "peer=%llu", (unsigned long long)peer);
+        return TC_ENET_PROTOCOL;
+    }
+    char hex[65];
+    tc_log_debug("p2p", "link speaks for operator", "peer=%llu operator=%s", (unsigned long long)peer,
+                 tc_hex_encode(hex, a->operator_key.b, 32));
+    return 0;
+}
+
 int tc_node_on_message(void *ctx, uint64_t peer, const tc_msg *m)
 {
     tc_node *n = ctx;
@@ -399,6 +437,8 @@ int tc_node_on_message(void *ctx, uint64_t peer, const tc_msg *m)
         return tc_node_on_block(n, peer, &m->u.block);
     case TC_MSG_HEARTBEAT:
         return on_heartbeat(n, peer, &m->u.heartbeat);
+    case TC_MSG_MNAUTH:
+        return on_mnauth(n, peer, &m->u.mnauth);
     default:
         return 0;
     }
@@ -416,9 +456,14 @@ void tc_node_on_peer(void *ctx, uint64_t peer, bool up)
     tc_peer_info pi;
     if (!up) {
         tc_sync_on_peer_down(n->sync, peer);
+        tc_pubkey op;
+        if (tc_oplinks_down(n->oplinks, peer, &op))
+            tc_node_operator_gone(n, &op);
     } else {
-        if (n->io.peer(n->io.ctx, peer, &pi) == 0)
+        if (n->io.peer(n->io.ctx, peer, &pi) == 0) {
             tc_sync_on_height(n->sync, peer, pi.height);
+            send_mnauth(n, peer, &pi);
+        }
         tc_node_regossip(n, peer);
         tc_txdurable_announce(n->txd);
     }

@@ -22,6 +22,7 @@
 #include "node/datadir.h"
 #include "node/node.h"
 #include "node/nodeio.h"
+#include "node/oplinks.h"
 #include "node/nodemetrics.h"
 #include "node/noderpc.h"
 #include "node/signhold.h"
@@ -104,6 +105,8 @@ struct tc_node {
     int stuck_step, stuck_ticks;
     tc_hash mesh_for;             /* validator-set hash the mesh was built for */
     tc_hmap *seen;                /* operator key -> liveness */
+    tc_oplinks *oplinks;          /* link -> the operator key it attested (mnauth) */
+    uint64_t proposer_gone_skips; /* propose timeouts skipped: the proposer's links were closed */
     struct event *heartbeat_ev;
     tc_nodeio_timer *next_height_ev; /* paces heights to the block interval */
     tc_sync *sync;
@@ -134,6 +137,9 @@ void tc_node_start_height(tc_node *n);
 void tc_node_tick(tc_node *n);
 /* Carries out every action the core has queued. */
 void tc_node_drain(tc_node *n);
+/* Every link that attested operator key (mnauth) has closed: if it is the
+ * proposer this node is waiting for, stop waiting (prevote nil now). */
+void tc_node_operator_gone(tc_node *n, const tc_pubkey *key);
 /* The kept block of hash at height, or NULL. */
 const tc_cand *tc_node_find_candidate(tc_node *n, uint64_t height, const tc_hash *hash);
 /* What the candidate store must never evict at height (tc_cands_at). */

@@ -71,6 +71,12 @@ static int io_peer(void *ctx, uint64_t peer, tc_peer_info *out)
     return r->p2p ? tc_p2p_peer(r->p2p, peer, out) : TC_ENOTFOUND;
 }
 
+static int io_binding(void *ctx, uint64_t peer, uint8_t out[32])
+{
+    real_io *r = ctx;
+    return r->p2p ? tc_p2p_binding(r->p2p, peer, out) : TC_ENOTFOUND;
+}
+
 /* The ban a violation returned from on_message gives, by node key. */
 static int io_ban(void *ctx, uint64_t peer, const char *why)
 {
@@ -225,6 +231,7 @@ void tc_nodeio_init(tc_nodeio *io, struct event_base *base)
                       .set_mesh = io_set_mesh,
                       .peers = io_peers,
                       .peer = io_peer,
+                      .binding = io_binding,
                       .queued = io_queued,
                       .timer_new = io_timer_new,
                       .timer_set = io_timer_set,

@@ -53,6 +53,9 @@ typedef struct {
     size_t (*peers)(void *ctx, tc_peer_info **out);
     /* One peer's info: 0 or TC_ENOTFOUND. */
     int (*peer)(void *ctx, uint64_t peer, tc_peer_info *out);
+    /* The channel binding of an established link (the TLS exporter value
+     * its mnauth signs): 0, or TC_ENOTFOUND. */
+    int (*binding)(void *ctx, uint64_t peer, uint8_t out[32]);
     /* Bytes queued for sending to peer (0 if unknown). */
     size_t (*queued)(void *ctx, uint64_t peer);
 

@@ -22,6 +22,7 @@ struct tc_nodemetrics {
     tc_metrics *reg;
     tc_metrics_server *server;
     tc_metrics_family *height, *cons_height, *cons_round, *cons_step, *round_changes, *signed_msgs, *evidence;
+    tc_metrics_family *proposer_gone;
     tc_metrics_family *block_interval, *commit_latency, *rounds_per_height;
     tc_metrics_family *peers, *msgs, *bytes, *rate_limited, *bans, *disconnects, *hs_failures, *votes, *proposals;
     tc_metrics_family *unknown_msgs, *inbound_refused, *accept_pauses, *peers_unsolicited;
@@ -71,6 +72,7 @@ static void collect(void *arg, tc_metrics *reg)
     one(m->round_changes, (double)cs.round_changes);
     one(m->signed_msgs, (double)cs.signs);
     one(m->evidence, (double)cs.evidence);
+    one(m->proposer_gone, (double)st.proposer_gone);
 
     size_t in, out;
     count_peers(c->p2p, &in, &out);
@@ -329,6 +331,8 @@ tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, 
                       "Rounds above 0 started since start (round 0 of a height is not a change)", NULL) &&
               COUNTER(signed_msgs, "consensus_signed_total", "Proposals and votes this node signed", NULL) &&
               COUNTER(evidence, "evidence_total", "Double signs detected", NULL) &&
+              COUNTER(proposer_gone, "proposer_gone_total",
+                      "Propose timeouts not waited for: every link of the round's proposer had closed", NULL) &&
               (m->block_interval = tc_metrics_histogram(m->reg, "block_interval_seconds",
                                                         "Time between consecutive commits", NULL, interval_bounds,
                                                         sizeof interval_bounds / sizeof *interval_bounds, err)) &&

@@ -27,6 +27,7 @@ typedef struct {
     bool syncing;
     uint64_t sync_target;
     bool validator;           /* its operator key is in the current set */
+    uint64_t proposer_gone;   /* propose timeouts not waited for: the proposer's links had closed */
 } tc_node_status;
 
 typedef struct {

@@ -415,13 +415,18 @@ static json_t *m_getpeerinfo(void *ctx, json_t *params, tc_rpc_error *e)
     tc_peer_info *p;
     size_t k = tc_p2p_peers(n->p2p, &p);
     json_t *r = json_array();
-    for (size_t i = 0; i < k; i++)
+    for (size_t i = 0; i < k; i++) {
+        tc_pubkey op;
+        bool attested = n->oplinks && tc_oplinks_operator(n->oplinks, p[i].id, &op);
         json_array_append_new(
-            r, json_pack("{s:I, s:s, s:o, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:s}", "id", (json_int_t)p[i].id, "addr",
-                         p[i].addr, "key", hex_json(p[i].key.b, 32), "inbound", p[i].inbound, "established",
-                         p[i].established, "height", (json_int_t)p[i].height, "ping_ms", (json_int_t)p[i].ping_ms,
-                         "bytes_in", (json_int_t)p[i].bytes_in, "bytes_out", (json_int_t)p[i].bytes_out,
-                         "ban_score", (json_int_t)p[i].ban_score, "user_agent", p[i].user_agent));
+            r, json_pack("{s:I, s:s, s:o, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:o}", "id",
+                         (json_int_t)p[i].id, "addr", p[i].addr, "key", hex_json(p[i].key.b, 32), "inbound",
+                         p[i].inbound, "established", p[i].established, "height", (json_int_t)p[i].height, "ping_ms",
+                         (json_int_t)p[i].ping_ms, "bytes_in", (json_int_t)p[i].bytes_in, "bytes_out",
+                         (json_int_t)p[i].bytes_out, "ban_score", (json_int_t)p[i].ban_score, "user_agent",
+                         p[i].user_agent, "protocol", (json_int_t)p[i].protocol, "operator",
+                         attested ? hex_json(op.b, 32) : json_null()));
+    }
     free(p);
     return r;
 }
@@ -699,7 +704,8 @@ static const struct {
      "getpeerinfo\n"
      "Connected peers.\n"
      "\n"
-     "Result: [{id, addr, key, inbound, established, height, ping_ms, bytes_in, bytes_out, ban_score, user_agent}]\n"
+     "Result: [{id, addr, key, inbound, established, height, ping_ms, bytes_in, bytes_out, ban_score, user_agent,\n"
+     "          protocol, operator}]\n"
      "\n"
      "Example:\n"
      "  time-cli --datadir DIR getpeerinfo"},

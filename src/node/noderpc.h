@@ -11,6 +11,7 @@
 #include "mempool/mempool.h"
 #include "net/p2p.h"
 #include "node/signhold.h"
+#include "node/oplinks.h"
 #include "node/txdurable.h"
 #include "rpc/rpc.h"
 #include "store/ledger.h"
@@ -26,6 +27,7 @@ typedef struct {
     const tc_pubkey *operator_key; /* this node's consensus key, NULL for a follower */
     const tc_signhold *hold;       /* the sign hold (node/signhold.h) */
     tc_txdurable *txd;             /* an admitted submission is durable before it is answered */
+    const tc_oplinks *oplinks;     /* which operator each link attested (mnauth) */
 } tc_noderpc;
 
 /* Registers every method on rpc; ctx must outlive rpc. 0 or the first

@@ -66,11 +66,11 @@ class T:
     """Message types (docs/protocol.md §3)."""
     VERSION, VERACK, PING, PONG, GETPEERS, PEERS, GETMASTERNODES, MASTERNODES = range(1, 9)
     HEARTBEAT, INV, GETDATA, TX, PROPOSAL, VOTE, BLOCK, GETBLOCKS = range(9, 17)
-    BLOCKS, GETHASH, HASH, EVIDENCE, REJECT = range(17, 22)
+    BLOCKS, GETHASH, HASH, EVIDENCE, REJECT, MNAUTH = range(17, 23)
     NAMES = {1: "version", 2: "verack", 3: "ping", 4: "pong", 5: "getpeers", 6: "peers",
              7: "getmasternodes", 8: "masternodes", 9: "heartbeat", 10: "inv", 11: "getdata",
              12: "tx", 13: "proposal", 14: "vote", 15: "block", 16: "getblocks", 17: "blocks",
-             18: "gethash", 19: "hash", 20: "evidence", 21: "reject"}
+             18: "gethash", 19: "hash", 20: "evidence", 21: "reject", 22: "mnauth"}
 
 
 class DecodeError(ValueError):
@@ -547,7 +547,8 @@ def encode_payload(t, m):
     or 144 raw bytes, block bytes or b""); vote: Vote or 141 raw bytes;
     block: (block bytes, cert bytes); getblocks: (from, count);
     blocks: [(block bytes, cert bytes)]; gethash: height;
-    hash: (height, hash, cert bytes); evidence: (Vote, Vote); reject: Reject.
+    hash: (height, hash, cert bytes); evidence: (Vote, Vote); reject: Reject;
+    mnauth: (operator key bytes, sig bytes).
     Encodes what it is given, valid or not: an adversary may want either."""
     w = Writer()
     if t == T.VERSION:
@@ -597,6 +598,8 @@ def encode_payload(t, m):
         return m[0].encode() + m[1].encode()
     if t == T.REJECT:
         return w.u16(m.type).u32(m.code).var(m.reason.encode()).bytes()
+    if t == T.MNAUTH:
+        return m[0] + m[1]
     raise ValueError(f"unknown message type {t}")
 
 
@@ -673,10 +676,18 @@ def decode_payload(t, payload):
         m = (Vote.read(r), Vote.read(r))
     elif t == T.REJECT:
         m = Reject(r.u16(), r.i32(), _text(r, MAX_TEXT))
+    elif t == T.MNAUTH:
+        m = (r.raw(32), r.raw(64))
     else:
         raise DecodeError(f"unknown message type {t}")
     r.done()
     return m
+
+
+def mnauth_sign_bytes(operator_pub, exporter, sender_node_key, chain_id=DEVNET_CHAIN_ID):
+    """What an mnauth signs (docs/protocol.md, mnauth): the session's
+    exporter, the chain id, the sending node's key, the operator key."""
+    return h("mnauth", exporter + struct.pack("<I", chain_id) + sender_node_key + operator_pub)
 
 
 def frame(t, payload, magic=DEVNET_MAGIC):

@@ -168,6 +168,7 @@ static void test_context_strings_pinned(void **state)
         "TimeCoin v1 utxo set",      "TimeCoin v1 heartbeat",
         "TimeCoin v1 handshake",     "TimeCoin v1 genesis",
         "TimeCoin v1 sigcache",      "TimeCoin v1 consensus wal",
+        "TimeCoin v1 mnauth",
     };
     for (int d = 0; d < TC_H_DOMAIN_COUNT; d++)
         assert_string_equal(tc_hash_context(d), want[d]);

@@ -220,6 +220,16 @@ static void sample(tc_msg *m, uint16_t type, const fixtures *f)
         m->u.evidence.a = view(&f->vote_a);
         m->u.evidence.b = view(&f->vote_b);
         break;
+    case TC_MSG_MNAUTH: {
+        tc_keypair kp;
+        tc_pubkey sender;
+        uint8_t exporter[32] = {1};
+        keypair(&kp, 6);
+        memset(sender.b, 0x42, 32);
+        tc_msg_mnauth_sign(&m->u.mnauth, exporter, CHAIN, &sender, &kp);
+        tc_keypair_wipe(&kp);
+        break;
+    }
     case TC_MSG_REJECT:
         m->u.reject.type = TC_MSG_TX;
         m->u.reject.code = TC_ETX_FEE;
@@ -562,6 +572,26 @@ static void test_heartbeat_signature(void **state)
     assert_int_equal(tc_msg_heartbeat_verify(&m.u.heartbeat, CHAIN), TC_ESIG);
 }
 
+/* An mnauth verifies only for the session, chain, sender and key it was
+ * made for: it cannot be replayed on another link, sent back by the peer
+ * that received it, or claimed for another operator key. */
+static void test_mnauth_binding(void **state)
+{
+    const fixtures *f = *state;
+    tc_msg m;
+    sample(&m, TC_MSG_MNAUTH, f);
+    uint8_t exporter[32] = {1}, other[32] = {2};
+    tc_pubkey sender, receiver;
+    memset(sender.b, 0x42, 32);
+    memset(receiver.b, 0x43, 32);
+    assert_int_equal(tc_msg_mnauth_verify(&m.u.mnauth, exporter, CHAIN, &sender), 0);
+    assert_int_equal(tc_msg_mnauth_verify(&m.u.mnauth, other, CHAIN, &sender), TC_ESIG);
+    assert_int_equal(tc_msg_mnauth_verify(&m.u.mnauth, exporter, CHAIN + 1, &sender), TC_ESIG);
+    assert_int_equal(tc_msg_mnauth_verify(&m.u.mnauth, exporter, CHAIN, &receiver), TC_ESIG);
+    m.u.mnauth.operator_key.b[0] ^= 1;
+    assert_int_equal(tc_msg_mnauth_verify(&m.u.mnauth, exporter, CHAIN, &sender), TC_ESIG);
+}
+
 /* The payload tc_msg_encode_refs describes: b's bytes with the refs put in. */
 static void assemble(const tc_buf *b, const tc_msg_ref *refs, size_t n, size_t total, tc_buf *out)
 {
@@ -660,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_evidence_must_conflict),
         cmocka_unit_test(test_version_channel_binding),
         cmocka_unit_test(test_heartbeat_signature),
+        cmocka_unit_test(test_mnauth_binding),
         cmocka_unit_test(test_encode_refs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -117,6 +117,13 @@
     "90cd5c3e0ea1aa5f1084d84ab2a2fe3d72205179d976b5fc1a5709b41fc17d85" \
     "56f8025bb1ab292719106341d07d45455bb2a495be22cc39d5fe4433facbf408"
 
+/* mnauth: operator A over exporter 32 x 11, chain 3, sender node key of seed 02. */
+#define MNAUTH_DIGEST "74b89155be113a4a7d7a07b26ccc15835a806c40fc2044634e726704d21380be"
+#define MNAUTH_PAYLOAD \
+    "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c" \
+    "468e474a834c74d2ba7d3002144b0ad5dd5928dda9d4cd615a40820e3e464242" \
+    "478baa26c5790941079667e180e8463278a7c90d20976c3b2b629a195ddeb40a"
+
 static const uint8_t DEVNET_MAGIC[4] = {0xDE, 0x7E, 0x7E, 0x4D};
 
 /* Seeds are 32 copies of one byte: 0x01 validator A, 0x02 node key,
@@ -475,6 +482,31 @@ static void test_heartbeat(void **state)
     tc_buf_release(&b);
 }
 
+/* ---- mnauth --------------------------------------------------------------- */
+
+static void test_mnauth(void **state)
+{
+    (void)state;
+    tc_keypair a, node;
+    key_of(&a, 0x01);
+    key_of(&node, 0x02);
+    uint8_t exporter[32];
+    memset(exporter, 0x11, sizeof exporter);
+    tc_hash digest;
+    tc_msg_mnauth_sign_bytes(&a.pk, exporter, CHAIN, &node.pk, &digest);
+    check_hex("mnauth sign digest", digest.b, 32, MNAUTH_DIGEST);
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_MNAUTH);
+    tc_msg_mnauth_sign(&m.u.mnauth, exporter, CHAIN, &node.pk, &a);
+    tc_buf b;
+    tc_buf_init(&b);
+    assert_int_equal(tc_msg_encode(&m, &b), 0);
+    check_hex("mnauth payload", b.p, b.len, MNAUTH_PAYLOAD);
+    assert_int_equal(tc_msg_mnauth_verify(&m.u.mnauth, exporter, CHAIN, &node.pk), 0);
+    assert_int_not_equal(tc_msg_mnauth_verify(&m.u.mnauth, exporter, CHAIN, &a.pk), 0);
+    tc_buf_release(&b);
+}
+
 /* ---- proposer schedule ---------------------------------------------------- */
 
 /* Validators B (weight 1), A (10), spender key C (100): key order B, A, C.
@@ -586,6 +618,7 @@ static void test_doc_shows_them(void **state)
         {"version payload", VERSION_PAYLOAD}, {"vote", VOTE_ENC},   {"cert", CERT_ENC},
         {"tx", TX_ENC},                       {"header", HEADER_ENC}, {"proposal", PROPOSAL_ENC},
         {"heartbeat payload", HEARTBEAT_PAYLOAD},
+        {"mnauth payload", MNAUTH_PAYLOAD},
     };
     static const struct {
         const char *label, *hex;
@@ -603,6 +636,7 @@ static void test_doc_shows_them(void **state)
         {"frame header vote/141", "de7e7e4d 0e00 8d000000"},
         {"proposer slots", "`" PROPOSER_SLOTS "`"},
         {"proposer h5", "`" PROPOSER_H5 "`"},
+        {"mnauth sign digest", MNAUTH_DIGEST},
     };
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
         if (!doc_has_block(doc, blocks[i].hex)) {
@@ -629,6 +663,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cert, no_mismatch),
         cmocka_unit_test_teardown(test_header_block_proposal, no_mismatch),
         cmocka_unit_test_teardown(test_heartbeat, no_mismatch),
+        cmocka_unit_test_teardown(test_mnauth, no_mismatch),
         cmocka_unit_test_teardown(test_proposer_schedule, no_mismatch),
         cmocka_unit_test_teardown(test_doc_shows_them, no_mismatch),
     };
