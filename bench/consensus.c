@@ -169,7 +169,7 @@ static void bench_n(int n, double budget_s, double verify_rate)
         if (tc_valset_add(&nt.vs, &nt.nodes[i].kp.pk, 1, NULL) != 0)
             abort();
     }
-    tc_consensus_params timing = {1000, 500, 1000, 500, 1000, 500, 0, 0, 0};
+    tc_consensus_params timing = {1000, 500, 1000, 500, 1000, 500, 0, 0, 0, 0, 0};
     for (int i = 0; i < n; i++) {
         bnode *b = &nt.nodes[i];
         b->nt = &nt;
