@@ -79,9 +79,14 @@ static void usage_whole(void)
     fprintf(stderr,
             "usage: tc-sim --whole [--seed S | --seeds A..B | --count C] [--nodes N|LO..HI]\n"
             "              [--heights H] [--profile honest|lossy|crash-restart|partition]\n"
-            "              [--no-txs] [--break K] [--verbose]\n"
+            "              [--no-txs] [--break K] [--amnesia [--amnesia-nodes K] [--resume-now]]\n"
+            "              [--verbose]\n"
             "  --break K: node K applies a forged block at height 2 (a checker self-test:\n"
-            "        the agreement violation must be reported, exit 1).\n");
+            "        the agreement violation must be reported, exit 1).\n"
+            "  --amnesia: (crash-restart) a restarted node has lost its sign log; the sign\n"
+            "        hold must keep it from signing twice. With --resume-now (no hold) the\n"
+            "        checker must report honest double-signs on some seeds. Crashes hit\n"
+            "        nodes 0..K-1 only (default: under 1/3 of the nodes).\n");
 }
 
 static void print_whole(const whole_config *c, const whole_result *r)
@@ -97,6 +102,9 @@ static void print_whole(const whole_config *c, const whole_result *r)
                c->heights, whole_profile_name(c->profile), c->txs ? "" : " --no-txs");
         if (c->broken >= 0)
             printf(" --break %d", c->broken);
+        printf("%s%s", c->amnesia ? " --amnesia" : "", c->resume_now ? " --resume-now" : "");
+        if (c->amnesia_nodes)
+            printf(" --amnesia-nodes %d", c->amnesia_nodes);
         printf("\n");
     }
 }
@@ -108,9 +116,14 @@ static int run_whole(int argc, char **argv)
     bool range = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--whole") == 0 || strcmp(a, "--no-txs") == 0 || strcmp(a, "--verbose") == 0) {
+        bool *flag = strcmp(a, "--verbose") == 0      ? &base.verbose
+                     : strcmp(a, "--amnesia") == 0    ? &base.amnesia
+                     : strcmp(a, "--resume-now") == 0 ? &base.resume_now
+                                                      : NULL;
+        if (flag || strcmp(a, "--whole") == 0 || strcmp(a, "--no-txs") == 0) {
+            if (flag)
+                *flag = true;
             base.txs &= strcmp(a, "--no-txs") != 0;
-            base.verbose |= strcmp(a, "--verbose") == 0;
             continue;
         }
         if (v == NULL)
@@ -133,6 +146,8 @@ static int run_whole(int argc, char **argv)
             base.profile = (enum whole_profile)p;
         } else if (strcmp(a, "--break") == 0) {
             base.broken = atoi(v);
+        } else if (strcmp(a, "--amnesia-nodes") == 0) {
+            base.amnesia_nodes = atoi(v);
         } else {
             return usage_whole(), 2;
         }

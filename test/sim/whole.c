@@ -130,6 +130,8 @@ static int node_config(wworld *w, wnode *nd)
     nd->cfg.argv = NULL; /* argv is on this stack: nothing reloads here */
     nd->cfg.argc = 0;
     nd->cfg.store_map_mb = STORE_MAP_MB;
+    if (w->cfg->resume_now)
+        snprintf(nd->cfg.resume_signing, sizeof nd->cfg.resume_signing, "now");
     return 0;
 }
 
@@ -176,9 +178,24 @@ static void fault_ends(wworld *w)
         w->healthy_since_ms = w->now;
 }
 
+/* What a node keeps of its signatures (node_driver.c): gone with amnesia. */
+static void forget_signs(wworld *w, wnode *nd)
+{
+    static const char *const files[] = {"consensus.log", "consensus.lock"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[TC_CONFIG_PATH + 32];
+        snprintf(path, sizeof path, "%s/%s", nd->cfg.datadir, files[i]);
+        unlink(path);
+    }
+}
+
 static void restart(wworld *w, wnode *nd)
 {
-    if (nd->up || !node_open(w, nd))
+    if (nd->up)
+        return;
+    if (w->cfg->amnesia)
+        forget_signs(w, nd);
+    if (!node_open(w, nd))
         return;
     w->res->restarts++;
     for (int i = 0; i < w->n; i++)
@@ -249,10 +266,15 @@ static void plan_faults(wworld *w)
         hi = sim_range(&w->rng, 20, 120);
         break;
     case WP_CRASH: {
+        /* With amnesia every restarted node is held (node/signhold.h): more
+         * than 1/3 of the weight held at once never commits again. */
+        int crashable = !w->cfg->amnesia ? w->n : w->cfg->amnesia_nodes ? w->cfg->amnesia_nodes : (w->n - 1) / 3;
+        if (crashable < 1)
+            crashable = 1;
         uint64_t t = sim_range(&w->rng, 1000, 3000);
         for (int k = (int)sim_range(&w->rng, 1, 3); k > 0; k--) {
-            int i = (int)sim_range(&w->rng, 0, (uint64_t)w->n - 1);
-            uint64_t len = sim_range(&w->rng, 200, 4000);
+            int i = (int)sim_range(&w->rng, 0, (uint64_t)crashable - 1);
+            uint64_t len = w->cfg->amnesia ? sim_range(&w->rng, 10, 300) : sim_range(&w->rng, 200, 4000);
             w_at(w, t, W_CRASH, i, 0);
             w_at(w, t + len, W_RESTART, -1, (uint64_t)i);
             t += len + sim_range(&w->rng, 500, 3000);
@@ -442,8 +464,9 @@ int whole_run(const whole_config *cfg, whole_result *res)
     memset(res, 0, sizeof *res);
     res->ok = true;
     res->bound_ms = LIVENESS_BOUND_MS;
-    if (cfg->n < 1 || cfg->n > WHOLE_MAX_NODES || cfg->broken >= cfg->n) {
-        snprintf(res->violation, sizeof res->violation, "--nodes must be 1..%d (and --break below it)",
+    if (cfg->n < 1 || cfg->n > WHOLE_MAX_NODES || cfg->broken >= cfg->n || (cfg->amnesia && cfg->profile != WP_CRASH)) {
+        snprintf(res->violation, sizeof res->violation,
+                 "--nodes must be 1..%d (and --break below it); --amnesia needs --profile crash-restart",
                  WHOLE_MAX_NODES);
         return -1;
     }

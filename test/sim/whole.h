@@ -20,6 +20,9 @@ typedef struct {
     enum whole_profile profile;
     int broken;  /* checker self-test: this node applies a forged block at height 2; -1 none */
     bool txs;    /* a simulated wallet pays from the genesis allocation throughout */
+    bool amnesia;    /* a restarted node has lost consensus.log and consensus.lock; crashes are short */
+    bool resume_now; /* resume-signing = now: no sign hold (with amnesia: a checker self-test) */
+    int amnesia_nodes; /* with amnesia: crashes hit nodes 0..this-1 only; 0: (n - 1) / 3 (under 1/3 of the weight) */
     bool verbose;
 } whole_config;
 
