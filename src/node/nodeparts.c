@@ -216,6 +216,11 @@ const tc_pubkey *tc_node_parts_operator(const tc_node *n)
     return n->has_op_key ? &n->op_key.pk : NULL;
 }
 
+const tc_pubkey *tc_node_parts_node_key(const tc_node *n)
+{
+    return &n->node_key.pk;
+}
+
 int tc_node_parts_exit_code(const tc_node *n)
 {
     return n->exit_code;

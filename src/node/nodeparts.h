@@ -47,6 +47,8 @@ int tc_node_parts_submit(tc_node *n, const tc_tx *tx, tc_hash *txid, tc_errmsg *
 tc_ledger *tc_node_parts_ledger(tc_node *n);
 /* The operator key, or NULL for a follower. Borrowed. */
 const tc_pubkey *tc_node_parts_operator(const tc_node *n);
+/* The P2P identity key (what a peer sees as this node's key). Borrowed. */
+const tc_pubkey *tc_node_parts_node_key(const tc_node *n);
 /* 0 while running; 2 once the node stopped itself (a fatal error). */
 int tc_node_parts_exit_code(const tc_node *n);
 

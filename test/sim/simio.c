@@ -11,6 +11,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/version.h"
 #include "whole_impl.h"
 
 #define KNOWN_CAP 8192 /* inventory hashes remembered per link, as net/peer.c */
@@ -152,10 +153,10 @@ static void fill_info(wnode *nd, int i, tc_peer_info *pi)
     memset(pi, 0, sizeof *pi);
     pi->id = (uint64_t)i + 1;
     snprintf(pi->addr, sizeof pi->addr, "sim:%d", i);
-    pi->key = nd->w->nodes[i].op;
+    pi->key = nd->w->nodes[i].node_key;
     pi->established = true;
     pi->height = nd->peer_height[i];
-    pi->protocol = 1;
+    pi->protocol = TC_PROTOCOL_VERSION; /* mnauth is exchanged */
 }
 
 static size_t io_peers(void *ctx, tc_peer_info **out)
@@ -176,6 +177,21 @@ static int io_peer(void *ctx, uint64_t peer, tc_peer_info *out)
     if (peer_node(nd, peer) == NULL)
         return TC_ENOTFOUND;
     fill_info(nd, (int)peer - 1, out);
+    return 0;
+}
+
+/* A link's stand-in for the TLS exporter: the same on both ends, new for
+ * every link between a pair (so an mnauth of an older link does not verify). */
+static int io_binding(void *ctx, uint64_t peer, uint8_t out[32])
+{
+    wnode *nd = ctx;
+    if (peer_node(nd, peer) == NULL)
+        return TC_ENOTFOUND;
+    int a = nd->idx, b = (int)peer - 1;
+    memset(out, 0, 32);
+    tc_le32(out, (uint32_t)(a < b ? a : b));
+    tc_le32(out + 4, (uint32_t)(a < b ? b : a));
+    tc_le32(out + 8, nd->link_gen[b]);
     return 0;
 }
 
@@ -281,6 +297,7 @@ void w_io_init(wnode *nd)
                          .set_mesh = io_set_mesh,
                          .peers = io_peers,
                          .peer = io_peer,
+                         .binding = io_binding,
                          .queued = io_queued,
                          .timer_new = io_timer_new,
                          .timer_set = io_timer_set,
@@ -303,6 +320,8 @@ void w_link_up(wworld *w, int a, int b)
     wnode *na = &w->nodes[a], *nb = &w->nodes[b];
     na->known[b] = tc_knownset_new(KNOWN_CAP);
     nb->known[a] = tc_knownset_new(KNOWN_CAP);
+    uint32_t gen = (na->link_gen[b] > nb->link_gen[a] ? na->link_gen[b] : nb->link_gen[a]) + 1;
+    na->link_gen[b] = nb->link_gen[a] = gen;
     na->peer_height[b] = tc_ledger_height(tc_node_parts_ledger(nb->node)); /* the version message's */
     nb->peer_height[a] = tc_ledger_height(tc_node_parts_ledger(na->node));
     tc_node_parts_peer(na->node, (uint64_t)b + 1, true);

@@ -145,6 +145,7 @@ static bool node_open(wworld *w, wnode *nd)
     }
     nd->up = true;
     nd->op = *tc_node_parts_operator(nd->node);
+    nd->node_key = *tc_node_parts_node_key(nd->node);
     nd->checked = tc_ledger_height(tc_node_parts_ledger(nd->node)) < nd->checked
                       ? tc_ledger_height(tc_node_parts_ledger(nd->node))
                       : nd->checked;

@@ -57,10 +57,12 @@ typedef struct wnode {
     tc_node *node;
     tc_nodeio io;
     tc_pubkey op; /* operator key (every whole node is a validator) */
+    tc_pubkey node_key; /* its P2P identity, what its peers see */
     tc_nodeio_timer **timers;
     size_t n_timers, cap_timers;
     tc_knownset *known[WHOLE_MAX_NODES]; /* per peer: item hashes it knows (pushed, relayed, sent by it) */
     uint64_t peer_height[WHOLE_MAX_NODES];
+    uint32_t link_gen[WHOLE_MAX_NODES]; /* per peer: links made so far (the same on both ends) */
     uint64_t checked; /* the checker has compared heights 1..checked of this node */
     uint64_t commits; /* heights this node committed (all incarnations) */
 } wnode;
