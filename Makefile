@@ -164,8 +164,10 @@ else
 test: test-unit test-sim test-fuzz test-functional test-e2e test-san
 endif
 
+# make sim-long SEEDS=N: N consensus seeds (and the bounded whole-node set);
+# make sim-long WHOLE=1 SEEDS=N: N whole-node seeds only (test/sim/README.md).
 sim-long: $(BUILD)/tc-sim
-	@scripts/run-sim.sh $(BUILD)/tc-sim $(SEEDS)
+	@WHOLE=$(WHOLE) scripts/run-sim.sh $(BUILD)/tc-sim $(SEEDS)
 
 bench: $(BENCH_BIN)
 	@set -e; for b in $(BENCH_BIN); do echo "== $$b"; $$b; done

@@ -2,9 +2,15 @@
 # Runs the deterministic consensus simulator over many seeds and every
 # profile, two processes at a time (seeds run in-process: no startup cost per
 # seed), then the over-threshold check, which must FAIL with an agreement
-# violation (the checker can catch a fork).
+# violation (the checker can catch a fork). Then the whole-node mode
+# (tc-sim --whole: real nodes over the simulated network) over WHOLE_SEEDS
+# seeds (default 100) split across its profiles, a replay check (one seed
+# run twice must give the same event digest), the broken-node self-test
+# (a node that applies a forged block must be reported) and lost sign logs
+# (the sign hold prevents double signs; without it the checker sees them).
 #
 #   scripts/run-sim.sh <tc-sim> [SEEDS]     SEEDS in total (default 250)
+#   WHOLE=1 scripts/run-sim.sh <tc-sim> [SEEDS]   the whole-node mode only, SEEDS seeds
 #
 # Ends with "sim: N passed, N failed" (seeds, plus one per over-threshold
 # configuration and one for the amnesia self-test) and exits non-zero on any failure. A failing seed's line says
@@ -16,6 +22,87 @@ total=${2:-250}
 tmp=$(mktemp -d /tmp/tc-sim.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s)
+passed=0; failed=0
+
+# The whole-node mode: $1 seeds over the four profiles, 4..7 nodes, two
+# processes at a time; then the replay and broken-node checks. Adds to
+# passed/failed and prints simulated node-hours per wall-second.
+run_whole() {
+  local total=$1 per lo hi p j=0 t0 t1 hours
+  local wprofiles=(honest lossy crash-restart partition)
+  per=$(( (total + 3) / 4 ))
+  t0=$(date +%s.%N)
+  for ((p = 0; p < 4; p++)); do
+    lo=$(( (p + 1) * 1000000 + 1 )); hi=$(( lo + per - 1 ))
+    while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n; done
+    ( "$sim" --whole --seeds "$lo..$hi" --nodes 4..7 --heights 10 --profile "${wprofiles[$p]}" \
+        >"$tmp/whole$p.out" 2>&1 ) &
+  done
+  wait
+  t1=$(date +%s.%N)
+  hours=0
+  for ((p = 0; p < 4; p++)); do
+    cat "$tmp/whole$p.out"
+    line=$(grep '^tc-sim: whole profile=' "$tmp/whole$p.out" | tail -n 1)
+    pp=$(printf '%s\n' "$line" | sed -n 's/.* passed=\([0-9]*\).*/\1/p')
+    ff=$(printf '%s\n' "$line" | sed -n 's/.* failed=\([0-9]*\).*/\1/p')
+    hh=$(printf '%s\n' "$line" | sed -n 's/.* node_hours=\([0-9.]*\).*/\1/p')
+    if [ -z "$pp" ]; then
+      echo "run-sim: whole ${wprofiles[$p]} did not finish" >&2; failed=$((failed + per))
+    else
+      passed=$((passed + pp)); failed=$((failed + ff)); hours=$(awk -v a="$hours" -v b="$hh" 'BEGIN { print a + b }')
+    fi
+  done
+  awk -v h="$hours" -v a="$t0" -v b="$t1" 'BEGIN { printf "sim: whole: %.2f simulated node-hours in %.1fs wall: %.3f node-hours per wall-second\n", h, b - a, h / (b - a) }'
+
+  # Replay: the same seed twice, the same digest of every event.
+  local a b
+  a=$("$sim" --whole --seed 4000001 --nodes 5 --heights 10 --profile lossy | sed -n 's/.* digest=\([0-9a-f]*\).*/\1/p')
+  b=$("$sim" --whole --seed 4000001 --nodes 5 --heights 10 --profile lossy | sed -n 's/.* digest=\([0-9a-f]*\).*/\1/p')
+  if [ -n "$a" ] && [ "$a" = "$b" ]; then
+    echo "sim: whole replay: seed 4000001 run twice, digest $a both times"; passed=$((passed + 1))
+  else
+    echo "sim: whole replay: seed 4000001 gave digests '$a' and '$b'" >&2; failed=$((failed + 1))
+  fi
+
+  # Checker self-test: node 1 applies a forged (validly certified) block at
+  # height 2. Every seed must end with an agreement violation (exit 1).
+  local out rc caught
+  out=$("$sim" --whole --seeds 1..10 --nodes 4..7 --heights 10 --break 1 2>&1); rc=$?
+  caught=$(printf '%s\n' "$out" | grep -c 'violation: .* agreement:')
+  if [ $rc -eq 1 ] && [ "$caught" -eq 10 ]; then
+    echo "sim: whole broken node: agreement violation caught on 10/10 seeds, as it must"; passed=$((passed + 1))
+  else
+    printf '%s\n' "$out" | tail -n 3
+    echo "sim: whole broken node: checker caught $caught/10 (rc $rc)" >&2; failed=$((failed + 1))
+  fi
+
+  # Lost sign logs: restarted nodes (under 1/3 of them) come back without
+  # consensus.log. With the sign hold no seed may show a double sign; with
+  # resume-signing = now (no hold) the checker must catch some.
+  out=$("$sim" --whole --seeds 1..40 --nodes 4..7 --heights 10 --profile crash-restart --amnesia 2>&1); rc=$?
+  if [ $rc -eq 0 ]; then
+    echo "sim: whole amnesia with the sign hold: 40/40 seeds passed, no double sign"; passed=$((passed + 1))
+  else
+    printf '%s\n' "$out" | grep -A1 '^FAIL' | head -n 4
+    echo "sim: whole amnesia with the sign hold: failed (rc $rc)" >&2; failed=$((failed + 1))
+  fi
+  out=$("$sim" --whole --seeds 1..40 --nodes 4..7 --heights 10 --profile crash-restart --amnesia --resume-now 2>&1)
+  caught=$(printf '%s\n' "$out" | grep -c 'violation: .* honest double-sign')
+  if [ "$caught" -gt 0 ]; then
+    echo "sim: whole amnesia self-test: honest double-sign caught on $caught/40 seeds (no sign hold)"; passed=$((passed + 1))
+  else
+    echo "sim: whole amnesia self-test: no double-sign caught on 40 seeds" >&2; failed=$((failed + 1))
+  fi
+}
+
+if [ "${WHOLE:-0}" = 1 ]; then
+  run_whole "$total"
+  echo "sim: $(( $(date +%s) - start ))s wall"
+  echo "sim: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit
+fi
 
 # profile, validators, byzantine; each profile gets total/5 seeds in two halves
 profiles=("none 4..10 0" "lossy 4..10 0" "partition 4..10 0" "crash-restart 4..10 0"
@@ -37,7 +124,6 @@ for ((p = 0; p < ${#profiles[@]}; p++)); do
 done
 wait
 
-passed=0; failed=0
 for ((i = 0; i < njobs; i++)); do
   cat "$tmp/job$i.out"
   line=$(grep '^tc-sim: profile=' "$tmp/job$i.out" | tail -n 1)
@@ -80,6 +166,8 @@ else
   echo "sim: amnesia self-test: no double-sign caught on 100 seeds" >&2
   failed=$((failed + 1))
 fi
+
+run_whole "${WHOLE_SEEDS:-100}"
 
 echo "sim: $(( $(date +%s) - start ))s wall"
 echo "sim: $passed passed, $failed failed"

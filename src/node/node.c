@@ -10,8 +10,6 @@
 #include "node/peerstore.h"
 #include "node/reload.h"
 #include "store/chainstore.h"
-#include "store/diskguard.h"
-#include "store/verify.h"
 #include "util/clock.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -39,58 +37,6 @@ static void on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
 {
     tc_node_heartbeat(arg);
 }
-
-static void free_liveness(void *ctx, const void *key, void *value)
-{
-    free(value);
-}
-
-static int open_keys(tc_node *n, tc_errmsg *e)
-{
-    char path[TC_CONFIG_PATH + 32];
-    snprintf(path, sizeof path, "%s/%s", n->cfg.datadir, TC_NODE_KEY_FILE);
-    int err = tc_keyfile_load(path, true, &n->node_key, e);
-    if (err)
-        return err;
-    err = tc_keyfile_load(n->cfg.operator_key, false, &n->op_key, e);
-    if (err == TC_ENOTFOUND && n->cfg.operator_key_given)
-        return tc_fail(e, TC_ECONFIG,
-                       "operator-key %s: no such file (hint: restore the validator's key file there, or remove the "
-                       "operator-key line to run as a follower)",
-                       n->cfg.operator_key);
-    if (err == TC_ENOTFOUND) {
-        tc_log_info("node", "no operator key: running as a follower (never signs)", "operator_key=%s",
-                    n->cfg.operator_key);
-        return 0;
-    }
-    if (err)
-        return err;
-    n->has_op_key = true;
-    return 0;
-}
-
-/* A key that is neither in the next height's set nor a registered
- * masternode signs nothing: say so at start instead of following silently. */
-static void check_operator_key(tc_node *n)
-{
-    tc_valset vs;
-    if (!n->has_op_key || tc_ledger_valset(n->L, tc_ledger_height(n->L) + 1, &vs) != 0)
-        return;
-    bool in_set = tc_valset_find(&vs, &n->op_key.pk) >= 0;
-    tc_valset_release(&vs);
-    if (in_set)
-        return;
-    char hex[65];
-    tc_hex_encode(hex, n->op_key.pk.b, 32);
-    if (tc_node_is_masternode(n, &n->op_key.pk))
-        tc_log_info("node", "operator key is registered but not in the validator set now", "operator=%s hint=%s", hex,
-                    "it signs once activated and unjailed: see time-cli masternode list");
-    else
-        tc_log_warn("node", "operator key is not a registered masternode: this node will not sign",
-                    "operator=%s operator_key=%s hint=%s", hex, n->cfg.operator_key,
-                    "register it (time-cli masternode register), or check operator-key names the right file");
-}
-
 
 static int open_p2p(tc_node *n, tc_errmsg *e)
 {
@@ -202,40 +148,6 @@ static int open_metrics(tc_node *n, tc_errmsg *e)
     return 0;
 }
 
-/* The data dir, genesis, keys and the store with its signature cache,
- * worker pool and mempool: everything that does not need the event loop. */
-static int open_state(tc_node *n, tc_errmsg *e)
-{
-    const tc_config *cfg = &n->cfg;
-    int err;
-    if ((err = tc_crypto_init()))
-        return tc_fail(e, err, "libsodium failed to initialise");
-    if ((err = tc_datadir_open(&n->dd, cfg->datadir, e)))
-        return err;
-    if (access(cfg->genesis, F_OK) != 0) /* the first start on a fresh machine: say what to do */
-        return tc_fail(e, TC_ECONFIG, "%s: no genesis document; a devnet's comes from `time-cli devnet init` "
-                       "(then --config DIR/node0/time.conf), any network's can be named with --genesis FILE",
-                       cfg->genesis);
-    if ((err = tc_genesis_load(&n->g, cfg->genesis, e)))
-        return err;
-    if (n->g.net != cfg->net)
-        return tc_fail(e, TC_ECONFIG, "%s is a %s genesis but the node runs %s", cfg->genesis, n->g.net->name,
-                       cfg->net->name);
-    if ((err = open_keys(n, e)))
-        return err;
-    n->cache = tc_sigcache_new(SIGCACHE_ENTRIES);
-    n->pool = tc_pool_new(0);
-    tc_ledger_opts lo = {cfg->store_map_mb << 20, n->cache, n->pool};
-    char store[TC_CONFIG_PATH + 16];
-    snprintf(store, sizeof store, "%s/chain", cfg->datadir);
-    if ((err = tc_diskguard_check_start(cfg->datadir, e)) || (err = tc_verify_open(&n->L, store, &n->g, &lo, e)))
-        return err;
-    tc_mempool_opts mo = {cfg->mempool_max_txs, cfg->mempool_max_mb * 1000 * 1000,
-                          cfg->mempool_expiry_h * 3600 * 1000};
-    n->mp = tc_mempool_new(tc_chainstore_view(n->L), &mo);
-    return 0;
-}
-
 /* Signals, the one-second tick and the heartbeat timer. */
 static void add_loop_events(tc_node *n)
 {
@@ -243,7 +155,6 @@ static void add_loop_events(tc_node *n)
     n->sigterm = evsignal_new(n->base, SIGTERM, on_signal, n);
     n->sighup = evsignal_new(n->base, SIGHUP, on_sighup, n);
     n->tick = event_new(n->base, -1, EV_PERSIST, on_tick, n);
-    n->seen = tc_hmap_new(32);
     n->heartbeat_ev = event_new(n->base, -1, EV_PERSIST, on_heartbeat_timer, n);
     struct timeval hb_every = {(time_t)n->cfg.heartbeat_interval_s, 0};
     event_add(n->heartbeat_ev, &hb_every);
@@ -257,14 +168,7 @@ static void add_loop_events(tc_node *n)
 int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
 {
     *out = NULL;
-    tc_node *n = tc_xcalloc(1, sizeof *n);
-    n->cfg = *cfg;
-    tc_cert_init(&n->last_commit);
-    tc_cert_init(&n->fetch.cert);
-    tc_valset_init(&n->vs);
-    n->cands = tc_cands_new();
-    n->oplinks = tc_oplinks_new();
-    tc_signstate last;
+    tc_node *n = tc_node_alloc(cfg);
     int err;
     n->base = event_base_new();
     if (n->base == NULL) {
@@ -272,17 +176,9 @@ int tc_node_new(tc_node **out, const tc_config *cfg, tc_errmsg *e)
         goto fail;
     }
     tc_nodeio_init(&n->io, n->base); /* peers once open_p2p has them */
-    if ((err = open_state(n, e)) || (err = tc_node_open_signlog(n, &last, e)))
+    if ((err = tc_node_parts_open(n, e)) || (err = open_p2p(n, e)) || (err = open_rpc(n, e)) ||
+        (err = open_metrics(n, e)))
         goto fail;
-    check_operator_key(n);
-    tc_node_sync_open(n);
-    if ((err = tc_txdurable_open(&n->txd, &n->io, cfg->datadir, cfg->mempool_persist != 0, n->mp, e)) ||
-        (err = open_p2p(n, e)))
-        goto fail;
-    tc_node_driver_open(n, &last);
-    if ((err = open_rpc(n, e)) || (err = open_metrics(n, e)))
-        goto fail;
-    n->committed_ms = tc_clock_mono_ms(); /* health counts from the start */
     add_loop_events(n);
     char hex[65];
     tc_log_info("node", "started", "network=%s datadir=%s height=%llu validator_key=%s p2p=%s",
@@ -317,32 +213,16 @@ void tc_node_free(tc_node *n)
         event_free(n->tick);
     if (n->heartbeat_ev)
         event_free(n->heartbeat_ev);
-    if (n->seen) {
-        tc_hmap_each(n->seen, free_liveness, NULL);
-        tc_hmap_free(n->seen);
-    }
-    tc_oplinks_free(n->oplinks);
     tc_nodemetrics_free(n->metrics);
     tc_rpc_free(n->rpc); /* removes the cookie */
     if (n->io.ctx)
         tc_nodeio_set_p2p(&n->io, NULL); /* nothing reaches a freed endpoint */
     tc_p2p_free(n->p2p);
     tc_peerstore_close(&n->netstore); /* after the P2P endpoint's last flush */
-    tc_node_driver_close(n);
-    tc_node_sync_close(n);
-    tc_txdurable_close(n->txd); /* the journal rewritten from the pool */
-    tc_mempool_free(n->mp);
-    tc_signlog_close(n->slog);
-    tc_ledger_close(n->L); /* the store closes last: every commit is already durable */
-    tc_pool_free(n->pool);
-    tc_sigcache_free(n->cache);
+    tc_node_parts_close(n);
     tc_nodeio_release(&n->io); /* after every timer's owner has freed it */
     if (n->base)
         event_base_free(n->base);
-    tc_genesis_release(&n->g);
-    tc_keypair_wipe(&n->node_key);
-    tc_keypair_wipe(&n->op_key);
-    tc_datadir_close(n->dd);
     free(n);
 }
 

@@ -392,9 +392,9 @@ static void send_mnauth(tc_node *n, uint64_t peer, const tc_peer_info *pi)
 }
 
 /* A peer's attestation: kept if its operator key signed this link's binding
- * and the link attests nothing yet; a bad signature or a second attestation
- * is a violation (the caller bans). Whether the key is registered is
- * decided where its weight counts. */
+ * (a repeat of the same key changes nothing); a bad signature, or a second
+ * operator key on one link, is a violation (the caller bans). Whether the
+ * key is registered is decided where its weight counts. */
 static int on_mnauth(tc_node *n, uint64_t peer, const tc_msg_mnauth *a)
 {
     tc_peer_info pi;
@@ -406,7 +406,8 @@ static int on_mnauth(tc_node *n, uint64_t peer, const tc_msg_mnauth *a)
         return TC_ESIG;
     }
     if (tc_oplinks_attest(n->oplinks, peer, &a->operator_key) != 0) {
-        tc_log_warn("p2p", "second mnauth on one link; banning the peer", "peer=%llu", (unsigned long long)peer);
+        tc_log_warn("p2p", "mnauth for a second operator key on one link; banning the peer", "peer=%llu",
+                    (unsigned long long)peer);
         return TC_ENET_PROTOCOL;
     }
     char hex[65];

@@ -115,6 +115,19 @@ struct tc_node {
     int exit_code;
 };
 
+/* ---- nodeparts.c ---------------------------------------------------------- */
+
+/* A zeroed node holding a copy of cfg, with its candidate store and
+ * heartbeat table made (nothing opened yet). */
+tc_node *tc_node_alloc(const tc_config *cfg);
+/* Opens the deciding parts (n->cfg and n->io set): data dir, genesis, keys,
+ * store (a worker pool only if io allows threads), mempool, sign log, sync,
+ * txdurable and the driver. Errors name what and where in e; whatever was
+ * opened is closed by tc_node_parts_close. */
+int tc_node_parts_open(tc_node *n, tc_errmsg *e) TC_MUST_CHECK;
+/* Closes what tc_node_parts_open opened, store last; safe on a partial open. */
+void tc_node_parts_close(tc_node *n);
+
 /* ---- node_driver.c -------------------------------------------------------- */
 
 /* Creates the consensus core (resuming from the sign log's last record), its

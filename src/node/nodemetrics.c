@@ -397,6 +397,8 @@ void tc_nodemetrics_free(tc_nodemetrics *m)
 
 void tc_nodemetrics_on_vote(tc_nodemetrics *m, uint8_t type, int rc)
 {
+    if (m == NULL)
+        return;
     const char *outcome = rc == 0 ? "accepted"
                           : rc == TC_ECONS_DUP ? "duplicate"
                           : rc == TC_ECONS_OLD || rc == TC_ECONS_FUTURE ? "other_height"
@@ -408,6 +410,8 @@ void tc_nodemetrics_on_vote(tc_nodemetrics *m, uint8_t type, int rc)
 
 void tc_nodemetrics_on_proposal(tc_nodemetrics *m, int rc)
 {
+    if (m == NULL)
+        return;
     const char *outcome = rc == 0 ? "accepted"
                           : rc == TC_ECONS_DUP ? "duplicate"
                           : rc == TC_ECONS_FUTURE ? "next_height"
@@ -421,6 +425,8 @@ void tc_nodemetrics_on_proposal(tc_nodemetrics *m, int rc)
 void tc_nodemetrics_on_commit(tc_nodemetrics *m, const tc_block *blk, uint64_t interval_ms, uint64_t latency_ms,
                               uint32_t round)
 {
+    if (m == NULL)
+        return;
     recent_block *b = &m->recent[m->next];
     *b = (recent_block){.height = blk->hdr.height, .time_ms = blk->hdr.time_ms, .interval_ms = interval_ms,
                         .latency_ms = latency_ms, .txs = blk->n_tx ? blk->n_tx - 1 : 0, .round = round};

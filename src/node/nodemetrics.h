@@ -53,6 +53,8 @@ tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, 
                                    int *err);
 void tc_nodemetrics_free(tc_nodemetrics *m); /* NULL is a no-op */
 
+/* The three on_ calls below are no-ops on m NULL (a node without metrics:
+ * the simulator's whole nodes). */
 /* A vote of type (TC_VOTE_PREVOTE / TC_VOTE_PRECOMMIT) arrived from a peer
  * and the core answered rc (0 taken; duplicate, old, invalid otherwise). */
 void tc_nodemetrics_on_vote(tc_nodemetrics *m, uint8_t type, int rc);

@@ -49,7 +49,7 @@ int tc_oplinks_attest(tc_oplinks *o, uint64_t peer, const tc_pubkey *key)
 {
     for (size_t i = 0; i < o->n; i++)
         if (o->v[i].peer == peer)
-            return TC_EEXIST;
+            return key_eq(&o->v[i].key, key) ? 0 : TC_EEXIST;
     if (o->n == o->cap) {
         o->cap = o->cap ? 2 * o->cap : 16;
         o->v = tc_xrealloc(o->v, o->cap * sizeof *o->v);

@@ -30,8 +30,9 @@ typedef struct tc_oplinks tc_oplinks;
 tc_oplinks *tc_oplinks_new(void);
 void tc_oplinks_free(tc_oplinks *o); /* NULL is a no-op */
 
-/* Link peer (live) attested key: 0; TC_EEXIST if peer attested before (a
- * second mnauth on one link is a protocol violation). key is no longer gone. */
+/* Link peer (live) attested key: 0 (also for the key it attested already:
+ * a repeat says nothing new); TC_EEXIST if it attested another key (a link
+ * speaks for one operator: a violation). key is no longer gone. */
 int tc_oplinks_attest(tc_oplinks *o, uint64_t peer, const tc_pubkey *key) TC_MUST_CHECK;
 /* Link peer closed. Returns true, with its key in *key, if it had attested
  * one and no other live link attests that key: the key is now gone. */

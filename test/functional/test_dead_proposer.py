@@ -5,9 +5,9 @@ proposer").
 1. Positive control: on a 4-validator devnet each node's getpeerinfo names
    the operator key of every other validator's link, and only those keys.
 2. An adversary holding validator 3's operator key sends a valid mnauth:
-   accepted (getpeerinfo shows it), not banned. A second mnauth on that link
-   is a violation: banned. An mnauth whose signature binds another session
-   (or another sender) is banned at once.
+   accepted (getpeerinfo shows it), not banned, and a repeat of it changes
+   nothing. An mnauth for a second operator key on that link is a violation:
+   banned. An mnauth whose signature binds another session is banned at once.
 3. SIGKILL the validator proposing now: each survivor logs that the
    proposer's links are closed and counts `proposer_gone_total` instead of
    waiting out the propose timeout; the chain goes on, the survivors agree,
@@ -64,10 +64,15 @@ def test_mnauth_names_the_validator_of_each_link(devnet_factory):
                            if p["key"] == a.key.pub.hex() and p["operator"] == op3.pub.hex()],
                   timeout=10, message="node0 to take the adversary's valid mnauth")
     assert "key:" + a.key.pub.hex() not in _subjects(dn, 0)
-    # 2b. a second one on the same link: banned
+    # 2b. the same again: nothing changes; then another operator's on the same link: banned
     a.send(T.MNAUTH, (op3.pub, sig))
+    time.sleep(0.5)
+    assert "key:" + a.key.pub.hex() not in _subjects(dn, 0)
+    assert [p for p in dn.rpc(0, "getpeerinfo") if p["key"] == a.key.pub.hex() and p["operator"] == op3.pub.hex()]
+    op2 = adv.Key.load(dn.node(2).dir / "operator.key")
+    a.send(T.MNAUTH, (op2.pub, op2.sign(adv.mnauth_sign_bytes(op2.pub, a.exporter, a.key.pub))))
     dn.wait_until(lambda: "key:" + a.key.pub.hex() in _subjects(dn, 0), timeout=10,
-                  message="a second mnauth on one link to be banned")
+                  message="a second operator's mnauth on one link to be banned")
     a.close()
     # 2c. signed over another session's binding: banned at once
     b = adv.Peer(dn.node(0).p2p_port, genesis, height=dn.rpc(0, "getblockcount"))

@@ -34,7 +34,8 @@ enum sim_ev_kind {
     EV_CRASH,
     EV_RESTART,
     EV_PART_START,
-    EV_PART_END
+    EV_PART_END,
+    EV_WHOLE /* whole-node mode (whole.c): what says which, p and a carry it */
 };
 
 typedef struct {
@@ -54,6 +55,13 @@ typedef struct {
             tc_hash value;
         } validity;
         uint64_t part_mask; /* PART_START: nodes on side 1 */
+        struct {
+            uint8_t what;
+            int from;            /* sending node, or -1 */
+            uint32_t from_epoch; /* its incarnation when sent */
+            void *p;             /* owned by the event when what says so */
+            uint64_t a;
+        } whole;
     } u;
 } sim_event;
 

@@ -8,7 +8,12 @@
  * violation (the line carries the command that replays it), 2 on usage errors.
  * Signatures are real Ed25519 throughout (a shared verification cache keeps
  * the cost at one verify per distinct message); certificates are checked by
- * the checker with its own cache. */
+ * the checker with its own cache.
+ *
+ *   tc-sim --whole --nodes N|LO..HI --seed S|--seeds A..B --heights H --profile P
+ *
+ * runs whole nodes instead (whole.h): the same exit codes, and a range ends
+ * with the simulated node-hours per wall-second. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +23,7 @@
 #include "crypto/ed25519.h"
 #include "rng.h"
 #include "util/log.h"
+#include "whole.h"
 #include "world.h"
 
 static void usage(void)
@@ -50,8 +56,142 @@ static int parse_range(const char *s, uint64_t *lo, uint64_t *hi)
     return (end == t || *end || *hi < *lo) ? -1 : 0;
 }
 
+/* --seed S, --seeds A..B or --count C (from the current low seed): 1 when a
+ * is one of them, 0 when not, -1 for a bad value. */
+static int parse_seeds(const char *a, const char *v, uint64_t *lo, uint64_t *hi, bool *range)
+{
+    if (strcmp(a, "--seed") == 0)
+        return parse_range(v, lo, hi) || *lo != *hi ? -1 : 1;
+    if (strcmp(a, "--seeds") == 0) {
+        *range = true;
+        return parse_range(v, lo, hi) ? -1 : 1;
+    }
+    if (strcmp(a, "--count") != 0)
+        return 0;
+    uint64_t c = strtoull(v, NULL, 10);
+    *hi = *lo + c - 1;
+    *range = true;
+    return c == 0 ? -1 : 1;
+}
+
+static void usage_whole(void)
+{
+    fprintf(stderr,
+            "usage: tc-sim --whole [--seed S | --seeds A..B | --count C] [--nodes N|LO..HI]\n"
+            "              [--heights H] [--profile honest|lossy|crash-restart|partition]\n"
+            "              [--no-txs] [--break K] [--amnesia [--amnesia-nodes K] [--resume-now]]\n"
+            "              [--verbose]\n"
+            "  --break K: node K applies a forged block at height 2 (a checker self-test:\n"
+            "        the agreement violation must be reported, exit 1).\n"
+            "  --amnesia: (crash-restart) a restarted node has lost its sign log; the sign\n"
+            "        hold must keep it from signing twice. With --resume-now (no hold) the\n"
+            "        checker must report honest double-signs on some seeds. Crashes hit\n"
+            "        nodes 0..K-1 only (default: under 1/3 of the nodes).\n");
+}
+
+static void print_whole(const whole_config *c, const whole_result *r)
+{
+    printf("%s seed=%" PRIu64 " profile=%s nodes=%d heights=%" PRIu64 " sim_ms=%" PRIu64 " events=%" PRIu64
+           " msgs=%" PRIu64 " dropped=%" PRIu64 " txs=%" PRIu64 "/%" PRIu64 " restarts=%" PRIu64
+           " worst_gap=%" PRIu64 "ms bound=%" PRIu64 "ms digest=%s%s%s\n",
+           r->ok ? "ok" : "FAIL", c->seed, whole_profile_name(c->profile), c->n, r->min_height, r->sim_ms,
+           r->events, r->delivered, r->dropped, r->txs_committed, r->txs_acked, r->restarts, r->worst_gap_ms,
+           r->bound_ms, r->digest, r->ok ? "" : " violation: ", r->ok ? "" : r->violation);
+    if (!r->ok) {
+        printf("replay: tc-sim --whole --seed %" PRIu64 " --nodes %d --heights %d --profile %s%s", c->seed, c->n,
+               c->heights, whole_profile_name(c->profile), c->txs ? "" : " --no-txs");
+        if (c->broken >= 0)
+            printf(" --break %d", c->broken);
+        printf("%s%s", c->amnesia ? " --amnesia" : "", c->resume_now ? " --resume-now" : "");
+        if (c->amnesia_nodes)
+            printf(" --amnesia-nodes %d", c->amnesia_nodes);
+        printf("\n");
+    }
+}
+
+static int run_whole(int argc, char **argv)
+{
+    uint64_t seed_lo = 1, seed_hi = 1, n_lo = 4, n_hi = 4;
+    whole_config base = {.heights = 10, .profile = WP_HONEST, .broken = -1, .txs = true};
+    bool range = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool *flag = strcmp(a, "--verbose") == 0      ? &base.verbose
+                     : strcmp(a, "--amnesia") == 0    ? &base.amnesia
+                     : strcmp(a, "--resume-now") == 0 ? &base.resume_now
+                                                      : NULL;
+        if (flag || strcmp(a, "--whole") == 0 || strcmp(a, "--no-txs") == 0) {
+            if (flag)
+                *flag = true;
+            base.txs &= strcmp(a, "--no-txs") != 0;
+            continue;
+        }
+        if (v == NULL)
+            return usage_whole(), 2;
+        i++;
+        int seeds = parse_seeds(a, v, &seed_lo, &seed_hi, &range);
+        if (seeds < 0)
+            return usage_whole(), 2;
+        if (seeds > 0) {
+            continue;
+        } else if (strcmp(a, "--nodes") == 0) {
+            if (parse_range(v, &n_lo, &n_hi) || n_lo < 1 || n_hi > WHOLE_MAX_NODES)
+                return usage_whole(), 2;
+        } else if (strcmp(a, "--heights") == 0) {
+            base.heights = atoi(v);
+        } else if (strcmp(a, "--profile") == 0) {
+            int p = whole_profile_parse(v);
+            if (p < 0)
+                return usage_whole(), 2;
+            base.profile = (enum whole_profile)p;
+        } else if (strcmp(a, "--break") == 0) {
+            base.broken = atoi(v);
+        } else if (strcmp(a, "--amnesia-nodes") == 0) {
+            base.amnesia_nodes = atoi(v);
+        } else {
+            return usage_whole(), 2;
+        }
+    }
+    whole_install_random(); /* before libsodium starts */
+    if (tc_crypto_init() != 0)
+        return 2;
+    tc_log_setup(base.verbose ? TC_LOG_INFO : TC_LOG_OFF, TC_LOG_LOGFMT, 2);
+    uint64_t passed = 0, failed = 0, worst_gap = 0;
+    double node_hours = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (uint64_t seed = seed_lo; seed <= seed_hi; seed++) {
+        whole_config c = base;
+        c.seed = seed;
+        uint64_t pick = seed * 0x9e3779b97f4a7c15ull;
+        c.n = (int)(n_lo + sim_splitmix64(&pick) % (n_hi - n_lo + 1));
+        whole_result r;
+        if (whole_run(&c, &r) != 0) {
+            fprintf(stderr, "tc-sim: %s\n", r.violation);
+            return 2;
+        }
+        r.ok ? passed++ : failed++;
+        worst_gap = r.worst_gap_ms > worst_gap ? r.worst_gap_ms : worst_gap;
+        node_hours += (double)c.n * (double)r.sim_ms / 3.6e6;
+        if (!range || !r.ok)
+            print_whole(&c, &r);
+        fflush(stdout);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (range)
+        printf("tc-sim: whole profile=%s seeds=%" PRIu64 "..%" PRIu64 " passed=%" PRIu64 " failed=%" PRIu64
+               " worst_gap=%" PRIu64 "ms node_hours=%.2f wall=%.1fs node_hours_per_wall_s=%.3f\n",
+               whole_profile_name(base.profile), seed_lo, seed_hi, passed, failed, worst_gap, node_hours, wall,
+               wall > 0 ? node_hours / wall : 0);
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--whole") == 0)
+            return run_whole(argc, argv);
     uint64_t seed_lo = 1, seed_hi = 1, n_lo = 4, n_hi = 4, heights = 10;
     int byz = 0, profile = PROFILE_NONE;
     bool byz_max = false, range = false, amnesia = false;
@@ -68,19 +208,11 @@ int main(int argc, char **argv)
             return 2;
         }
         i++;
-        if (strcmp(a, "--seed") == 0) {
-            if (parse_range(v, &seed_lo, &seed_hi) || seed_lo != seed_hi)
-                return usage(), 2;
-        } else if (strcmp(a, "--seeds") == 0) {
-            if (parse_range(v, &seed_lo, &seed_hi))
-                return usage(), 2;
-            range = true;
-        } else if (strcmp(a, "--count") == 0) {
-            uint64_t c = strtoull(v, NULL, 10);
-            if (c == 0)
-                return usage(), 2;
-            seed_hi = seed_lo + c - 1;
-            range = true;
+        int seeds = parse_seeds(a, v, &seed_lo, &seed_hi, &range);
+        if (seeds < 0)
+            return usage(), 2;
+        if (seeds > 0) {
+            continue;
         } else if (strcmp(a, "--validators") == 0) {
             if (parse_range(v, &n_lo, &n_hi) || n_lo < 1 || n_hi > SIM_MAX_NODES)
                 return usage(), 2;

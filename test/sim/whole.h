@@ -1,0 +1,50 @@
+/* The simulator's whole-node mode (tc-sim --whole, DESIGN.md §9): N real
+ * nodes (ledger, mempool, sign log, driver, sync, gossip handlers: the
+ * daemon's code through src/node/nodeparts.h) in one process, each with its
+ * own data directory, over a simulated network and clock, driven by one seed.
+ * The checker runs after every event. */
+#ifndef TC_SIM_WHOLE_H
+#define TC_SIM_WHOLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define WHOLE_MAX_NODES 16
+
+enum whole_profile { WP_HONEST = 0, WP_LOSSY, WP_CRASH, WP_PARTITION, WP_COUNT };
+
+typedef struct {
+    uint64_t seed;
+    int n;       /* nodes, every one a validator of weight 1 */
+    int heights; /* every node must commit this many */
+    enum whole_profile profile;
+    int broken;  /* checker self-test: this node applies a forged block at height 2; -1 none */
+    bool txs;    /* a simulated wallet pays from the genesis allocation throughout */
+    bool amnesia;    /* a restarted node has lost consensus.log and consensus.lock; crashes are short */
+    bool resume_now; /* resume-signing = now: no sign hold (with amnesia: a checker self-test) */
+    int amnesia_nodes; /* with amnesia: crashes hit nodes 0..this-1 only; 0: (n - 1) / 3 (under 1/3 of the weight) */
+    bool verbose;
+} whole_config;
+
+typedef struct {
+    bool ok;
+    char violation[400];
+    uint64_t sim_ms, events, delivered, dropped;
+    uint64_t min_height;
+    uint64_t txs_acked, txs_committed, restarts;
+    uint64_t worst_gap_ms; /* longest wait for the next height while no fault was in effect */
+    uint64_t bound_ms;
+    char digest[17];       /* the first 8 bytes of the event digest, hex */
+} whole_result;
+
+const char *whole_profile_name(enum whole_profile p);
+/* -1 for an unknown name. */
+int whole_profile_parse(const char *s);
+/* Runs one simulation. 0, with res->ok false and res->violation set when an
+ * invariant broke; -1 when the world cannot be set up (res->violation says why). */
+int whole_run(const whole_config *cfg, whole_result *res);
+/* Makes libsodium's randombytes a generator seeded by whole_run (keys,
+ * nonces and wallet addresses replay with the seed). Before tc_crypto_init. */
+void whole_install_random(void);
+
+#endif
