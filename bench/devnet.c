@@ -12,8 +12,9 @@
  *   5. a fresh non-validator syncing the whole chain (≥ 10,000 blocks).
  *
  * Targets (issue [Node]): p50 ≤ 100 ms at 1,000 tx/s; finalized tx/s ≥ 50 %
- * of (verifies/s on every core ÷ 4); leader-kill gap ≤ timeout_propose +
- * 500 ms; ≥ 5,000 empty blocks/s synced; RSS ≤ 100 MB per node.
+ * of (verifies/s on every core ÷ 4); leader-kill gap ≤ 250 ms (issue 17:
+ * survivors do not wait for a proposer whose links all closed); ≥ 5,000
+ * empty blocks/s synced; RSS ≤ 100 MB per node.
  *
  * Usage: build/bench/devnet [--quick] [--blocks N] [--keep]
  *   TIMED, TIME_CLI: the binaries (default: next to this one, ../timed).
@@ -780,9 +781,12 @@ static void phase_leader_kill(uint32_t propose_timeout_ms)
     uint64_t at = 0, before_at = 0;
     uint64_t worst = longest_gap(t_kill, tc_clock_mono_ns(), mask, &at);
     uint64_t before = longest_gap(t_kill - 1500000000ull, t_kill, mask | (1u << victim), &before_at);
-    double gap = (double)worst / 1e6, target = propose_timeout_ms + 500.0;
+    /* Issue 17: the survivors do not wait out the propose timeout for a
+     * proposer whose links all closed (mnauth, docs/protocol.md §9). */
+    (void)propose_timeout_ms;
+    double gap = (double)worst / 1e6, target = 250.0;
     printf("  leader-kill gap           : %7.0f ms at height %llu (node%d killed at height %llu; longest gap in the"
-           " 1.5 s before: %.0f ms) target <= %.0f ms (timeout_propose + 500): %s\n",
+           " 1.5 s before: %.0f ms) target <= %.0f ms (issue 17; the propose timeout is not waited out): %s\n",
            gap, (unsigned long long)at, victim, (unsigned long long)h_kill, (double)before / 1e6, target,
            gap <= target ? "MET" : "MISSED");
     start_node(victim, "--block-interval-ms", "0", "--empty-block-interval-ms", "200", NULL);
