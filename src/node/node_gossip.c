@@ -272,7 +272,8 @@ static int on_proposal(tc_node *n, uint64_t peer, const tc_msg_proposal *mp)
     /* this key's proposal while held: someone else signs with it (or its
      * earlier run's last messages circulate); counted once verified, so
      * nobody without the key can keep the hold on */
-    if (n->hold.held && tc_pubkey_eq(&p.proposer, &n->op_key.pk) && tc_proposal_verify(&p, n->g.chain_id) == 0)
+    if (n->has_op_key && !tc_signhold_may_sign(&n->hold) && tc_pubkey_eq(&p.proposer, &n->op_key.pk) &&
+        tc_proposal_verify(&p, n->g.chain_id) == 0)
         tc_signhold_sighting(&n->hold, "proposal", p.height, n->io.wall_ms(n->io.ctx));
     int rc = tc_core_on_proposal(n->core, &p);
     tc_nodemetrics_on_proposal(n->metrics, rc);
@@ -326,7 +327,8 @@ static int on_vote(tc_node *n, uint64_t peer, const tc_bytes *raw)
     if (tc_vote_decode(&v, raw->p, raw->len) != 0)
         return TC_EBADVAL;
     note_height(n, peer, v.height);
-    if (n->hold.held && tc_pubkey_eq(&v.validator, &n->op_key.pk) && tc_vote_verify(&v, n->g.chain_id) == 0)
+    if (n->has_op_key && !tc_signhold_may_sign(&n->hold) && tc_pubkey_eq(&v.validator, &n->op_key.pk) &&
+        tc_vote_verify(&v, n->g.chain_id) == 0)
         tc_signhold_sighting(&n->hold, "vote", v.height, n->io.wall_ms(n->io.ctx)); /* as for proposals */
     int rc = tc_core_on_vote(n->core, &v);
     tc_nodemetrics_on_vote(n->metrics, v.type, rc);
@@ -465,6 +467,7 @@ void tc_node_on_peer(void *ctx, uint64_t peer, bool up)
             tc_sync_on_height(n->sync, peer, pi.height);
             send_mnauth(n, peer, &pi);
         }
+        tc_node_signhold_gate(n); /* its height may be what the gate waits for */
         tc_node_regossip(n, peer);
         tc_txdurable_announce(n->txd);
     }
