@@ -597,9 +597,20 @@ static void update_mesh(tc_node *n)
     free(w.addrs);
 }
 
+/* Heartbeats dated after the start (signed by the validator's own key, so
+ * whichever peer relayed them) report their sender's height too. */
+static void heartbeat_reports(tc_node *n, const tc_valset *vs, tc_signhold_report *r)
+{
+    for (size_t i = 0; i < vs->n; i++) {
+        const liveness *l = tc_hmap_get(n->seen, vs->v[i].key.b);
+        if (l && l->time_ms >= n->hold.start_ms)
+            tc_signhold_report_note(&r[i], l->height);
+    }
+}
+
 /* While the sign hold's gate is closed: the validators' weight at or below
- * the tip by what established peers report (node/signhold.h). True if the
- * gate opened now. */
+ * the tip by what established peers and heartbeats report
+ * (node/signhold.h). True if the gate opened now. */
 static bool signhold_gate_check(tc_node *n)
 {
     if (!n->hold.gated)
@@ -612,6 +623,8 @@ static bool signhold_gate_check(tc_node *n)
     size_t k = n->io.peers(n->io.ctx, &peers);
     tc_signhold_report *r = tc_xcalloc(vs.n ? vs.n : 1, sizeof *r);
     tc_signhold_reports(n->L, &vs, &n->op_key.pk, tip, peers, k, r);
+    if (n->seen)
+        heartbeat_reports(n, &vs, r);
     uint64_t agree = tc_signhold_weight_at(r, vs.n, tip);
     bool opened = false;
     tc_errmsg e;
@@ -628,12 +641,13 @@ void tc_node_signhold_gate(tc_node *n)
 {
     if (!signhold_gate_check(n) || !tc_signhold_may_sign(&n->hold) || tc_sync_active(n->sync))
         return;
-    /* A height begun while gated signed nothing in it (no proposal in its
-     * turn, no vote): begin it again, now able to. */
+    /* A height begun while gated signed nothing in it: no proposal in its
+     * turn, no vote, not even the votes a restart inside a height sends
+     * again from the sign log. Begin it again, now able to (the core still
+     * holds only the sign log's state: nothing was signed since). */
     uint64_t h = tc_core_height(n->core);
     enum tc_step step = tc_core_step(n->core);
-    if (h == tc_ledger_height(n->L) + 1 && step >= TC_STEP_PROPOSE && step <= TC_STEP_PRECOMMIT &&
-        tc_core_last_signed(n->core)->height < h)
+    if (h == tc_ledger_height(n->L) + 1 && step >= TC_STEP_PROPOSE && step <= TC_STEP_PRECOMMIT)
         tc_node_start_height(n);
 }
 

@@ -376,6 +376,7 @@ static int on_heartbeat(tc_node *n, uint64_t peer, const tc_msg_heartbeat *hb)
     tc_hash id;
     tc_msg_heartbeat_sign_bytes(hb, n->g.chain_id, &id);
     n->io.push(n->io.ctx, &fwd, &id, peer);
+    tc_node_signhold_gate(n); /* a validator's height: what the sign hold's gate may wait for */
     return 0;
 }
 
@@ -447,6 +448,8 @@ int tc_node_on_message(void *ctx, uint64_t peer, const tc_msg *m)
     }
 }
 
+static bool make_heartbeat(tc_node *n, tc_msg *m);
+
 uint64_t tc_node_best_height(void *ctx)
 {
     tc_node *n = ctx;
@@ -468,26 +471,37 @@ void tc_node_on_peer(void *ctx, uint64_t peer, bool up)
             send_mnauth(n, peer, &pi);
         }
         tc_node_signhold_gate(n); /* its height may be what the gate waits for */
+        tc_msg hb;
+        if (make_heartbeat(n, &hb)) /* our height, signed and fresh, for a peer whose sign hold waits for it */
+            reply(n, peer, &hb);
         tc_node_regossip(n, peer);
         tc_txdurable_announce(n->txd);
     }
 }
 
-void tc_node_heartbeat(tc_node *n)
+/* A fresh heartbeat of ours in *m (validators only; false without one). */
+static bool make_heartbeat(tc_node *n, tc_msg *m)
 {
     if (!n->has_op_key)
-        return;
-    tc_msg m;
-    tc_msg_init(&m, TC_MSG_HEARTBEAT);
-    tc_msg_heartbeat *hb = &m.u.heartbeat;
+        return false;
+    tc_msg_init(m, TC_MSG_HEARTBEAT);
+    tc_msg_heartbeat *hb = &m->u.heartbeat;
     hb->key = n->op_key.pk;
     hb->height = tc_ledger_height(n->L);
     hb->time_ms = n->io.wall_ms(n->io.ctx);
     const char *adv = tc_config_advertise(&n->cfg); /* never a wildcard */
     if (adv == NULL || tc_netaddr_set(&hb->addr, adv) != 0)
-        return;
+        return false;
     tc_msg_heartbeat_sign(hb, n->g.chain_id, &n->op_key);
+    return true;
+}
+
+void tc_node_heartbeat(tc_node *n)
+{
+    tc_msg m;
+    if (!make_heartbeat(n, &m))
+        return;
     tc_hash id;
-    tc_msg_heartbeat_sign_bytes(hb, n->g.chain_id, &id);
+    tc_msg_heartbeat_sign_bytes(&m.u.heartbeat, n->g.chain_id, &id);
     n->io.push(n->io.ctx, &m, &id, 0);
 }

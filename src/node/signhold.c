@@ -50,6 +50,7 @@ void tc_signhold_init(tc_signhold *h, uint64_t log_height, uint64_t signed_heigh
     h->drift_ms = drift_ms;
     h->depth = TC_SIGNHOLD_DEPTH;
     h->release_ms = after_drift(now_wall_ms, drift_ms);
+    h->start_ms = now_wall_ms;
 }
 
 /* The hold's start line: the chain (at start, or just synced) shows this key
@@ -161,13 +162,18 @@ void tc_signhold_reports(tc_ledger *L, const tc_valset *vs, const tc_pubkey *sel
             const tc_peer_info *p = &peers[k];
             if (!p->established || strcmp(p->listen, m.netaddr) != 0 || !same_ip(p->addr, m.netaddr))
                 continue;
-            if (!r->reported || p->height > r->height)
-                r->height = p->height; /* the highest: a peer that knows more wins */
-            r->reported = true;
+            tc_signhold_report_note(r, p->height);
         }
     }
     if (have_view)
         tc_ledger_view_end(&view);
+}
+
+void tc_signhold_report_note(tc_signhold_report *r, uint64_t height)
+{
+    if (!r->reported || height > r->height)
+        r->height = height;
+    r->reported = true;
 }
 
 uint64_t tc_signhold_weight_at(const tc_signhold_report *r, size_t n, uint64_t tip)

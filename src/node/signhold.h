@@ -16,9 +16,11 @@
  *    the network is at H > h and this key signed at h+1..H after the copy
  *    was made. Nothing on disk shows it. So every start begins *gated*: the
  *    node follows and syncs but signs nothing until it knows it is at the
- *    network's height: the validators that established peers speak for
- *    (tc_signhold_reports) report heights at or below its tip, with more
- *    than 2/3 of the set's weight counting its own. Then, before signing,
+ *    network's height: validators with more than 2/3 of the set's weight,
+ *    its own counted, report heights at or below its tip, by a heartbeat
+ *    signed with their key and dated after this start (every node sends one
+ *    to each new link) or by the version/pong height of an established peer
+ *    that speaks for them (tc_signhold_reports). Then, before signing,
  *    it searches the last `double-sign-check-height` certificates (the ones
  *    it has just synced) for its own precommit above the log's last height,
  *    CometBFT's double_sign_check_height idea: found, case 1's hold follows
@@ -78,6 +80,7 @@ typedef struct {
     uint64_t sightings;     /* messages signed with this key that this node did not make */
     uint64_t released_height; /* the height whose commit ended the hold (0: not yet / never held) */
     uint64_t start_height;  /* the chain's tip at start */
+    uint64_t start_ms;      /* wall ms at start: a heartbeat dated before it is no report */
     uint64_t gate_height;   /* the tip when the gate opened (0: not yet, or at genesis) */
     uint64_t gate_weight;   /* the weight at the network's height then (0: opened by a block's time) */
 } tc_signhold;
@@ -128,6 +131,10 @@ const char *tc_signhold_why_name(enum tc_signhold_why why);
  * read is not reported. */
 void tc_signhold_reports(tc_ledger *L, const tc_valset *vs, const tc_pubkey *self, uint64_t tip,
                          const tc_peer_info *peers, size_t n, tc_signhold_report *out);
+
+/* One more report of r's validator at height: reported, at the highest
+ * height any source gave (a source that knows more wins). */
+void tc_signhold_report_note(tc_signhold_report *r, uint64_t height);
 
 /* The weight of the reported validators in r[0..n) whose height is at or
  * below tip: a peer at committed height r works on r + 1, so those are at
