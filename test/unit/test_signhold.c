@@ -116,16 +116,6 @@ static void test_sighting_extends_the_hold(void **state)
 }
 
 
-/* The validator of set index j among c's keys. */
-static size_t val_index(const testchain *c, const tc_valset *vs, size_t j)
-{
-    for (size_t i = 0; i < c->n_val; i++)
-        if (tc_pubkey_eq(&c->val[i].pk, &vs->v[j].key))
-            return i;
-    fail_msg("set member %zu is no testchain validator", j);
-    return 0;
-}
-
 /* An established peer advertising validator i's registered address
  * (127.0.0.1:24200+10i) at height, linked from ip. */
 static tc_peer_info peer_of(size_t i, const char *ip, uint64_t height)
@@ -177,7 +167,6 @@ static void test_reports_count_each_validator_once(void **state)
     for (size_t j = 0; j < 4; j++)
         if (!tc_pubkey_eq(&vs.v[j].key, self))
             assert_false(r[j].reported);
-    (void)val_index(&c, &vs, 0);
     tc_valset_release(&vs);
     testchain_release(&c);
 }
