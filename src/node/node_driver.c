@@ -622,7 +622,7 @@ static bool signhold_gate_check(tc_node *n)
     tc_peer_info *peers;
     size_t k = n->io.peers(n->io.ctx, &peers);
     tc_signhold_report *r = tc_xcalloc(vs.n ? vs.n : 1, sizeof *r);
-    tc_signhold_reports(n->L, &vs, &n->op_key.pk, tip, peers, k, r);
+    tc_signhold_reports(&vs, &n->op_key.pk, tip, peers, k, n->oplinks, r);
     if (n->seen)
         heartbeat_reports(n, &vs, r);
     uint64_t agree = tc_signhold_weight_at(r, vs.n, tip);

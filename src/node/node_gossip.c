@@ -413,6 +413,7 @@ static int on_mnauth(tc_node *n, uint64_t peer, const tc_msg_mnauth *a)
                     (unsigned long long)peer);
         return TC_ENET_PROTOCOL;
     }
+    tc_node_signhold_gate(n); /* it may be a validator the gate waits for */
     char hex[65];
     tc_log_debug("p2p", "link speaks for operator", "peer=%llu operator=%s", (unsigned long long)peer,
                  tc_hex_encode(hex, a->operator_key.b, 32));

@@ -3,8 +3,6 @@
 #include <string.h>
 
 #include "chain/cert.h"
-#include "net/netgroup.h"
-#include "net/sockaddr.h"
 #include "util/log.h"
 
 /* x + 2·drift, saturating at UINT64_MAX (a clock at its limit holds for good). */
@@ -129,23 +127,9 @@ const char *tc_signhold_reason(const tc_signhold *h)
     return h->gated ? "network_height_unknown" : NULL;
 }
 
-/* Whether the link's remote address a and the registered address b have
- * the same IP (both numeric "ip:port" / "[v6]:port"). */
-static bool same_ip(const char *a, const char *b)
+void tc_signhold_reports(const tc_valset *vs, const tc_pubkey *self, uint64_t tip, const tc_peer_info *peers,
+                         size_t n, const tc_oplinks *ops, tc_signhold_report *out)
 {
-    struct sockaddr_storage sa, sb;
-    int la = sizeof sa, lb = sizeof sb;
-    tc_netgroup ga, gb;
-    return tc_sockaddr_parse(a, &sa, &la) == 0 && tc_sockaddr_parse(b, &sb, &lb) == 0 &&
-           tc_netgroup_of_sockaddr(&ga, &sa, 32, 128) == 0 && tc_netgroup_of_sockaddr(&gb, &sb, 32, 128) == 0 &&
-           tc_netgroup_eq(&ga, &gb);
-}
-
-void tc_signhold_reports(tc_ledger *L, const tc_valset *vs, const tc_pubkey *self, uint64_t tip,
-                         const tc_peer_info *peers, size_t n, tc_signhold_report *out)
-{
-    tc_view view;
-    bool have_view = tc_ledger_view_begin(L, &view) == 0;
     for (size_t i = 0; i < vs->n; i++) {
         tc_signhold_report *r = &out[i];
         memset(r, 0, sizeof *r);
@@ -153,20 +137,16 @@ void tc_signhold_reports(tc_ledger *L, const tc_valset *vs, const tc_pubkey *sel
         if (tc_pubkey_eq(&vs->v[i].key, self)) {
             r->reported = true;
             r->height = tip;
-            continue;
-        }
-        tc_mn m;
-        if (!have_view || view.get_mn_by_operator(view.ctx, &vs->v[i].key, &m) != 0 || m.netaddr[0] == 0)
-            continue;
-        for (size_t k = 0; k < n; k++) {
-            const tc_peer_info *p = &peers[k];
-            if (!p->established || strcmp(p->listen, m.netaddr) != 0 || !same_ip(p->addr, m.netaddr))
-                continue;
-            tc_signhold_report_note(r, p->height);
         }
     }
-    if (have_view)
-        tc_ledger_view_end(&view);
+    for (size_t k = 0; k < n; k++) {
+        tc_pubkey op;
+        if (!peers[k].established || !tc_oplinks_operator(ops, peers[k].id, &op) || tc_pubkey_eq(&op, self))
+            continue;
+        long i = tc_valset_find(vs, &op);
+        if (i >= 0)
+            tc_signhold_report_note(&out[i], peers[k].height);
+    }
 }
 
 void tc_signhold_report_note(tc_signhold_report *r, uint64_t height)

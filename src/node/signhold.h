@@ -20,7 +20,8 @@
  *    its own counted, report heights at or below its tip, by a heartbeat
  *    signed with their key and dated after this start (every node sends one
  *    to each new link) or by the version/pong height of an established peer
- *    that speaks for them (tc_signhold_reports). Then, before signing,
+ *    whose link attested their operator key (mnauth; tc_signhold_reports).
+ *    Then, before signing,
  *    it searches the last `double-sign-check-height` certificates (the ones
  *    it has just synced) for its own precommit above the log's last height,
  *    CometBFT's double_sign_check_height idea: found, case 1's hold follows
@@ -54,6 +55,7 @@
 #include "chain/valset.h"
 #include "chain/vote.h"
 #include "net/p2p.h"
+#include "node/oplinks.h"
 #include "store/ledger.h"
 
 /* Default certificates below the tip searched for this key (config
@@ -124,13 +126,11 @@ const char *tc_signhold_why_name(enum tc_signhold_why why);
 
 /* Fills out[i] (vs->n entries) for each validator of vs: self reported at
  * tip; any other validator by the highest height its established peers in
- * peers[0..n) report, a peer speaking for it when the address it advertises
- * is the validator's registered network address and it connects from that
- * address's IP (each validator counted once, however many links; a peer of
- * no validator counts for none). Reads the ledger; a masternode it cannot
- * read is not reported. */
-void tc_signhold_reports(tc_ledger *L, const tc_valset *vs, const tc_pubkey *self, uint64_t tip,
-                         const tc_peer_info *peers, size_t n, tc_signhold_report *out);
+ * peers[0..n) report, a peer speaking for it when its link attested the
+ * validator's operator key (mnauth, oplinks.h): each validator counted once,
+ * however many links; a peer of no validator counts for none. */
+void tc_signhold_reports(const tc_valset *vs, const tc_pubkey *self, uint64_t tip, const tc_peer_info *peers,
+                         size_t n, const tc_oplinks *ops, tc_signhold_report *out);
 
 /* One more report of r's validator at height: reported, at the highest
  * height any source gave (a source that knows more wins). */

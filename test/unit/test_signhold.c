@@ -118,19 +118,18 @@ static void test_sighting_extends_the_hold(void **state)
 
 /* An established peer advertising validator i's registered address
  * (127.0.0.1:24200+10i) at height, linked from ip. */
-static tc_peer_info peer_of(size_t i, const char *ip, uint64_t height)
+static tc_peer_info peer_of(uint64_t id, uint64_t height)
 {
     tc_peer_info p;
     memset(&p, 0, sizeof p);
+    p.id = id;
     p.established = true;
     p.height = height;
-    snprintf(p.listen, sizeof p.listen, "127.0.0.1:%zu", 24200 + 10 * i);
-    snprintf(p.addr, sizeof p.addr, "%s:%u", ip, 40000u + (unsigned)i);
     return p;
 }
 
-/* The gate's count: itself, then each validator once by what the peers
- * that speak for it report; strangers and impostors count for nobody. */
+/* The gate's count: itself, then each validator once by what the links
+ * that attested its key (mnauth) report; strangers count for nobody. */
 static void test_reports_count_each_validator_once(void **state)
 {
     (void)state;
@@ -140,33 +139,43 @@ static void test_reports_count_each_validator_once(void **state)
     assert_int_equal(tc_ledger_valset(c.L, 1, &vs), 0);
     assert_int_equal(vs.n, 4);
     const tc_pubkey *self = &c.val[3].pk;
+    tc_oplinks *ops = tc_oplinks_new();
     tc_signhold_report r[4];
     tc_peer_info peers[6];
-    tc_signhold_reports(c.L, &vs, self, 0, NULL, 0, r);
+    tc_signhold_reports(&vs, self, 0, NULL, 0, ops, r);
     assert_int_equal(tc_signhold_weight_at(r, 4, 0), 1); /* alone: itself */
-    peers[0] = peer_of(0, "127.0.0.1", 0);
-    peers[1] = peer_of(1, "127.0.0.1", 0);
-    peers[2] = peer_of(1, "127.0.0.1", 0); /* a second link of validator 1 */
-    tc_signhold_reports(c.L, &vs, self, 0, peers, 2, r);
+    peers[0] = peer_of(1, 0);
+    peers[1] = peer_of(2, 0);
+    peers[2] = peer_of(3, 0); /* a second link of validator 1 */
+    assert_int_equal(tc_oplinks_attest(ops, 1, &c.val[0].pk), 0);
+    assert_int_equal(tc_oplinks_attest(ops, 2, &c.val[1].pk), 0);
+    assert_int_equal(tc_oplinks_attest(ops, 3, &c.val[1].pk), 0);
+    tc_signhold_reports(&vs, self, 0, peers, 2, ops, r);
     assert_int_equal(tc_signhold_weight_at(r, 4, 0), 3);
-    tc_signhold_reports(c.L, &vs, self, 0, peers, 3, r);
+    tc_signhold_reports(&vs, self, 0, peers, 3, ops, r);
     assert_int_equal(tc_signhold_weight_at(r, 4, 0), 3); /* still 3: one validator, two links */
     /* one of validator 1's links knows a higher height: it is not at ours */
     peers[2].height = 9;
-    tc_signhold_reports(c.L, &vs, self, 0, peers, 3, r);
+    tc_signhold_reports(&vs, self, 0, peers, 3, ops, r);
     assert_int_equal(tc_signhold_weight_at(r, 4, 0), 2);
     assert_int_equal(tc_signhold_weight_at(r, 4, 9), 3); /* synced to 9, it is */
-    /* validator 2's address claimed from another IP, a link not yet
-     * established, and a peer advertising nobody's address: none counts */
-    peers[0] = peer_of(2, "10.9.9.9", 0);
-    peers[1] = peer_of(0, "127.0.0.1", 0);
+    /* a link that attested nothing, one not yet established, one attesting
+     * a key outside the set, and one claiming our own key: none counts */
+    tc_pubkey stranger;
+    memset(stranger.b, 0x77, 32);
+    peers[0] = peer_of(4, 0);
+    peers[1] = peer_of(1, 0);
     peers[1].established = false;
-    peers[2] = peer_of(7, "127.0.0.1", 0);
-    tc_signhold_reports(c.L, &vs, self, 0, peers, 3, r);
+    peers[2] = peer_of(5, 0);
+    peers[3] = peer_of(6, 0);
+    assert_int_equal(tc_oplinks_attest(ops, 5, &stranger), 0);
+    assert_int_equal(tc_oplinks_attest(ops, 6, self), 0);
+    tc_signhold_reports(&vs, self, 0, peers, 4, ops, r);
     assert_int_equal(tc_signhold_weight_at(r, 4, 0), 1);
     for (size_t j = 0; j < 4; j++)
         if (!tc_pubkey_eq(&vs.v[j].key, self))
             assert_false(r[j].reported);
+    tc_oplinks_free(ops);
     tc_valset_release(&vs);
     testchain_release(&c);
 }
