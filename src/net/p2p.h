@@ -184,7 +184,6 @@ int tc_p2p_disconnect(tc_p2p *p, uint64_t peer) TC_MUST_CHECK;
 typedef struct {
     uint64_t id;
     char addr[TC_MAX_NETADDR + 1]; /* remote ip:port */
-    char listen[TC_MAX_NETADDR + 1]; /* the address its version advertises ("" before it, or none) */
     tc_pubkey key;
     bool inbound;
     bool established;

@@ -985,7 +985,6 @@ void tc_peer_info_fill(tc_peer *c, tc_peer_info *o)
     o->ban_score = tc_banscore_get(&c->score, tc_clock_mono_ms());
     if (c->established) {
         o->protocol = c->hs.peer.protocol;
-        snprintf(o->listen, sizeof o->listen, "%s", c->hs.peer.listen.s);
         snprintf(o->user_agent, sizeof o->user_agent, "%s", c->hs.peer.user_agent);
     }
 }
