@@ -71,6 +71,7 @@ static const key_def keys[] = {
     {"precommit-timeout-ms", K_INT, F(precommit_timeout_ms), 0, -1, 3600000, "-1", "devnet override of the genesis precommit timeout (-1: genesis)"},
     {"heartbeat-interval", K_UINT, F(heartbeat_interval_s), 0, 1, 86400, "60", "seconds between masternode heartbeats"},
     {"resume-signing", K_TEXT, F(resume_signing), 0, 0, 0, "wait", "wait or now: with a sign log behind the chain, sign again once the network has moved on, or at once (docs/operations.md)"},
+    {"double-sign-check-height", K_UINT, F(double_sign_check_height), 0, 1, 1000000, "256", "certificates below the tip searched for this validator's own precommits at start and after catching up; found above its sign log, it waits before signing (docs/operations.md)"},
     {"store-map-mb", K_UINT, F(store_map_mb), 0, 64, 1u << 30, "16384", "address space reserved for the store (sparse; grows on disk as used)"},
 };
 

@@ -55,6 +55,7 @@ typedef struct {
     uint64_t heartbeat_interval_s;
     uint64_t store_map_mb;
     char resume_signing[8]; /* "wait" | "now" (node/signhold.h) */
+    uint64_t double_sign_check_height; /* certificates searched for this validator's key (node/signhold.h) */
     uint64_t rpc_max_connections, metrics_max_connections; /* HTTP clients at once */
     int argc;    /* the command line it was made from (tc_config_from_args), */
     char **argv; /* kept so that SIGHUP can read file and flags again */

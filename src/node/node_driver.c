@@ -94,7 +94,7 @@ void tc_node_stop_fatal(tc_node *n, const char *why)
 static int core_sign(void *ctx, const tc_hash *msg, tc_sig *sig)
 {
     tc_node *n = ctx;
-    if (!n->has_op_key || n->hold.held)
+    if (!n->has_op_key || !tc_signhold_may_sign(&n->hold))
         return TC_ESTATE;
     tc_sign(&n->op_key, msg->b, 32, sig);
     return 0;
@@ -547,6 +547,7 @@ void tc_node_tick(tc_node *n)
     if (stop_if_damaged(n))
         return;
     tc_node_sync_peer_heights(n);
+    tc_node_signhold_gate(n);
     uint64_t h = tc_core_height(n->core);
     uint32_t r = tc_core_round(n->core);
     int step = (int)tc_core_step(n->core);
@@ -596,9 +597,65 @@ static void update_mesh(tc_node *n)
     free(w.addrs);
 }
 
-/* Starts consensus at tip + 1. */
+/* Heartbeats dated after the start (signed by the validator's own key, so
+ * whichever peer relayed them) report their sender's height too. */
+static void heartbeat_reports(tc_node *n, const tc_valset *vs, tc_signhold_report *r)
+{
+    for (size_t i = 0; i < vs->n; i++) {
+        const liveness *l = tc_hmap_get(n->seen, vs->v[i].key.b);
+        if (l && l->time_ms >= n->hold.start_ms)
+            tc_signhold_report_note(&r[i], l->height);
+    }
+}
+
+/* While the sign hold's gate is closed: the validators' weight at or below
+ * the tip by what established peers and heartbeats report
+ * (node/signhold.h). True if the gate opened now. */
+static bool signhold_gate_check(tc_node *n)
+{
+    if (!n->hold.gated)
+        return false;
+    uint64_t tip = tc_ledger_height(n->L);
+    tc_valset vs;
+    if (tc_ledger_valset(n->L, tip + 1, &vs) != 0)
+        return false; /* the start of the height says why */
+    tc_peer_info *peers;
+    size_t k = n->io.peers(n->io.ctx, &peers);
+    tc_signhold_report *r = tc_xcalloc(vs.n ? vs.n : 1, sizeof *r);
+    tc_signhold_reports(&vs, &n->op_key.pk, tip, peers, k, n->oplinks, r);
+    if (n->seen)
+        heartbeat_reports(n, &vs, r);
+    uint64_t agree = tc_signhold_weight_at(r, vs.n, tip);
+    bool opened = false;
+    tc_errmsg e;
+    if (tc_signhold_gate(&n->hold, n->L, &n->op_key.pk, tip, agree, vs.total, &opened, &e) != 0)
+        tc_log_error("node", "cannot check the synced blocks for this validator's key; not signing yet",
+                     "reason=%s", e.msg);
+    free(r);
+    free(peers);
+    tc_valset_release(&vs);
+    return opened;
+}
+
+void tc_node_signhold_gate(tc_node *n)
+{
+    if (!signhold_gate_check(n) || !tc_signhold_may_sign(&n->hold) || tc_sync_active(n->sync))
+        return;
+    /* A height begun while gated signed nothing in it: no proposal in its
+     * turn, no vote, not even the votes a restart inside a height sends
+     * again from the sign log. Begin it again, now able to (the core still
+     * holds only the sign log's state: nothing was signed since). */
+    uint64_t h = tc_core_height(n->core);
+    enum tc_step step = tc_core_step(n->core);
+    if (h == tc_ledger_height(n->L) + 1 && step >= TC_STEP_PROPOSE && step <= TC_STEP_PRECOMMIT)
+        tc_node_start_height(n);
+}
+
+/* Starts consensus at tip + 1 (the sign hold's gate is asked first, so a
+ * node that has just caught up signs in this height). */
 void tc_node_start_height(tc_node *n)
 {
+    (void)signhold_gate_check(n);
     uint64_t h = tc_ledger_height(n->L) + 1;
     tc_valset vs;
     if (tc_ledger_valset(n->L, h, &vs) != 0) {
@@ -690,7 +747,7 @@ int tc_node_open_signlog(tc_node *n, tc_signstate *last, tc_errmsg *e)
         return 0;
     return tc_signhold_start(&n->hold, n->L, &n->op_key.pk, last->height, path,
                              strcmp(n->cfg.resume_signing, "now") == 0, n->io.wall_ms(n->io.ctx),
-                             n->g.net->max_block_drift_ms, e);
+                             n->g.net->max_block_drift_ms, (uint32_t)n->cfg.double_sign_check_height, e);
 }
 
 void tc_node_driver_open(tc_node *n, const tc_signstate *last)

@@ -272,7 +272,8 @@ static int on_proposal(tc_node *n, uint64_t peer, const tc_msg_proposal *mp)
     /* this key's proposal while held: someone else signs with it (or its
      * earlier run's last messages circulate); counted once verified, so
      * nobody without the key can keep the hold on */
-    if (n->hold.held && tc_pubkey_eq(&p.proposer, &n->op_key.pk) && tc_proposal_verify(&p, n->g.chain_id) == 0)
+    if (n->has_op_key && !tc_signhold_may_sign(&n->hold) && tc_pubkey_eq(&p.proposer, &n->op_key.pk) &&
+        tc_proposal_verify(&p, n->g.chain_id) == 0)
         tc_signhold_sighting(&n->hold, "proposal", p.height, n->io.wall_ms(n->io.ctx));
     int rc = tc_core_on_proposal(n->core, &p);
     tc_nodemetrics_on_proposal(n->metrics, rc);
@@ -326,7 +327,8 @@ static int on_vote(tc_node *n, uint64_t peer, const tc_bytes *raw)
     if (tc_vote_decode(&v, raw->p, raw->len) != 0)
         return TC_EBADVAL;
     note_height(n, peer, v.height);
-    if (n->hold.held && tc_pubkey_eq(&v.validator, &n->op_key.pk) && tc_vote_verify(&v, n->g.chain_id) == 0)
+    if (n->has_op_key && !tc_signhold_may_sign(&n->hold) && tc_pubkey_eq(&v.validator, &n->op_key.pk) &&
+        tc_vote_verify(&v, n->g.chain_id) == 0)
         tc_signhold_sighting(&n->hold, "vote", v.height, n->io.wall_ms(n->io.ctx)); /* as for proposals */
     int rc = tc_core_on_vote(n->core, &v);
     tc_nodemetrics_on_vote(n->metrics, v.type, rc);
@@ -374,6 +376,7 @@ static int on_heartbeat(tc_node *n, uint64_t peer, const tc_msg_heartbeat *hb)
     tc_hash id;
     tc_msg_heartbeat_sign_bytes(hb, n->g.chain_id, &id);
     n->io.push(n->io.ctx, &fwd, &id, peer);
+    tc_node_signhold_gate(n); /* a validator's height: what the sign hold's gate may wait for */
     return 0;
 }
 
@@ -410,6 +413,7 @@ static int on_mnauth(tc_node *n, uint64_t peer, const tc_msg_mnauth *a)
                     (unsigned long long)peer);
         return TC_ENET_PROTOCOL;
     }
+    tc_node_signhold_gate(n); /* it may be a validator the gate waits for */
     char hex[65];
     tc_log_debug("p2p", "link speaks for operator", "peer=%llu operator=%s", (unsigned long long)peer,
                  tc_hex_encode(hex, a->operator_key.b, 32));
@@ -445,6 +449,8 @@ int tc_node_on_message(void *ctx, uint64_t peer, const tc_msg *m)
     }
 }
 
+static bool make_heartbeat(tc_node *n, tc_msg *m);
+
 uint64_t tc_node_best_height(void *ctx)
 {
     tc_node *n = ctx;
@@ -465,26 +471,38 @@ void tc_node_on_peer(void *ctx, uint64_t peer, bool up)
             tc_sync_on_height(n->sync, peer, pi.height);
             send_mnauth(n, peer, &pi);
         }
+        tc_node_signhold_gate(n); /* its height may be what the gate waits for */
+        tc_msg hb;
+        if (make_heartbeat(n, &hb)) /* our height, signed and fresh, for a peer whose sign hold waits for it */
+            reply(n, peer, &hb);
         tc_node_regossip(n, peer);
         tc_txdurable_announce(n->txd);
     }
 }
 
-void tc_node_heartbeat(tc_node *n)
+/* A fresh heartbeat of ours in *m (validators only; false without one). */
+static bool make_heartbeat(tc_node *n, tc_msg *m)
 {
     if (!n->has_op_key)
-        return;
-    tc_msg m;
-    tc_msg_init(&m, TC_MSG_HEARTBEAT);
-    tc_msg_heartbeat *hb = &m.u.heartbeat;
+        return false;
+    tc_msg_init(m, TC_MSG_HEARTBEAT);
+    tc_msg_heartbeat *hb = &m->u.heartbeat;
     hb->key = n->op_key.pk;
     hb->height = tc_ledger_height(n->L);
     hb->time_ms = n->io.wall_ms(n->io.ctx);
     const char *adv = tc_config_advertise(&n->cfg); /* never a wildcard */
     if (adv == NULL || tc_netaddr_set(&hb->addr, adv) != 0)
-        return;
+        return false;
     tc_msg_heartbeat_sign(hb, n->g.chain_id, &n->op_key);
+    return true;
+}
+
+void tc_node_heartbeat(tc_node *n)
+{
+    tc_msg m;
+    if (!make_heartbeat(n, &m))
+        return;
     tc_hash id;
-    tc_msg_heartbeat_sign_bytes(hb, n->g.chain_id, &id);
+    tc_msg_heartbeat_sign_bytes(&m.u.heartbeat, n->g.chain_id, &id);
     n->io.push(n->io.ctx, &m, &id, 0);
 }

@@ -78,7 +78,7 @@ struct tc_node {
     tc_p2p *p2p;
     tc_core *core;
     tc_signlog *slog;
-    tc_signhold hold; /* signing paused: the sign log is behind the chain */
+    tc_signhold hold; /* signing paused: not yet at the network's height, or it may have signed elsewhere */
     tc_hash lock_saved; /* the locked block last written to consensus.lock */
     tc_rpc *rpc;
     tc_noderpc rpc_ctx;
@@ -145,6 +145,10 @@ tc_consensus_params tc_node_timing(const tc_node *n);
 void tc_node_stop_fatal(tc_node *n, const char *why);
 /* Starts consensus at tip + 1 (stops the node if the set is missing). */
 void tc_node_start_height(tc_node *n);
+/* While the sign hold's gate is closed: opens it if peers show this node at
+ * the network's height, and begins the current height again if it signed
+ * nothing in it (node/signhold.h). */
+void tc_node_signhold_gate(tc_node *n);
 /* Once a second: stops the node on store damage, feeds the sync peer
  * heights, and regossips the round when consensus has not moved for two. */
 void tc_node_tick(tc_node *n);

@@ -168,12 +168,15 @@ static json_t *m_getconsensusinfo(void *ctx, json_t *params, tc_rpc_error *e)
         json_object_set_new(r, "proposer", hex_json(proposer.b, 32));
     if (n->operator_key) {
         json_object_set_new(r, "self", hex_json(n->operator_key->b, 32));
-        json_object_set_new(r, "signing", json_string(n->hold && n->hold->held ? "held" : "yes"));
+        bool held = n->hold && !tc_signhold_may_sign(n->hold);
+        json_object_set_new(r, "signing", json_string(held ? "held" : "yes"));
+        if (held) /* network_height_unknown, sign_log_behind_chain, ... (node/signhold.h) */
+            json_object_set_new(r, "signing_held_because", json_string(tc_signhold_reason(n->hold)));
     }
-    if (n->hold && n->hold->signed_height > n->hold->log_height) /* a hold was decided at start */
+    if (n->hold && n->hold->why != TC_SIGNHOLD_NONE) /* a hold was decided at start, after catching up, or by a sighting */
         json_object_set_new(r, "sign_hold",
-                            json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "held", n->hold->held, "sign_log_height",
-                                      (json_int_t)n->hold->log_height, "chain_signed_height",
+                            json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I}", "held", n->hold->held, "reason",
+                                      tc_signhold_why_name(n->hold->why), "sign_log_height", (json_int_t)n->hold->log_height, "chain_signed_height",
                                       (json_int_t)n->hold->signed_height, "release_after_ms",
                                       (json_int_t)n->hold->release_ms, "sightings", (json_int_t)n->hold->sightings,
                                       "released_at_height", (json_int_t)n->hold->released_height));
