@@ -368,10 +368,17 @@ static void handle(wworld *w, const sim_event *e)
         w->part_active = false;
         fault_ends(w);
         break;
-    case W_WALLET:
-        w_wallet_step(w);
+    case W_WALLET: {
+        /* Once every node has the heights asked for, the wallet stops
+         * paying: what it has had acknowledged must then drain (DRAIN_MS).
+         * Paying on would leave new payments pending at every instant, and
+         * the run would end only by chance. */
+        uint64_t hi, lo = w_min_height(w, &hi);
+        if (lo < (uint64_t)w->cfg->heights || w->faults > 0 || w->now < w->faults_until)
+            w_wallet_step(w);
         w_at(w, w->now + sim_range(&w->rng, 100, 600), W_WALLET, -1, 0);
         break;
+    }
     default:
         abort();
     }
