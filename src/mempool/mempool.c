@@ -473,6 +473,18 @@ void tc_mempool_block_committed(tc_mempool *mp, const tc_block *blk, uint64_t no
             tc_errmsg why;
             if (e == NULL)
                 continue; /* removed with an ancestor */
+            if (view.has_tx(view.ctx, &e->txid) == 1) {
+                /* Mined in a block not handed to us yet (sync applies a
+                 * batch, then reports its blocks one by one): like the
+                 * mined above, its children stay, they spend confirmed
+                 * outputs now. Dropping it as "already on chain" took its
+                 * children with it, silently (whole-node simulator, seed
+                 * 4000003 of the partition profile). */
+                unlink_entry(mp, e);
+                free_entry(NULL, NULL, e);
+                mp->st.mined++;
+                continue;
+            }
             if (tc_tx_check_inputs(&e->tx, &e->txid, &view, mp->chain.height(mp->chain.ctx) + 1, &fee, &why) == 0)
                 continue;
             char hex[65];

@@ -252,6 +252,55 @@ static void test_block_conflict_drops_pending_tree(void **state)
     testchain_release(&c);
 }
 
+/* Sync applies a batch of blocks, then reports them one by one: when the
+ * first is reported, a pending parent mined in a later one is already on
+ * chain. It leaves as mined and its pending child stays (it spends a
+ * confirmed output now). It was dropped "already on chain" with its child,
+ * silently: an acknowledged payment lost (whole-node simulator, seed
+ * 4000003, partition profile). */
+static void test_batch_reported_late_keeps_children(void **state)
+{
+    (void)state;
+    testchain c;
+    testchain_init(&c, 4, 2, 1000, 0);
+    tc_mempool *mp = tc_mempool_new(tc_chainstore_view(c.L), NULL);
+    coin k = user_coin(&c, 0), k1 = user_coin(&c, 1);
+    tc_tx parent, child, unrelated;
+    pay(&c, &k, 0, &c.user_addr[1], 10 * TC_COIN, 0, &parent);
+    pay(&c, &k, 0, &c.user_addr[2], 10 * TC_COIN, 0, &child); /* spends parent's change */
+    pay(&c, &k1, 1, &c.user_addr[3], 10 * TC_COIN, 0, &unrelated);
+    assert_int_equal(tc_mempool_add(mp, &parent, T0, NULL, NULL), 0);
+    assert_int_equal(tc_mempool_add(mp, &child, T0, NULL, NULL), 0);
+    tc_block b1, b2;
+    assert_int_equal(testchain_next(&c, &unrelated, 1, &b1, NULL), 0); /* the batch: b1, then b2 with parent */
+    assert_int_equal(testchain_next(&c, &parent, 1, &b2, NULL), 0);
+    tc_mempool_block_committed(mp, &b1, T0 + 1000); /* the ledger is at b2 already */
+    tc_hash ch;
+    tc_tx_txid(&child, &ch);
+    assert_true(tc_mempool_has(mp, &ch));
+    tc_mempool_stats st;
+    tc_mempool_get_stats(mp, &st);
+    assert_int_equal(st.txs, 1);
+    assert_int_equal(st.mined, 1);
+    assert_int_equal(st.dropped, 0);
+    tc_mempool_block_committed(mp, &b2, T0 + 1000);
+    tc_mempool_get_stats(mp, &st);
+    assert_int_equal(st.txs, 1); /* the child is still pending, and valid */
+    const tc_tx *sel[2];
+    assert_int_equal(tc_mempool_select(mp, sel, 2), 1);
+    tc_block b3;
+    assert_int_equal(testchain_next(&c, sel[0], 1, &b3, NULL), 0);
+    assert_int_equal(b3.n_tx, 2);
+    tc_block_release(&b1);
+    tc_block_release(&b2);
+    tc_block_release(&b3);
+    tc_tx_release(&parent);
+    tc_tx_release(&child);
+    tc_tx_release(&unrelated);
+    tc_mempool_free(mp);
+    testchain_release(&c);
+}
+
 static void test_evidence_claim(void **state)
 {
     (void)state;
@@ -289,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_full_evicts_lower_rate_or_rejects),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_block_conflict_drops_pending_tree),
+        cmocka_unit_test(test_batch_reported_late_keeps_children),
         cmocka_unit_test(test_evidence_claim),
     };
     return cmocka_run_group_tests_name("mempool", tests, NULL, NULL);
