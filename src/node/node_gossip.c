@@ -459,6 +459,8 @@ int tc_node_on_message(void *ctx, uint64_t peer, const tc_msg *m)
         return serve_getblocks(n, peer, &m->u.getblocks);
     case TC_MSG_GETHASH:
         return serve_gethash(n, peer, m->u.gethash);
+    case TC_MSG_HASH:
+        return tc_node_on_hash(n, peer, &m->u.hash);
     case TC_MSG_BLOCKS:
         return tc_sync_on_blocks(n->sync, peer, &m->u.blocks);
     case TC_MSG_BLOCK:
@@ -489,6 +491,7 @@ void tc_node_on_peer(void *ctx, uint64_t peer, bool up)
         tc_pubkey op;
         if (tc_oplinks_down(n->oplinks, peer, &op))
             tc_node_operator_gone(n, &op);
+        tc_forkq_on_peer_down(n->forkq, peer);
     } else {
         if (n->io.peer(n->io.ctx, peer, &pi) == 0) {
             tc_sync_on_height(n->sync, peer, pi.height);
