@@ -185,18 +185,18 @@ static int check_cert(tc_node *n, const tc_cert *cert, uint64_t height, const tc
     return err;
 }
 
-int tc_node_fork_branch(void *ctx, uint64_t peer, const tc_block *blk, const tc_cert *cert)
+int tc_node_fork_branch(void *ctx, uint64_t peer, const tc_block *blk, const tc_cert *cert, tc_errmsg *e)
 {
     tc_node *n = ctx;
     uint64_t height = blk->hdr.height;
     tc_hash hash;
-    tc_errmsg e;
+    tc_errmsg why;
     tc_header_hash(&blk->hdr, &hash);
-    int err = check_cert(n, cert, height, &hash, &e);
+    int err = check_cert(n, cert, height, &hash, &why);
     if (err) {
         tc_log_warn("fork", "peer served a block of another branch with an invalid certificate; banning it",
-                    "height=%llu peer=%llu reason=%s", (unsigned long long)height, (unsigned long long)peer, e.msg);
-        return err;
+                    "height=%llu peer=%llu reason=%s", (unsigned long long)height, (unsigned long long)peer, why.msg);
+        return tc_fail(e, err, "another branch with an invalid certificate: %s", why.msg);
     }
     bool warned = false;
     for (size_t i = 0; i < sizeof n->fork_warned / sizeof n->fork_warned[0] && !warned; i++)

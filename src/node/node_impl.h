@@ -213,7 +213,7 @@ void tc_node_fork_close(tc_node *n);
 /* tc_sync_iface.branch: blk from peer names another parent. 0 if its
  * certificate checks (logged once per peer, the fork query told), else the
  * violation. */
-int tc_node_fork_branch(void *ctx, uint64_t peer, const tc_block *blk, const tc_cert *cert);
+int tc_node_fork_branch(void *ctx, uint64_t peer, const tc_block *blk, const tc_cert *cert, tc_errmsg *e);
 /* A hash message: a certificate that does not certify the hash under the
  * height's set is a violation (returned); else it goes to the fork query
  * with the validator behind the link, if any. */

@@ -599,7 +599,7 @@ static bool apply_some(tc_sync *s, uint64_t current, int *violation)
             abort(); /* the block just applied came from a held range */
         uint64_t peer = s->r[i].peer;
         if (err == TC_EBLK_PREV && s->io.branch &&
-            (err = s->io.branch(s->io.ctx, peer, blks[applied], certs[applied])) == 0) {
+            (err = s->io.branch(s->io.ctx, peer, blks[applied], certs[applied], &e)) == 0) {
             /* another certified branch, not misbehaviour: the fork query decides */
             reject(s, i, bad);
             tc_sync_set_branch(s, peer, false);

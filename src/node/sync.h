@@ -73,8 +73,8 @@ typedef struct {
      * parent (apply said TC_EBLK_PREV): 0 if its certificate checks, so the
      * peer holds another certified branch (no ban; the sync asks it for no
      * more blocks until tc_sync_set_branch says ours), or the violation to
-     * ban it for. NULL: every such block is a violation. */
-    int (*branch)(void *ctx, uint64_t peer, const tc_block *blk, const tc_cert *cert);
+     * ban it for (why in e). NULL: every such block is a violation. */
+    int (*branch)(void *ctx, uint64_t peer, const tc_block *blk, const tc_cert *cert, tc_errmsg *e);
 } tc_sync_iface;
 
 /* A sync driving io (copied). Aborts on out of memory. */

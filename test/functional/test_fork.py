@@ -115,6 +115,7 @@ def test_node_on_another_branch_rolls_back(devnet_factory):
                   message="branch Y to grow and node4 to follow it")
     y_tip = dn.rpc(4, "getblockcount")
     y_hashes = {h: dn.rpc(4, "getblockhash", h) for h in range(1, y_tip + 1)}
+    y_chain = _hash_answers(dn, 4, y_tip)
     for j in (4, 5, 6, 7):
         dn.stop(j)
     y_tip = int(re.findall(r"msg=stopped height=(\d+)", dn.node(4).log.read_text())[-1])
@@ -127,6 +128,7 @@ def test_node_on_another_branch_rolls_back(devnet_factory):
     dn.wait_until(lambda: dn.rpc(0, "getblockcount") >= base_y + 15, timeout=scaled(90),
                   message="branch X to reach Y's height + 11")
     adv.add_follower(dn, 8, connect=(0, 1, 2, 3))
+    dn.node(8).conf_set("inbound-per-minute-per-group", "0")  # room for the liars below, all from 127.0.0.1
     dn.start(8)
     tip = dn.rpc(0, "getblockcount")
     dn.wait_until(lambda: dn.rpc(8, "getblockcount") >= tip, timeout=scaled(30), message="the control follower")
@@ -172,3 +174,138 @@ def test_node_on_another_branch_rolls_back(devnet_factory):
               fork, y_tip, len(rolled), t_done - t_detect, t_on_x - t_detect, _ts(resolved_line) - t_detect))
     for i in (0, 1, 2, 3, 4, 8):
         assert dn.rpc(i, "listbanned") == [], "node%d banned someone" % i
+    tips = dn.rpc(4, "getchaintips")
+    assert tips[0]["status"] == "active" and tips[0]["hash"] == dn.rpc(4, "getbestblockhash")
+    info = dn.rpc(4, "getconsensusinfo")["fork"]
+    assert info["state"] == "idle" and info["height"] == fork and info["rollbacks"] == 1, info
+    assert info["culprits"] >= 2  # the copies' keys signed both branches at the fork height
+    assert adv.metric(dn.metrics(4), "fork_rollbacks_total") == 1
+    assert adv.metric(dn.metrics(4), "fork_suspected_total") >= 1
+
+    _liars_change_nothing(dn, fork, y_chain)
+
+
+def _hash_answers(dn, i, tip):
+    """(hash, cert bytes) of node i at 1..tip, asked with gethash."""
+    a = adv.Peer(dn.node(i).p2p_port, adv.genesis_hash(dn, i))
+    a.connect()
+    try:
+        out = {}
+        for h in range(1, tip + 1):
+            a.send(T.GETHASH, h)
+            _, (got_h, got_hash, got_cert) = a.recv(T.HASH, timeout=10)
+            assert got_h == h and got_hash != adv.ZERO32
+            out[h] = (got_hash, got_cert)
+        return out
+    finally:
+        a.close()
+
+
+def _liars_change_nothing(dn, fork, y_chain):
+    """Six peers without masternode weight (inbound links to node8, on X)
+    claim branch Y, with Y's real certificates: one announces Y's block at
+    the fork height, all answer every gethash from Y. node8 finds the fork,
+    asks everyone and counts the four validators' weight, not the six
+    links: it keeps X, rolls nothing back and bans none of them (their
+    certificates are valid)."""
+    mark = os.path.getsize(dn.node(8).log)
+    tip = dn.rpc(8, "getblockcount")
+
+    def answer(peer, t, m):
+        if t != T.GETHASH:
+            return False
+        hash_, cert = y_chain.get(m, (adv.ZERO32, b""))
+        try:
+            peer.send(T.HASH, (m, hash_, cert))
+        except (adv.LinkClosed, TimeoutError):
+            pass
+        return True
+    liars = [adv.Peer(dn.node(8).p2p_port, adv.genesis_hash(dn, 8), height=tip, on_message=answer) for _ in range(6)]
+    try:
+        for liar in liars:
+            liar.connect()
+        liars[0].send(T.HASH, (fork, *y_chain[fork]))
+
+        def log_tail():
+            with open(dn.node(8).log, errors="replace") as f:
+                f.seek(mark)
+                return f.read()
+        dn.wait_until(lambda: "nothing to undo" in log_tail() or "rolled back block" in log_tail(),
+                      timeout=scaled(20), message="node8's fork query to decide")
+        tail = log_tail()
+        assert "rolled back block" not in tail
+        assert re.search(r'msg="asking every peer for its block at the fork height" height=%d peers=1\d' % fork, tail), tail
+        info = dn.rpc(8, "getconsensusinfo")["fork"]
+        print("liars: node8 kept X at the fork height %d: weight for X %d of %d (culprits %d), answers %d" % (
+            fork, info["weight_against"], info["weight_total"], info["culprits"], info["answers"]))
+        assert info["state"] == "idle" and info["rollbacks"] == 0 and info["weight_for"] == 0
+        tips = dn.rpc(8, "getchaintips")
+        other = [t for t in tips if t["status"] == "fork"]
+        assert other and other[0]["hash"] == y_chain[fork][0].hex() and other[0]["weight"] == 0
+        assert other[0]["valid_cert"] is True and other[0]["answers"] == 6
+        assert all(liar.alive() for liar in liars)
+        assert dn.rpc(8, "listbanned") == []
+        t = dn.rpc(0, "getblockcount")
+        dn.wait_until(lambda: dn.rpc(8, "getblockcount") >= t, timeout=scaled(20))
+        assert dn.rpc(8, "getblockhash", fork) == dn.rpc(0, "getblockhash", fork)
+    finally:
+        for liar in liars:
+            liar.close()
+
+
+@pytest.mark.needs_daemon
+def test_forged_certificate_banned_no_rollback(devnet_factory):
+    """Two hostile peers of a follower: one claims a slightly higher chain and serves,
+    for the follower's next height, a block naming another parent with a
+    forged certificate (a real one re-aimed at that block: its signatures
+    fail); one answers with a hash message for a committed height: another
+    hash, a forged certificate. Both are banned; nothing is rolled back
+    and the follower stays on the chain."""
+    dn = devnet_factory(nodes=5, init=False, start=False)
+    adv.init_devnet(dn, validators=4)
+    for i in range(4):
+        dn.start(i, wait=False)
+    for i in range(4):
+        dn.wait_ready(i)
+    adv.add_follower(dn, 4, connect=(0,))
+    dn.start(4)
+    dn.wait_until(lambda: dn.rpc(4, "getblockcount") >= 3, timeout=scaled(60))
+    genesis = adv.genesis_hash(dn)
+    src = adv.Peer(dn.node(0).p2p_port, genesis)
+    src.connect()
+    template_raw = adv.fetch_blocks(src, 2, 1)[0]
+    template, real_cert = template_raw[0], adv.Cert.decode(template_raw[2])
+
+    def serve(peer, t, m):
+        if t != T.GETBLOCKS:
+            return False
+        height = m[0]
+        raw, h = adv.junk_block(template, height, 7, prev=adv.h("block header", b"other branch"))
+        forged = adv.Cert(height, 0, h, list(real_cert.sigs)).encode()
+        try:
+            peer.send(T.BLOCKS, [(raw, forged)])
+        except (adv.LinkClosed, TimeoutError):
+            pass
+        return True
+    # a claim just above the follower's tip: only this peer can serve the next height
+    server = adv.Peer(dn.node(4).p2p_port, genesis, height=dn.rpc(4, "getblockcount") + 3, on_message=serve)
+    server.connect()
+    dn.wait_until(lambda: not server.alive(), timeout=scaled(20), message="the forged branch server dropped")
+    answerer = adv.Peer(dn.node(4).p2p_port, genesis)
+    answerer.connect()
+    forged = adv.Cert(2, 0, adv.h("block header", b"forged"), list(real_cert.sigs)).encode()
+    answerer.send(T.HASH, (2, adv.h("block header", b"forged"), forged))
+    dn.wait_until(lambda: not answerer.alive(), timeout=scaled(20), message="the forged hash answerer dropped")
+    bans = {b["subject"]: b.get("reason", "") for b in dn.rpc(4, "listbanned")}
+    print("bans:", bans)
+    assert "key:" + server.key.pub.hex() in bans
+    assert "key:" + answerer.key.pub.hex() in bans
+    log = dn.node(4).log.read_text()
+    assert "peer served a block of another branch with an invalid certificate; banning it" in log
+    assert "peer answered gethash with an invalid certificate; banning it" in log
+    assert "rolled back block" not in log
+    assert dn.rpc(4, "getconsensusinfo")["fork"]["state"] == "idle"
+    t = dn.rpc(0, "getblockcount")
+    dn.wait_until(lambda: dn.rpc(4, "getblockcount") >= t, timeout=scaled(20))
+    assert dn.rpc(4, "getblockhash", t) == dn.rpc(0, "getblockhash", t)
+    src.close()

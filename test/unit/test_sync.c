@@ -93,14 +93,14 @@ static void w_ban(void *ctx, uint64_t peer, int err, const char *why)
     w->banned[w->n_banned++] = peer;
 }
 
-static int w_branch(void *ctx, uint64_t peer, const tc_block *blk, const tc_cert *cert)
+static int w_branch(void *ctx, uint64_t peer, const tc_block *blk, const tc_cert *cert, tc_errmsg *e)
 {
     world *w = ctx;
     w->branches++;
     w->branch_peer = peer;
     w->branch_height = blk->hdr.height;
     assert_int_equal(cert->height, blk->hdr.height);
-    return w->branch_rc;
+    return w->branch_rc ? tc_fail(e, w->branch_rc, "bad certificate") : 0;
 }
 
 static void w_rejoin(void *ctx)
