@@ -17,7 +17,9 @@ test_node_on_another_branch_rolls_back: how the other branch is made.
 3. The originals start again and certify other blocks M+1.. (branch X) to
    M+15. Positive control: a fresh follower node8 connected to them syncs X
    and bans nobody.
-4. node4 restarts with `connect` to node0..3 only. It must log the other
+4. node4 restarts with `connect` to node0..3 only, first with
+   fork-max-rollback 1: too deep, it waits for the operator (/health 503,
+   critical) and rolls nothing back. Then with the default. It must log the other
    branch (no ban), find the fork height M+1, ask every peer, roll back to
    M and end on X's hash at X's height; listbanned is empty on every node.
    The times from detection to rollback done and to resynced are printed.
@@ -134,8 +136,21 @@ def test_node_on_another_branch_rolls_back(devnet_factory):
     dn.wait_until(lambda: dn.rpc(8, "getblockcount") >= tip, timeout=scaled(30), message="the control follower")
     assert dn.rpc(8, "getblockhash", tip) == dn.rpc(0, "getblockhash", tip)
 
-    # node4, on Y, now meets X
+    # node4, on Y, now meets X; first with fork-max-rollback 1: too deep,
+    # it rolls nothing back and waits for the operator, /health critical
     adv.add_follower(dn, 4, connect=(0, 1, 2, 3))
+    mark = os.path.getsize(dn.node(4).log)
+    dn.start(4, "--fork-max-rollback", "1")
+    dn.wait_until(lambda: dn.rpc(4, "getconsensusinfo")["fork"]["state"] == "waiting_operator", timeout=scaled(30),
+                  message="node4 to wait for the operator")
+    status, body = dn.health(4)
+    assert status == 503 and body.get("critical") is True and body.get("fork") == "waiting_operator", body
+    assert any("critical" in r for r in body.get("reasons", [])), body
+    assert dn.rpc(4, "getblockcount") == y_tip
+    assert adv.metric(dn.metrics(4), "fork_state") == 4
+    dn.stop(4)
+    held = dn.node(4).log.read_text()[mark:]
+    assert "deeper than fork-max-rollback" in held and "rolled back block" not in held
     mark = os.path.getsize(dn.node(4).log)
     dn.start(4)
     x_hashes = {h: dn.rpc(0, "getblockhash", h) for h in range(1, y_tip + 1)}
