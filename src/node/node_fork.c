@@ -268,9 +268,33 @@ static void on_fork_timer(void *arg)
     tc_forkq_tick(n->forkq);
 }
 
+#define PROBE_MS 10000 /* gethash to each peer this often while no fork is in question */
+
+/* Each established peer is asked for its block at the highest height both
+ * hold; an answer that differs from ours starts the fork query
+ * (tc_node_on_hash). One request per peer per PROBE_MS. */
+static void on_probe_timer(void *arg)
+{
+    tc_node *n = arg;
+    tc_forkq_status st;
+    tc_forkq_status_get(n->forkq, &st);
+    uint64_t tip = tc_ledger_height(n->L);
+    if (st.state == TC_FORKQ_IDLE && tip > 0) {
+        tc_peer_info *peers;
+        size_t k = n->io.peers(n->io.ctx, &peers);
+        for (size_t i = 0; i < k; i++)
+            if (peers[i].established && peers[i].height > 0)
+                (void)fq_send(n, peers[i].id, peers[i].height < tip ? peers[i].height : tip);
+        free(peers);
+    }
+    n->io.timer_set(n->io.ctx, n->fork_probe_ev, PROBE_MS);
+}
+
 void tc_node_fork_open(tc_node *n)
 {
     n->fork_ev = n->io.timer_new(n->io.ctx, on_fork_timer, n);
+    n->fork_probe_ev = n->io.timer_new(n->io.ctx, on_probe_timer, n);
+    n->io.timer_set(n->io.ctx, n->fork_probe_ev, PROBE_MS);
     tc_forkq_iface fi = {n, fq_now, fq_our_cert, fq_valset, fq_send, fq_broadcast, fq_wake, fq_decided, fq_verdict};
     uint64_t timeout = n->cfg.fork_query_timeout_s ? n->cfg.fork_query_timeout_s * 1000 : 5000;
     n->forkq = tc_forkq_new(&fi, timeout, 12 * timeout);
@@ -280,5 +304,7 @@ void tc_node_fork_close(tc_node *n)
 {
     if (n->fork_ev)
         n->io.timer_free(n->io.ctx, n->fork_ev);
+    if (n->fork_probe_ev)
+        n->io.timer_free(n->io.ctx, n->fork_probe_ev);
     tc_forkq_free(n->forkq);
 }

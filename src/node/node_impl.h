@@ -116,6 +116,7 @@ struct tc_node {
     tc_nodeio_wake *sync_wake;    /* the sync's verifier threads wake the loop */
     tc_forkq *forkq;              /* the fork query (node_fork.c) */
     tc_nodeio_timer *fork_ev;     /* its timer */
+    tc_nodeio_timer *fork_probe_ev; /* asks peers for their block at a height both hold */
     uint64_t fork_warned[16];     /* peers whose other branch was logged */
     size_t n_fork_warned;
     int exit_code;
@@ -207,7 +208,10 @@ void tc_node_sync_peer_heights(tc_node *n);
 
 /* ---- node_fork.c ---------------------------------------------------------- */
 
-/* Creates the fork query and its timer (fork-query-timeout). */
+/* Creates the fork query, its timer (fork-query-timeout) and the probe
+ * that asks every peer, every 10 s, for its block at min(our tip, its
+ * height): a peer on another branch is found even when neither syncs from
+ * the other (its branch is shorter, or as long). */
 void tc_node_fork_open(tc_node *n);
 void tc_node_fork_close(tc_node *n);
 /* tc_sync_iface.branch: blk from peer names another parent. 0 if its

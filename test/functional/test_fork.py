@@ -218,8 +218,8 @@ def _hash_answers(dn, i, tip):
 
 def _liars_change_nothing(dn, fork, y_chain):
     """Six peers without masternode weight (inbound links to node8, on X)
-    claim branch Y, with Y's real certificates: one announces Y's block at
-    the fork height, all answer every gethash from Y. node8 finds the fork,
+    claim branch Y, with Y's real certificates: they report Y's height and
+    answer every gethash from Y. node8 finds the fork,
     asks everyone and counts the four validators' weight, not the six
     links: it keeps X, rolls nothing back and bans none of them (their
     certificates are valid)."""
@@ -235,18 +235,21 @@ def _liars_change_nothing(dn, fork, y_chain):
         except (adv.LinkClosed, TimeoutError):
             pass
         return True
-    liars = [adv.Peer(dn.node(8).p2p_port, adv.genesis_hash(dn, 8), height=tip, on_message=answer) for _ in range(6)]
+    # they claim Y's height, below node8's: nobody syncs from anybody; node8's
+    # probe (gethash at min(its tip, the peer's height) every 10 s) finds them
+    y_top = max(y_chain)
+    liars = [adv.Peer(dn.node(8).p2p_port, adv.genesis_hash(dn, 8), height=y_top, on_message=answer)
+             for _ in range(6)]
     try:
         for liar in liars:
             liar.connect()
-        liars[0].send(T.HASH, (fork, *y_chain[fork]))
 
         def log_tail():
             with open(dn.node(8).log, errors="replace") as f:
                 f.seek(mark)
                 return f.read()
         dn.wait_until(lambda: "nothing to undo" in log_tail() or "rolled back block" in log_tail(),
-                      timeout=scaled(20), message="node8's fork query to decide")
+                      timeout=scaled(30), message="node8's fork query to decide")
         tail = log_tail()
         assert "rolled back block" not in tail
         assert re.search(r'msg="asking every peer for its block at the fork height" height=%d peers=1\d' % fork, tail), tail
