@@ -214,6 +214,8 @@ int tc_node_on_hash(tc_node *n, uint64_t peer, const tc_msg_hash *mh)
 {
     tc_forkq_status st;
     tc_forkq_status_get(n->forkq, &st);
+    if (st.state == TC_FORKQ_IDLE && tc_hash_is_zero(&mh->hash))
+        return 0; /* a probe answer from a peer without that block */
     tc_forkq_answer a = {mh->height, mh->hash, false, NULL, NULL};
     tc_cert cert;
     tc_cert_init(&cert);
