@@ -458,6 +458,25 @@ void tc_forkq_tick(tc_forkq *q)
     }
 }
 
+bool tc_forkq_operator_rolled_back(tc_forkq *q)
+{
+    if (q->state != TC_FORKQ_WAITING_OPERATOR)
+        return false;
+    q->state = TC_FORKQ_DECIDED;
+    q->st.rollbacks++;
+    q->io.wake(q->io.ctx, 1000);
+    return true;
+}
+
+bool tc_forkq_decision(const tc_forkq *q, uint64_t *height, tc_hash *hash)
+{
+    if (q->state != TC_FORKQ_DECIDED && q->state != TC_FORKQ_WAITING_OPERATOR)
+        return false;
+    *height = q->height;
+    *hash = q->winner;
+    return true;
+}
+
 bool tc_forkq_pinned(const tc_forkq *q, uint64_t *height, tc_hash *hash)
 {
     if (q->state != TC_FORKQ_DECIDED)

@@ -118,6 +118,13 @@ void tc_forkq_on_peer_down(tc_forkq *q, uint64_t peer);
 /* Timer: ask timeouts, query deadlines, backoff, resolution. */
 void tc_forkq_tick(tc_forkq *q);
 
+/* In TC_FORKQ_WAITING_OPERATOR: the operator rolled back to the winner's
+ * parent (tc_node's forkrollback); the winner is pinned as after a decision
+ * (TC_FORKQ_DECIDED). false in any other state. */
+bool tc_forkq_operator_rolled_back(tc_forkq *q);
+/* In TC_FORKQ_DECIDED or TC_FORKQ_WAITING_OPERATOR: the fork height and
+ * the network's block there. */
+bool tc_forkq_decision(const tc_forkq *q, uint64_t *height, tc_hash *hash);
 /* In TC_FORKQ_DECIDED: the block the chain must hold at *height. */
 bool tc_forkq_pinned(const tc_forkq *q, uint64_t *height, tc_hash *hash);
 void tc_forkq_status_get(const tc_forkq *q, tc_forkq_status *out);

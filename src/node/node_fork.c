@@ -134,9 +134,8 @@ static bool fq_decided(void *ctx, uint64_t height, const tc_hash *hash)
                      "height=%llu block=%s tip=%llu blocks=%llu max=%llu hint=%s", (unsigned long long)height,
                      tc_hex_encode(hex, hash->b, 32), (unsigned long long)tip, (unsigned long long)depth,
                      (unsigned long long)n->cfg.fork_max_rollback,
-                     "no rollback command yet: stop the node, then either raise fork-max-rollback above the depth "
-                     "and start it (it rolls back by itself), or move <datadir>/chain away and let it sync from "
-                     "scratch; docs/operations.md 'halted node'");
+                     "check getchaintips, then time-cli --datadir DIR forkrollback <height - 1> rolls back and "
+                     "syncs the network's branch; docs/operations.md 'halted node'");
         return false;
     }
     roll_back(n, height - 1);
@@ -262,6 +261,27 @@ size_t tc_node_fork_allowed(tc_node *n, const tc_block *const *blks, size_t coun
         return tc_hash_eq(&h, &pin) ? count : i;
     }
     return count;
+}
+
+int tc_node_fork_operator_rollback(void *ctx, uint64_t to, tc_errmsg *e)
+{
+    tc_node *n = ctx;
+    uint64_t height;
+    tc_hash hash;
+    tc_forkq_status st;
+    tc_forkq_status_get(n->forkq, &st);
+    if (st.state != TC_FORKQ_WAITING_OPERATOR || !tc_forkq_decision(n->forkq, &height, &hash))
+        return tc_fail(e, TC_ESTATE, "no fork waits for the operator (fork state %s)", tc_forkq_state_name(st.state));
+    if (to != height - 1)
+        return tc_fail(e, TC_EINVAL, "the network's branch forks at height %llu: the rollback goes to %llu, not %llu",
+                       (unsigned long long)height, (unsigned long long)(height - 1), (unsigned long long)to);
+    char hex[65];
+    tc_log_warn("fork", "operator asked to roll back to the fork height's parent", "height=%llu blocks=%llu block=%s",
+                (unsigned long long)to, (unsigned long long)(tc_ledger_height(n->L) - to),
+                tc_hex_encode(hex, hash.b, 32));
+    roll_back(n, to);
+    (void)tc_forkq_operator_rolled_back(n->forkq);
+    return 0;
 }
 
 static void on_fork_timer(void *arg)

@@ -222,6 +222,11 @@ int tc_node_fork_branch(void *ctx, uint64_t peer, const tc_block *blk, const tc_
  * height's set is a violation (returned); else it goes to the fork query
  * with the validator behind the link, if any. */
 int tc_node_on_hash(tc_node *n, uint64_t peer, const tc_msg_hash *mh) TC_MUST_CHECK;
+/* The operator's forkrollback: while a lost fork waits for the operator,
+ * rolls back to `to` (which must be the fork height - 1) and syncs the
+ * network's branch. TC_ESTATE if no fork waits, TC_EINVAL for another
+ * height (e says which). */
+int tc_node_fork_operator_rollback(void *ctx, uint64_t to, tc_errmsg *e) TC_MUST_CHECK;
 /* How many of blks (consecutive) may be applied: all but from a block at
  * the height a fork decision pinned that is not the winner's (its height
  * in *pin_height then). */

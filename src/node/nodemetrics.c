@@ -328,6 +328,22 @@ static void status_json(void *arg, json_t *body)
 #define COUNTER(field, name, help, labels) (m->field = tc_metrics_counter(m->reg, name, help, labels, err))
 #define GAUGE(field, name, help, labels) (m->field = tc_metrics_gauge(m->reg, name, help, labels, err))
 
+/* The fork query's families (docs/operations.md "Forks"). */
+static bool fork_families(tc_nodemetrics *m, int *err)
+{
+    return COUNTER(fork_suspected, "fork_suspected_total",
+                   "Peers seen holding another certified block at a height we committed (not banned)", NULL) &&
+           COUNTER(fork_queries, "fork_queries_total", "Fork queries asked of every peer at a fork height", NULL) &&
+           COUNTER(fork_undecided, "fork_undecided_total",
+                   "Fork queries where no branch had more than 2/3 of the weight (no action; asked again)", NULL) &&
+           COUNTER(fork_rollbacks, "fork_rollbacks_total", "Lost branches rolled back to the fork height's parent",
+                   NULL) &&
+           GAUGE(fork_state, "fork_state",
+                 "Fork query (0 idle, 1 searching, 2 querying, 3 decided, 4 waiting for the operator)", NULL) &&
+           GAUGE(fork_culprits, "fork_culprits", "Validators that signed two valid certificates at the last fork height",
+                 NULL);
+}
+
 tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, const tc_nodemetrics_ctx *ctx,
                                    int *err)
 {
@@ -384,17 +400,7 @@ tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, 
               COUNTER(mp_expired, "mempool_expired_total", "Transactions expired", NULL) &&
               GAUGE(syncing, "syncing", "1 while catching up with peers", NULL) &&
               GAUGE(sync_target, "sync_target_height", "Height peers are known to have certified", NULL) &&
-              COUNTER(fork_suspected, "fork_suspected_total",
-                      "Peers seen holding another certified block at a height we committed (not banned)", NULL) &&
-              COUNTER(fork_queries, "fork_queries_total", "Fork queries asked of every peer at a fork height", NULL) &&
-              COUNTER(fork_undecided, "fork_undecided_total",
-                      "Fork queries where no branch had more than 2/3 of the weight (no action; asked again)", NULL) &&
-              COUNTER(fork_rollbacks, "fork_rollbacks_total", "Lost branches rolled back to the fork height's parent",
-                      NULL) &&
-              GAUGE(fork_state, "fork_state",
-                    "Fork query (0 idle, 1 searching, 2 querying, 3 decided, 4 waiting for the operator)", NULL) &&
-              GAUGE(fork_culprits, "fork_culprits",
-                    "Validators that signed two valid certificates at the last fork height", NULL) &&
+              fork_families(m, err) &&
               COUNTER(verifies, "signature_verifications_total", "Ed25519 verifications performed", NULL) &&
               COUNTER(cache_hits, "signature_cache_hits_total", "Verifications answered by the cache", NULL) &&
               GAUGE(store_bytes, "store_bytes", "Disk used by the store", NULL) &&

@@ -629,6 +629,18 @@ static json_t *m_disconnectnode(void *ctx, json_t *params, tc_rpc_error *e)
     return json_null();
 }
 
+static json_t *m_forkrollback(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    uint64_t to;
+    if (!param_uint(params, 0, &to) || json_array_size(params) != 1)
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "usage: forkrollback height (the fork height - 1, from the log)");
+    tc_errmsg why;
+    if (n->fork_rollback == NULL || n->fork_rollback(n->node, to, &why) != 0)
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "%s", n->fork_rollback ? why.msg : "not available");
+    return json_pack("{s:I}", "height", (json_int_t)tc_ledger_height(n->L));
+}
+
 static json_t *m_stop(void *ctx, json_t *params, tc_rpc_error *e)
 {
     tc_noderpc *n = ctx;
@@ -869,6 +881,16 @@ static const struct {
      "\n"
      "Example:\n"
      "  time-cli --datadir DIR disconnectnode 7"},
+    {"forkrollback", m_forkrollback,
+     "forkrollback height\n"
+     "While a lost fork waits for the operator (getconsensusinfo fork.state waiting_operator: deeper than\n"
+     "fork-max-rollback), rolls the chain back to height (the fork height - 1, as the log and getchaintips name it),\n"
+     "returns the transactions to the mempool and syncs the branch the network's weight holds.\n"
+     "\n"
+     "Result: {height} (the tip after the rollback)\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR forkrollback 5"},
     {"stop", m_stop,
      "stop\n"
      "Stops timed gracefully.\n"

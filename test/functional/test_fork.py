@@ -17,12 +17,14 @@ test_node_on_another_branch_rolls_back: how the other branch is made.
 3. The originals start again and certify other blocks M+1.. (branch X) to
    M+15. Positive control: a fresh follower node8 connected to them syncs X
    and bans nobody.
-4. node4 restarts with `connect` to node0..3 only, first with
-   fork-max-rollback 1: too deep, it waits for the operator (/health 503,
-   critical) and rolls nothing back. Then with the default. It must log the other
+4. node4 restarts with `connect` to node0..3 only. It must log the other
    branch (no ban), find the fork height M+1, ask every peer, roll back to
    M and end on X's hash at X's height; listbanned is empty on every node.
    The times from detection to rollback done and to resynced are printed.
+5. Six peers without weight claim Y to node8 (on X): nothing changes.
+6. node9, a copy of node4's Y dir made in step 2, starts with
+   fork-max-rollback 1: it waits for the operator; `forkrollback F-1`
+   rolls it back and it follows X.
 """
 import os
 import re
@@ -31,6 +33,8 @@ import time
 from datetime import datetime
 
 import pytest
+
+import framework
 
 import adversary as adv
 from adversary import T
@@ -93,7 +97,7 @@ def _copy_validator(dn, src, dst, peers):
 
 @pytest.mark.needs_daemon
 def test_node_on_another_branch_rolls_back(devnet_factory):
-    dn = devnet_factory(nodes=9, init=False, start=False)
+    dn = devnet_factory(nodes=10, init=False, start=False)
     adv.init_devnet(dn, validators=4)
     for i in range(4):
         dn.start(i, wait=False)
@@ -121,6 +125,9 @@ def test_node_on_another_branch_rolls_back(devnet_factory):
     for j in (4, 5, 6, 7):
         dn.stop(j)
     y_tip = int(re.findall(r"msg=stopped height=(\d+)", dn.node(4).log.read_text())[-1])
+    # node9: a second copy of node4's Y data dir, with a P2P identity of its own
+    shutil.copytree(dn.node(4).dir, dn.node(9).dir, ignore=shutil.ignore_patterns(
+        "timed.log", ".lock", "time.conf", "node.key", "p2p_cert.pem", "p2p_key.pem"))
 
     # branch X: the originals go on; a follower on X syncs normally
     for i in range(4):
@@ -136,21 +143,8 @@ def test_node_on_another_branch_rolls_back(devnet_factory):
     dn.wait_until(lambda: dn.rpc(8, "getblockcount") >= tip, timeout=scaled(30), message="the control follower")
     assert dn.rpc(8, "getblockhash", tip) == dn.rpc(0, "getblockhash", tip)
 
-    # node4, on Y, now meets X; first with fork-max-rollback 1: too deep,
-    # it rolls nothing back and waits for the operator, /health critical
+    # node4, on Y, now meets X
     adv.add_follower(dn, 4, connect=(0, 1, 2, 3))
-    mark = os.path.getsize(dn.node(4).log)
-    dn.start(4, "--fork-max-rollback", "1")
-    dn.wait_until(lambda: dn.rpc(4, "getconsensusinfo")["fork"]["state"] == "waiting_operator", timeout=scaled(30),
-                  message="node4 to wait for the operator")
-    status, body = dn.health(4)
-    assert status == 503 and body.get("critical") is True and body.get("fork") == "waiting_operator", body
-    assert any("critical" in r for r in body.get("reasons", [])), body
-    assert dn.rpc(4, "getblockcount") == y_tip
-    assert adv.metric(dn.metrics(4), "fork_state") == 4
-    dn.stop(4)
-    held = dn.node(4).log.read_text()[mark:]
-    assert "deeper than fork-max-rollback" in held and "rolled back block" not in held
     mark = os.path.getsize(dn.node(4).log)
     dn.start(4)
     x_hashes = {h: dn.rpc(0, "getblockhash", h) for h in range(1, y_tip + 1)}
@@ -198,6 +192,38 @@ def test_node_on_another_branch_rolls_back(devnet_factory):
     assert adv.metric(dn.metrics(4), "fork_suspected_total") >= 1
 
     _liars_change_nothing(dn, fork, y_chain)
+    _too_deep_waits_for_operator(dn, fork, y_tip)
+
+
+def _too_deep_waits_for_operator(dn, fork, y_tip):
+    """node9 (a copy of node4 on Y) with fork-max-rollback 1: it rolls
+    nothing back and waits for the operator (/health 503 critical,
+    fork_state 4); forkrollback with another height than fork - 1 is
+    refused; with fork - 1 it rolls back and follows X."""
+    adv.add_follower(dn, 9, connect=(0, 1, 2, 3))
+    dn.start(9, "--fork-max-rollback", "1")
+    dn.wait_until(lambda: dn.rpc(9, "getconsensusinfo")["fork"]["state"] == "waiting_operator", timeout=scaled(30),
+                  message="node9 to wait for the operator")
+    status, body = dn.health(9)
+    assert status == 503 and body.get("critical") is True and body.get("fork") == "waiting_operator", body
+    assert any("critical" in r for r in body.get("reasons", [])), body
+    assert dn.rpc(9, "getblockcount") == y_tip
+    assert adv.metric(dn.metrics(9), "fork_state") == 4
+    log = dn.node(9).log.read_text()
+    assert "deeper than fork-max-rollback" in log and "forkrollback" in log and "rolled back block" not in log
+    with pytest.raises(framework.JSONRPCError) as bad:
+        dn.rpc(9, "forkrollback", fork)
+    assert "goes to %d" % (fork - 1) in str(bad.value)
+    assert dn.rpc(9, "forkrollback", fork - 1) == {"height": fork - 1}
+
+    def on_x():
+        t = dn.rpc(0, "getblockcount")
+        return dn.rpc(9, "getblockcount") >= t and dn.rpc(9, "getblockhash", t) == dn.rpc(0, "getblockhash", t)
+    dn.wait_until(on_x, timeout=scaled(30), message="node9 to follow X after forkrollback")
+    dn.wait_until(lambda: dn.rpc(9, "getconsensusinfo")["fork"]["state"] == "idle", timeout=scaled(10))
+    assert dn.health(9)[0] == 200 or "critical" not in str(dn.health(9)[1])
+    assert dn.rpc(9, "listbanned") == []
+    assert len(re.findall('msg="rolled back block"', dn.node(9).log.read_text())) == y_tip - fork + 1
 
 
 def _hash_answers(dn, i, tip):
