@@ -142,31 +142,16 @@ static bool fq_decided(void *ctx, uint64_t height, const tc_hash *hash)
     return true;
 }
 
-/* Whether peer is a validator of height's set, and which: a link we
- * dialled to the network address that masternode registered on chain.
- * Node keys are not operator keys, and a link a peer opened to us proves
- * nothing about an address, so an inbound link counts for no one. */
+/* Whether peer is a validator of height's set, and which: the operator
+ * key the link attested with mnauth (signed over this link's channel
+ * binding: net/msg.h), if that key is in the set. A node key is not an
+ * operator key; a link without mnauth counts for no one. */
 static bool voter_of(tc_node *n, uint64_t peer, uint64_t height, tc_pubkey *out)
 {
-    tc_peer_info pi;
     tc_valset vs;
-    tc_view view;
-    if (n->io.peer(n->io.ctx, peer, &pi) != 0 || pi.inbound)
+    if (!tc_oplinks_operator(n->oplinks, peer, out) || tc_ledger_valset(n->L, height, &vs) != 0)
         return false;
-    if (tc_ledger_valset(n->L, height, &vs) != 0)
-        return false;
-    bool found = false;
-    if (tc_ledger_view_begin(n->L, &view) == 0) {
-        for (size_t i = 0; i < vs.n && !found; i++) {
-            tc_mn m;
-            if (view.get_mn_by_operator(view.ctx, &vs.v[i].key, &m) == 0 && m.netaddr[0] &&
-                strcmp(m.netaddr, pi.addr) == 0) {
-                *out = vs.v[i].key;
-                found = true;
-            }
-        }
-        tc_ledger_view_end(&view);
-    }
+    bool found = tc_valset_find(&vs, out) >= 0;
     tc_valset_release(&vs);
     return found;
 }
