@@ -58,6 +58,8 @@ static const key_def keys[] = {
     {"inbound-per-minute-per-group", K_UINT, F(inbound_per_minute_per_group), 0, 0, 100000, "8", "new inbound connections per minute from one /24 (IPv4) or /64 (IPv6); 0: no group limit"},
     {"peer-timeout", K_UINT, F(peer_timeout_s), 0, 10, 86400, "90", "seconds of silence before a peer is dropped"},
     {"ban-time", K_UINT, F(ban_time_s), 0, 1, 31536000, "86400", "seconds a misbehaving peer stays banned"},
+    {"fork-query-timeout", K_UINT, F(fork_query_timeout_s), 0, 1, 3600, "5", "seconds the fork query waits for peers' answers at the fork height"},
+    {"fork-max-rollback", K_UINT, F(fork_max_rollback), 0, 0, 10000, "100", "blocks a lost fork may be rolled back by itself; deeper waits for the operator"},
     {"request-rate", K_UINT, F(request_rate), 0, 1, 100000, "10", "requests per second a peer may send (getblocks, getpeers, ...)"},
     {"request-burst", K_UINT, F(request_burst), 0, 1, 100000, "20", "burst of requests allowed above the rate"},
     {"mempool-max-txs", K_UINT, F(mempool_max_txs), 0, 1, 10000000, "10000", "pending transactions at most"},

@@ -47,6 +47,7 @@ typedef struct {
     uint64_t max_inbound, max_outbound, inbound_per_minute, inbound_per_minute_per_group;
     uint64_t peer_timeout_s, ban_time_s;
     uint64_t request_rate, request_burst;
+    uint64_t fork_query_timeout_s, fork_max_rollback;
     uint64_t mempool_max_txs, mempool_max_mb, mempool_expiry_h;
     uint64_t mempool_persist; /* 1: pending transactions in <datadir>/mempool.journal */
     int64_t block_interval_ms;       /* -1: from genesis */

@@ -107,7 +107,8 @@ static int open_rpc(tc_node *n, tc_errmsg *e)
     if (n->rpc == NULL)
         return tc_fail(e, err, "RPC on %s: %s", n->cfg.rpc_listen, tc_strerror(err));
     n->rpc_ctx = (tc_noderpc){n->L, n->mp, n->p2p, n->core, &n->g, n->base, tc_clock_wall_ms(),
-                              n->has_op_key ? &n->op_key.pk : NULL, &n->hold, n->txd, n->oplinks};
+                              n->has_op_key ? &n->op_key.pk : NULL, &n->hold, n->txd, n->oplinks, &n->forkq, n,
+                              tc_node_fork_operator_rollback};
     if ((err = tc_noderpc_register(n->rpc, &n->rpc_ctx)))
         return tc_fail(e, err, "RPC methods: %s", tc_strerror(err));
     return 0;
@@ -124,6 +125,10 @@ static void node_status(void *arg, tc_node_status *out)
     out->syncing = out->sync_target > tc_ledger_height(n->L);
     out->validator = n->has_op_key && tc_valset_find(&n->vs, &n->op_key.pk) >= 0;
     out->proposer_gone = n->proposer_gone_skips;
+    if (n->forkq)
+        tc_forkq_status_get(n->forkq, &out->fork);
+    else
+        memset(&out->fork, 0, sizeof out->fork);
 }
 
 /* For the status page: when the operator key was last heard from. */

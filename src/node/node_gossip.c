@@ -78,8 +78,29 @@ static int serve_getblocks(tc_node *n, uint64_t peer, const tc_msg_getblocks *g)
     return 0;
 }
 
-/* ---- P2P messages ----------------------------------------------------------- */
+/* gethash (the fork query): our block id at that height and its
+ * certificate, or a zero hash and no certificate if we hold none. A cheap
+ * read, rate-limited by P2P as a request like getblocks. */
+static int serve_gethash(tc_node *n, uint64_t peer, uint64_t height)
+{
+    tc_msg m;
+    tc_msg_init(&m, TC_MSG_HASH);
+    m.u.hash.height = height;
+    tc_buf raw;
+    tc_buf_init(&raw);
+    tc_cert cert; /* a stored certificate names the stored block: no block read */
+    if (height > 0 && height <= tc_ledger_height(n->L) && tc_ledger_get_cert(n->L, height, &cert) == 0) {
+        m.u.hash.hash = cert.block;
+        tc_cert_encode(&cert, &raw);
+        m.u.hash.cert = (tc_bytes){raw.p, raw.len};
+        tc_cert_release(&cert);
+    }
+    reply(n, peer, &m);
+    tc_buf_release(&raw);
+    return 0;
+}
 
+/* ---- P2P messages ----------------------------------------------------------- */
 
 static int on_tx(tc_node *n, uint64_t peer, const tc_bytes *raw)
 {
@@ -436,6 +457,10 @@ int tc_node_on_message(void *ctx, uint64_t peer, const tc_msg *m)
         return on_vote(n, peer, &m->u.vote);
     case TC_MSG_GETBLOCKS:
         return serve_getblocks(n, peer, &m->u.getblocks);
+    case TC_MSG_GETHASH:
+        return serve_gethash(n, peer, m->u.gethash);
+    case TC_MSG_HASH:
+        return tc_node_on_hash(n, peer, &m->u.hash);
     case TC_MSG_BLOCKS:
         return tc_sync_on_blocks(n->sync, peer, &m->u.blocks);
     case TC_MSG_BLOCK:
@@ -466,6 +491,7 @@ void tc_node_on_peer(void *ctx, uint64_t peer, bool up)
         tc_pubkey op;
         if (tc_oplinks_down(n->oplinks, peer, &op))
             tc_node_operator_gone(n, &op);
+        tc_forkq_on_peer_down(n->forkq, peer);
     } else {
         if (n->io.peer(n->io.ctx, peer, &pi) == 0) {
             tc_sync_on_height(n->sync, peer, pi.height);

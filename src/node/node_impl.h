@@ -5,7 +5,8 @@
  *                  commit, fetching a decided block, the next height, the
  *                  sign log and the locked block, the once-a-second tick;
  *   node_gossip.c  P2P message handlers, regossip and heartbeats;
- *   node_sync.c    what tc_sync asks of the node.
+ *   node_sync.c    what tc_sync asks of the node;
+ *   node_fork.c    what the fork query (forkq.h) asks of it, and rollback.
  * The driver, the handlers and the sync reach peers, timers, clocks and the
  * loop only through n->io (nodeio.h), which node.c installs; only node.c
  * touches libevent, tc_p2p's lifecycle and tc_clock itself.
@@ -20,6 +21,7 @@
 #include "net/p2p.h"
 #include "node/candidates.h"
 #include "node/datadir.h"
+#include "node/forkq.h"
 #include "node/node.h"
 #include "node/nodeio.h"
 #include "node/oplinks.h"
@@ -112,6 +114,11 @@ struct tc_node {
     tc_sync *sync;
     tc_nodeio_timer *sync_ev;     /* the sync's timer */
     tc_nodeio_wake *sync_wake;    /* the sync's verifier threads wake the loop */
+    tc_forkq *forkq;              /* the fork query (node_fork.c) */
+    tc_nodeio_timer *fork_ev;     /* its timer */
+    tc_nodeio_timer *fork_probe_ev; /* asks peers for their block at a height both hold */
+    uint64_t fork_warned[16];     /* peers whose other branch was logged */
+    size_t n_fork_warned;
     int exit_code;
 };
 
@@ -198,5 +205,31 @@ void tc_node_sync_open(tc_node *n);
 void tc_node_sync_close(tc_node *n);
 /* Feeds the sync every established peer's reported height. */
 void tc_node_sync_peer_heights(tc_node *n);
+
+/* ---- node_fork.c ---------------------------------------------------------- */
+
+/* Creates the fork query, its timer (fork-query-timeout) and the probe
+ * that asks every peer, every 10 s, for its block at min(our tip, its
+ * height): a peer on another branch is found even when neither syncs from
+ * the other (its branch is shorter, or as long). */
+void tc_node_fork_open(tc_node *n);
+void tc_node_fork_close(tc_node *n);
+/* tc_sync_iface.branch: blk from peer names another parent. 0 if its
+ * certificate checks (logged once per peer, the fork query told), else the
+ * violation. */
+int tc_node_fork_branch(void *ctx, uint64_t peer, const tc_block *blk, const tc_cert *cert, tc_errmsg *e);
+/* A hash message: a certificate that does not certify the hash under the
+ * height's set is a violation (returned); else it goes to the fork query
+ * with the validator behind the link, if any. */
+int tc_node_on_hash(tc_node *n, uint64_t peer, const tc_msg_hash *mh) TC_MUST_CHECK;
+/* The operator's forkrollback: while a lost fork waits for the operator,
+ * rolls back to `to` (which must be the fork height - 1) and syncs the
+ * network's branch. TC_ESTATE if no fork waits, TC_EINVAL for another
+ * height (e says which). */
+int tc_node_fork_operator_rollback(void *ctx, uint64_t to, tc_errmsg *e) TC_MUST_CHECK;
+/* How many of blks (consecutive) may be applied: all but from a block at
+ * the height a fork decision pinned that is not the winner's (its height
+ * in *pin_height then). */
+size_t tc_node_fork_allowed(tc_node *n, const tc_block *const *blks, size_t count, uint64_t *pin_height);
 
 #endif

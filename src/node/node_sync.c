@@ -32,7 +32,14 @@ static int sync_apply(void *ctx, const tc_block *const *blks, const tc_cert *con
                       size_t *applied, tc_errmsg *e)
 {
     tc_node *n = ctx;
-    int err = tc_ledger_apply_blocks(n->L, blks, certs, count, applied, e);
+    uint64_t pin;
+    size_t allowed = tc_node_fork_allowed(n, blks, count, &pin);
+    int err = 0;
+    *applied = 0;
+    if (allowed)
+        err = tc_ledger_apply_blocks(n->L, blks, certs, allowed, applied, e);
+    if (err == 0 && allowed < count) /* another branch's block where the network decided: the sync sets it aside */
+        err = tc_fail(e, TC_EBLK_PREV, "not the block the network holds at fork height %llu", (unsigned long long)pin);
     if (err == TC_ESTORE_FULL) /* the store guard named it; waiting here would keep a validator half-alive */
         tc_node_stop_fatal(n, "store: map or disk full");
     uint64_t now = n->io.wall_ms(n->io.ctx);
@@ -110,12 +117,14 @@ void tc_node_sync_open(tc_node *n)
         n->sync_wake = n->io.wake_new(n->io.ctx, on_sync_timer, n); /* NULL: the next tick picks the run up */
     tc_sync_iface si = {n,         sync_now,   sync_tip,    sync_send,
                         sync_apply, sync_ban,  sync_rejoin, sync_wake,
-                        threads ? sync_verify : NULL, n->sync_wake ? sync_verified : NULL};
+                        threads ? sync_verify : NULL, n->sync_wake ? sync_verified : NULL, tc_node_fork_branch};
     n->sync = tc_sync_new(&si);
+    tc_node_fork_open(n);
 }
 
 void tc_node_sync_close(tc_node *n)
 {
+    tc_node_fork_close(n);
     if (n->sync_ev)
         n->io.timer_free(n->io.ctx, n->sync_ev);
     tc_sync_free(n->sync); /* joins the verifier threads before their wake-up goes */

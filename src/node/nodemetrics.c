@@ -28,6 +28,7 @@ struct tc_nodemetrics {
     tc_metrics_family *unknown_msgs, *inbound_refused, *accept_pauses, *peers_unsolicited;
     tc_metrics_family *mp_txs, *mp_bytes, *mp_fees, *mp_evicted, *mp_rejected, *mp_expired;
     tc_metrics_family *syncing, *sync_target, *verifies, *cache_hits, *store_bytes, *rss;
+    tc_metrics_family *fork_suspected, *fork_queries, *fork_undecided, *fork_rollbacks, *fork_state, *fork_culprits;
     recent_block recent[TC_NODEMETRICS_RECENT]; /* a ring, oldest at next once full */
     size_t n_recent, next;
 };
@@ -115,6 +116,12 @@ static void collect(void *arg, tc_metrics *reg)
 
     one(m->syncing, st.syncing ? 1 : 0);
     one(m->sync_target, (double)st.sync_target);
+    one(m->fork_suspected, (double)st.fork.suspected);
+    one(m->fork_queries, (double)st.fork.queries);
+    one(m->fork_undecided, (double)st.fork.undecided);
+    one(m->fork_rollbacks, (double)st.fork.rollbacks);
+    one(m->fork_state, (double)st.fork.state);
+    one(m->fork_culprits, (double)st.fork.n_culprits);
     tc_sigcache_stats ss;
     tc_sigcache_get_stats(c->cache, &ss);
     one(m->verifies, (double)ss.verifies);
@@ -150,6 +157,14 @@ static bool health(void *arg, json_t *body, json_t *reasons)
     if (st.syncing) {
         snprintf(why, sizeof why, "syncing to height %llu", (unsigned long long)st.sync_target);
         json_array_append_new(reasons, json_string(why));
+    }
+    json_object_set_new(body, "fork", json_string(tc_forkq_state_name(st.fork.state)));
+    if (st.fork.state == TC_FORKQ_WAITING_OPERATOR) {
+        snprintf(why, sizeof why,
+                 "critical: our branch lost the fork at height %llu, deeper than fork-max-rollback; the operator must act",
+                 (unsigned long long)st.fork.height);
+        json_array_append_new(reasons, json_string(why));
+        json_object_set_new(body, "critical", json_true());
     }
     return json_array_size(reasons) == 0;
 }
@@ -313,6 +328,22 @@ static void status_json(void *arg, json_t *body)
 #define COUNTER(field, name, help, labels) (m->field = tc_metrics_counter(m->reg, name, help, labels, err))
 #define GAUGE(field, name, help, labels) (m->field = tc_metrics_gauge(m->reg, name, help, labels, err))
 
+/* The fork query's families (docs/operations.md "Forks"). */
+static bool fork_families(tc_nodemetrics *m, int *err)
+{
+    return COUNTER(fork_suspected, "fork_suspected_total",
+                   "Peers seen holding another certified block at a height we committed (not banned)", NULL) &&
+           COUNTER(fork_queries, "fork_queries_total", "Fork queries asked of every peer at a fork height", NULL) &&
+           COUNTER(fork_undecided, "fork_undecided_total",
+                   "Fork queries where no branch had more than 2/3 of the weight (no action; asked again)", NULL) &&
+           COUNTER(fork_rollbacks, "fork_rollbacks_total", "Lost branches rolled back to the fork height's parent",
+                   NULL) &&
+           GAUGE(fork_state, "fork_state",
+                 "Fork query (0 idle, 1 searching, 2 querying, 3 decided, 4 waiting for the operator)", NULL) &&
+           GAUGE(fork_culprits, "fork_culprits", "Validators that signed two valid certificates at the last fork height",
+                 NULL);
+}
+
 tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, const tc_nodemetrics_ctx *ctx,
                                    int *err)
 {
@@ -369,6 +400,7 @@ tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, 
               COUNTER(mp_expired, "mempool_expired_total", "Transactions expired", NULL) &&
               GAUGE(syncing, "syncing", "1 while catching up with peers", NULL) &&
               GAUGE(sync_target, "sync_target_height", "Height peers are known to have certified", NULL) &&
+              fork_families(m, err) &&
               COUNTER(verifies, "signature_verifications_total", "Ed25519 verifications performed", NULL) &&
               COUNTER(cache_hits, "signature_cache_hits_total", "Verifications answered by the cache", NULL) &&
               GAUGE(store_bytes, "store_bytes", "Disk used by the store", NULL) &&

@@ -14,6 +14,7 @@
 #include "crypto/sigcache.h"
 #include "mempool/mempool.h"
 #include "net/p2p.h"
+#include "node/forkq.h"
 #include "rpc/metrics.h"
 #include "store/ledger.h"
 
@@ -28,6 +29,7 @@ typedef struct {
     uint64_t sync_target;
     bool validator;           /* its operator key is in the current set */
     uint64_t proposer_gone;   /* propose timeouts not waited for: the proposer's links had closed */
+    tc_forkq_status fork;     /* the fork query (node/forkq.h) */
 } tc_node_status;
 
 typedef struct {

@@ -148,6 +148,48 @@ static json_t *m_getblockchaininfo(void *ctx, json_t *params, tc_rpc_error *e)
                      hex_json(tip.utxo_commitment.b, 32), "validators", validators, "total_weight", weight);
 }
 
+/* The fork query's state and the weight of its last answers; NULL if none. */
+static json_t *fork_json(tc_noderpc *n)
+{
+    if (n->forkq == NULL || *n->forkq == NULL)
+        return NULL;
+    tc_forkq_status st;
+    tc_forkq_status_get(*n->forkq, &st);
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state",
+                     tc_forkq_state_name(st.state), "height", (json_int_t)st.height, "answers",
+                     (json_int_t)st.answers, "weight_for", (json_int_t)st.weight_for, "weight_against",
+                     (json_int_t)st.weight_against, "weight_total", (json_int_t)st.weight_total, "culprits",
+                     (json_int_t)st.n_culprits, "culprit_weight", (json_int_t)st.culprit_weight, "suspected",
+                     (json_int_t)st.suspected, "queries", (json_int_t)st.queries, "undecided",
+                     (json_int_t)st.undecided, "rollbacks", (json_int_t)st.rollbacks);
+}
+
+/* Our tip, and every other branch the last fork query saw at its height. */
+static json_t *m_getchaintips(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    tc_header hdr;
+    tc_hash tip;
+    tc_ledger_tip(n->L, &hdr, &tip);
+    json_t *r = json_array();
+    json_array_append_new(r, json_pack("{s:I, s:o, s:s, s:I}", "height", (json_int_t)tc_ledger_height(n->L), "hash",
+                                       hex_json(tip.b, 32), "status", "active", "branchlen", (json_int_t)0));
+    if (n->forkq == NULL || *n->forkq == NULL)
+        return r;
+    tc_forkq_status st;
+    tc_forkq_status_get(*n->forkq, &st);
+    for (size_t i = 0; i < st.n_branches; i++) {
+        const tc_forkq_branch *b = &st.branches[i];
+        if (b->ours)
+            continue;
+        json_array_append_new(r, json_pack("{s:I, s:o, s:s, s:I, s:b, s:I}", "height", (json_int_t)st.height, "hash",
+                                           hex_json(b->hash.b, 32), "status", "fork", "weight",
+                                           (json_int_t)b->weight, "valid_cert", b->cert_valid, "answers",
+                                           (json_int_t)b->answers));
+    }
+    return r;
+}
+
 static json_t *m_getconsensusinfo(void *ctx, json_t *params, tc_rpc_error *e)
 {
     tc_noderpc *n = ctx;
@@ -173,6 +215,9 @@ static json_t *m_getconsensusinfo(void *ctx, json_t *params, tc_rpc_error *e)
         if (held) /* network_height_unknown, sign_log_behind_chain, ... (node/signhold.h) */
             json_object_set_new(r, "signing_held_because", json_string(tc_signhold_reason(n->hold)));
     }
+    json_t *fork = fork_json(n);
+    if (fork)
+        json_object_set_new(r, "fork", fork);
     if (n->hold && n->hold->why != TC_SIGNHOLD_NONE) /* a hold was decided at start, after catching up, or by a sighting */
         json_object_set_new(r, "sign_hold",
                             json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I}", "held", n->hold->held, "reason",
@@ -584,6 +629,18 @@ static json_t *m_disconnectnode(void *ctx, json_t *params, tc_rpc_error *e)
     return json_null();
 }
 
+static json_t *m_forkrollback(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    uint64_t to;
+    if (!param_uint(params, 0, &to) || json_array_size(params) != 1)
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "usage: forkrollback height (the fork height - 1, from the log)");
+    tc_errmsg why;
+    if (n->fork_rollback == NULL || n->fork_rollback(n->node, to, &why) != 0)
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "%s", n->fork_rollback ? why.msg : "not available");
+    return json_pack("{s:I}", "height", (json_int_t)tc_ledger_height(n->L));
+}
+
 static json_t *m_stop(void *ctx, json_t *params, tc_rpc_error *e)
 {
     tc_noderpc *n = ctx;
@@ -648,10 +705,21 @@ static const struct {
      "getconsensusinfo\n"
      "Consensus height, round, step, locks.\n"
      "\n"
-     "Result: {height, round, step, locked_round, valid_round, rounds_started, round_changes, signed, evidence, proposer, self}\n"
+     "Result: {height, round, step, locked_round, valid_round, rounds_started, round_changes, signed, evidence, proposer, self,\n"
+     "         fork: {state (idle|searching|querying|decided|waiting_operator), height, answers, weight_for,\n"
+     "                weight_against, weight_total, culprits, culprit_weight, suspected, queries, undecided, rollbacks}}\n"
      "\n"
      "Example:\n"
      "  time-cli --datadir DIR getconsensusinfo"},
+    {"getchaintips", m_getchaintips,
+     "getchaintips\n"
+     "The branches this node knows: its tip (status active) and each other block the last fork query saw at the\n"
+     "fork height (status fork), with the validator weight that answered for it and whether its certificate is valid.\n"
+     "\n"
+     "Result: [{height, hash, status, branchlen} , {height, hash, status: \"fork\", weight, valid_cert, answers}...]\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR getchaintips"},
     {"sendrawtransaction", m_sendrawtransaction,
      "sendrawtransaction \"hex\"\n"
      "Admits a signed transaction to the mempool and relays it; returns its txid.\n"
@@ -813,6 +881,16 @@ static const struct {
      "\n"
      "Example:\n"
      "  time-cli --datadir DIR disconnectnode 7"},
+    {"forkrollback", m_forkrollback,
+     "forkrollback height\n"
+     "While a lost fork waits for the operator (getconsensusinfo fork.state waiting_operator: deeper than\n"
+     "fork-max-rollback), rolls the chain back to height (the fork height - 1, as the log and getchaintips name it),\n"
+     "returns the transactions to the mempool and syncs the branch the network's weight holds.\n"
+     "\n"
+     "Result: {height} (the tip after the rollback)\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR forkrollback 5"},
     {"stop", m_stop,
      "stop\n"
      "Stops timed gracefully.\n"

@@ -10,6 +10,7 @@
 #include "consensus/core.h"
 #include "mempool/mempool.h"
 #include "net/p2p.h"
+#include "node/forkq.h"
 #include "node/signhold.h"
 #include "node/oplinks.h"
 #include "node/txdurable.h"
@@ -28,6 +29,10 @@ typedef struct {
     const tc_signhold *hold;       /* the sign hold (node/signhold.h) */
     tc_txdurable *txd;             /* an admitted submission is durable before it is answered */
     const tc_oplinks *oplinks;     /* which operator each link attested (mnauth) */
+    tc_forkq *const *forkq;        /* the fork query, once the node made it (NULL until then) */
+    void *node;                    /* for fork_rollback */
+    /* The operator's rollback of a lost fork to height `to` (tc_node's). */
+    int (*fork_rollback)(void *node, uint64_t to, tc_errmsg *e);
 } tc_noderpc;
 
 /* Registers every method on rpc; ctx must outlive rpc. 0 or the first

@@ -26,6 +26,7 @@
 #define QUIET_GAP 16                   /* a sync this short logs at debug level: following the tip */
 #define HINT_MS 5000                   /* a peer-0 note no peer serves is dropped after this */
 #define BANNED_KEPT 16                 /* punished peers remembered until their link is gone */
+#define OFF_BRANCH_KEPT 64             /* peers on another branch, not asked for blocks */
 #define VERIFY_SLICE 16                /* blocks a verifier thread takes at a time */
 #define VERIFIERS 8                    /* at most this many verifier threads (one per core) */
 #define DISTRUST_MS 30000              /* a refuted peer's claims are ignored this long, doubling ... */
@@ -107,6 +108,8 @@ struct tc_sync {
     verifier v;
     uint64_t banned[BANNED_KEPT]; /* peers punished lately (ids are never reused) */
     size_t n_banned;
+    uint64_t off_branch[OFF_BRANCH_KEPT]; /* peers that served another branch (tc_sync_set_branch) */
+    size_t n_off_branch;
 };
 
 /* ---- runs and the verifier ------------------------------------------------------ */
@@ -227,11 +230,15 @@ static bool is_banned(const tc_sync *s, uint64_t id)
     for (size_t i = 0; i < BANNED_KEPT; i++)
         if (s->banned[i] == id)
             return true;
+    for (size_t i = 0; i < OFF_BRANCH_KEPT; i++)
+        if (s->off_branch[i] == id)
+            return true;
     return false;
 }
 
 /* The peer's entry, made on first sight; NULL for a peer banned for bad
- * data (it may still be listed until the ban takes it down). */
+ * data (it may still be listed until the ban takes it down) or on another
+ * branch. */
 static speer *add_peer(tc_sync *s, uint64_t id)
 {
     speer *p = find_peer(s, id);
@@ -585,14 +592,24 @@ static bool apply_some(tc_sync *s, uint64_t current, int *violation)
             }
             return false;
         }
-        tip = s->io.tip(s->io.ctx);
-        trim(s, tip);
         size_t i = 0;
         while (i < s->n_ranges && !(s->r[i].from <= bad && bad < s->r[i].from + s->r[i].count))
             i++;
         if (i == s->n_ranges || s->r[i].state != R_READY)
             abort(); /* the block just applied came from a held range */
         uint64_t peer = s->r[i].peer;
+        if (err == TC_EBLK_PREV && s->io.branch &&
+            (err = s->io.branch(s->io.ctx, peer, blks[applied], certs[applied], &e)) == 0) {
+            /* another certified branch, not misbehaviour: the fork query decides */
+            reject(s, i, bad);
+            tc_sync_set_branch(s, peer, false);
+            return true;
+        }
+        tip = s->io.tip(s->io.ctx);
+        trim(s, tip);
+        i = 0;
+        while (i < s->n_ranges && !(s->r[i].from <= bad && bad < s->r[i].from + s->r[i].count))
+            i++;
         tc_log_warn("sync", "peer served an invalid block; banning it", "height=%llu peer=%llu reason=%s",
                     (unsigned long long)bad, (unsigned long long)peer, e.msg);
         reject(s, i, bad);
@@ -807,6 +824,28 @@ void tc_sync_tick(tc_sync *s)
         }
     }
     (void)step(s, 0);
+}
+
+void tc_sync_set_branch(tc_sync *s, uint64_t peer, bool ours)
+{
+    for (size_t i = 0; i < OFF_BRANCH_KEPT; i++)
+        if (s->off_branch[i] == peer)
+            s->off_branch[i] = 0;
+    if (ours)
+        return;
+    forget_peer(s, peer);
+    s->off_branch[s->n_off_branch++ % OFF_BRANCH_KEPT] = peer;
+}
+
+void tc_sync_restart(tc_sync *s)
+{
+    while (s->n_ranges)
+        remove_range(s, s->n_ranges - 1);
+    for (size_t i = 0; i < s->n_peers; i++)
+        s->peers[i].n_req = 0;
+    s->next = s->io.tip(s->io.ctx) + 1;
+    if (s->active)
+        (void)step(s, 0);
 }
 
 uint64_t tc_sync_target(const tc_sync *s)

@@ -8,7 +8,9 @@
  * them). Ranges may arrive in any order; they are applied in order, many
  * blocks per ledger transaction. A range that stalls, or whose peer goes
  * away or has nothing, is asked elsewhere; a peer that serves an invalid
- * block or certificate is banned and its range fetched elsewhere. A peer
+ * block or certificate is banned and its range fetched elsewhere (a
+ * certified block that names another parent is another branch, not a
+ * violation: iface.branch judges it, the peer is set aside). A peer
  * that claims a height and then does not serve it (an empty answer, or three
  * stalls) is refuted: its claims are ignored for 30 s, doubling per
  * refutation up to 10 min, until it serves a block again, so a peer lying
@@ -67,6 +69,12 @@ typedef struct {
     /* Called from those threads when a run of blocks is verified: the node
      * calls tc_sync_tick on its loop soon (may be NULL: the next tick). */
     void (*verified)(void *ctx);
+    /* blk, served by peer for the height after the tip, names another
+     * parent (apply said TC_EBLK_PREV): 0 if its certificate checks, so the
+     * peer holds another certified branch (no ban; the sync asks it for no
+     * more blocks until tc_sync_set_branch says ours), or the violation to
+     * ban it for (why in e). NULL: every such block is a violation. */
+    int (*branch)(void *ctx, uint64_t peer, const tc_block *blk, const tc_cert *cert, tc_errmsg *e);
 } tc_sync_iface;
 
 /* A sync driving io (copied). Aborts on out of memory. */
@@ -87,6 +95,14 @@ void tc_sync_on_peer_down(tc_sync *s, uint64_t peer);
 int tc_sync_on_blocks(tc_sync *s, uint64_t peer, const tc_msg_blocks *m) TC_MUST_CHECK;
 /* Timer: stalled requests, paced requests, progress. */
 void tc_sync_tick(tc_sync *s);
+
+/* Whether peer is on our branch (asked for blocks again from its next
+ * height report) or not (dropped, its reports ignored; the last 64 such
+ * peers are remembered). */
+void tc_sync_set_branch(tc_sync *s, uint64_t peer, bool ours);
+/* The tip went back (a rollback): drops every held or asked range and asks
+ * again from the new tip + 1. */
+void tc_sync_restart(tc_sync *s);
 
 /* The height the network is known to have certified (≥ what peers report). */
 uint64_t tc_sync_target(const tc_sync *s);

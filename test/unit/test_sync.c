@@ -19,6 +19,7 @@
 #define CHAIN 4000
 #define MAX_SENT 4096
 #define BAD_TIME 666 /* a block with this time is invalid */
+#define OTHER_TIME 667 /* a block with this time names another parent (another branch) */
 
 typedef struct {
     uint64_t peer, from;
@@ -40,6 +41,9 @@ typedef struct {
     tc_buf bad[2];
     atomic_size_t verified; /* blocks the sync's threads verified ahead */
     atomic_int wakes;       /* runs they reported verified */
+    int branch_rc;          /* what iface.branch answers */
+    uint64_t branch_peer, branch_height;
+    int branches;
 } world;
 
 static uint64_t w_now(void *ctx)
@@ -74,6 +78,8 @@ static int w_apply(void *ctx, const tc_block *const *blks, const tc_cert *const 
         assert_int_equal(certs[i]->height, w->tip + 1);
         if (blks[i]->hdr.time_ms == BAD_TIME)
             return tc_fail(e, TC_EBLK_TIME, "bad time");
+        if (blks[i]->hdr.time_ms == OTHER_TIME)
+            return tc_fail(e, TC_EBLK_PREV, "other parent");
         w->tip++;
         (*applied)++;
     }
@@ -85,6 +91,16 @@ static void w_ban(void *ctx, uint64_t peer, int err, const char *why)
     world *w = ctx;
     assert_true(w->n_banned < 8);
     w->banned[w->n_banned++] = peer;
+}
+
+static int w_branch(void *ctx, uint64_t peer, const tc_block *blk, const tc_cert *cert, tc_errmsg *e)
+{
+    world *w = ctx;
+    w->branches++;
+    w->branch_peer = peer;
+    w->branch_height = blk->hdr.height;
+    assert_int_equal(cert->height, blk->hdr.height);
+    return w->branch_rc ? tc_fail(e, w->branch_rc, "bad certificate") : 0;
 }
 
 static void w_rejoin(void *ctx)
@@ -137,7 +153,7 @@ static tc_sync *world_new_with(world *w, bool threads)
     atomic_init(&w->wakes, 0);
     tc_sync_iface io = {w,      w_now,    w_tip,    w_send,
                         w_apply, w_ban,   w_rejoin, w_wake,
-                        threads ? w_verify : NULL, threads ? w_verified : NULL};
+                        threads ? w_verify : NULL, threads ? w_verified : NULL, w_branch};
     return tc_sync_new(&io);
 }
 
@@ -302,6 +318,57 @@ static void test_bad_block_banned_and_fetched_elsewhere(void **state)
     assert_int_equal(answer(&w, s, k, 800), TC_EBLK_TIME);
     assert_int_equal(w.tip, 699);
     assert_int_equal(w.n_banned, 1);
+    world_free(&w, s);
+}
+
+/* A certified block that names another parent is another branch: the
+ * peer is not banned, its range is fetched elsewhere and it is asked for
+ * nothing more until set back on our branch; a branch block whose
+ * certificate does not check (iface.branch says so) is still a ban. */
+static void test_other_branch_not_banned(void **state)
+{
+    (void)state;
+    static world w;
+    tc_sync *s = world_new(&w);
+    w.bad_height = 300;
+    w.bad_peer = 2;
+    encode_block(300, OTHER_TIME, &w.bad[0], &w.bad[1]);
+    for (uint64_t p = 1; p <= 3; p++)
+        tc_sync_on_height(s, p, 600);
+    assert_int_equal(answer(&w, s, find_req(&w, 257), 600), 0);
+    assert_int_equal(answer(&w, s, find_req(&w, 1), 600), 0);
+    assert_int_equal(answer(&w, s, find_req(&w, 129), 600), 0);
+    assert_int_equal(w.tip, 299);
+    assert_int_equal(w.branches, 1);
+    assert_int_equal(w.branch_peer, 2);
+    assert_int_equal(w.branch_height, 300);
+    assert_int_equal(w.n_banned, 0);
+    size_t after = w.n_req;
+    tc_sync_on_height(s, 2, 600); /* its reports are ignored now */
+    answer_all_backwards(&w, s, 600);
+    assert_int_equal(w.tip, 600);
+    for (size_t i = after; i < w.n_req; i++)
+        assert_true(w.req[i].peer != 2);
+    /* back on our branch: asked again */
+    tc_sync_set_branch(s, 2, true);
+    tc_sync_on_height(s, 2, 700);
+    assert_int_equal(w.req[find_req(&w, 601)].peer, 2);
+    answer_all_backwards(&w, s, 700);
+    assert_int_equal(w.tip, 700);
+
+    /* the same from the peer being handled, with a certificate that fails */
+    w.bad_height = 750;
+    w.bad_peer = 3;
+    w.branch_rc = TC_ECERT_QUORUM;
+    tc_buf_release(&w.bad[0]);
+    tc_buf_release(&w.bad[1]);
+    encode_block(750, OTHER_TIME, &w.bad[0], &w.bad[1]);
+    tc_sync_on_height(s, 3, 800);
+    size_t k = find_req(&w, 701);
+    assert_int_equal(w.req[k].peer, 3);
+    assert_int_equal(answer(&w, s, k, 800), TC_ECERT_QUORUM);
+    assert_int_equal(w.tip, 749);
+    assert_int_equal(w.branches, 2);
     world_free(&w, s);
 }
 
@@ -547,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_parallel_window_in_order),
         cmocka_unit_test(test_verified_before_applied),
         cmocka_unit_test(test_bad_block_banned_and_fetched_elsewhere),
+        cmocka_unit_test(test_other_branch_not_banned),
         cmocka_unit_test(test_malformed_run_is_a_violation),
         cmocka_unit_test(test_stall_asked_elsewhere),
         cmocka_unit_test(test_departure_asked_elsewhere),
