@@ -16,6 +16,7 @@ typedef struct {
     bool ours, valid;
     tc_pubkey *signers; /* of its certificate, when valid */
     size_t n_signers;
+    tc_cert cert; /* that certificate, when valid (evidence is made from it) */
     uint32_t answers;
 } branch;
 
@@ -57,8 +58,10 @@ static uint64_t now(const tc_forkq *q)
 
 static void clear_query(tc_forkq *q)
 {
-    for (size_t i = 0; i < q->n_br; i++)
+    for (size_t i = 0; i < q->n_br; i++) {
         free(q->br[i].signers);
+        tc_cert_release(&q->br[i].cert);
+    }
     q->n_br = q->n_answered = q->n_voters = 0;
     tc_valset_release(&q->vs);
     tc_valset_init(&q->vs);
@@ -121,6 +124,7 @@ static long branch_of(tc_forkq *q, const tc_hash *hash, bool valid, const tc_cer
             return -1;
         memset(&q->br[q->n_br++], 0, sizeof q->br[0]);
         q->br[i].hash = *hash;
+        tc_cert_init(&q->br[i].cert);
     }
     branch *b = &q->br[i];
     if (valid && !b->valid && cert) {
@@ -129,6 +133,7 @@ static long branch_of(tc_forkq *q, const tc_hash *hash, bool valid, const tc_cer
         b->signers = tc_xcalloc(cert->n ? cert->n : 1, sizeof *b->signers);
         for (size_t k = 0; k < cert->n; k++)
             b->signers[k] = cert->sigs[k].key;
+        tc_cert_copy(&b->cert, cert);
     }
     return (long)i;
 }
@@ -149,6 +154,7 @@ static void begin_query(tc_forkq *q, uint64_t height)
         return;
     }
     q->br[0] = (branch){.hash = ours.block, .ours = true};
+    tc_cert_init(&q->br[0].cert);
     q->n_br = 1;
     (void)branch_of(q, &ours.block, true, &ours); /* our stored certificate verified when applied */
     tc_cert_release(&ours);
@@ -176,6 +182,30 @@ static bool signed_branch(const branch *b, const tc_pubkey *k)
     return false;
 }
 
+/* The index of key among c's signers, or -1. */
+static long signer_index(const tc_cert *c, const tc_pubkey *key)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (tc_pubkey_eq(&c->sigs[i].key, key))
+            return (long)i;
+    return -1;
+}
+
+/* key signed both certificates: when they are of one round, its two
+ * precommits are double-sign evidence anyone can check (chain/vote.h), so
+ * the node records it (the ledger jails and slashes whoever it names). Of
+ * different rounds they are no such proof: the key is named, not accused. */
+static void make_evidence(tc_forkq *q, const branch *a, const branch *b, const tc_pubkey *key)
+{
+    long ia = signer_index(&a->cert, key), ib = signer_index(&b->cert, key);
+    if (q->io.evidence == NULL || ia < 0 || ib < 0 || a->cert.round != b->cert.round)
+        return;
+    tc_vote va, vb;
+    tc_cert_vote(&a->cert, (size_t)ia, &va);
+    tc_cert_vote(&b->cert, (size_t)ib, &vb);
+    q->io.evidence(q->io.ctx, &va, &vb);
+}
+
 /* Two valid certificates for different blocks at one height: every key in
  * both signed two conflicting precommits at that height (same round, or the
  * forensics of a later round: either way it broke the protocol). */
@@ -197,6 +227,7 @@ static void find_culprits(tc_forkq *q)
                 q->culprits = tc_xrealloc(q->culprits, (q->n_culprits + 1) * sizeof *q->culprits);
                 q->culprits[q->n_culprits++] = *key;
                 w += q->vs.v[at].weight;
+                make_evidence(q, &q->br[a], &q->br[b], key);
             }
         }
     q->st.culprit_weight = w;

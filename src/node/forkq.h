@@ -66,6 +66,10 @@ typedef struct {
     /* After a decision: peer answered for the winner (true) or for another
      * block (false); the caller fetches blocks only from the first. */
     void (*verdict)(void *ctx, uint64_t peer, bool winner);
+    /* Two valid certificates of one round certify different blocks at the
+     * fork height: a and b are the two precommits of one signer of both,
+     * double-sign evidence (once per culprit and query). NULL: not wanted. */
+    void (*evidence)(void *ctx, const tc_vote *a, const tc_vote *b);
 } tc_forkq_iface;
 
 typedef struct {

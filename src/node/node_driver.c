@@ -428,7 +428,7 @@ static void commit_block(tc_node *n, uint64_t height, uint32_t round, const tc_h
     apply_decided(n, &c->blk, height, round, value, cert);
 }
 
-static void record_evidence(tc_node *n, const tc_vote *a, const tc_vote *b)
+void tc_node_record_evidence(tc_node *n, const tc_vote *a, const tc_vote *b)
 {
     tc_tx tx;
     tc_tx_init(&tx);
@@ -523,7 +523,7 @@ void tc_node_drain(tc_node *n)
             }
             break;
         case TC_ACT_EVIDENCE:
-            record_evidence(n, &a.u.evidence.a, &a.u.evidence.b);
+            tc_node_record_evidence(n, &a.u.evidence.a, &a.u.evidence.b);
             break;
         }
     }

@@ -39,6 +39,12 @@ static void gethash_msg(tc_msg *m, uint64_t height)
     m->u.gethash = height;
 }
 
+/* Evidence from two certificates of one round (forkq.h): as for two votes. */
+static void fq_evidence(void *ctx, const tc_vote *a, const tc_vote *b)
+{
+    tc_node_record_evidence(ctx, a, b);
+}
+
 static int fq_send(void *ctx, uint64_t peer, uint64_t height)
 {
     tc_node *n = ctx;
@@ -302,7 +308,8 @@ void tc_node_fork_open(tc_node *n)
     n->fork_ev = n->io.timer_new(n->io.ctx, on_fork_timer, n);
     n->fork_probe_ev = n->io.timer_new(n->io.ctx, on_probe_timer, n);
     n->io.timer_set(n->io.ctx, n->fork_probe_ev, PROBE_MS);
-    tc_forkq_iface fi = {n, fq_now, fq_our_cert, fq_valset, fq_send, fq_broadcast, fq_wake, fq_decided, fq_verdict};
+    tc_forkq_iface fi = {n,        fq_now,     fq_our_cert, fq_valset, fq_send, fq_broadcast, fq_wake, fq_decided,
+                         fq_verdict, fq_evidence};
     uint64_t timeout = n->cfg.fork_query_timeout_s ? n->cfg.fork_query_timeout_s * 1000 : 5000;
     n->forkq = tc_forkq_new(&fi, timeout, 12 * timeout);
 }

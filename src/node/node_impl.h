@@ -161,6 +161,9 @@ void tc_node_signhold_gate(tc_node *n);
 void tc_node_tick(tc_node *n);
 /* Carries out every action the core has queued. */
 void tc_node_drain(tc_node *n);
+/* Two conflicting votes of one validator (a double sign): an evidence
+ * transaction into the mempool, its journal and the relay, and a warning. */
+void tc_node_record_evidence(tc_node *n, const tc_vote *a, const tc_vote *b);
 /* Every link that attested operator key (mnauth) has closed: if it is the
  * proposer this node is waiting for, stop waiting (prevote nil now). */
 void tc_node_operator_gone(tc_node *n, const tc_pubkey *key);

@@ -21,6 +21,8 @@ test_node_on_another_branch_rolls_back: how the other branch is made.
    branch (no ban), find the fork height M+1, ask every peer, roll back to
    M and end on X's hash at X's height; listbanned is empty on every node.
    The times from detection to rollback done and to resynced are printed.
+   The two certificates at M+1 are of one round: node4 makes evidence of
+   each culprit's two precommits, and X slashes exactly those validators.
 5. Six peers without weight claim Y to node8 (on X): nothing changes.
 6. node9, a copy of node4's Y dir made in step 2, starts with
    fork-max-rollback 1: it waits for the operator; `forkrollback F-1`
@@ -190,9 +192,32 @@ def test_node_on_another_branch_rolls_back(devnet_factory):
     assert info["culprits"] >= 2  # the copies' keys signed both branches at the fork height
     assert adv.metric(dn.metrics(4), "fork_rollbacks_total") == 1
     assert adv.metric(dn.metrics(4), "fork_suspected_total") >= 1
+    _culprits_slashed(dn, fork, info["culprits"])
 
     _liars_change_nothing(dn, fork, y_chain)
     _too_deep_waits_for_operator(dn, fork, y_tip)
+
+
+def _culprits_slashed(dn, fork, n_culprits):
+    """Both certificates at the fork height are of round 0 here, so node4
+    turns each culprit's two precommits into double-sign evidence; X
+    includes it and jails and slashes exactly those validators."""
+    def named_in_log():
+        return set(re.findall(r'msg="double sign seen" validator=([0-9a-f]{64}) height=%d ' % fork,
+                              dn.node(4).log.read_text()))
+    dn.wait_until(lambda: len(named_in_log()) == n_culprits, timeout=scaled(20),
+                  message="node4 to record evidence against each culprit")
+    named = named_in_log()
+    log4 = dn.node(4).log.read_text()
+
+    def slashed():
+        mns = {m["operator"]: m for m in dn.rpc(0, "listmasternodes")}
+        return {k for k, m in mns.items() if m["slashed"]}
+    dn.wait_until(lambda: slashed() == named, timeout=scaled(30), message="X to slash exactly the culprits")
+    t_seen = min(_ts(l) for l in log4.splitlines() if 'msg="double sign seen"' in l)
+    t_slash = max(_ts(l) for l in dn.node(0).log.read_text().splitlines() if 'msg="masternode slashed"' in l)
+    print("evidence from the two certificates: %d culprits named, slashed on X %.3f s after node4 saw them" % (
+        len(named), t_slash - t_seen))
 
 
 def _too_deep_waits_for_operator(dn, fork, y_tip):

@@ -31,6 +31,8 @@ typedef struct {
     bool can_roll;
     int verdict_win, verdict_lose;
     uint64_t woke;
+    tc_vote ev_a[MAXV], ev_b[MAXV]; /* evidence recorded */
+    size_t n_evidence;
 } world;
 
 static tc_pubkey key(int i)
@@ -133,6 +135,14 @@ static void w_verdict(void *ctx, uint64_t peer, bool win)
         w->verdict_lose++;
 }
 
+static void w_evidence(void *ctx, const tc_vote *a, const tc_vote *b)
+{
+    world *w = ctx;
+    assert_true(w->n_evidence < MAXV);
+    w->ev_a[w->n_evidence] = *a;
+    w->ev_b[w->n_evidence++] = *b;
+}
+
 static tc_forkq *make(world *w, uint64_t fork, size_t nv, size_t peers)
 {
     memset(w, 0, sizeof *w);
@@ -148,7 +158,8 @@ static tc_forkq *make(world *w, uint64_t fork, size_t nv, size_t peers)
     n_our_signers = nv;
     for (size_t i = 0; i < nv; i++)
         our_signers[i] = key((int)i + 1);
-    tc_forkq_iface io = {w, w_now, w_our_cert, w_valset, w_send, w_broadcast, w_wake, w_decided, w_verdict};
+    tc_forkq_iface io = {w, w_now, w_our_cert, w_valset, w_send, w_broadcast, w_wake, w_decided, w_verdict,
+                         w_evidence};
     return tc_forkq_new(&io, 5000, 60000);
 }
 
@@ -320,6 +331,47 @@ static void test_culprits_excluded(void **state)
     const tc_pubkey *cul;
     assert_int_equal(tc_forkq_culprits(q, &cul), 3);
     assert_int_equal(cul[0].b[0], 3);
+    /* both certificates are of round 0: each culprit's two precommits are
+     * evidence, the same signer, height and round, different blocks */
+    assert_int_equal(w.n_evidence, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(w.ev_a[i].validator.b[0], 3 + i);
+        assert_memory_equal(w.ev_a[i].validator.b, w.ev_b[i].validator.b, 32);
+        assert_int_equal(w.ev_a[i].type, TC_VOTE_PRECOMMIT);
+        assert_int_equal(w.ev_b[i].type, TC_VOTE_PRECOMMIT);
+        assert_int_equal(w.ev_a[i].height, 1);
+        assert_int_equal(w.ev_a[i].round, w.ev_b[i].round);
+        assert_false(tc_hash_eq(&w.ev_a[i].block, &w.ev_b[i].block));
+    }
+    tc_forkq_free(q);
+}
+
+/* Two valid certificates of different rounds: the signers of both are
+ * culprits (their weight is out), but two precommits of different rounds
+ * prove nothing on their own: no evidence is made. */
+static void test_culprits_of_two_rounds_no_evidence(void **state)
+{
+    (void)state;
+    world w;
+    tc_forkq *q = make(&w, 1, 7, 6);
+    n_our_signers = 5;
+    tc_forkq_suspect(q, 7, 1);
+    tc_pubkey theirs_signers[5] = {key(3), key(4), key(5), key(6), key(7)}, v;
+    tc_cert c;
+    fill_cert(&c, 1, &w.theirs[1], theirs_signers, 5);
+    c.round = 2;
+    v = key(6);
+    tc_forkq_answer a = {1, w.theirs[1], true, &c, &v};
+    tc_forkq_on_hash(q, 40, &a);
+    tc_cert_release(&c);
+    for (uint64_t p = 41; p < 46; p++)
+        answer(q, &w, p, 1, 0, &w.ours[1]);
+    w.t += 6000;
+    tc_forkq_tick(q);
+    tc_forkq_status st;
+    tc_forkq_status_get(q, &st);
+    assert_int_equal(st.n_culprits, 3);
+    assert_int_equal(w.n_evidence, 0);
     tc_forkq_free(q);
 }
 
@@ -381,6 +433,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_search_and_decide), cmocka_unit_test(test_weight_not_links),
         cmocka_unit_test(test_ours_wins),         cmocka_unit_test(test_culprits_excluded),
+        cmocka_unit_test(test_culprits_of_two_rounds_no_evidence),
         cmocka_unit_test(test_too_deep_and_deadline), cmocka_unit_test(test_search_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
