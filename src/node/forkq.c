@@ -14,9 +14,7 @@
 typedef struct {
     tc_hash hash;
     bool ours, valid;
-    tc_pubkey *signers; /* of its certificate, when valid */
-    size_t n_signers;
-    tc_cert cert; /* that certificate, when valid (evidence is made from it) */
+    tc_cert cert; /* its certificate, when valid: the signers, and evidence is made from it */
     uint32_t answers;
 } branch;
 
@@ -58,10 +56,8 @@ static uint64_t now(const tc_forkq *q)
 
 static void clear_query(tc_forkq *q)
 {
-    for (size_t i = 0; i < q->n_br; i++) {
-        free(q->br[i].signers);
+    for (size_t i = 0; i < q->n_br; i++)
         tc_cert_release(&q->br[i].cert);
-    }
     q->n_br = q->n_answered = q->n_voters = 0;
     tc_valset_release(&q->vs);
     tc_valset_init(&q->vs);
@@ -112,7 +108,7 @@ static void go_idle(tc_forkq *q)
 
 /* ---- the query at the fork height ---------------------------------------------- */
 
-/* The branch of hash, added if new (signers taken from cert when valid);
+/* The branch of hash, added if new (its certificate kept when valid);
  * -1 when the table is full. */
 static long branch_of(tc_forkq *q, const tc_hash *hash, bool valid, const tc_cert *cert)
 {
@@ -129,10 +125,6 @@ static long branch_of(tc_forkq *q, const tc_hash *hash, bool valid, const tc_cer
     branch *b = &q->br[i];
     if (valid && !b->valid && cert) {
         b->valid = true;
-        b->n_signers = cert->n;
-        b->signers = tc_xcalloc(cert->n ? cert->n : 1, sizeof *b->signers);
-        for (size_t k = 0; k < cert->n; k++)
-            b->signers[k] = cert->sigs[k].key;
         tc_cert_copy(&b->cert, cert);
     }
     return (long)i;
@@ -174,14 +166,6 @@ static bool is_culprit(const tc_forkq *q, const tc_pubkey *k)
     return false;
 }
 
-static bool signed_branch(const branch *b, const tc_pubkey *k)
-{
-    for (size_t i = 0; i < b->n_signers; i++)
-        if (tc_pubkey_eq(&b->signers[i], k))
-            return true;
-    return false;
-}
-
 /* The index of key among c's signers, or -1. */
 static long signer_index(const tc_cert *c, const tc_pubkey *key)
 {
@@ -219,10 +203,10 @@ static void find_culprits(tc_forkq *q)
         for (size_t b = a + 1; b < q->n_br; b++) {
             if (!q->br[a].valid || !q->br[b].valid)
                 continue;
-            for (size_t k = 0; k < q->br[a].n_signers; k++) {
-                const tc_pubkey *key = &q->br[a].signers[k];
+            for (size_t k = 0; k < q->br[a].cert.n; k++) {
+                const tc_pubkey *key = &q->br[a].cert.sigs[k].key;
                 long at = tc_valset_find(&q->vs, key);
-                if (at < 0 || !signed_branch(&q->br[b], key) || is_culprit(q, key))
+                if (at < 0 || signer_index(&q->br[b].cert, key) < 0 || is_culprit(q, key))
                     continue;
                 q->culprits = tc_xrealloc(q->culprits, (q->n_culprits + 1) * sizeof *q->culprits);
                 q->culprits[q->n_culprits++] = *key;
