@@ -139,7 +139,7 @@ static void on_timer(void *arg)
  * that attested its operator key closed (oplinks.h). */
 static bool proposer_gone(const tc_node *n, uint32_t round, tc_pubkey *key)
 {
-    return tc_core_proposer(n->core, round, key) && memcmp(key->b, n->op_key.pk.b, sizeof key->b) != 0 &&
+    return tc_core_proposer(n->core, round, key) && !tc_pubkey_eq(key, &n->op_key.pk) &&
            tc_oplinks_gone(n->oplinks, key);
 }
 
@@ -160,7 +160,7 @@ void tc_node_operator_gone(tc_node *n, const tc_pubkey *key)
     tc_pubkey p;
     uint64_t h = tc_core_height(n->core);
     uint32_t r = tc_core_round(n->core);
-    if (tc_core_step(n->core) != TC_STEP_PROPOSE || !proposer_gone(n, r, &p) || memcmp(p.b, key->b, 32) != 0)
+    if (tc_core_step(n->core) != TC_STEP_PROPOSE || !proposer_gone(n, r, &p) || !tc_pubkey_eq(&p, key))
         return;
     log_proposer_gone(key, h, r);
     n->proposer_gone_skips++;

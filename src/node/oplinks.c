@@ -17,11 +17,6 @@ struct tc_oplinks {
     size_t n_gone;
 };
 
-static bool key_eq(const tc_pubkey *a, const tc_pubkey *b)
-{
-    return memcmp(a->b, b->b, sizeof a->b) == 0;
-}
-
 tc_oplinks *tc_oplinks_new(void)
 {
     return tc_xcalloc(1, sizeof(tc_oplinks));
@@ -38,7 +33,7 @@ void tc_oplinks_free(tc_oplinks *o)
 static void ungone(tc_oplinks *o, const tc_pubkey *key)
 {
     for (size_t i = 0; i < o->n_gone; i++)
-        if (key_eq(&o->gone[i], key)) {
+        if (tc_pubkey_eq(&o->gone[i], key)) {
             memmove(&o->gone[i], &o->gone[i + 1], (o->n_gone - i - 1) * sizeof o->gone[0]);
             o->n_gone--;
             return;
@@ -49,7 +44,7 @@ int tc_oplinks_attest(tc_oplinks *o, uint64_t peer, const tc_pubkey *key)
 {
     for (size_t i = 0; i < o->n; i++)
         if (o->v[i].peer == peer)
-            return key_eq(&o->v[i].key, key) ? 0 : TC_EEXIST;
+            return tc_pubkey_eq(&o->v[i].key, key) ? 0 : TC_EEXIST;
     if (o->n == o->cap) {
         o->cap = o->cap ? 2 * o->cap : 16;
         o->v = tc_xrealloc(o->v, o->cap * sizeof *o->v);
@@ -92,14 +87,14 @@ size_t tc_oplinks_count(const tc_oplinks *o, const tc_pubkey *key)
 {
     size_t k = 0;
     for (size_t i = 0; i < o->n; i++)
-        k += key_eq(&o->v[i].key, key);
+        k += tc_pubkey_eq(&o->v[i].key, key);
     return k;
 }
 
 bool tc_oplinks_gone(const tc_oplinks *o, const tc_pubkey *key)
 {
     for (size_t i = 0; i < o->n_gone; i++)
-        if (key_eq(&o->gone[i], key))
+        if (tc_pubkey_eq(&o->gone[i], key))
             return true;
     return false;
 }
