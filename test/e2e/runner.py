@@ -404,6 +404,12 @@ class Run:
         key = adv.Validator(self.dn.node(i).dir).operator
         links = {k: adv.Peer(self.dn.node(k).p2p_port, genesis, height=self.mon.top(),
                              host=self.net.node_ip(k)).connect() for k in others}
+        # It attests the key on each link (mnauth) as the node it stands in
+        # for did: a proposer whose links all closed is not waited for
+        # (docs/protocol.md §9), so without it no honest node would wait for
+        # its proposals.
+        for peer in links.values():
+            peer.send(adv.T.MNAUTH, (key.pub, key.sign(adv.mnauth_sign_bytes(key.pub, peer.exporter, peer.key.pub))))
         led, parent = set(), None
         end = time.monotonic() + float(p.get("seconds", 20))
         while time.monotonic() < end:
