@@ -548,6 +548,7 @@ void tc_node_tick(tc_node *n)
         return;
     tc_node_sync_peer_heights(n);
     tc_node_signhold_gate(n);
+    tc_node_txreq_tick(n);
     uint64_t h = tc_core_height(n->core);
     uint32_t r = tc_core_round(n->core);
     int step = (int)tc_core_step(n->core);

@@ -109,7 +109,9 @@ static int on_tx(tc_node *n, uint64_t peer, const tc_bytes *raw)
         return TC_EBADVAL;
     tc_hash txid;
     tc_errmsg e;
-    int err = tc_mempool_add(n->mp, &tx, n->io.wall_ms(n->io.ctx), &txid, &e);
+    tc_tx_txid(&tx, &txid);
+    tc_txreq_received(n->txreq, &txid); /* asked or not, accepted or not: no one is asked for it again */
+    int err = tc_mempool_add(n->mp, &tx, n->io.wall_ms(n->io.ctx), NULL, &e);
     if (err == 0)
         tc_txdurable_admitted(n->txd, &tx, false); /* durable within the group window; logs a failure */
     tc_tx_release(&tx);
@@ -121,6 +123,21 @@ static int on_tx(tc_node *n, uint64_t peer, const tc_bytes *raw)
     return 0;
 }
 
+/* getdata(tx) for one hash: a request the tracker moved to another announcer. */
+static void ask_tx(void *ctx, uint64_t peer, const tc_hash *h)
+{
+    tc_node *n = ctx;
+    tc_msg req;
+    tc_msg_init(&req, TC_MSG_GETDATA);
+    req.u.inv.type = TC_INV_TX;
+    req.u.inv.h = (tc_hash *)h;
+    req.u.inv.n = 1;
+    reply(n, peer, &req);
+}
+
+/* inv(tx): what we lack is asked of this peer unless another announcer
+ * was asked and has time left (txreq.h: one fetch per transaction, not one
+ * per announcer). */
 static int on_inv(tc_node *n, uint64_t peer, const tc_msg_inv *inv)
 {
     if (inv->type != TC_INV_TX)
@@ -129,13 +146,19 @@ static int on_inv(tc_node *n, uint64_t peer, const tc_msg_inv *inv)
     tc_msg_init(&req, TC_MSG_GETDATA);
     req.u.inv.type = TC_INV_TX;
     req.u.inv.h = tc_xcalloc(inv->n, sizeof *req.u.inv.h);
+    uint64_t now = n->io.mono_ms(n->io.ctx);
     for (size_t i = 0; i < inv->n; i++)
-        if (!tc_mempool_has(n->mp, &inv->h[i]))
+        if (!tc_mempool_has(n->mp, &inv->h[i]) && tc_txreq_announced(n->txreq, peer, &inv->h[i], now))
             req.u.inv.h[req.u.inv.n++] = inv->h[i];
     if (req.u.inv.n)
         reply(n, peer, &req);
     free(req.u.inv.h);
     return 0;
+}
+
+void tc_node_txreq_tick(tc_node *n)
+{
+    tc_txreq_expire(n->txreq, n->io.mono_ms(n->io.ctx), ask_tx, n);
 }
 
 #define BLOCK_ANSWERS_MAX 4            /* blocks sent for one getdata */
@@ -492,6 +515,7 @@ void tc_node_on_peer(void *ctx, uint64_t peer, bool up)
         if (tc_oplinks_down(n->oplinks, peer, &op))
             tc_node_operator_gone(n, &op);
         tc_forkq_on_peer_down(n->forkq, peer);
+        tc_txreq_peer_down(n->txreq, peer, n->io.mono_ms(n->io.ctx), ask_tx, n);
     } else {
         if (n->io.peer(n->io.ctx, peer, &pi) == 0) {
             tc_sync_on_height(n->sync, peer, pi.height);

@@ -30,6 +30,7 @@
 #include "node/signhold.h"
 #include "node/sync.h"
 #include "node/txdurable.h"
+#include "node/txreq.h"
 #include "rpc/rpc.h"
 #include "store/ledger.h"
 #include "net/netstore.h"
@@ -108,6 +109,7 @@ struct tc_node {
     tc_hash mesh_for;             /* validator-set hash the mesh was built for */
     tc_hmap *seen;                /* operator key -> liveness */
     tc_oplinks *oplinks;          /* link -> the operator key it attested (mnauth) */
+    tc_txreq *txreq;              /* announced transactions: which peer was asked (node_gossip.c) */
     uint64_t proposer_gone_skips; /* propose timeouts skipped: the proposer's links were closed */
     struct event *heartbeat_ev;
     tc_nodeio_timer *next_height_ev; /* paces heights to the block interval */
@@ -159,6 +161,8 @@ void tc_node_signhold_gate(tc_node *n);
 /* Once a second: stops the node on store damage, feeds the sync peer
  * heights, and regossips the round when consensus has not moved for two. */
 void tc_node_tick(tc_node *n);
+/* Announced transactions not delivered in time are asked of another announcer (txreq.h). */
+void tc_node_txreq_tick(tc_node *n);
 /* Carries out every action the core has queued. */
 void tc_node_drain(tc_node *n);
 /* Two conflicting votes of one validator (a double sign): an evidence

@@ -99,6 +99,12 @@ static int open_state(tc_node *n, tc_errmsg *e)
     return 0;
 }
 
+/* Announced transactions being fetched (txreq.h): a mempool's worth of
+ * hashes, a tenth of it from one peer, another announcer asked after 2 s. */
+#define TXREQ_MAX_HASHES 50000
+#define TXREQ_MAX_PER_PEER 5000
+#define TXREQ_TIMEOUT_MS 2000
+
 tc_node *tc_node_alloc(const tc_config *cfg)
 {
     tc_node *n = tc_xcalloc(1, sizeof *n);
@@ -109,6 +115,7 @@ tc_node *tc_node_alloc(const tc_config *cfg)
     n->cands = tc_cands_new();
     n->seen = tc_hmap_new(32);
     n->oplinks = tc_oplinks_new();
+    n->txreq = tc_txreq_new(TXREQ_MAX_HASHES, TXREQ_MAX_PER_PEER, TXREQ_TIMEOUT_MS);
     return n;
 }
 
@@ -144,6 +151,8 @@ void tc_node_parts_close(tc_node *n)
     }
     tc_oplinks_free(n->oplinks);
     n->oplinks = NULL;
+    tc_txreq_free(n->txreq);
+    n->txreq = NULL;
     tc_genesis_release(&n->g);
     tc_keypair_wipe(&n->node_key);
     tc_keypair_wipe(&n->op_key);

@@ -1082,6 +1082,19 @@ def init_devnet(dn, validators=4):
         raise AssertionError(f"devnet init failed: {r.stderr}")
 
 
+def start_devnet(devnet_factory, run=(0, 1, 2, 3), slots=4, flags=None):
+    """4 validators from `devnet init`, the ones in `run` started; waits for height 2."""
+    dn = devnet_factory(nodes=slots, init=False, start=False)
+    init_devnet(dn, validators=4)
+    for i in run:
+        dn.start(i, *((flags or {}).get(i, ())), wait=False)
+    for i in run:
+        dn.wait_ready(i)
+    dn.wait_until(lambda: min(dn.rpc(i, "getblockcount") for i in run) >= 2, timeout=60,
+                  message="the devnet to commit height 2")
+    return dn
+
+
 def add_follower(dn, index, connect=(), template=0):
     """Writes node<index>/time.conf: a non-validator (no operator key) on its
     own ports, connecting only to the node indexes in `connect`."""

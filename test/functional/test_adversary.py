@@ -50,17 +50,7 @@ def gap_bound(dn):
     return scaled(3 * round_time_s(dn))
 
 
-def start_devnet(devnet_factory, run=(0, 1, 2, 3), slots=4, flags=None):
-    """4 validators from `devnet init`, the ones in `run` started; waits for height 2."""
-    dn = devnet_factory(nodes=slots, init=False, start=False)
-    adv.init_devnet(dn, validators=4)
-    for i in run:
-        dn.start(i, *((flags or {}).get(i, ())), wait=False)
-    for i in run:
-        dn.wait_ready(i)
-    dn.wait_until(lambda: min(dn.rpc(i, "getblockcount") for i in run) >= 2, timeout=60,
-                  message="the devnet to commit height 2")
-    return dn
+start_devnet = adv.start_devnet
 
 
 def honest_subjects(dn, nodes):
