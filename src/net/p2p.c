@@ -174,8 +174,7 @@ static void ban_subject(tc_p2p *p, const char *subject, int err)
 
 static bool is_loopback(const char *ip)
 {
-    return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
-           strncmp(ip, "::ffff:127.", 11) == 0;
+    return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0; /* mapped IPv4 is named as IPv4 (sockaddr.h) */
 }
 
 const char *tc_p2p_hs_fail_name(int reason)

@@ -19,6 +19,13 @@ void tc_sockaddr_text(const struct sockaddr *sa, char *ip, size_t iplen, char *a
         evutil_inet_ntop(AF_INET, &in->sin_addr, ip, iplen);
         port = ntohs(in->sin_port);
         snprintf(addr, addrlen, "%s:%u", ip, port);
+    } else if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr)) {
+        /* An IPv4 client of a dual-stack listener: named as IPv4, so one
+         * host has one ban subject and one address whichever socket it met */
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        evutil_inet_ntop(AF_INET, in6->sin6_addr.s6_addr + 12, ip, iplen);
+        port = ntohs(in6->sin6_port);
+        snprintf(addr, addrlen, "%s:%u", ip, port);
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
         evutil_inet_ntop(AF_INET6, &in6->sin6_addr, ip, iplen);

@@ -10,7 +10,9 @@
 #include "util/err.h"
 
 /* The IP ("10.0.0.1", "::1") into ip and "ip:port" / "[v6]:port" into addr
- * ("?" for another family, ip then empty). */
+ * ("?" for another family, ip then empty). An IPv4-mapped IPv6 address
+ * (::ffff:10.0.0.1, a dual-stack listener's IPv4 client) is written as the
+ * IPv4 address. */
 void tc_sockaddr_text(const struct sockaddr *sa, char *ip, size_t iplen, char *addr,
                       size_t addrlen);
 /* The text tc_sockaddr_text writes for the IP of a numeric address s, an

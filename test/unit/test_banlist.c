@@ -9,7 +9,11 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "net/banlist.h"
+#include "net/sockaddr.h"
 
 #define HOUR (3600ull * 1000)
 
@@ -120,6 +124,8 @@ static void test_subject_parse(void **state)
         {"203.0.113.5", "203.0.113.5"},
         {"2001:DB8:0:0::7", "2001:db8::7"},
         {"::1", "::1"},
+        {"::ffff:203.0.113.5", "203.0.113.5"}, /* IPv4-mapped: the IPv4 host */
+        {"::FFFF:cb00:7105", "203.0.113.5"},
         {"key:ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB",
          "key:abababababababababababababababababababababababababababababababab"},
     };
@@ -193,6 +199,28 @@ static void test_netstore_mem_addrs(void **state)
     tc_netstore_mem_free(mem);
 }
 
+/* A dual-stack listener sees an IPv4 client as ::ffff:a.b.c.d: the link is
+ * named by the IPv4 address, the subject a ban of that host is stored under. */
+static void test_mapped_connection(void **state)
+{
+    (void)state;
+    struct sockaddr_in6 in6;
+    memset(&in6, 0, sizeof in6);
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(24100);
+    assert_int_equal(inet_pton(AF_INET6, "::ffff:203.0.113.5", &in6.sin6_addr), 1);
+    char ip[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN + 8], subject[TC_BAN_SUBJECT_MAX];
+    tc_sockaddr_text((struct sockaddr *)&in6, ip, sizeof ip, addr, sizeof addr);
+    assert_string_equal(ip, "203.0.113.5");
+    assert_string_equal(addr, "203.0.113.5:24100");
+    assert_int_equal(tc_ban_subject_parse(subject, "203.0.113.5"), 0);
+    assert_string_equal(subject, ip);
+    assert_int_equal(inet_pton(AF_INET6, "2001:db8::7", &in6.sin6_addr), 1); /* control: IPv6 stays IPv6 */
+    tc_sockaddr_text((struct sockaddr *)&in6, ip, sizeof ip, addr, sizeof addr);
+    assert_string_equal(ip, "2001:db8::7");
+    assert_string_equal(addr, "[2001:db8::7]:24100");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_persists_across_restart),
         cmocka_unit_test(test_store_failure),
         cmocka_unit_test(test_subject_parse),
+        cmocka_unit_test(test_mapped_connection),
         cmocka_unit_test(test_clear_store),
         cmocka_unit_test(test_netstore_mem_addrs),
     };
