@@ -638,8 +638,33 @@ static bool signhold_gate_check(tc_node *n)
     return opened;
 }
 
+#define HOLD_STUCK_WARN_MS 60000 /* at most one 'held while nothing commits' error a minute */
+
+/* Held, and nothing has committed for the hold's wait (2 x drift) and two
+ * block gaps of a live chain more: the hold ends only with a block dated
+ * after its wait, this validator's weight is missing from the quorum, and
+ * if held validators hold more than 1/3 the chain stands still until
+ * operators act. Says so, once a minute. */
+static void warn_held_and_stuck(tc_node *n)
+{
+    uint64_t gap = tc_node_timing(n).block_interval_ms ? tc_node_timing(n).block_interval_ms
+                                                      : n->cfg.empty_block_interval_ms;
+    uint64_t now = n->io.mono_ms(n->io.ctx), wait = 2ull * n->hold.drift_ms + 2 * gap;
+    if (!n->hold.held || now - n->committed_ms < wait ||
+        (n->hold_stuck_warned_ms && now - n->hold_stuck_warned_ms < HOLD_STUCK_WARN_MS))
+        return;
+    n->hold_stuck_warned_ms = now;
+    tc_log_error("node", "signing held and no block has committed since; the chain may be waiting for held validators",
+                 "height=%llu held_because=%s no_commit_ms=%llu hint=%s",
+                 (unsigned long long)tc_core_height(n->core), tc_signhold_why_name(n->hold.why),
+                 (unsigned long long)(now - n->committed_ms),
+                 "if more than a third of the validators restarted without their sign logs, none signs until "
+                 "operators act: docs/operations.md 'Sign hold: the chain stops'");
+}
+
 void tc_node_signhold_gate(tc_node *n)
 {
+    warn_held_and_stuck(n);
     if (!signhold_gate_check(n) || !tc_signhold_may_sign(&n->hold) || tc_sync_active(n->sync))
         return;
     /* A height begun while gated signed nothing in it: no proposal in its

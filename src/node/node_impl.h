@@ -82,6 +82,7 @@ struct tc_node {
     tc_core *core;
     tc_signlog *slog;
     tc_signhold hold; /* signing paused: not yet at the network's height, or it may have signed elsewhere */
+    uint64_t hold_stuck_warned_ms; /* last 'held while nothing commits' error (node_driver.c) */
     tc_hash lock_saved; /* the locked block last written to consensus.lock */
     tc_rpc *rpc;
     tc_noderpc rpc_ctx;

@@ -131,3 +131,46 @@ def test_lost_sign_log_holds_then_resumes(devnet):
     assert status == 200
     mine = [v for v in json.loads(body)["validators"] if v["operator"] == key]
     assert mine and not mine[0]["jailed"], mine
+
+
+@pytest.mark.needs_daemon
+def test_held_third_stops_the_chain_until_the_operator(devnet):
+    """Two of four validators (over a third of the weight) restarted with
+    their sign logs emptied at once: both hold, no block commits without
+    them, so the hold, which ends only with a block dated after its wait,
+    never ends by itself (the simulator's known finding, seed 39). The node
+    must say so instead of waiting in silence, and the operator's way out
+    (docs/operations.md, "Sign hold: the chain stops") must work: one of them
+    restarted with resume-signing = now gives the quorum back, the chain
+    commits, and the other one's hold then ends by itself. Positive control:
+    the error is not printed by a held validator while the chain moves (the
+    first test's node resumed without it)."""
+    dn = devnet
+    held = (2, 3)
+    wait_height(dn, 0, 3)
+    for i in held:
+        dn.stop(i)
+    for i in held:
+        open(os.path.join(dn.node(i).dir, "consensus.log"), "wb").close()
+    for i in held:
+        dn.start(i)
+    for i in held:
+        assert dn.rpc(i, "getconsensusinfo")["signing"] == "held"
+    stuck_at = max(dn.rpc(i, "getblockcount") for i in range(4))
+    stuck = "the chain may be waiting for held validators"
+    for i in held:  # 2 x drift + 2 block gaps after the last commit
+        wait_until(lambda i=i: stuck in log_text(dn, i), timeout=scaled(2 * DRIFT_MS / 1000 + 20),
+                   message=f"node{i} says it is held while nothing commits")
+    line = next(ln for ln in log_text(dn, 3).splitlines() if stuck in ln)
+    assert "held_because=sign_log_behind_chain" in line and "hint=" in line, line
+    assert max(dn.rpc(i, "getblockcount") for i in range(4)) == stuck_at, "the chain moved: not the case under test"
+    for i in (0, 1):
+        assert stuck not in log_text(dn, i)
+
+    dn.stop(3)  # the operator: its earlier instance is gone, sign again at once
+    dn.start(3, "--resume-signing", "now")
+    wait_height(dn, 0, stuck_at + 3, timeout=60)
+    wait_until(lambda: dn.rpc(2, "getconsensusinfo")["signing"] == "yes",
+               timeout=scaled(2 * DRIFT_MS / 1000 + 30), message="node2's hold ends once blocks commit again")
+    for i in range(4):
+        assert dn.rpc(i, "getconsensusinfo")["evidence"] == 0
