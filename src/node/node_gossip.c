@@ -347,6 +347,7 @@ static int on_proposal(tc_node *n, uint64_t peer, const tc_msg_proposal *mp)
         fresh = true;
     }
     if (rc == 0) {
+        (void)tc_oplinks_heard(n->oplinks, &p.proposer, p.height);
         tc_node_remember_proposal(n, &p);
         tc_msg fwd;
         tc_msg_init(&fwd, TC_MSG_PROPOSAL);
@@ -377,6 +378,7 @@ static int on_vote(tc_node *n, uint64_t peer, const tc_bytes *raw)
     int rc = tc_core_on_vote(n->core, &v);
     tc_nodemetrics_on_vote(n->metrics, v.type, rc);
     if (rc == 0 || rc == TC_ECONS_CONFLICT) {
+        (void)tc_oplinks_heard(n->oplinks, &v.validator, v.height); /* verified: its signer is alive */
         tc_msg fwd;
         tc_msg_init(&fwd, TC_MSG_VOTE);
         fwd.u.vote = *raw;
@@ -512,7 +514,7 @@ void tc_node_on_peer(void *ctx, uint64_t peer, bool up)
     if (!up) {
         tc_sync_on_peer_down(n->sync, peer);
         tc_pubkey op;
-        if (tc_oplinks_down(n->oplinks, peer, &op))
+        if (tc_oplinks_down(n->oplinks, peer, tc_core_height(n->core), &op))
             tc_node_operator_gone(n, &op);
         tc_forkq_on_peer_down(n->forkq, peer);
         tc_txreq_peer_down(n->txreq, peer, n->io.mono_ms(n->io.ctx), ask_tx, n);

@@ -10,10 +10,15 @@ typedef struct {
     tc_pubkey key;
 } link;
 
+typedef struct {
+    tc_pubkey key;
+    uint64_t height; /* the consensus height when its last link closed */
+} gone_key;
+
 struct tc_oplinks {
     link *v;
     size_t n, cap;
-    tc_pubkey gone[TC_OPLINKS_GONE_MAX]; /* oldest first */
+    gone_key gone[TC_OPLINKS_GONE_MAX]; /* oldest first */
     size_t n_gone;
 };
 
@@ -30,14 +35,21 @@ void tc_oplinks_free(tc_oplinks *o)
     free(o);
 }
 
-static void ungone(tc_oplinks *o, const tc_pubkey *key)
+static long find_gone(const tc_oplinks *o, const tc_pubkey *key)
 {
     for (size_t i = 0; i < o->n_gone; i++)
-        if (tc_pubkey_eq(&o->gone[i], key)) {
-            memmove(&o->gone[i], &o->gone[i + 1], (o->n_gone - i - 1) * sizeof o->gone[0]);
-            o->n_gone--;
-            return;
-        }
+        if (tc_pubkey_eq(&o->gone[i].key, key))
+            return (long)i;
+    return -1;
+}
+
+static void ungone(tc_oplinks *o, const tc_pubkey *key)
+{
+    long i = find_gone(o, key);
+    if (i < 0)
+        return;
+    memmove(&o->gone[i], &o->gone[i + 1], (o->n_gone - (size_t)i - 1) * sizeof o->gone[0]);
+    o->n_gone--;
 }
 
 int tc_oplinks_attest(tc_oplinks *o, uint64_t peer, const tc_pubkey *key)
@@ -54,7 +66,7 @@ int tc_oplinks_attest(tc_oplinks *o, uint64_t peer, const tc_pubkey *key)
     return 0;
 }
 
-bool tc_oplinks_down(tc_oplinks *o, uint64_t peer, tc_pubkey *key)
+bool tc_oplinks_down(tc_oplinks *o, uint64_t peer, uint64_t height, tc_pubkey *key)
 {
     size_t i = 0;
     while (i < o->n && o->v[i].peer != peer)
@@ -69,7 +81,7 @@ bool tc_oplinks_down(tc_oplinks *o, uint64_t peer, tc_pubkey *key)
         memmove(&o->gone[0], &o->gone[1], (TC_OPLINKS_GONE_MAX - 1) * sizeof o->gone[0]);
         o->n_gone--;
     }
-    o->gone[o->n_gone++] = *key;
+    o->gone[o->n_gone++] = (gone_key){*key, height};
     return true;
 }
 
@@ -93,8 +105,14 @@ size_t tc_oplinks_count(const tc_oplinks *o, const tc_pubkey *key)
 
 bool tc_oplinks_gone(const tc_oplinks *o, const tc_pubkey *key)
 {
-    for (size_t i = 0; i < o->n_gone; i++)
-        if (tc_pubkey_eq(&o->gone[i], key))
-            return true;
-    return false;
+    return find_gone(o, key) >= 0;
+}
+
+bool tc_oplinks_heard(tc_oplinks *o, const tc_pubkey *key, uint64_t height)
+{
+    long i = find_gone(o, key);
+    if (i < 0 || height <= o->gone[i].height + 1)
+        return false;
+    ungone(o, key);
+    return true;
 }

@@ -45,14 +45,14 @@ static void test_gone(void **state)
     assert_int_equal(tc_oplinks_attest(o, 1, &a), 0);
     assert_int_equal(tc_oplinks_attest(o, 2, &a), 0); /* the same operator on two links */
     assert_int_equal(tc_oplinks_attest(o, 3, &b), 0);
-    assert_false(tc_oplinks_down(o, 9, &got)); /* never attested */
-    assert_false(tc_oplinks_down(o, 1, &got)); /* link 2 still speaks for a */
+    assert_false(tc_oplinks_down(o, 9, 5, &got)); /* never attested */
+    assert_false(tc_oplinks_down(o, 1, 5, &got)); /* link 2 still speaks for a */
     assert_false(tc_oplinks_gone(o, &a));
-    assert_true(tc_oplinks_down(o, 2, &got));
+    assert_true(tc_oplinks_down(o, 2, 5, &got));
     assert_memory_equal(got.b, a.b, 32);
     assert_true(tc_oplinks_gone(o, &a));
     assert_false(tc_oplinks_gone(o, &b));
-    assert_false(tc_oplinks_down(o, 2, &got)); /* once */
+    assert_false(tc_oplinks_down(o, 2, 5, &got)); /* once */
     assert_int_equal(tc_oplinks_attest(o, 4, &a), 0); /* back */
     assert_false(tc_oplinks_gone(o, &a));
     assert_false(tc_oplinks_operator(o, 1, &got));
@@ -69,7 +69,7 @@ static void test_gone_bounded(void **state)
         tc_pubkey k = key((uint8_t)i);
         k.b[31] = (uint8_t)(i >> 8) ^ 0x80; /* distinct from every other */
         assert_int_equal(tc_oplinks_attest(o, 100 + i, &k), 0);
-        assert_true(tc_oplinks_down(o, 100 + i, &got));
+        assert_true(tc_oplinks_down(o, 100 + i, 5, &got));
     }
     for (unsigned i = 0; i < TC_OPLINKS_GONE_MAX + 10; i++) {
         tc_pubkey k = key((uint8_t)i);
@@ -79,12 +79,35 @@ static void test_gone_bounded(void **state)
     tc_oplinks_free(o);
 }
 
+/* A gone operator that still signs (its links to us cut, not its process)
+ * is heard through others: a vote or proposal more than one height above
+ * the height it went at ends "gone"; one at that height or the next (its
+ * last messages, or a process that was a height ahead) does not. */
+static void test_heard_through_others(void **state)
+{
+    (void)state;
+    tc_oplinks *o = tc_oplinks_new();
+    tc_pubkey a = key(1), b = key(2), got;
+    assert_int_equal(tc_oplinks_attest(o, 1, &a), 0);
+    assert_true(tc_oplinks_down(o, 1, 40, &got));
+    assert_true(tc_oplinks_gone(o, &a));
+    assert_false(tc_oplinks_heard(o, &a, 40)); /* its last votes, relayed late */
+    assert_false(tc_oplinks_heard(o, &a, 41)); /* could be a process that was ahead */
+    assert_true(tc_oplinks_gone(o, &a));
+    assert_false(tc_oplinks_heard(o, &b, 99)); /* never gone: nothing to end */
+    assert_true(tc_oplinks_heard(o, &a, 42));  /* signing two heights on: alive */
+    assert_false(tc_oplinks_gone(o, &a));
+    assert_false(tc_oplinks_heard(o, &a, 43)); /* once */
+    tc_oplinks_free(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attest),
         cmocka_unit_test(test_gone),
         cmocka_unit_test(test_gone_bounded),
+        cmocka_unit_test(test_heard_through_others),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
