@@ -136,8 +136,13 @@ static void roll_back(tc_node *n, uint64_t to)
         tc_node_stop_fatal(n, "store: rollback failed");
         return;
     }
-    tc_log_warn("fork", "rollback done; syncing the network's branch", "height=%llu blocks=%zu txs_to_mempool=%zu ms=%llu",
-                (unsigned long long)to, done, back, (unsigned long long)(n->io.mono_ms(n->io.ctx) - t0));
+    /* pending transactions that spent what the rollback removed (an output
+     * or masternode state of an undone block) would wait until expiry */
+    size_t dropped = tc_mempool_revalidate(n->mp, now);
+    tc_txdurable_block(n->txd);
+    tc_log_warn("fork", "rollback done; syncing the network's branch",
+                "height=%llu blocks=%zu txs_to_mempool=%zu mempool_dropped=%zu ms=%llu", (unsigned long long)to, done,
+                back, dropped, (unsigned long long)(n->io.mono_ms(n->io.ctx) - t0));
     tc_cert_release(&n->last_commit);
     tc_cert_init(&n->last_commit);
     tc_node_start_height(n);
