@@ -192,8 +192,17 @@ static void check_conflict(tc_forkq *q)
 
 static void begin_query(tc_forkq *q, uint64_t height)
 {
+    /* A halted query asked again keeps its culprits: a double signer stays
+     * one when the other branch's peers are gone or have come over (else
+     * the culprits' own answers would decide the halt away). */
+    bool again = q->state == TC_FORKQ_HALTED;
     clear_query(q);
-    q->state = q->state == TC_FORKQ_HALTED ? TC_FORKQ_HALTED : TC_FORKQ_QUERYING;
+    if (!again) {
+        free(q->culprits);
+        q->culprits = NULL;
+        q->n_culprits = 0;
+    }
+    q->state = again ? TC_FORKQ_HALTED : TC_FORKQ_QUERYING;
     q->height = height;
     q->backing_off = false;
     tc_cert ours;
@@ -252,13 +261,10 @@ static void make_evidence(tc_forkq *q, const branch *a, const branch *b, const t
 
 /* Two valid certificates for different blocks at one height: every key in
  * both signed two conflicting precommits at that height (same round, or the
- * forensics of a later round: either way it broke the protocol). */
+ * forensics of a later round: either way it broke the protocol). Added to
+ * those of the query (begin_query says which are kept). */
 static void find_culprits(tc_forkq *q)
 {
-    free(q->culprits);
-    q->culprits = NULL;
-    q->n_culprits = 0;
-    uint64_t w = 0;
     for (size_t a = 0; a < q->n_br; a++)
         for (size_t b = a + 1; b < q->n_br; b++) {
             if (!q->br[a].valid || !q->br[b].valid)
@@ -270,10 +276,14 @@ static void find_culprits(tc_forkq *q)
                     continue;
                 q->culprits = tc_xrealloc(q->culprits, (q->n_culprits + 1) * sizeof *q->culprits);
                 q->culprits[q->n_culprits++] = *key;
-                w += q->vs.v[at].weight;
                 make_evidence(q, &q->br[a], &q->br[b], key);
             }
         }
+    uint64_t w = 0;
+    for (size_t i = 0; i < q->n_culprits; i++) {
+        long at = tc_valset_find(&q->vs, &q->culprits[i]);
+        w += at >= 0 ? q->vs.v[at].weight : 0;
+    }
     q->st.culprit_weight = w;
     q->st.n_culprits = q->n_culprits;
 }
@@ -540,8 +550,10 @@ void tc_forkq_tick(tc_forkq *q)
     tc_hash ours;
     switch (q->state) {
     case TC_FORKQ_SEARCHING:
-        if (t - q->asked_ms < q->timeout_ms)
+        if (t - q->asked_ms < q->timeout_ms) {
+            q->io.wake(q->io.ctx, q->timeout_ms - (t - q->asked_ms)); /* early: see below */
             break;
+        }
         if (++q->tries >= SEARCH_TRIES) {
             tc_log_info("fork", "fork search given up (no answer)", "peer=%llu height=%llu",
                         (unsigned long long)q->suspect, (unsigned long long)q->asked_h);
@@ -557,6 +569,8 @@ void tc_forkq_tick(tc_forkq *q)
             begin_query(q, q->height);
         else if (!q->backing_off && t >= q->deadline_ms)
             decide(q);
+        else /* a timer may fire a few ms early (the loop's clock is cached): no wake-up lost */
+            q->io.wake(q->io.ctx, (q->backing_off ? q->retry_ms : q->deadline_ms) - t);
         break;
     case TC_FORKQ_DECIDED:
     case TC_FORKQ_WAITING_OPERATOR:

@@ -29,8 +29,9 @@
  *    own, not WAITING_OPERATOR: there the network has a winner and the
  *    operator's command is forkrollback; here there is none, the query
  *    keeps asking (a later answer may still decide it) and the command is
- *    forkchoose. The operator's choice at F is kept: a later query at F
- *    decides for it and never halts again.
+ *    forkchoose. While halted, the culprits stay culprits in the queries
+ *    asked again, whoever answers then. The operator's choice at F is
+ *    kept: a later query at F decides for it and never halts again.
  *    No single hostile peer can cause a halt: it needs two certificates
  *    that verify under F's validator set (the caller checks every answer's
  *    certificate before it gets here; ours was checked when applied), each
@@ -170,7 +171,8 @@ bool tc_forkq_pinned(const tc_forkq *q, uint64_t *height, tc_hash *hash);
 void tc_forkq_status_get(const tc_forkq *q, tc_forkq_status *out);
 /* "idle", "searching", "querying", "decided", "waiting_operator", "halted". */
 const char *tc_forkq_state_name(enum tc_forkq_state s);
-/* The culprit keys of the last query (valid until the next one). */
+/* The culprit keys of the last query, or of every query since the halt
+ * while halted (valid until the next query begins). */
 size_t tc_forkq_culprits(const tc_forkq *q, const tc_pubkey **out);
 
 #endif

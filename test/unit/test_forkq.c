@@ -492,9 +492,16 @@ static void test_halt_when_undecided(void **state)
     assert_int_equal(w.n_decided, 0);
     assert_int_equal(w.halts_on, 1);
     assert_int_equal(w.verdict_win + w.verdict_lose, 0);
-    /* asked again after the backoff: still halted, no second halt */
+    /* asked again after the backoff: still halted, no second halt. A timer
+     * that fires early (the loop's cached clock) is armed again for the
+     * rest: the halted node was never asked again when it was not */
     size_t asked = w.broadcasts;
-    w.t += w.woke;
+    w.t += w.woke - 2;
+    w.woke = 0;
+    tc_forkq_tick(q);
+    assert_int_equal(w.broadcasts, asked);
+    assert_int_equal(w.woke, 2);
+    w.t += 2;
     tc_forkq_tick(q);
     assert_int_equal(w.broadcasts, asked + 1);
     w.t += 5000;
@@ -515,6 +522,30 @@ static void test_halt_when_undecided(void **state)
     assert_int_equal(st.state, TC_FORKQ_DECIDED);
     assert_false(tc_forkq_halted(q, NULL));
     assert_int_equal(w.halts_off, 1);
+    tc_forkq_free(q);
+}
+
+/* Asked again while halted, every answer is for our block (the other
+ * branch's peers came over or went away): the culprits found before still
+ * count for nothing, so 2 and 3 cannot decide the halt away; 1 of the
+ * other 2 is not more than 2/3. Forgetting them, 3 of 4 decided. */
+static void test_halt_keeps_culprits(void **state)
+{
+    (void)state;
+    world w;
+    tc_forkq *q = split(&w);
+    w.t += w.woke;
+    tc_forkq_tick(q);
+    answer(q, &w, 50, 6, 2, &w.ours[6]);
+    answer(q, &w, 51, 6, 3, &w.ours[6]);
+    answer(q, &w, 52, 6, 1, &w.ours[6]);
+    tc_forkq_status st;
+    tc_forkq_status_get(q, &st);
+    assert_int_equal(st.state, TC_FORKQ_HALTED);
+    assert_true(tc_forkq_halted(q, NULL));
+    assert_int_equal(st.n_culprits, 2);
+    assert_int_equal(st.weight_total, 2);
+    assert_int_equal(st.weight_against, 1);
     tc_forkq_free(q);
 }
 
@@ -615,7 +646,8 @@ int main(void)
         cmocka_unit_test(test_ours_wins),         cmocka_unit_test(test_culprits_excluded),
         cmocka_unit_test(test_culprits_of_two_rounds_no_evidence),
         cmocka_unit_test(test_too_deep_and_deadline), cmocka_unit_test(test_search_timeout),
-        cmocka_unit_test(test_halt_when_undecided),   cmocka_unit_test(test_operator_chooses_ours),
+        cmocka_unit_test(test_halt_when_undecided),   cmocka_unit_test(test_halt_keeps_culprits),
+        cmocka_unit_test(test_operator_chooses_ours),
         cmocka_unit_test(test_operator_chooses_theirs), cmocka_unit_test(test_invalid_cert_never_halts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
