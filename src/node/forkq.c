@@ -186,7 +186,7 @@ static void check_conflict(tc_forkq *q)
     tc_log_error("fork", "two valid certificates for different blocks at the fork height: commits halted",
                  "height=%llu blocks=%s hint=%s", (unsigned long long)q->height, blocks,
                  "until the fork query decides with the double signers' weight left out, or the operator picks "
-                 "a branch (time-cli forkchoose); see docs/operations.md 'halted node'");
+                 "a branch (time-cli forkchoose); see docs/operations.md 'halted by a split'");
     set_halt(q, true);
 }
 
@@ -382,7 +382,7 @@ static void enter_halted(tc_forkq *q)
                  (unsigned long long)q->st.weight_against, (unsigned long long)q->st.weight_for,
                  (unsigned long long)q->st.weight_total,
                  "time-cli forkchoose <hash> with the block of the branch to keep (the first is ours); "
-                 "docs/operations.md 'halted node'");
+                 "docs/operations.md 'halted by a split'");
 }
 
 /* The answers are in (or the deadline passed): a winner, or ask again. */
@@ -620,10 +620,7 @@ int tc_forkq_operator_choose(tc_forkq *q, const tc_hash *hash, bool *ours)
     *ours = q->br[b].ours;
     give_verdicts(q, (size_t)b);
     q->attempt = 0;
-    char hex[65];
-    tc_log_warn("fork", "the operator picked a branch at the fork height", "height=%llu block=%s ours=%s",
-                (unsigned long long)q->height, tc_hex_encode(hex, hash->b, 32), *ours ? "yes" : "no");
-    if (*ours) {
+    if (*ours) { /* the caller logs the choice */
         go_idle(q);
         return 0;
     }
