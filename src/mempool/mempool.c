@@ -458,9 +458,15 @@ void tc_mempool_block_committed(tc_mempool *mp, const tc_block *blk, uint64_t no
         }
     }
     /* What the block changed beyond spent outputs (masternode state, a parent
-     * confirmed differently) is caught by checking every entry again; the
-     * signatures do not change, so this is cheap. Arrival order puts parents
-     * before their children. */
+     * confirmed differently) is caught by checking every entry again. */
+    (void)tc_mempool_revalidate(mp, now_ms);
+}
+
+size_t tc_mempool_revalidate(tc_mempool *mp, uint64_t now_ms)
+{
+    /* The signatures do not change, so this is cheap. Arrival order puts
+     * parents before their children. */
+    uint64_t dropped = mp->st.dropped;
     size_t n = mp->st.txs;
     tc_hash *ids = tc_xcalloc(n ? n : 1, sizeof *ids);
     n = arrival_txids(mp, ids, n);
@@ -488,14 +494,15 @@ void tc_mempool_block_committed(tc_mempool *mp, const tc_block *blk, uint64_t no
             if (tc_tx_check_inputs(&e->tx, &e->txid, &view, mp->chain.height(mp->chain.ctx) + 1, &fee, &why) == 0)
                 continue;
             char hex[65];
-            tc_log_debug("mempool", "dropped after block", "txid=%s reason=%s", tc_hex_encode(hex, e->txid.b, 32),
-                         why.msg);
+            tc_log_debug("mempool", "dropped: no longer valid at the tip", "txid=%s reason=%s",
+                         tc_hex_encode(hex, e->txid.b, 32), why.msg);
             remove_tree(mp, e, &mp->st.dropped);
         }
         mp->chain.view_end(&ov.base);
     }
     free(ids);
     expire(mp, now_ms);
+    return (size_t)(mp->st.dropped - dropped);
 }
 
 static void emit(tc_mempool *mp, entry *e, const tc_tx **out, size_t max, size_t *n)

@@ -6,7 +6,8 @@
  * fee-rate entries (with their descendants) make room for a newcomer that
  * pays a higher fee rate, else the newcomer is refused with the reason.
  * Entries expire after a while. After every committed block, included
- * transactions leave and the rest are re-validated.
+ * transactions leave and the rest are re-validated; after a rollback the
+ * node re-validates them too (tc_mempool_revalidate).
  *
  * Counters are O(1). Not thread-safe: the node's loop owns it. */
 #ifndef TC_MEMPOOL_MEMPOOL_H
@@ -53,6 +54,12 @@ int tc_mempool_add(tc_mempool *mp, const tc_tx *tx, uint64_t now_ms, tc_hash *tx
 /* Call after blk was committed to the ledger: removes its transactions,
  * drops what conflicts with it or is no longer valid, expires old entries. */
 void tc_mempool_block_committed(tc_mempool *mp, const tc_block *blk, uint64_t now_ms);
+/* Checks every pending transaction again against the tip state (in arrival
+ * order, so parents first), as after a block and after a rollback: what no
+ * longer validates leaves with its descendants (stats.dropped); one found
+ * on chain leaves as mined; old entries expire. Returns how many were
+ * dropped as invalid. */
+size_t tc_mempool_revalidate(tc_mempool *mp, uint64_t now_ms);
 
 /* Up to max pending transactions by fee rate, highest first, every parent
  * before its children: the order a block is built in. The pointers are valid

@@ -46,6 +46,10 @@ struct tc_forkq {
     tc_pubkey *culprits;
     size_t n_culprits;
     tc_hash winner;
+    bool halt;               /* two valid certificates at the fork height, unresolved */
+    bool chosen;             /* the operator picked chosen_hash at chosen_height */
+    uint64_t chosen_height;
+    tc_hash chosen_hash;
     tc_forkq_status st;
 };
 
@@ -84,7 +88,7 @@ void tc_forkq_free(tc_forkq *q)
 
 const char *tc_forkq_state_name(enum tc_forkq_state s)
 {
-    static const char *const names[] = {"idle", "searching", "querying", "decided", "waiting_operator"};
+    static const char *const names[] = {"idle", "searching", "querying", "decided", "waiting_operator", "halted"};
     return (size_t)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 
@@ -100,10 +104,30 @@ static bool our_hash(tc_forkq *q, uint64_t height, tc_hash *out)
     return ok;
 }
 
+static void set_halt(tc_forkq *q, bool on);
+
+/* Idle is never halted: nothing is in question any more. */
 static void go_idle(tc_forkq *q)
 {
     q->state = TC_FORKQ_IDLE;
     q->backing_off = false;
+    set_halt(q, false);
+}
+
+/* The hashes of the branches with valid certificates, ours first, into
+ * out (comma-separated hex). */
+static void certified_list(const tc_forkq *q, char *out, size_t size)
+{
+    size_t at = 0;
+    out[0] = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < q->n_br; i++) {
+            char hex[65];
+            if (!q->br[i].valid || q->br[i].ours != (pass == 0) || at >= size)
+                continue;
+            tc_hex_encode(hex, q->br[i].hash.b, 32);
+            at += (size_t)snprintf(out + at, size - at, "%s%s", at ? "," : "", hex);
+        }
 }
 
 /* ---- the query at the fork height ---------------------------------------------- */
@@ -130,10 +154,55 @@ static long branch_of(tc_forkq *q, const tc_hash *hash, bool valid, const tc_cer
     return (long)i;
 }
 
+static bool chosen_here(const tc_forkq *q)
+{
+    return q->chosen && q->chosen_height == q->height;
+}
+
+/* Commits halt or resume; the caller is told on each change. */
+static void set_halt(tc_forkq *q, bool on)
+{
+    if (q->halt == on)
+        return;
+    q->halt = on;
+    q->st.halted = on;
+    if (on)
+        q->st.halts++;
+    if (q->io.halt)
+        q->io.halt(q->io.ctx, on);
+}
+
+/* Two branches with valid certificates at the fork height (forkq.h, 5.),
+ * unless the operator already chose there. */
+static void check_conflict(tc_forkq *q)
+{
+    size_t valid = 0;
+    for (size_t i = 0; i < q->n_br; i++)
+        valid += q->br[i].valid;
+    if (valid < 2 || q->halt || chosen_here(q))
+        return;
+    char blocks[TC_FORKQ_MAX_BRANCHES * 65 + 1];
+    certified_list(q, blocks, sizeof blocks);
+    tc_log_error("fork", "two valid certificates for different blocks at the fork height: commits halted",
+                 "height=%llu blocks=%s hint=%s", (unsigned long long)q->height, blocks,
+                 "until the fork query decides with the double signers' weight left out, or the operator picks "
+                 "a branch (time-cli forkchoose); see docs/operations.md 'halted by a split'");
+    set_halt(q, true);
+}
+
 static void begin_query(tc_forkq *q, uint64_t height)
 {
+    /* A halted query asked again keeps its culprits: a double signer stays
+     * one when the other branch's peers are gone or have come over (else
+     * the culprits' own answers would decide the halt away). */
+    bool again = q->state == TC_FORKQ_HALTED;
     clear_query(q);
-    q->state = TC_FORKQ_QUERYING;
+    if (!again) {
+        free(q->culprits);
+        q->culprits = NULL;
+        q->n_culprits = 0;
+    }
+    q->state = again ? TC_FORKQ_HALTED : TC_FORKQ_QUERYING;
     q->height = height;
     q->backing_off = false;
     tc_cert ours;
@@ -192,13 +261,10 @@ static void make_evidence(tc_forkq *q, const branch *a, const branch *b, const t
 
 /* Two valid certificates for different blocks at one height: every key in
  * both signed two conflicting precommits at that height (same round, or the
- * forensics of a later round: either way it broke the protocol). */
+ * forensics of a later round: either way it broke the protocol). Added to
+ * those of the query (begin_query says which are kept). */
 static void find_culprits(tc_forkq *q)
 {
-    free(q->culprits);
-    q->culprits = NULL;
-    q->n_culprits = 0;
-    uint64_t w = 0;
     for (size_t a = 0; a < q->n_br; a++)
         for (size_t b = a + 1; b < q->n_br; b++) {
             if (!q->br[a].valid || !q->br[b].valid)
@@ -210,24 +276,39 @@ static void find_culprits(tc_forkq *q)
                     continue;
                 q->culprits = tc_xrealloc(q->culprits, (q->n_culprits + 1) * sizeof *q->culprits);
                 q->culprits[q->n_culprits++] = *key;
-                w += q->vs.v[at].weight;
                 make_evidence(q, &q->br[a], &q->br[b], key);
             }
         }
+    uint64_t w = 0;
+    for (size_t i = 0; i < q->n_culprits; i++) {
+        long at = tc_valset_find(&q->vs, &q->culprits[i]);
+        w += at >= 0 ? q->vs.v[at].weight : 0;
+    }
     q->st.culprit_weight = w;
     q->st.n_culprits = q->n_culprits;
 }
 
+#define CULPRITS_LOGGED 16
+#define CULPRIT_LIST (CULPRITS_LOGGED * 65 + 8)
+
+/* The first CULPRITS_LOGGED culprit keys, comma-separated hex, into list. */
+static void culprit_list(const tc_forkq *q, char list[CULPRIT_LIST])
+{
+    char hex[65];
+    size_t at = 0;
+    list[0] = 0;
+    for (size_t i = 0; i < q->n_culprits && i < CULPRITS_LOGGED; i++) {
+        tc_hex_encode(hex, q->culprits[i].b, 32);
+        at += (size_t)snprintf(list + at, CULPRIT_LIST - at, "%s%s", i ? "," : "", hex);
+    }
+    if (q->n_culprits > CULPRITS_LOGGED)
+        snprintf(list + at, CULPRIT_LIST - at, ",...");
+}
+
 static void log_culprits(const tc_forkq *q)
 {
-    char list[16 * 65 + 8] = "", hex[65];
-    size_t at = 0;
-    for (size_t i = 0; i < q->n_culprits && i < 16; i++) {
-        tc_hex_encode(hex, q->culprits[i].b, 32);
-        at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", i ? "," : "", hex);
-    }
-    if (q->n_culprits > 16)
-        snprintf(list + at, sizeof list - at, ",...");
+    char list[CULPRIT_LIST];
+    culprit_list(q, list);
     tc_log_error("fork", "two valid certificates for different blocks at one height: these validators signed both",
                  "height=%llu culprits=%zu weight=%llu signers=%s hint=%s", (unsigned long long)q->height,
                  q->n_culprits, (unsigned long long)q->st.culprit_weight, list,
@@ -284,6 +365,26 @@ static void give_verdicts(tc_forkq *q, size_t win)
             q->io.verdict(q->io.ctx, q->answered[v], q->answer_branch[v] == win);
 }
 
+/* Undecided with two valid certificates: halted until the operator picks
+ * a branch (or a later query decides). One error line on entering. */
+static void enter_halted(tc_forkq *q)
+{
+    if (q->state == TC_FORKQ_HALTED)
+        return;
+    q->state = TC_FORKQ_HALTED;
+    char blocks[TC_FORKQ_MAX_BRANCHES * 65 + 1], list[CULPRIT_LIST];
+    certified_list(q, blocks, sizeof blocks);
+    culprit_list(q, list);
+    tc_log_error("fork", "fork halted: two valid certificates at the fork height and no branch has more than 2/3 "
+                 "of the others' weight; not committing until the operator picks a branch",
+                 "height=%llu blocks=%s culprits=%zu signers=%s weight_ours=%llu weight_other=%llu weight_total=%llu "
+                 "hint=%s", (unsigned long long)q->height, blocks, q->n_culprits, list,
+                 (unsigned long long)q->st.weight_against, (unsigned long long)q->st.weight_for,
+                 (unsigned long long)q->st.weight_total,
+                 "time-cli forkchoose <hash> with the block of the branch to keep (the first is ours); "
+                 "docs/operations.md 'halted by a split'");
+}
+
 /* The answers are in (or the deadline passed): a winner, or ask again. */
 static void decide(tc_forkq *q)
 {
@@ -292,6 +393,9 @@ static void decide(tc_forkq *q)
         log_culprits(q);
     tally(q);
     long win = -1;
+    for (size_t i = 0; i < q->n_br && chosen_here(q); i++)
+        if (tc_hash_eq(&q->br[i].hash, &q->chosen_hash))
+            win = (long)i; /* the operator's pick at this height stands */
     for (size_t i = 0; i < q->n_br && win < 0; i++)
         /* more than 2/3 of the set's weight, culprits out of both sides: a
          * culprit's answer is proven worthless (it certified both), and
@@ -300,9 +404,12 @@ static void decide(tc_forkq *q)
         if (q->br[i].valid && q->st.branches[i].weight * 3 > q->st.weight_total * 2)
             win = (long)i;
     if (win < 0) {
+        if (q->halt)
+            enter_halted(q);
         back_off(q);
         return;
     }
+    set_halt(q, false); /* decided with the culprits' weight left out */
     q->attempt = 0;
     q->st.decisions++;
     give_verdicts(q, (size_t)win);
@@ -352,6 +459,7 @@ static void on_query_answer(tc_forkq *q, uint64_t peer, const tc_forkq_answer *a
                 q->voters[q->n_voters++] = (voter){*a->voter, (size_t)b};
         }
     }
+    check_conflict(q);
     tally(q);
     if (q->n_answered >= q->asked)
         decide(q);
@@ -418,7 +526,8 @@ void tc_forkq_on_hash(tc_forkq *q, uint64_t peer, const tc_forkq_answer *a)
 {
     if (q->state == TC_FORKQ_SEARCHING && peer == q->suspect && a->height == q->asked_h) {
         on_search_answer(q, a);
-    } else if (q->state == TC_FORKQ_QUERYING && !q->backing_off && a->height == q->height) {
+    } else if ((q->state == TC_FORKQ_QUERYING || q->state == TC_FORKQ_HALTED) && !q->backing_off &&
+               a->height == q->height) {
         on_query_answer(q, peer, a);
     } else if (q->state == TC_FORKQ_IDLE && a->cert_valid && !tc_hash_is_zero(&a->hash)) {
         tc_hash ours;
@@ -441,8 +550,10 @@ void tc_forkq_tick(tc_forkq *q)
     tc_hash ours;
     switch (q->state) {
     case TC_FORKQ_SEARCHING:
-        if (t - q->asked_ms < q->timeout_ms)
+        if (t - q->asked_ms < q->timeout_ms) {
+            q->io.wake(q->io.ctx, q->timeout_ms - (t - q->asked_ms)); /* early: see below */
             break;
+        }
         if (++q->tries >= SEARCH_TRIES) {
             tc_log_info("fork", "fork search given up (no answer)", "peer=%llu height=%llu",
                         (unsigned long long)q->suspect, (unsigned long long)q->asked_h);
@@ -453,10 +564,13 @@ void tc_forkq_tick(tc_forkq *q)
         }
         break;
     case TC_FORKQ_QUERYING:
+    case TC_FORKQ_HALTED:
         if (q->backing_off && t >= q->retry_ms)
             begin_query(q, q->height);
         else if (!q->backing_off && t >= q->deadline_ms)
             decide(q);
+        else /* a timer may fire a few ms early (the loop's clock is cached): no wake-up lost */
+            q->io.wake(q->io.ctx, (q->backing_off ? q->retry_ms : q->deadline_ms) - t);
         break;
     case TC_FORKQ_DECIDED:
     case TC_FORKQ_WAITING_OPERATOR:
@@ -481,6 +595,42 @@ bool tc_forkq_operator_rolled_back(tc_forkq *q)
     q->st.rollbacks++;
     q->io.wake(q->io.ctx, 1000);
     return true;
+}
+
+bool tc_forkq_halted(const tc_forkq *q, uint64_t *height)
+{
+    if (q->halt && height)
+        *height = q->height;
+    return q->halt;
+}
+
+int tc_forkq_operator_choose(tc_forkq *q, const tc_hash *hash, bool *ours)
+{
+    if (!q->halt)
+        return TC_ESTATE;
+    long b = -1;
+    for (size_t i = 0; i < q->n_br && b < 0; i++)
+        if (q->br[i].valid && tc_hash_eq(&q->br[i].hash, hash))
+            b = (long)i;
+    if (b < 0)
+        return TC_ENOTFOUND;
+    q->chosen = true;
+    q->chosen_height = q->height;
+    q->chosen_hash = *hash;
+    *ours = q->br[b].ours;
+    give_verdicts(q, (size_t)b);
+    q->attempt = 0;
+    if (*ours) { /* the caller logs the choice */
+        go_idle(q);
+        return 0;
+    }
+    q->winner = *hash;
+    q->state = TC_FORKQ_DECIDED;
+    q->backing_off = false;
+    q->st.rollbacks++;
+    set_halt(q, false);
+    q->io.wake(q->io.ctx, 1000);
+    return 0;
 }
 
 bool tc_forkq_decision(const tc_forkq *q, uint64_t *height, tc_hash *hash)

@@ -20,6 +20,26 @@
  * 4. A winner other than our block: the caller rolls back (decided returns
  *    true; the branch stays pinned until our block at F is the winner's) or
  *    cannot (too deep: waiting for the operator). Our block won: idle.
+ * 5. The halt: as soon as the query at F holds two valid certificates for
+ *    different blocks (ours and a peer's, or two peers'), commits halt
+ *    (tc_forkq_halted; iface.halt) until the query decides with the
+ *    culprits' weight excluded, or the operator picks a branch
+ *    (tc_forkq_operator_choose). Undecided with two valid certificates:
+ *    TC_FORKQ_HALTED, asking again with the same backoff. A state of its
+ *    own, not WAITING_OPERATOR: there the network has a winner and the
+ *    operator's command is forkrollback; here there is none, the query
+ *    keeps asking (a later answer may still decide it) and the command is
+ *    forkchoose. While halted, the culprits stay culprits in the queries
+ *    asked again, whoever answers then. The operator's choice at F is
+ *    kept: a later query at F decides for it and never halts again.
+ *    No single hostile peer can cause a halt: it needs two certificates
+ *    that verify under F's validator set (the caller checks every answer's
+ *    certificate before it gets here; ours was checked when applied), each
+ *    signed by more than 2/3 of its weight, so more than 1/3 signed both.
+ *    A peer can forge neither; it can only relay a conflicting certificate
+ *    that more than 1/3 of the weight really signed, which cannot exist
+ *    while the Byzantine weight is below 1/3. Search answers never halt:
+ *    above F the two branches' sets may differ.
  *
  * Pure: no sockets, disk or clock; everything through tc_forkq_iface, on
  * the caller's thread. */
@@ -33,13 +53,16 @@
 #include "chain/cert.h"
 #include "chain/valset.h"
 #include "crypto/hash.h"
+#include "util/err.h"
 
 enum tc_forkq_state {
     TC_FORKQ_IDLE,
     TC_FORKQ_SEARCHING,        /* looking for the fork height */
     TC_FORKQ_QUERYING,         /* asking every peer at the fork height (or backing off to ask again) */
     TC_FORKQ_DECIDED,          /* rolled back to the winner's parent; syncing the winner */
-    TC_FORKQ_WAITING_OPERATOR, /* a winner too deep to roll back, or culprits: the operator decides */
+    TC_FORKQ_WAITING_OPERATOR, /* a winner too deep to roll back: the operator rolls back (forkrollback) */
+    TC_FORKQ_HALTED,           /* two valid certificates, no winner: commits halted, asking again, until
+                                  the query decides or the operator picks a branch (forkchoose) */
 };
 
 #define TC_FORKQ_MAX_BRANCHES 8  /* distinct hashes kept per query */
@@ -70,6 +93,8 @@ typedef struct {
      * fork height: a and b are the two precommits of one signer of both,
      * double-sign evidence (once per culprit and query). NULL: not wanted. */
     void (*evidence)(void *ctx, const tc_vote *a, const tc_vote *b);
+    /* Commits halt (on) or may resume (off): see 5. above. NULL: not wanted. */
+    void (*halt)(void *ctx, bool on);
 } tc_forkq_iface;
 
 typedef struct {
@@ -99,8 +124,9 @@ typedef struct {
     size_t n_culprits;
     size_t n_branches;
     tc_forkq_branch branches[TC_FORKQ_MAX_BRANCHES];
+    bool halted;           /* commits halted (tc_forkq_halted) */
     /* counters since start */
-    uint64_t suspected, queries, undecided, decisions, rollbacks, operator_waits;
+    uint64_t suspected, queries, undecided, decisions, rollbacks, operator_waits, halts;
 } tc_forkq_status;
 
 typedef struct tc_forkq tc_forkq;
@@ -126,15 +152,27 @@ void tc_forkq_tick(tc_forkq *q);
  * parent (tc_node's forkrollback); the winner is pinned as after a decision
  * (TC_FORKQ_DECIDED). false in any other state. */
 bool tc_forkq_operator_rolled_back(tc_forkq *q);
+/* Whether commits are halted (two valid certificates at the fork height,
+ * not yet resolved); the fork height in *height (if not NULL) when so. */
+bool tc_forkq_halted(const tc_forkq *q, uint64_t *height);
+/* While halted, the operator picks the branch of hash at the fork height,
+ * which must be one the query saw with a valid certificate (TC_ENOTFOUND
+ * otherwise; TC_ESTATE when not halted). Answers for the other branches
+ * get verdict false, the halt lifts and the choice is kept for later
+ * queries at that height. *ours: it is our block (the node resumes);
+ * else the query pins it as after a decision (TC_FORKQ_DECIDED) and the
+ * caller rolls back to the fork height - 1. */
+int tc_forkq_operator_choose(tc_forkq *q, const tc_hash *hash, bool *ours) TC_MUST_CHECK;
 /* In TC_FORKQ_DECIDED or TC_FORKQ_WAITING_OPERATOR: the fork height and
  * the network's block there. */
 bool tc_forkq_decision(const tc_forkq *q, uint64_t *height, tc_hash *hash);
 /* In TC_FORKQ_DECIDED: the block the chain must hold at *height. */
 bool tc_forkq_pinned(const tc_forkq *q, uint64_t *height, tc_hash *hash);
 void tc_forkq_status_get(const tc_forkq *q, tc_forkq_status *out);
-/* "idle", "searching", "querying", "decided", "waiting_operator". */
+/* "idle", "searching", "querying", "decided", "waiting_operator", "halted". */
 const char *tc_forkq_state_name(enum tc_forkq_state s);
-/* The culprit keys of the last query (valid until the next one). */
+/* The culprit keys of the last query, or of every query since the halt
+ * while halted (valid until the next query begins). */
 size_t tc_forkq_culprits(const tc_forkq *q, const tc_pubkey **out);
 
 #endif

@@ -108,7 +108,7 @@ static int open_rpc(tc_node *n, tc_errmsg *e)
         return tc_fail(e, err, "RPC on %s: %s", n->cfg.rpc_listen, tc_strerror(err));
     n->rpc_ctx = (tc_noderpc){n->L, n->mp, n->p2p, n->core, &n->g, n->base, tc_clock_wall_ms(),
                               n->has_op_key ? &n->op_key.pk : NULL, &n->hold, n->txd, n->oplinks, &n->forkq, n,
-                              tc_node_fork_operator_rollback};
+                              tc_node_fork_operator_rollback, tc_node_fork_choose};
     if ((err = tc_noderpc_register(n->rpc, &n->rpc_ctx)))
         return tc_fail(e, err, "RPC methods: %s", tc_strerror(err));
     return 0;

@@ -94,8 +94,8 @@ void tc_node_stop_fatal(tc_node *n, const char *why)
 static int core_sign(void *ctx, const tc_hash *msg, tc_sig *sig)
 {
     tc_node *n = ctx;
-    if (!n->has_op_key || !tc_signhold_may_sign(&n->hold))
-        return TC_ESTATE;
+    if (!n->has_op_key || !tc_signhold_may_sign(&n->hold) || tc_node_fork_halted(n))
+        return TC_ESTATE; /* a fork halt: no proposal, no vote (node/forkq.h) */
     tc_sign(&n->op_key, msg->b, 32, sig);
     return 0;
 }
@@ -368,8 +368,8 @@ static void start_fetch(tc_node *n, uint64_t height, const tc_hash *value, const
  * is a late or unasked answer, ignored. */
 int tc_node_on_block(tc_node *n, uint64_t peer, const tc_msg_block *mb)
 {
-    if (!n->fetch.active)
-        return 0; /* nothing asked: not worth decoding */
+    if (!n->fetch.active || tc_node_fork_halted(n))
+        return 0; /* nothing asked (or a fork halts commits): not worth decoding */
     tc_reader r;
     tc_header hdr;
     tc_hash h;
@@ -416,6 +416,12 @@ static void commit_block(tc_node *n, uint64_t height, uint32_t round, const tc_h
 {
     if (height != tc_ledger_height(n->L) + 1)
         return; /* already applied (by sync) */
+    if (tc_node_fork_halted(n)) { /* the halt lifted, the height begins again or the sync brings it */
+        char hex[65];
+        tc_log_warn("node", "decided block not committed: a fork halts commits", "height=%llu hash=%s",
+                    (unsigned long long)height, tc_hex_encode(hex, value->b, 32));
+        return;
+    }
     const tc_cand *c = tc_node_find_candidate(n, height, value);
     if (c == NULL) {
         /* Decided by a quorum of precommits without the block: the honest

@@ -5,6 +5,7 @@
  * transactions back to the mempool, consensus and sync restarted there. */
 #include "node/node_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,20 @@ static void fq_verdict(void *ctx, uint64_t peer, bool winner)
     tc_sync_set_branch(n->sync, peer, winner);
 }
 
+/* The halt lifted: the height in progress begins again (it signed nothing
+ * while halted; the core resumes from its sign log, as after the sign
+ * hold) and the sync applies what it holds. A rollback that follows
+ * restarts both again. */
+static void fq_halt(void *ctx, bool on)
+{
+    tc_node *n = ctx;
+    if (on)
+        return; /* the driver and the sync ask tc_forkq_halted */
+    if (n->core && tc_core_height(n->core) == tc_ledger_height(n->L) + 1)
+        tc_node_start_height(n);
+    tc_node_sync_peer_heights(n);
+}
+
 /* Undoes the tip: its block in *out (for its transactions), one log line. */
 static int undo_tip(tc_node *n, tc_block *out)
 {
@@ -121,8 +136,13 @@ static void roll_back(tc_node *n, uint64_t to)
         tc_node_stop_fatal(n, "store: rollback failed");
         return;
     }
-    tc_log_warn("fork", "rollback done; syncing the network's branch", "height=%llu blocks=%zu txs_to_mempool=%zu ms=%llu",
-                (unsigned long long)to, done, back, (unsigned long long)(n->io.mono_ms(n->io.ctx) - t0));
+    /* pending transactions that spent what the rollback removed (an output
+     * or masternode state of an undone block) would wait until expiry */
+    size_t dropped = tc_mempool_revalidate(n->mp, now);
+    tc_txdurable_block(n->txd);
+    tc_log_warn("fork", "rollback done; syncing the network's branch",
+                "height=%llu blocks=%zu txs_to_mempool=%zu mempool_dropped=%zu ms=%llu", (unsigned long long)to, done,
+                back, dropped, (unsigned long long)(n->io.mono_ms(n->io.ctx) - t0));
     tc_cert_release(&n->last_commit);
     tc_cert_init(&n->last_commit);
     tc_node_start_height(n);
@@ -239,19 +259,85 @@ int tc_node_on_hash(tc_node *n, uint64_t peer, const tc_msg_hash *mh)
     return 0;
 }
 
-size_t tc_node_fork_allowed(tc_node *n, const tc_block *const *blks, size_t count, uint64_t *pin_height)
+int tc_node_fork_allowed(tc_node *n, const tc_block *const *blks, size_t count, size_t *allowed, tc_errmsg *e)
 {
+    uint64_t height;
     tc_hash pin;
-    if (!tc_forkq_pinned(n->forkq, pin_height, &pin))
-        return count;
+    *allowed = count;
+    if (n->forkq && tc_forkq_halted(n->forkq, &height)) {
+        size_t below = 0;
+        while (below < count && blks[below]->hdr.height < height)
+            below++;
+        *allowed = below;
+        return below < count ? tc_fail(e, TC_ECONS_HALTED, "commits halted at fork height %llu",
+                                       (unsigned long long)height)
+                             : 0;
+    }
+    if (n->forkq == NULL || !tc_forkq_pinned(n->forkq, &height, &pin))
+        return 0;
     for (size_t i = 0; i < count; i++) {
         tc_hash h;
-        if (blks[i]->hdr.height != *pin_height)
+        if (blks[i]->hdr.height != height)
             continue;
         tc_header_hash(&blks[i]->hdr, &h);
-        return tc_hash_eq(&h, &pin) ? count : i;
+        if (tc_hash_eq(&h, &pin))
+            return 0;
+        *allowed = i; /* another branch's block where the network decided: the sync sets it aside */
+        return tc_fail(e, TC_EBLK_PREV, "not the block the network holds at fork height %llu",
+                       (unsigned long long)height);
     }
-    return count;
+    return 0;
+}
+
+bool tc_node_fork_halted(const tc_node *n)
+{
+    return n->forkq && tc_forkq_halted(n->forkq, NULL);
+}
+
+/* "<hash> (ours), <hash>": the branches at the fork height with a valid
+ * certificate, for an operator who named another. */
+static void certified_branches(tc_node *n, char *out, size_t size)
+{
+    tc_forkq_status st;
+    tc_forkq_status_get(n->forkq, &st);
+    size_t at = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < st.n_branches && at < size; i++) {
+        char hex[65];
+        if (!st.branches[i].cert_valid)
+            continue;
+        at += (size_t)snprintf(out + at, size - at, "%s%s%s", at ? ", " : "",
+                               tc_hex_encode(hex, st.branches[i].hash.b, 32), st.branches[i].ours ? " (ours)" : "");
+    }
+}
+
+int tc_node_fork_choose(void *ctx, const tc_hash *hash, uint64_t *fork_height, bool *ours, tc_errmsg *e)
+{
+    tc_node *n = ctx;
+    tc_forkq_status st;
+    tc_forkq_status_get(n->forkq, &st);
+    if (!tc_forkq_halted(n->forkq, fork_height))
+        return tc_fail(e, TC_ESTATE, "commits are not halted by a fork (fork state %s); forkchoose is for a halted "
+                       "node, forkrollback for one waiting for the operator", tc_forkq_state_name(st.state));
+    int err = tc_forkq_operator_choose(n->forkq, hash, ours);
+    if (err) {
+        char list[TC_FORKQ_MAX_BRANCHES * 75 + 1];
+        certified_branches(n, list, sizeof list);
+        return tc_fail(e, err, "not a block with a valid certificate at fork height %llu; the branches there: %s",
+                       (unsigned long long)*fork_height, list);
+    }
+    char hex[65];
+    tc_hex_encode(hex, hash->b, 32);
+    if (*ours) {
+        tc_log_warn("fork", "operator kept our block at the fork height; committing again, the other branch's peers set "
+                    "aside", "height=%llu block=%s", (unsigned long long)*fork_height, hex);
+        return 0;
+    }
+    tc_log_warn("fork", "operator chose the other block at the fork height; rolling back to its parent",
+                "height=%llu block=%s blocks=%llu", (unsigned long long)*fork_height, hex,
+                (unsigned long long)(tc_ledger_height(n->L) - (*fork_height - 1)));
+    roll_back(n, *fork_height - 1);
+    return 0;
 }
 
 int tc_node_fork_operator_rollback(void *ctx, uint64_t to, tc_errmsg *e)
@@ -309,7 +395,7 @@ void tc_node_fork_open(tc_node *n)
     n->fork_probe_ev = n->io.timer_new(n->io.ctx, on_probe_timer, n);
     n->io.timer_set(n->io.ctx, n->fork_probe_ev, PROBE_MS);
     tc_forkq_iface fi = {n,        fq_now,     fq_our_cert, fq_valset, fq_send, fq_broadcast, fq_wake, fq_decided,
-                         fq_verdict, fq_evidence};
+                         fq_verdict, fq_evidence, fq_halt};
     uint64_t timeout = n->cfg.fork_query_timeout_s ? n->cfg.fork_query_timeout_s * 1000 : 5000;
     n->forkq = tc_forkq_new(&fi, timeout, 12 * timeout);
 }

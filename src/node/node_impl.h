@@ -235,9 +235,20 @@ int tc_node_on_hash(tc_node *n, uint64_t peer, const tc_msg_hash *mh) TC_MUST_CH
  * network's branch. TC_ESTATE if no fork waits, TC_EINVAL for another
  * height (e says which). */
 int tc_node_fork_operator_rollback(void *ctx, uint64_t to, tc_errmsg *e) TC_MUST_CHECK;
-/* How many of blks (consecutive) may be applied: all but from a block at
- * the height a fork decision pinned that is not the winner's (its height
- * in *pin_height then). */
-size_t tc_node_fork_allowed(tc_node *n, const tc_block *const *blks, size_t count, uint64_t *pin_height);
+/* How many of blks (consecutive) may be applied, in *allowed: while a fork
+ * halts commits, those below the fork height (TC_ECONS_HALTED if not all);
+ * else all but from a block at the height a fork decision pinned that is
+ * not the winner's (TC_EBLK_PREV then). e names the height. */
+int tc_node_fork_allowed(tc_node *n, const tc_block *const *blks, size_t count, size_t *allowed, tc_errmsg *e);
+/* The operator's forkchoose: while a fork halts commits, keeps the branch
+ * of hash at the fork height (*fork_height): our block (*ours) resumes
+ * committing; another is pinned and rolled back to (fork height - 1,
+ * whatever fork-max-rollback says: the operator asked). TC_ESTATE when
+ * not halted, TC_ENOTFOUND for a hash that is no certified branch there
+ * (e lists those). */
+int tc_node_fork_choose(void *ctx, const tc_hash *hash, uint64_t *fork_height, bool *ours, tc_errmsg *e) TC_MUST_CHECK;
+/* Whether a fork halts commits (node/forkq.h): the driver signs and
+ * commits nothing, the sync applies nothing from the fork height on. */
+bool tc_node_fork_halted(const tc_node *n);
 
 #endif

@@ -32,14 +32,16 @@ static int sync_apply(void *ctx, const tc_block *const *blks, const tc_cert *con
                       size_t *applied, tc_errmsg *e)
 {
     tc_node *n = ctx;
-    uint64_t pin;
-    size_t allowed = tc_node_fork_allowed(n, blks, count, &pin);
-    int err = 0;
+    size_t allowed;
+    tc_errmsg why;
+    int stop = tc_node_fork_allowed(n, blks, count, &allowed, &why), err = 0;
     *applied = 0;
     if (allowed)
         err = tc_ledger_apply_blocks(n->L, blks, certs, allowed, applied, e);
-    if (err == 0 && allowed < count) /* another branch's block where the network decided: the sync sets it aside */
-        err = tc_fail(e, TC_EBLK_PREV, "not the block the network holds at fork height %llu", (unsigned long long)pin);
+    if (err == 0 && stop) { /* a halt (retried), or another branch's block where the network decided (set aside) */
+        err = stop;
+        *e = why;
+    }
     if (err == TC_ESTORE_FULL) /* the store guard named it; waiting here would keep a validator half-alive */
         tc_node_stop_fatal(n, "store: map or disk full");
     uint64_t now = n->io.wall_ms(n->io.ctx);

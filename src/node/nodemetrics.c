@@ -28,7 +28,8 @@ struct tc_nodemetrics {
     tc_metrics_family *unknown_msgs, *inbound_refused, *accept_pauses, *peers_unsolicited;
     tc_metrics_family *mp_txs, *mp_bytes, *mp_fees, *mp_evicted, *mp_rejected, *mp_expired;
     tc_metrics_family *syncing, *sync_target, *verifies, *cache_hits, *store_bytes, *rss;
-    tc_metrics_family *fork_suspected, *fork_queries, *fork_undecided, *fork_rollbacks, *fork_state, *fork_culprits;
+    tc_metrics_family *fork_suspected, *fork_queries, *fork_undecided, *fork_rollbacks, *fork_state, *fork_culprits,
+        *fork_halted;
     recent_block recent[TC_NODEMETRICS_RECENT]; /* a ring, oldest at next once full */
     size_t n_recent, next;
 };
@@ -122,6 +123,7 @@ static void collect(void *arg, tc_metrics *reg)
     one(m->fork_rollbacks, (double)st.fork.rollbacks);
     one(m->fork_state, (double)st.fork.state);
     one(m->fork_culprits, (double)st.fork.n_culprits);
+    one(m->fork_halted, st.fork.halted ? 1 : 0);
     tc_sigcache_stats ss;
     tc_sigcache_get_stats(c->cache, &ss);
     one(m->verifies, (double)ss.verifies);
@@ -162,6 +164,13 @@ static bool health(void *arg, json_t *body, json_t *reasons)
     if (st.fork.state == TC_FORKQ_WAITING_OPERATOR) {
         snprintf(why, sizeof why,
                  "critical: our branch lost the fork at height %llu, deeper than fork-max-rollback; the operator must act",
+                 (unsigned long long)st.fork.height);
+        json_array_append_new(reasons, json_string(why));
+        json_object_set_new(body, "critical", json_true());
+    }
+    if (st.fork.halted) {
+        snprintf(why, sizeof why,
+                 "critical: two valid certificates for different blocks at height %llu; commits halted (forkchoose)",
                  (unsigned long long)st.fork.height);
         json_array_append_new(reasons, json_string(why));
         json_object_set_new(body, "critical", json_true());
@@ -339,9 +348,12 @@ static bool fork_families(tc_nodemetrics *m, int *err)
            COUNTER(fork_rollbacks, "fork_rollbacks_total", "Lost branches rolled back to the fork height's parent",
                    NULL) &&
            GAUGE(fork_state, "fork_state",
-                 "Fork query (0 idle, 1 searching, 2 querying, 3 decided, 4 waiting for the operator)", NULL) &&
+                 "Fork query (0 idle, 1 searching, 2 querying, 3 decided, 4 waiting for the operator, 5 halted)",
+                 NULL) &&
            GAUGE(fork_culprits, "fork_culprits", "Validators that signed two valid certificates at the last fork height",
-                 NULL);
+                 NULL) &&
+           GAUGE(fork_halted, "fork_halted",
+                 "1 while two valid certificates at a fork height halt commits (until decided or forkchoose)", NULL);
 }
 
 tc_nodemetrics *tc_nodemetrics_new(struct event_base *base, const char *listen, const tc_nodemetrics_ctx *ctx,

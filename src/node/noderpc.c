@@ -155,13 +155,22 @@ static json_t *fork_json(tc_noderpc *n)
         return NULL;
     tc_forkq_status st;
     tc_forkq_status_get(*n->forkq, &st);
-    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state",
+    json_t *keys = json_array(), *certified = json_array();
+    const tc_pubkey *cul;
+    for (size_t i = 0, k = tc_forkq_culprits(*n->forkq, &cul); i < k; i++)
+        json_array_append_new(keys, hex_json(cul[i].b, 32));
+    for (int pass = 0; pass < 2; pass++) /* ours first */
+        for (size_t i = 0; i < st.n_branches; i++)
+            if (st.branches[i].cert_valid && st.branches[i].ours == (pass == 0))
+                json_array_append_new(certified, hex_json(st.branches[i].hash.b, 32));
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o, s:o, s:I}", "state",
                      tc_forkq_state_name(st.state), "height", (json_int_t)st.height, "answers",
                      (json_int_t)st.answers, "weight_for", (json_int_t)st.weight_for, "weight_against",
                      (json_int_t)st.weight_against, "weight_total", (json_int_t)st.weight_total, "culprits",
                      (json_int_t)st.n_culprits, "culprit_weight", (json_int_t)st.culprit_weight, "suspected",
                      (json_int_t)st.suspected, "queries", (json_int_t)st.queries, "undecided",
-                     (json_int_t)st.undecided, "rollbacks", (json_int_t)st.rollbacks);
+                     (json_int_t)st.undecided, "rollbacks", (json_int_t)st.rollbacks, "halted", st.halted,
+                     "culprit_keys", keys, "certified", certified, "halts", (json_int_t)st.halts);
 }
 
 /* Our tip, and every other branch the last fork query saw at its height. */
@@ -641,6 +650,21 @@ static json_t *m_forkrollback(void *ctx, json_t *params, tc_rpc_error *e)
     return json_pack("{s:I}", "height", (json_int_t)tc_ledger_height(n->L));
 }
 
+static json_t *m_forkchoose(void *ctx, json_t *params, tc_rpc_error *e)
+{
+    tc_noderpc *n = ctx;
+    tc_hash hash;
+    if (!param_hash(params, 0, &hash) || json_array_size(params) != 1)
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "usage: forkchoose hash (a block at the fork height, from the log)");
+    tc_errmsg why;
+    uint64_t fork_height = 0;
+    bool ours = false;
+    if (n->fork_choose == NULL || n->fork_choose(n->node, &hash, &fork_height, &ours, &why) != 0)
+        return tc_rpc_fail(e, TC_RPC_INVALID_PARAMS, "%s", n->fork_choose ? why.msg : "not available");
+    return json_pack("{s:I, s:I, s:o, s:b}", "height", (json_int_t)tc_ledger_height(n->L), "fork_height",
+                     (json_int_t)fork_height, "block", hex_json(hash.b, 32), "ours", ours);
+}
+
 static json_t *m_stop(void *ctx, json_t *params, tc_rpc_error *e)
 {
     tc_noderpc *n = ctx;
@@ -706,8 +730,9 @@ static const struct {
      "Consensus height, round, step, locks.\n"
      "\n"
      "Result: {height, round, step, locked_round, valid_round, rounds_started, round_changes, signed, evidence, proposer, self,\n"
-     "         fork: {state (idle|searching|querying|decided|waiting_operator), height, answers, weight_for,\n"
-     "                weight_against, weight_total, culprits, culprit_weight, suspected, queries, undecided, rollbacks}}\n"
+     "         fork: {state (idle|searching|querying|decided|waiting_operator|halted), height, answers, weight_for,\n"
+     "                weight_against, weight_total, culprits, culprit_weight, suspected, queries, undecided, rollbacks,\n"
+     "                halted, culprit_keys, certified (the blocks at height with a valid certificate, ours first), halts}}\n"
      "\n"
      "Example:\n"
      "  time-cli --datadir DIR getconsensusinfo"},
@@ -891,6 +916,18 @@ static const struct {
      "\n"
      "Example:\n"
      "  time-cli --datadir DIR forkrollback 5"},
+    {"forkchoose", m_forkchoose,
+     "forkchoose hash\n"
+     "While a fork halts commits (getconsensusinfo fork.halted: two valid certificates for different blocks at\n"
+     "the fork height, and no branch with more than 2/3 of the other validators' weight), keeps the branch whose\n"
+     "block at the fork height is hash (one of fork.certified). Our block: committing resumes and peers on the\n"
+     "other branch are set aside. The other block: rolls back to the fork height - 1 (whatever\n"
+     "fork-max-rollback says) and syncs it. The choice holds for later fork queries at that height.\n"
+     "\n"
+     "Result: {height (the tip after it), fork_height, block, ours}\n"
+     "\n"
+     "Example:\n"
+     "  time-cli --datadir DIR forkchoose 3f1c...e09a"},
     {"stop", m_stop,
      "stop\n"
      "Stops timed gracefully.\n"

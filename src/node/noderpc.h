@@ -30,9 +30,11 @@ typedef struct {
     tc_txdurable *txd;             /* an admitted submission is durable before it is answered */
     const tc_oplinks *oplinks;     /* which operator each link attested (mnauth) */
     tc_forkq *const *forkq;        /* the fork query, once the node made it (NULL until then) */
-    void *node;                    /* for fork_rollback */
+    void *node;                    /* for fork_rollback and fork_choose */
     /* The operator's rollback of a lost fork to height `to` (tc_node's). */
     int (*fork_rollback)(void *node, uint64_t to, tc_errmsg *e);
+    /* The operator's pick of a branch while a fork halts commits (tc_node's). */
+    int (*fork_choose)(void *node, const tc_hash *hash, uint64_t *fork_height, bool *ours, tc_errmsg *e);
 } tc_noderpc;
 
 /* Registers every method on rpc; ctx must outlive rpc. 0 or the first

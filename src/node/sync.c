@@ -513,10 +513,10 @@ static void fill(tc_sync *s)
 
 /* ---- applying ----------------------------------------------------------------- */
 
-/* Local failures (store, disk) are not the peer's fault. */
+/* Local failures (store, disk, a fork halt) are not the peer's fault. */
 static bool ours(int err)
 {
-    return err <= TC_ESTORE && err >= -109;
+    return (err <= TC_ESTORE && err >= -109) || err == TC_ECONS_HALTED;
 }
 
 /* The invalid block at `height` came from range r: it and the rest of r are
@@ -585,7 +585,7 @@ static bool apply_some(tc_sync *s, uint64_t current, int *violation)
         uint64_t bad = tip + 1 + applied;
         if (ours(err)) {
             uint64_t t = now(s);
-            if (t - s->store_err_ms >= LOG_MS) {
+            if (t - s->store_err_ms >= LOG_MS && err != TC_ECONS_HALTED) { /* the fork query logs a halt */
                 s->store_err_ms = t;
                 tc_log_error("sync", "cannot apply synced blocks; retrying", "height=%llu err=%s hint=%s",
                              (unsigned long long)bad, e.msg, "a store error (disk full, permissions) is named before this line; fix it, sync resumes by itself");

@@ -91,6 +91,7 @@
     X(TC_ECONS_DOUBLE_SIGN, -126, "consensus: refusing to sign a conflicting message")\
     X(TC_ECONS_EQUIVOCATION, -127, "consensus: second different proposal for a round")\
     X(TC_ECONS_TORN, -128, "consensus: sign log ends in a torn record")         \
+    X(TC_ECONS_HALTED, -129, "consensus: commits halted by a fork (two valid certificates)")\
     /* net (-140 .. -169): add codes here */                                    \
     X(TC_ENET_MAGIC, -140, "net: wrong network magic")                          \
     X(TC_ENET_FRAME_SIZE, -141, "net: frame exceeds maximum size")              \

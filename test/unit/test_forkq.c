@@ -1,7 +1,8 @@
 /* The fork query under a fake clock and a fake network: the binary search
  * for the fork height, counting by validator weight (never by links or
  * non-validators), the 2/3 threshold, culprits that signed both branches,
- * backoff, too deep a rollback, and resolution. */
+ * backoff, too deep a rollback, resolution, and the halt on two valid
+ * certificates with the operator's pick of a branch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +34,7 @@ typedef struct {
     uint64_t woke;
     tc_vote ev_a[MAXV], ev_b[MAXV]; /* evidence recorded */
     size_t n_evidence;
+    int halts_on, halts_off;  /* iface.halt calls */
 } world;
 
 static tc_pubkey key(int i)
@@ -143,6 +145,15 @@ static void w_evidence(void *ctx, const tc_vote *a, const tc_vote *b)
     w->ev_b[w->n_evidence++] = *b;
 }
 
+static void w_halt(void *ctx, bool on)
+{
+    world *w = ctx;
+    if (on)
+        w->halts_on++;
+    else
+        w->halts_off++;
+}
+
 static tc_forkq *make(world *w, uint64_t fork, size_t nv, size_t peers)
 {
     memset(w, 0, sizeof *w);
@@ -159,7 +170,7 @@ static tc_forkq *make(world *w, uint64_t fork, size_t nv, size_t peers)
     for (size_t i = 0; i < nv; i++)
         our_signers[i] = key((int)i + 1);
     tc_forkq_iface io = {w, w_now, w_our_cert, w_valset, w_send, w_broadcast, w_wake, w_decided, w_verdict,
-                         w_evidence};
+                         w_evidence, w_halt};
     return tc_forkq_new(&io, 5000, 60000);
 }
 
@@ -319,10 +330,17 @@ static void test_culprits_excluded(void **state)
     answer(q, &w, 50, 1, 3, &w.ours[1]);
     answer(q, &w, 51, 1, 4, &w.ours[1]);
     assert_int_equal(w.n_decided, 0);
+    assert_true(tc_forkq_halted(q, NULL)); /* two valid certificates held: commits halt at once */
     answer(q, &w, 52, 1, 5, &w.ours[1]);
     assert_int_equal(w.n_decided, 1);
     tc_forkq_status st;
     tc_forkq_status_get(q, &st);
+    /* decided with the culprits' weight out: the halt lifts, rollback goes on */
+    assert_false(tc_forkq_halted(q, NULL));
+    assert_false(st.halted);
+    assert_int_equal(st.state, TC_FORKQ_DECIDED);
+    assert_int_equal(w.halts_on, 1);
+    assert_int_equal(w.halts_off, 1);
     assert_int_equal(st.n_culprits, 3);
     assert_int_equal(st.culprit_weight, 3);
     assert_int_equal(st.weight_total, 4);
@@ -428,6 +446,199 @@ static void test_search_timeout(void **state)
     tc_forkq_free(q);
 }
 
+/* The split of test_fork_halt.py as node 4 sees it: ours certified by
+ * 2, 3, 4, the peers' block by 1, 2, 3; 1, 2 and 3 answer for theirs.
+ * Culprits {2, 3}; of the other weight (1 and 4) theirs has 1 of 2: no
+ * winner. Halted until the operator acts, still asking with backoff. */
+/* Validator `voter` on link `peer` answers the peers' block at 6 with
+ * its certificate, signed by 1, 2 and 3. */
+static void answer_split(tc_forkq *q, world *w, uint64_t peer, int voter)
+{
+    tc_pubkey signers[3] = {key(1), key(2), key(3)}, v = key(voter);
+    tc_cert c;
+    fill_cert(&c, 6, &w->theirs[6], signers, 3);
+    tc_forkq_answer a = {6, w->theirs[6], true, &c, &v};
+    tc_forkq_on_hash(q, peer, &a);
+    tc_cert_release(&c);
+}
+
+static tc_forkq *split(world *w)
+{
+    tc_forkq *q = make(w, 6, 4, 3);
+    n_our_signers = 3;
+    our_signers[0] = key(2), our_signers[1] = key(3), our_signers[2] = key(4);
+    tc_forkq_suspect(q, 7, 6);
+    run_search(q, w);
+    for (int i = 1; i <= 3; i++)
+        answer_split(q, w, 40 + (uint64_t)i, i);
+    return q;
+}
+
+static void test_halt_when_undecided(void **state)
+{
+    (void)state;
+    world w;
+    tc_forkq *q = split(&w);
+    tc_forkq_status st;
+    tc_forkq_status_get(q, &st);
+    assert_int_equal(st.state, TC_FORKQ_HALTED);
+    assert_true(st.halted);
+    uint64_t h = 0;
+    assert_true(tc_forkq_halted(q, &h));
+    assert_int_equal(h, 6);
+    assert_int_equal(st.n_culprits, 2);
+    assert_int_equal(st.weight_total, 2);
+    assert_int_equal(st.weight_for, 1);
+    assert_int_equal(w.n_decided, 0);
+    assert_int_equal(w.halts_on, 1);
+    assert_int_equal(w.verdict_win + w.verdict_lose, 0);
+    /* asked again after the backoff: still halted, no second halt. A timer
+     * that fires early (the loop's cached clock) is armed again for the
+     * rest: the halted node was never asked again when it was not */
+    size_t asked = w.broadcasts;
+    w.t += w.woke - 2;
+    w.woke = 0;
+    tc_forkq_tick(q);
+    assert_int_equal(w.broadcasts, asked);
+    assert_int_equal(w.woke, 2);
+    w.t += 2;
+    tc_forkq_tick(q);
+    assert_int_equal(w.broadcasts, asked + 1);
+    w.t += 5000;
+    tc_forkq_tick(q);
+    tc_forkq_status_get(q, &st);
+    assert_int_equal(st.state, TC_FORKQ_HALTED);
+    assert_true(tc_forkq_halted(q, NULL));
+    assert_int_equal(w.halts_on, 1);
+    assert_int_equal(w.halts_off, 0);
+    assert_int_equal(w.woke, 10000);
+    /* a later answer that decides (4 for theirs now: 2 of 2) lifts it */
+    w.t += w.woke;
+    tc_forkq_tick(q);
+    answer(q, &w, 50, 6, 1, &w.theirs[6]);
+    answer(q, &w, 51, 6, 4, &w.theirs[6]);
+    answer(q, &w, 52, 6, 2, &w.theirs[6]);
+    tc_forkq_status_get(q, &st);
+    assert_int_equal(st.state, TC_FORKQ_DECIDED);
+    assert_false(tc_forkq_halted(q, NULL));
+    assert_int_equal(w.halts_off, 1);
+    tc_forkq_free(q);
+}
+
+/* Asked again while halted, every answer is for our block (the other
+ * branch's peers came over or went away): the culprits found before still
+ * count for nothing, so 2 and 3 cannot decide the halt away; 1 of the
+ * other 2 is not more than 2/3. Forgetting them, 3 of 4 decided. */
+static void test_halt_keeps_culprits(void **state)
+{
+    (void)state;
+    world w;
+    tc_forkq *q = split(&w);
+    w.t += w.woke;
+    tc_forkq_tick(q);
+    answer(q, &w, 50, 6, 2, &w.ours[6]);
+    answer(q, &w, 51, 6, 3, &w.ours[6]);
+    answer(q, &w, 52, 6, 1, &w.ours[6]);
+    tc_forkq_status st;
+    tc_forkq_status_get(q, &st);
+    assert_int_equal(st.state, TC_FORKQ_HALTED);
+    assert_true(tc_forkq_halted(q, NULL));
+    assert_int_equal(st.n_culprits, 2);
+    assert_int_equal(st.weight_total, 2);
+    assert_int_equal(st.weight_against, 1);
+    tc_forkq_free(q);
+}
+
+/* The operator keeps our block: the halt lifts, the peers on the other
+ * branch get verdict false, and a later query at that height decides
+ * for our block without halting again. */
+static void test_operator_chooses_ours(void **state)
+{
+    (void)state;
+    world w;
+    tc_forkq *q = split(&w);
+    bool ours = false;
+    tc_hash stranger = hash_of(9, 6);
+    assert_int_equal(tc_forkq_operator_choose(q, &stranger, &ours), TC_ENOTFOUND);
+    assert_true(tc_forkq_halted(q, NULL));
+    assert_int_equal(tc_forkq_operator_choose(q, &w.ours[6], &ours), 0);
+    assert_true(ours);
+    assert_false(tc_forkq_halted(q, NULL));
+    assert_int_equal(w.halts_off, 1);
+    assert_int_equal(w.verdict_lose, 3);
+    assert_int_equal(w.verdict_win, 0);
+    tc_forkq_status st;
+    tc_forkq_status_get(q, &st);
+    assert_int_equal(st.state, TC_FORKQ_IDLE);
+    assert_int_equal(tc_forkq_operator_choose(q, &w.ours[6], &ours), TC_ESTATE); /* nothing halted now */
+    /* the other branch is seen again at that height: no halt, ours stands */
+    tc_forkq_suspect(q, 7, 6);
+    run_search(q, &w);
+    for (int i = 1; i <= 3; i++)
+        answer_split(q, &w, 60 + (uint64_t)i, i);
+    assert_int_equal(w.halts_on, 1);
+    assert_false(tc_forkq_halted(q, NULL));
+    tc_forkq_status_get(q, &st);
+    assert_int_equal(st.state, TC_FORKQ_IDLE);
+    assert_int_equal(w.n_decided, 0);
+    assert_int_equal(w.verdict_lose, 6);
+    tc_forkq_free(q);
+}
+
+/* The operator picks the other block: pinned as a decision, the caller
+ * rolls back; the halt lifts. */
+static void test_operator_chooses_theirs(void **state)
+{
+    (void)state;
+    world w;
+    tc_forkq *q = split(&w);
+    bool ours = true;
+    assert_int_equal(tc_forkq_operator_choose(q, &w.theirs[6], &ours), 0);
+    assert_false(ours);
+    assert_false(tc_forkq_halted(q, NULL));
+    assert_int_equal(w.verdict_win, 3);
+    tc_forkq_status st;
+    tc_forkq_status_get(q, &st);
+    assert_int_equal(st.state, TC_FORKQ_DECIDED);
+    assert_int_equal(st.rollbacks, 1);
+    uint64_t ph;
+    tc_hash phash;
+    assert_true(tc_forkq_pinned(q, &ph, &phash));
+    assert_int_equal(ph, 6);
+    assert_true(tc_hash_eq(&phash, &w.theirs[6]));
+    w.ours[6] = w.theirs[6]; /* the caller rolled back and synced it */
+    tc_forkq_tick(q);
+    tc_forkq_status_get(q, &st);
+    assert_int_equal(st.state, TC_FORKQ_IDLE);
+    tc_forkq_free(q);
+}
+
+/* An answer whose certificate the caller found invalid (it bans that
+ * peer) is one valid certificate, ours: never a halt, whatever it claims. */
+static void test_invalid_cert_never_halts(void **state)
+{
+    (void)state;
+    world w;
+    tc_forkq *q = make(&w, 6, 4, 3);
+    tc_forkq_suspect(q, 7, 6);
+    run_search(q, &w);
+    for (int i = 1; i <= 3; i++) {
+        tc_pubkey v = key(i);
+        tc_forkq_answer a = {6, w.theirs[6], false, NULL, &v};
+        tc_forkq_on_hash(q, 40 + (uint64_t)i, &a);
+    }
+    tc_forkq_status st;
+    tc_forkq_status_get(q, &st);
+    assert_false(st.halted);
+    assert_false(tc_forkq_halted(q, NULL));
+    assert_int_equal(w.halts_on, 0);
+    assert_int_equal(st.state, TC_FORKQ_QUERYING); /* backing off: no valid branch but ours */
+    assert_int_equal(w.n_decided, 0);
+    bool ours;
+    assert_int_equal(tc_forkq_operator_choose(q, &w.theirs[6], &ours), TC_ESTATE);
+    tc_forkq_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +646,9 @@ int main(void)
         cmocka_unit_test(test_ours_wins),         cmocka_unit_test(test_culprits_excluded),
         cmocka_unit_test(test_culprits_of_two_rounds_no_evidence),
         cmocka_unit_test(test_too_deep_and_deadline), cmocka_unit_test(test_search_timeout),
+        cmocka_unit_test(test_halt_when_undecided),   cmocka_unit_test(test_halt_keeps_culprits),
+        cmocka_unit_test(test_operator_chooses_ours),
+        cmocka_unit_test(test_operator_chooses_theirs), cmocka_unit_test(test_invalid_cert_never_halts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

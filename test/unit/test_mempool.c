@@ -1,6 +1,6 @@
 /* Mempool: admission with reasons, first-seen conflicts, pending chains,
  * fee-rate eviction when full, expiry, block commit (mined, conflicts,
- * re-validation) and block-building order. */
+ * re-validation), re-validation after a rollback and block-building order. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -301,6 +301,48 @@ static void test_batch_reported_late_keeps_children(void **state)
     testchain_release(&c);
 }
 
+/* A rollback undoes the block whose output a pending child spends (the
+ * node puts the undone transactions back only where they still validate):
+ * revalidating against the new tip drops the child and its descendants
+ * at once instead of at expiry; an unrelated pending transaction stays. */
+static void test_revalidate_after_rollback(void **state)
+{
+    (void)state;
+    testchain c;
+    testchain_init(&c, 4, 2, 1000, 0);
+    tc_mempool *mp = tc_mempool_new(tc_chainstore_view(c.L), NULL);
+    coin k = user_coin(&c, 0), k1 = user_coin(&c, 1);
+    tc_tx parent, child, grandchild, unrelated;
+    pay(&c, &k, 0, &c.user_addr[1], 10 * TC_COIN, 0, &parent);
+    pay(&c, &k, 0, &c.user_addr[2], 10 * TC_COIN, 0, &child);      /* spends parent's change */
+    pay(&c, &k, 0, &c.user_addr[3], 10 * TC_COIN, 0, &grandchild); /* spends child's */
+    pay(&c, &k1, 1, &c.user_addr[3], 10 * TC_COIN, 0, &unrelated);
+    tc_block b1;
+    assert_int_equal(testchain_next(&c, &parent, 1, &b1, NULL), 0);
+    tc_mempool_block_committed(mp, &b1, T0);
+    assert_int_equal(tc_mempool_add(mp, &child, T0, NULL, NULL), 0);
+    assert_int_equal(tc_mempool_add(mp, &grandchild, T0, NULL, NULL), 0);
+    assert_int_equal(tc_mempool_add(mp, &unrelated, T0, NULL, NULL), 0);
+    tc_errmsg e;
+    assert_int_equal(tc_ledger_rollback_tip(c.L, &e), 0); /* parent's output is gone */
+    assert_int_equal(tc_mempool_revalidate(mp, T0 + 1000), 2);
+    tc_mempool_stats st;
+    tc_mempool_get_stats(mp, &st);
+    assert_int_equal(st.txs, 1);
+    assert_int_equal(st.dropped, 2);
+    tc_hash id;
+    tc_tx_txid(&unrelated, &id);
+    assert_true(tc_mempool_has(mp, &id));
+    assert_int_equal(tc_mempool_revalidate(mp, T0 + 2000), 0); /* nothing more to drop */
+    tc_block_release(&b1);
+    tc_tx_release(&parent);
+    tc_tx_release(&child);
+    tc_tx_release(&grandchild);
+    tc_tx_release(&unrelated);
+    tc_mempool_free(mp);
+    testchain_release(&c);
+}
+
 static void test_evidence_claim(void **state)
 {
     (void)state;
@@ -340,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_block_conflict_drops_pending_tree),
         cmocka_unit_test(test_batch_reported_late_keeps_children),
         cmocka_unit_test(test_evidence_claim),
+        cmocka_unit_test(test_revalidate_after_rollback),
     };
     return cmocka_run_group_tests_name("mempool", tests, NULL, NULL);
 }
