@@ -23,7 +23,7 @@
 #define JUNK_PER_TICK 24          /* junk proposals per honest peer per tick: more than the candidate store keeps */
 #define EVIDENCE_BOUND_MS 30000   /* a double vote seen -> its signer jailed on every honest node within this */
 #define LIE_HEIGHT_STEP 1000000   /* lying-heights: the height claimed above the real tip */
-#define FAR_FUTURE_MS (86400000ull * 365) /* bad-time: a year ahead (the other half of the rounds: UINT64_MAX) */
+#define FAR_FUTURE_MS (86400000ull * 365) /* bad-time: a year ahead (the other half of the heights: UINT64_MAX) */
 
 static const char *const kind_names[WB_COUNT] = {"none",    "equivocate",    "double-vote", "invalid-block",
                                                  "bad-time", "withhold",     "junk-proposals",
@@ -256,10 +256,10 @@ static void edit_utxo(wworld *w, tc_header *h, void *arg)
     h->utxo_commitment.b[0] ^= 0x5a; /* breaks the ledger's UTXO-commitment rule; the body still matches */
 }
 
+/* A year ahead or UINT64_MAX, by height from the seed. */
 static void edit_time(wworld *w, tc_header *h, void *arg)
 {
-    const tc_proposal *p = arg;
-    h->time_ms = (p->round & 1) ? UINT64_MAX : h->time_ms + FAR_FUTURE_MS;
+    h->time_ms = (mix(w->byz->salt ^ h->height) & 1) ? UINT64_MAX : h->time_ms + FAR_FUTURE_MS;
 }
 
 /* ---- the kinds -------------------------------------------------------------------------------- */
@@ -299,7 +299,7 @@ static bool invalid_block(wnode *from, wnode *to, const tc_msg *m)
 static bool bad_time(wnode *from, wnode *to, const tc_msg *m)
 {
     tc_proposal p;
-    return own_proposal(from, m, &p) && send_edited_proposal(from, to, m, edit_time, &p, true, false, NULL);
+    return own_proposal(from, m, &p) && send_edited_proposal(from, to, m, edit_time, NULL, true, false, NULL);
 }
 
 /* withhold: the proposal goes out without its block to half the targets,
@@ -432,8 +432,9 @@ uint64_t w_byz_height(wworld *w, int a, uint64_t h)
 {
     if (w->byz == NULL || !w->nodes[a].byz || w->cfg->byz != WB_LYING_HEIGHTS)
         return h;
-    w->byz->attacks++;
-    return (mix(w->byz->salt ^ h) & 1) ? UINT64_MAX / 2 : h + LIE_HEIGHT_STEP;
+    /* one more on every claim: refuting a claim must not be undone by the next (issue 11) */
+    uint64_t base = (w->byz->salt & 1) ? UINT64_MAX / 2 : h + LIE_HEIGHT_STEP;
+    return base + w->byz->attacks++;
 }
 
 /* ---- junk proposals ---------------------------------------------------------------------------------- */

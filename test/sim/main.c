@@ -96,10 +96,10 @@ static void print_whole(const whole_config *c, const whole_result *r)
 {
     printf("%s seed=%" PRIu64 " profile=%s nodes=%d heights=%" PRIu64 " sim_ms=%" PRIu64 " events=%" PRIu64
            " msgs=%" PRIu64 " dropped=%" PRIu64 " txs=%" PRIu64 "/%" PRIu64 " restarts=%" PRIu64
-           " worst_gap=%" PRIu64 "ms bound=%" PRIu64 "ms",
+           " worst_gap=%" PRIu64 "ms worst_sync=%" PRIu64 "ms bound=%" PRIu64 "ms",
            r->ok ? "ok" : "FAIL", c->seed, whole_profile_name(c->profile), c->n, r->min_height, r->sim_ms,
            r->events, r->delivered, r->dropped, r->txs_committed, r->txs_acked, r->restarts, r->worst_gap_ms,
-           r->bound_ms);
+           r->worst_sync_ms, r->bound_ms);
     if (c->byz != WB_NONE)
         printf(" byz=%s/%d attacks=%" PRIu64 " invalid=%" PRIu64 " bans=%" PRIu64, whole_byz_name(c->byz),
                c->byz_nodes, r->byz_attacks, r->byz_bad, r->byz_bans);

@@ -143,6 +143,29 @@ void w_check_liveness(wworld *w)
                     gap, w->res->bound_ms);
 }
 
+void w_check_syncing(wworld *w)
+{
+    for (int i = 0; i < w->n && !w->failed; i++) {
+        wnode *nd = &w->nodes[i];
+        if (!nd->up || nd->byz || !tc_node_parts_syncing(nd->node)) {
+            nd->sync_since = 0;
+            continue;
+        }
+        if (nd->sync_since == 0)
+            nd->sync_since = w->now;
+        if (w->faults > 0)
+            continue;
+        uint64_t since = nd->sync_since > w->healthy_since_ms ? nd->sync_since : w->healthy_since_ms;
+        uint64_t d = w->now - since;
+        if (d > w->res->worst_sync_ms)
+            w->res->worst_sync_ms = d;
+        if (d > w->res->bound_ms)
+            w_violation(w, "sync: node %d has been syncing for %" PRIu64 " ms with no fault in effect (bound %" PRIu64
+                           " ms): a peer's height it cannot reach holds it there",
+                        i, d, w->res->bound_ms);
+    }
+}
+
 uint64_t w_min_height(const wworld *w, uint64_t *max)
 {
     uint64_t lo = UINT64_MAX, hi = 0;

@@ -430,6 +430,7 @@ static void run_loop(wworld *w)
         for (int i = 0; i < w->n; i++)
             w_check_commits(w, &w->nodes[i]);
         w_check_liveness(w);
+        w_check_syncing(w);
         if (finished(w))
             break;
     }

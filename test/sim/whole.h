@@ -51,6 +51,7 @@ typedef struct {
     uint64_t txs_acked, txs_committed, restarts;
     uint64_t worst_gap_ms; /* longest wait for the next height while no fault was in effect */
     uint64_t bound_ms;
+    uint64_t worst_sync_ms; /* longest an honest node synced while no fault was in effect */
     uint64_t byz_attacks, byz_bad, byz_bans; /* messages changed or made, provably invalid ones delivered, bans */
     char digest[17];       /* the first 8 bytes of the event digest, hex */
 } whole_result;

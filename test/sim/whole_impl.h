@@ -67,6 +67,7 @@ typedef struct wnode {
     uint32_t link_gen[WHOLE_MAX_NODES]; /* per peer: links made so far (the same on both ends) */
     uint64_t checked; /* the checker has compared heights 1..checked of this node */
     uint64_t commits; /* heights this node committed (all incarnations) */
+    uint64_t sync_since; /* when it last began to sync (0: not syncing) */
     bool byz;         /* Byzantine (byz.c): its messages pass the mutator; the checker skips it */
     bool banned[WHOLE_MAX_NODES]; /* peers this node banned: never linked again */
 } wnode;
@@ -169,6 +170,10 @@ void w_check_commits(wworld *w, wnode *nd);
 void w_check_liveness(wworld *w);
 void w_check_init(wworld *w);
 void w_check_release(wworld *w);
+/* No honest node syncs for longer than the liveness bound while no fault
+ * is in effect (what /health reports as syncing: a height liar must not
+ * hold it there). */
+void w_check_syncing(wworld *w);
 /* Lowest and highest height over the honest nodes that are up. */
 uint64_t w_min_height(const wworld *w, uint64_t *max);
 
