@@ -20,7 +20,8 @@
 #include "wallet/keyfile.h"
 #include "whole_impl.h"
 
-#define JUNK_PER_TICK 24          /* junk proposals per honest peer per tick: more than the candidate store keeps */
+#define JUNK_PER_BURST 16         /* junk proposals per honest peer per burst ... */
+#define JUNK_GAP_MS 10, 30        /* ... a burst every 10-30 ms: ~800 a second, more than a cache of 16 outlives */
 #define EVIDENCE_BOUND_MS 30000   /* a double vote seen -> its signer jailed on every honest node within this */
 #define LIE_HEIGHT_STEP 1000000   /* lying-heights: the height claimed above the real tip */
 #define FAR_FUTURE_MS (86400000ull * 365) /* bad-time: a year ahead (the other half of the heights: UINT64_MAX) */
@@ -146,9 +147,14 @@ void w_byz_free(wworld *w)
     w->byz = NULL;
 }
 
-/* bad-sync needs a node that syncs: one honest node is down for a while. */
+/* bad-sync needs a node that syncs: two honest nodes are down for a while;
+ * junk-proposals starts its flood. */
 void w_byz_plan(wworld *w)
 {
+    if (w->cfg->byz == WB_JUNK)
+        for (int i = 0; i < w->n; i++)
+            if (w->nodes[i].byz)
+                w_at(w, sim_range(&w->rng, 200, 1000), W_BYZ, i, 0);
     if (w->cfg->byz != WB_BAD_SYNC)
         return;
     int honest[WHOLE_MAX_NODES], k = 0;
@@ -286,6 +292,8 @@ static bool double_vote(wnode *from, wnode *to, const tc_msg *m)
     if (tc_hash_is_zero(&v.block))
         memset(other.b, 0xb7, sizeof other.b);
     send_vote_for(from, to, v, &other);
+    if (from->w->byz->first_conflict_ms == 0)
+        from->w->byz->first_conflict_ms = from->w->now + 1; /* + 1: 0 means none */
     from->w->byz->conflicts[from->idx]++;
     return true;
 }
@@ -453,10 +461,11 @@ static void send_junk(wnode *from, wnode *to, tc_block *tmpl, uint64_t height, u
     wire_proposal(from, to, &p, tmpl, true, true);
 }
 
-/* junk-proposals: every tick, JUNK_PER_TICK proposals for the next two
+/* junk-proposals: a burst of JUNK_PER_BURST proposals for the next two
  * heights, each from a fresh key (no validator's), with a decodable block
- * whose hash matches, to every honest peer still linked. */
-void w_byz_tick(wworld *w, wnode *nd)
+ * whose hash matches, to every honest peer still linked; the next burst
+ * 10-30 ms later, until no honest peer is linked. */
+void w_byz_event(wworld *w, wnode *nd)
 {
     if (w->byz == NULL || !nd->byz || w->cfg->byz != WB_JUNK)
         return;
@@ -467,17 +476,19 @@ void w_byz_tick(wworld *w, wnode *nd)
     tc_errmsg e;
     tc_block_init(&tmpl);
     tc_cert_init(&last);
-    if ((tip > 0 && tc_ledger_get_cert(L, tip, &last) != 0) ||
-        tc_ledger_build_block(L, NULL, 0, W_GENESIS_MS + 1000 + w->now, &nd->op, &last, &tmpl, NULL, &e) != 0)
-        goto out;
+    bool built = (tip == 0 || tc_ledger_get_cert(L, tip, &last) == 0) &&
+                 tc_ledger_build_block(L, NULL, 0, W_GENESIS_MS + 1000 + w->now, &nd->op, &last, &tmpl, NULL, &e) == 0;
+    bool linked = false;
     for (int i = 0; i < w->n; i++) {
         wnode *to = &w->nodes[i];
         if (to->byz || !w_linked(nd, to))
             continue;
-        for (uint32_t k = 0; k < JUNK_PER_TICK; k++)
-            send_junk(nd, to, &tmpl, tip + 1 + (k & 1), k / 2 % 3);
+        linked = true;
+        for (uint32_t k = 0; built && k < JUNK_PER_BURST; k++)
+            send_junk(nd, to, &tmpl, tip + 1 + (k & 1), (uint32_t)sim_range(&w->rng, 0, 2));
     }
-out:
+    if (linked)
+        w_at(w, w->now + sim_range(&w->rng, JUNK_GAP_MS), W_BYZ, nd->idx, 0);
     tc_block_release(&tmpl);
     tc_cert_release(&last);
 }
@@ -488,14 +499,6 @@ void w_byz_delivered(wworld *w, int to, int from, bool bad)
 {
     if (bad && w->byz)
         w->byz->bad[to][from]++;
-}
-
-void w_byz_on_conflict_seen(wworld *w)
-{
-    if (w->byz && w->byz->first_conflict_ms == 0 && w->cfg->byz == WB_DOUBLE_VOTE)
-        for (int i = 0; i < w->n; i++)
-            if (w->byz->conflicts[i])
-                w->byz->first_conflict_ms = w->now;
 }
 
 /* Whether honest node nd's state holds Byzantine node b jailed or slashed. */
@@ -530,17 +533,14 @@ bool w_byz_settled(wworld *w)
         return true;
     if (w->byz->attacks == 0)
         return false; /* on until a Byzantine node has had its turn (the run's cap bounds it) */
-    if (w->cfg->byz != WB_DOUBLE_VOTE)
-        return true;
-    w_byz_on_conflict_seen(w);
-    if (w->byz->first_conflict_ms == 0)
+    if (w->cfg->byz != WB_DOUBLE_VOTE || w->byz->first_conflict_ms == 0)
         return true;
     if (all_jailed(w))
         return true;
-    if (w->now - w->byz->first_conflict_ms > EVIDENCE_BOUND_MS)
+    if (w->now + 1 - w->byz->first_conflict_ms > EVIDENCE_BOUND_MS)
         w_violation(w, "evidence: a Byzantine node double-voted at t=%" PRIu64 " ms and is not jailed on every "
                        "honest node %d ms later",
-                    w->byz->first_conflict_ms, EVIDENCE_BOUND_MS);
+                    w->byz->first_conflict_ms - 1, EVIDENCE_BOUND_MS);
     return false;
 }
 

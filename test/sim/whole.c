@@ -346,8 +346,6 @@ static void handle(wworld *w, const sim_event *e)
         tc_node_parts_tick(nd->node);
         if (nd->up)
             w_io_ping(w, nd->idx);
-        if (nd->up)
-            w_byz_tick(w, nd);
         w_at(w, w->now + W_TICK_MS, W_TICK, nd->idx, 0);
         break;
     case W_HEARTBEAT:
@@ -375,6 +373,9 @@ static void handle(wworld *w, const sim_event *e)
     case W_UNLINK:
         w_unlink(w, nd->idx, (int)e->u.whole.a);
         break;
+    case W_BYZ:
+        w_byz_event(w, nd);
+        break;
     case W_WALLET: {
         /* Once every node has the heights asked for, the wallet stops
          * paying: what it has had acknowledged must then drain (DRAIN_MS).
@@ -395,11 +396,13 @@ static void handle(wworld *w, const sim_event *e)
  * wallet drained and the Byzantine kind's own end reached. */
 static bool finished(wworld *w)
 {
+    if (!w_byz_settled(w)) /* first: its bound holds while the heights grow too */
+        return false;
     for (int i = 0; i < w->n; i++)
         if (!w->nodes[i].byz &&
             (!w->nodes[i].up || tc_ledger_height(tc_node_parts_ledger(w->nodes[i].node)) < (uint64_t)w->cfg->heights))
             return false;
-    return w->faults == 0 && w->now >= w->faults_until && w_wallet_pending(w) == 0 && w_byz_settled(w);
+    return w->faults == 0 && w->now >= w->faults_until && w_wallet_pending(w) == 0;
 }
 
 static void run_loop(wworld *w)

@@ -31,7 +31,8 @@ enum w_what {
     W_PART_START, /* a: the nodes on side 1 */
     W_PART_END,
     W_WALLET,
-    W_UNLINK /* node banned peer a: their link goes down for good */
+    W_UNLINK, /* node banned peer a: their link goes down for good */
+    W_BYZ     /* a Byzantine node's own timer (byz.c: the junk flood) */
 };
 
 struct tc_nodeio_timer {
@@ -148,8 +149,8 @@ bool w_byz_transmit(wnode *from, wnode *to, const tc_msg *m);
 uint64_t w_byz_height(wworld *w, int a, uint64_t h);
 /* Whether the fork kind keeps honest a and b apart. */
 bool w_byz_partitioned(const wworld *w, int a, int b);
-/* A Byzantine node's tick: junk proposals. */
-void w_byz_tick(wworld *w, wnode *nd);
+/* A Byzantine node's W_BYZ event: a burst of junk proposals, and the next. */
+void w_byz_event(wworld *w, wnode *nd);
 /* A message from -> to was delivered (bad: provably invalid). */
 void w_byz_delivered(wworld *w, int to, int from, bool bad);
 /* Whether the Byzantine kind's own condition to end holds (double-vote:
