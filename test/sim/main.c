@@ -118,6 +118,34 @@ static void print_whole(const whole_config *c, const whole_result *r)
     }
 }
 
+/* One option of the run's configuration with its value: 0, or -1 for an
+ * unknown option or a bad value. */
+static int whole_option(whole_config *c, const char *a, const char *v)
+{
+    if (strcmp(a, "--heights") == 0) {
+        c->heights = atoi(v);
+    } else if (strcmp(a, "--profile") == 0) {
+        int p = whole_profile_parse(v);
+        if (p < 0)
+            return -1;
+        c->profile = (enum whole_profile)p;
+    } else if (strcmp(a, "--break") == 0) {
+        c->broken = atoi(v);
+    } else if (strcmp(a, "--amnesia-nodes") == 0) {
+        c->amnesia_nodes = atoi(v);
+    } else if (strcmp(a, "--byz") == 0) {
+        int k = whole_byz_parse(v);
+        if (k < 0)
+            return -1;
+        c->byz = (enum whole_byz)k;
+    } else if (strcmp(a, "--byz-nodes") == 0) {
+        c->byz_nodes = atoi(v);
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
 static int run_whole(int argc, char **argv)
 {
     uint64_t seed_lo = 1, seed_hi = 1, n_lo = 4, n_hi = 4;
@@ -146,25 +174,7 @@ static int run_whole(int argc, char **argv)
         } else if (strcmp(a, "--nodes") == 0) {
             if (parse_range(v, &n_lo, &n_hi) || n_lo < 1 || n_hi > WHOLE_MAX_NODES)
                 return usage_whole(), 2;
-        } else if (strcmp(a, "--heights") == 0) {
-            base.heights = atoi(v);
-        } else if (strcmp(a, "--profile") == 0) {
-            int p = whole_profile_parse(v);
-            if (p < 0)
-                return usage_whole(), 2;
-            base.profile = (enum whole_profile)p;
-        } else if (strcmp(a, "--break") == 0) {
-            base.broken = atoi(v);
-        } else if (strcmp(a, "--amnesia-nodes") == 0) {
-            base.amnesia_nodes = atoi(v);
-        } else if (strcmp(a, "--byz") == 0) {
-            int k = whole_byz_parse(v);
-            if (k < 0)
-                return usage_whole(), 2;
-            base.byz = (enum whole_byz)k;
-        } else if (strcmp(a, "--byz-nodes") == 0) {
-            base.byz_nodes = atoi(v);
-        } else {
+        } else if (whole_option(&base, a, v) != 0) {
             return usage_whole(), 2;
         }
     }
