@@ -6,8 +6,9 @@
 # (tc-sim --whole: real nodes over the simulated network) over WHOLE_SEEDS
 # seeds (default 100) split across its profiles, a replay check (one seed
 # run twice must give the same event digest), the broken-node self-test
-# (a node that applies a forged block must be reported) and lost sign logs
-# (the sign hold prevents double signs; without it the checker sees them).
+# (a node that applies a forged block must be reported), lost sign logs
+# (the sign hold prevents double signs; without it the checker sees them),
+# every Byzantine kind, and the over-1/3 fork the checker must catch.
 #
 #   scripts/run-sim.sh <tc-sim> [SEEDS]     SEEDS in total (default 250)
 #   WHOLE=1 scripts/run-sim.sh <tc-sim> [SEEDS]   the whole-node mode only, SEEDS seeds
@@ -24,11 +25,42 @@ trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s)
 passed=0; failed=0
 
+# Prints a whole-node range's output ($1) and adds its summary line to
+# passed/failed and hours; a range that did not finish counts $3 failures.
+tally() {
+  local line pp ff hh
+  cat "$1"
+  line=$(grep '^tc-sim: whole profile=' "$1" | tail -n 1)
+  pp=$(printf '%s\n' "$line" | sed -n 's/.* passed=\([0-9]*\).*/\1/p')
+  ff=$(printf '%s\n' "$line" | sed -n 's/.* failed=\([0-9]*\).*/\1/p')
+  hh=$(printf '%s\n' "$line" | sed -n 's/.* node_hours=\([0-9.]*\).*/\1/p')
+  if [ -z "$pp" ]; then
+    echo "run-sim: $2 did not finish" >&2; failed=$((failed + $3))
+  else
+    passed=$((passed + pp)); failed=$((failed + ff)); hours=$(awk -v a="$hours" -v b="$hh" 'BEGIN { print a + b }')
+  fi
+}
+
+# A checker self-test ($1): whole-node seeds 1..10 with the other arguments
+# must every one end with an agreement violation (tc-sim exits 1).
+must_catch() {
+  local label=$1 out rc caught
+  shift
+  out=$("$sim" --whole --seeds 1..10 --nodes 4..7 --heights 10 "$@" 2>&1); rc=$?
+  caught=$(printf '%s\n' "$out" | grep -c 'violation: .* agreement:')
+  if [ $rc -eq 1 ] && [ "$caught" -eq 10 ]; then
+    echo "sim: $label: agreement violation caught on 10/10 seeds, as it must"; passed=$((passed + 1))
+  else
+    printf '%s\n' "$out" | tail -n 3
+    echo "sim: $label: checker caught $caught/10 (rc $rc)" >&2; failed=$((failed + 1))
+  fi
+}
+
 # The whole-node mode: $1 seeds over the four profiles, 4..7 nodes, two
 # processes at a time; then the replay and broken-node checks. Adds to
 # passed/failed and prints simulated node-hours per wall-second.
 run_whole() {
-  local total=$1 per lo hi p j=0 t0 t1 hours
+  local total=$1 per lo hi p j=0 t0 t1
   local wprofiles=(honest lossy crash-restart partition)
   per=$(( (total + 3) / 4 ))
   t0=$(date +%s.%N)
@@ -42,18 +74,11 @@ run_whole() {
   t1=$(date +%s.%N)
   hours=0
   for ((p = 0; p < 4; p++)); do
-    cat "$tmp/whole$p.out"
-    line=$(grep '^tc-sim: whole profile=' "$tmp/whole$p.out" | tail -n 1)
-    pp=$(printf '%s\n' "$line" | sed -n 's/.* passed=\([0-9]*\).*/\1/p')
-    ff=$(printf '%s\n' "$line" | sed -n 's/.* failed=\([0-9]*\).*/\1/p')
-    hh=$(printf '%s\n' "$line" | sed -n 's/.* node_hours=\([0-9.]*\).*/\1/p')
-    if [ -z "$pp" ]; then
-      echo "run-sim: whole ${wprofiles[$p]} did not finish" >&2; failed=$((failed + per))
-    else
-      passed=$((passed + pp)); failed=$((failed + ff)); hours=$(awk -v a="$hours" -v b="$hh" 'BEGIN { print a + b }')
-    fi
+    tally "$tmp/whole$p.out" "whole ${wprofiles[$p]}" "$per"
   done
   awk -v h="$hours" -v a="$t0" -v b="$t1" 'BEGIN { printf "sim: whole: %.2f simulated node-hours in %.1fs wall: %.3f node-hours per wall-second\n", h, b - a, h / (b - a) }'
+
+  run_byz $(( (per + 1) / 2 ))
 
   # Replay: the same seed twice, the same digest of every event.
   local a b
@@ -68,14 +93,7 @@ run_whole() {
   # Checker self-test: node 1 applies a forged (validly certified) block at
   # height 2. Every seed must end with an agreement violation (exit 1).
   local out rc caught
-  out=$("$sim" --whole --seeds 1..10 --nodes 4..7 --heights 10 --break 1 2>&1); rc=$?
-  caught=$(printf '%s\n' "$out" | grep -c 'violation: .* agreement:')
-  if [ $rc -eq 1 ] && [ "$caught" -eq 10 ]; then
-    echo "sim: whole broken node: agreement violation caught on 10/10 seeds, as it must"; passed=$((passed + 1))
-  else
-    printf '%s\n' "$out" | tail -n 3
-    echo "sim: whole broken node: checker caught $caught/10 (rc $rc)" >&2; failed=$((failed + 1))
-  fi
+  must_catch "whole broken node" --break 1
 
   # Lost sign logs: restarted nodes (under 1/3 of them) come back without
   # consensus.log. With the sign hold no seed may show a double sign; with
@@ -94,6 +112,33 @@ run_whole() {
   else
     echo "sim: whole amnesia self-test: no double-sign caught on 40 seeds" >&2; failed=$((failed + 1))
   fi
+}
+
+# Byzantine whole nodes: $1 seeds of every kind (under 1/3 of the nodes,
+# honest links), two processes at a time; each must pass (docs/simulator.md
+# says what each kind asserts). Then the over-1/3 self-test: with the fork
+# kind every seed must end with an agreement violation.
+run_byz() {
+  local per=$1 lo hi j t0 t1
+  # lying-heights runs 40 heights: longer than a refutation (3 stalls of 4 s)
+  local kinds=(equivocate double-vote invalid-block bad-time withhold junk-proposals lying-heights bad-sync)
+  local heights=(10 10 10 10 10 10 40 10)
+  t0=$(date +%s.%N)
+  for ((j = 0; j < ${#kinds[@]}; j++)); do
+    lo=$(( (j + 11) * 1000000 + 1 )); hi=$(( lo + per - 1 ))
+    while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n; done
+    ( "$sim" --whole --seeds "$lo..$hi" --nodes 4..7 --heights "${heights[$j]}" --byz "${kinds[$j]}" \
+        >"$tmp/byz$j.out" 2>&1 ) &
+  done
+  wait
+  t1=$(date +%s.%N)
+  hours=0
+  for ((j = 0; j < ${#kinds[@]}; j++)); do
+    tally "$tmp/byz$j.out" "byzantine ${kinds[$j]}" "$per"
+  done
+  awk -v h="$hours" -v a="$t0" -v b="$t1" -v n="$(( per * ${#kinds[@]} ))" 'BEGIN { printf "sim: byzantine: %d seeds, %.2f simulated node-hours in %.1fs wall: %.3f node-hours per wall-second\n", n, h, b - a, h / (b - a) }'
+
+  must_catch "byzantine over 1/3 (fork)" --byz fork
 }
 
 if [ "${WHOLE:-0}" = 1 ]; then

@@ -234,3 +234,8 @@ int tc_node_parts_exit_code(const tc_node *n)
 {
     return n->exit_code;
 }
+
+bool tc_node_parts_syncing(const tc_node *n)
+{
+    return n->sync != NULL && tc_sync_active(n->sync);
+}

@@ -51,5 +51,8 @@ const tc_pubkey *tc_node_parts_operator(const tc_node *n);
 const tc_pubkey *tc_node_parts_node_key(const tc_node *n);
 /* 0 while running; 2 once the node stopped itself (a fatal error). */
 int tc_node_parts_exit_code(const tc_node *n);
+/* Whether block sync is running (peers claim heights above the tip): what
+ * /health reports as syncing. */
+bool tc_node_parts_syncing(const tc_node *n);
 
 #endif

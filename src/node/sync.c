@@ -673,10 +673,8 @@ void tc_sync_on_height(tc_sync *s, uint64_t peer, uint64_t height)
         speer *p = add_peer(s, peer);
         if (p == NULL)
             return;
-        if (height > p->height && height > p->refuted && now(s) >= p->distrust_until) {
-            p->height = height;
-            p->strikes = 0;
-        }
+        if (height > p->height && height > p->refuted && now(s) >= p->distrust_until)
+            p->height = height; /* strikes stay: only serving clears them (a climbing liar must reach STRIKES) */
     }
     uint64_t tip = s->io.tip(s->io.ctx);
     if (height <= tip || target_of(s) <= tip)

@@ -80,7 +80,10 @@ static void usage_whole(void)
             "usage: tc-sim --whole [--seed S | --seeds A..B | --count C] [--nodes N|LO..HI]\n"
             "              [--heights H] [--profile honest|lossy|crash-restart|partition]\n"
             "              [--no-txs] [--break K] [--amnesia [--amnesia-nodes K] [--resume-now]]\n"
-            "              [--verbose]\n"
+            "              [--byz KIND [--byz-nodes K]] [--verbose]\n"
+            "  --byz KIND: K nodes (default under 1/3; fork: over 1/3) are Byzantine: equivocate,\n"
+            "        double-vote, invalid-block, bad-time, withhold, junk-proposals,\n"
+            "        lying-heights, bad-sync or fork (docs/simulator.md)\n"
             "  --break K: node K applies a forged block at height 2 (a checker self-test:\n"
             "        the agreement violation must be reported, exit 1).\n"
             "  --amnesia: (crash-restart) a restarted node has lost its sign log; the sign\n"
@@ -93,10 +96,14 @@ static void print_whole(const whole_config *c, const whole_result *r)
 {
     printf("%s seed=%" PRIu64 " profile=%s nodes=%d heights=%" PRIu64 " sim_ms=%" PRIu64 " events=%" PRIu64
            " msgs=%" PRIu64 " dropped=%" PRIu64 " txs=%" PRIu64 "/%" PRIu64 " restarts=%" PRIu64
-           " worst_gap=%" PRIu64 "ms bound=%" PRIu64 "ms digest=%s%s%s\n",
+           " worst_gap=%" PRIu64 "ms worst_sync=%" PRIu64 "ms bound=%" PRIu64 "ms",
            r->ok ? "ok" : "FAIL", c->seed, whole_profile_name(c->profile), c->n, r->min_height, r->sim_ms,
            r->events, r->delivered, r->dropped, r->txs_committed, r->txs_acked, r->restarts, r->worst_gap_ms,
-           r->bound_ms, r->digest, r->ok ? "" : " violation: ", r->ok ? "" : r->violation);
+           r->worst_sync_ms, r->bound_ms);
+    if (c->byz != WB_NONE)
+        printf(" byz=%s/%d attacks=%" PRIu64 " invalid=%" PRIu64 " bans=%" PRIu64, whole_byz_name(c->byz),
+               c->byz_nodes, r->byz_attacks, r->byz_bad, r->byz_bans);
+    printf(" digest=%s%s%s\n", r->digest, r->ok ? "" : " violation: ", r->ok ? "" : r->violation);
     if (!r->ok) {
         printf("replay: tc-sim --whole --seed %" PRIu64 " --nodes %d --heights %d --profile %s%s", c->seed, c->n,
                c->heights, whole_profile_name(c->profile), c->txs ? "" : " --no-txs");
@@ -105,8 +112,38 @@ static void print_whole(const whole_config *c, const whole_result *r)
         printf("%s%s", c->amnesia ? " --amnesia" : "", c->resume_now ? " --resume-now" : "");
         if (c->amnesia_nodes)
             printf(" --amnesia-nodes %d", c->amnesia_nodes);
+        if (c->byz != WB_NONE)
+            printf(" --byz %s --byz-nodes %d", whole_byz_name(c->byz), c->byz_nodes);
         printf("\n");
     }
+}
+
+/* One option of the run's configuration with its value: 0, or -1 for an
+ * unknown option or a bad value. */
+static int whole_option(whole_config *c, const char *a, const char *v)
+{
+    if (strcmp(a, "--heights") == 0) {
+        c->heights = atoi(v);
+    } else if (strcmp(a, "--profile") == 0) {
+        int p = whole_profile_parse(v);
+        if (p < 0)
+            return -1;
+        c->profile = (enum whole_profile)p;
+    } else if (strcmp(a, "--break") == 0) {
+        c->broken = atoi(v);
+    } else if (strcmp(a, "--amnesia-nodes") == 0) {
+        c->amnesia_nodes = atoi(v);
+    } else if (strcmp(a, "--byz") == 0) {
+        int k = whole_byz_parse(v);
+        if (k < 0)
+            return -1;
+        c->byz = (enum whole_byz)k;
+    } else if (strcmp(a, "--byz-nodes") == 0) {
+        c->byz_nodes = atoi(v);
+    } else {
+        return -1;
+    }
+    return 0;
 }
 
 static int run_whole(int argc, char **argv)
@@ -137,18 +174,7 @@ static int run_whole(int argc, char **argv)
         } else if (strcmp(a, "--nodes") == 0) {
             if (parse_range(v, &n_lo, &n_hi) || n_lo < 1 || n_hi > WHOLE_MAX_NODES)
                 return usage_whole(), 2;
-        } else if (strcmp(a, "--heights") == 0) {
-            base.heights = atoi(v);
-        } else if (strcmp(a, "--profile") == 0) {
-            int p = whole_profile_parse(v);
-            if (p < 0)
-                return usage_whole(), 2;
-            base.profile = (enum whole_profile)p;
-        } else if (strcmp(a, "--break") == 0) {
-            base.broken = atoi(v);
-        } else if (strcmp(a, "--amnesia-nodes") == 0) {
-            base.amnesia_nodes = atoi(v);
-        } else {
+        } else if (whole_option(&base, a, v) != 0) {
             return usage_whole(), 2;
         }
     }
@@ -165,6 +191,8 @@ static int run_whole(int argc, char **argv)
         c.seed = seed;
         uint64_t pick = seed * 0x9e3779b97f4a7c15ull;
         c.n = (int)(n_lo + sim_splitmix64(&pick) % (n_hi - n_lo + 1));
+        if (c.byz != WB_NONE && c.byz_nodes == 0)
+            c.byz_nodes = whole_byz_default_nodes(c.byz, c.n);
         whole_result r;
         if (whole_run(&c, &r) != 0) {
             fprintf(stderr, "tc-sim: %s\n", r.violation);
@@ -182,7 +210,7 @@ static int run_whole(int argc, char **argv)
     if (range)
         printf("tc-sim: whole profile=%s seeds=%" PRIu64 "..%" PRIu64 " passed=%" PRIu64 " failed=%" PRIu64
                " worst_gap=%" PRIu64 "ms node_hours=%.2f wall=%.1fs node_hours_per_wall_s=%.3f\n",
-               whole_profile_name(base.profile), seed_lo, seed_hi, passed, failed, worst_gap, node_hours, wall,
+               base.byz != WB_NONE ? whole_byz_name(base.byz) : whole_profile_name(base.profile), seed_lo, seed_hi, passed, failed, worst_gap, node_hours, wall,
                wall > 0 ? node_hours / wall : 0);
     return failed ? 1 : 0;
 }

@@ -4,6 +4,8 @@
  * a message is encoded, may be lost, duplicated, delayed or held back by a
  * partition, and is decoded and handed to the receiver's parts as the P2P
  * layer would. Timers are events on the world's queue. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,12 +23,19 @@ static wnode *peer_node(wnode *nd, uint64_t peer)
     if (peer == 0 || peer > (uint64_t)nd->w->n)
         return NULL;
     wnode *p = &nd->w->nodes[peer - 1];
-    return p != nd && p->up && nd->up && nd->known[p->idx] ? p : NULL; /* known: the link is up */
+    if (p == nd || nd->banned[p->idx] || p->banned[nd->idx])
+        return NULL;
+    return p->up && nd->up && nd->known[p->idx] ? p : NULL; /* known: the link is up */
+}
+
+bool w_linked(wnode *from, wnode *to)
+{
+    return peer_node(from, (uint64_t)to->idx + 1) == to;
 }
 
 static bool partitioned(const wworld *w, int a, int b)
 {
-    return w->part_active && (((w->part_mask >> a) ^ (w->part_mask >> b)) & 1);
+    return (w->part_active && (((w->part_mask >> a) ^ (w->part_mask >> b)) & 1)) || w_byz_partitioned(w, a, b);
 }
 
 static uint64_t link_delay(wworld *w, int from, int to)
@@ -37,8 +46,7 @@ static uint64_t link_delay(wworld *w, int from, int to)
     return d;
 }
 
-/* Puts m on the wire from -> to (both up and linked). */
-static void transmit(wnode *from, wnode *to, const tc_msg *m)
+void w_wire(wnode *from, wnode *to, const tc_msg *m, bool bad)
 {
     wworld *w = from->w;
     tc_buf b;
@@ -56,6 +64,7 @@ static void transmit(wnode *from, wnode *to, const tc_msg *m)
     for (int c = 0; c < copies; c++) {
         wmsg *wm = tc_xmalloc(sizeof *wm + b.len);
         wm->type = m->type;
+        wm->bad = bad;
         wm->len = b.len;
         memcpy(wm->data, b.p, b.len);
         sim_event e;
@@ -71,6 +80,47 @@ static void transmit(wnode *from, wnode *to, const tc_msg *m)
         w_push(w, &e);
     }
     tc_buf_release(&b);
+}
+
+/* Puts m on the wire from -> to (both up and linked); a Byzantine node's
+ * messages pass its mutator (byz.c). */
+static void transmit(wnode *from, wnode *to, const tc_msg *m)
+{
+    if (from->byz && w_byz_transmit(from, to, m))
+        return;
+    w_wire(from, to, m, false);
+}
+
+/* by bans peer: a finding when peer is honest; a Byzantine peer loses the
+ * link for good, as tc_p2p's ban by node key would make it. */
+static void ban(wworld *w, int by, int peer, const char *what, const char *why)
+{
+    wnode *nd = &w->nodes[by];
+    if (!w->nodes[peer].byz) {
+        w_violation(w, "honest peer banned: node %d %s node %d: %s", by, what, peer, why);
+        return;
+    }
+    if (nd->banned[peer])
+        return;
+    nd->banned[peer] = true;
+    if (w->cfg->verbose)
+        fprintf(stderr, "t=%" PRIu64 " node %d banned Byzantine node %d: %s\n", w->now, by, peer, why);
+    w_at(w, w->now, W_UNLINK, by, (uint64_t)peer); /* not from inside the node's handler */
+}
+
+void w_unlink(wworld *w, int a, int b)
+{
+    wnode *na = &w->nodes[a], *nb = &w->nodes[b];
+    if (na->known[b] == NULL)
+        return;
+    tc_knownset_free(na->known[b]);
+    na->known[b] = NULL;
+    tc_knownset_free(nb->known[a]);
+    nb->known[a] = NULL;
+    if (na->up)
+        tc_node_parts_peer(na->node, (uint64_t)b + 1, false);
+    if (nb->up)
+        tc_node_parts_peer(nb->node, (uint64_t)a + 1, false);
 }
 
 /* ---- peers ------------------------------------------------------------------ */
@@ -135,12 +185,14 @@ static size_t io_push(void *ctx, const tc_msg *m, const tc_hash *h, uint64_t fro
     return spread(nd, m, h, from);
 }
 
-/* Every node here is honest: a ban is a finding. */
+/* A ban of an honest node is a finding. */
 static int io_ban(void *ctx, uint64_t peer, const char *why)
 {
     wnode *nd = ctx;
-    w_violation(nd->w, "honest peer banned: node %d banned node %d: %s", nd->idx, (int)peer - 1, why);
-    return peer_node(nd, peer) ? 0 : TC_ENOTFOUND;
+    if (peer_node(nd, peer) == NULL)
+        return TC_ENOTFOUND;
+    ban(nd->w, nd->idx, (int)peer - 1, "banned", why);
+    return 0;
 }
 
 static void io_set_mesh(void *ctx, const char *const *addrs, size_t n)
@@ -318,12 +370,14 @@ void w_io_init(wnode *nd)
 void w_link_up(wworld *w, int a, int b)
 {
     wnode *na = &w->nodes[a], *nb = &w->nodes[b];
+    if (na->banned[b] || nb->banned[a])
+        return; /* the ban outlives restarts */
     na->known[b] = tc_knownset_new(KNOWN_CAP);
     nb->known[a] = tc_knownset_new(KNOWN_CAP);
     uint32_t gen = (na->link_gen[b] > nb->link_gen[a] ? na->link_gen[b] : nb->link_gen[a]) + 1;
     na->link_gen[b] = nb->link_gen[a] = gen;
-    na->peer_height[b] = tc_ledger_height(tc_node_parts_ledger(nb->node)); /* the version message's */
-    nb->peer_height[a] = tc_ledger_height(tc_node_parts_ledger(na->node));
+    na->peer_height[b] = w_byz_height(w, b, tc_ledger_height(tc_node_parts_ledger(nb->node))); /* the version's */
+    nb->peer_height[a] = w_byz_height(w, a, tc_ledger_height(tc_node_parts_ledger(na->node)));
     tc_node_parts_peer(na->node, (uint64_t)b + 1, true);
     if (nb->up && na->up) /* on_peer may have stopped a node */
         tc_node_parts_peer(nb->node, (uint64_t)a + 1, true);
@@ -348,7 +402,7 @@ void w_links_down(wworld *w, int a)
 void w_io_ping(wworld *w, int a)
 {
     wnode *na = &w->nodes[a];
-    uint64_t h = tc_ledger_height(tc_node_parts_ledger(na->node));
+    uint64_t h = w_byz_height(w, a, tc_ledger_height(tc_node_parts_ledger(na->node)));
     for (int i = 0; i < w->n; i++) {
         if (peer_node(na, (uint64_t)i + 1) == NULL || partitioned(w, a, i) || (w->loss && sim_chance(&w->rng, w->loss)))
             continue;
@@ -376,13 +430,16 @@ static void deliver(wworld *w, wnode *to, int from, const wmsg *wm)
         return;
     }
     w->res->delivered++;
+    w_byz_delivered(w, to->idx, from, wm->bad);
     if (m.type == TC_MSG_INV) /* as net/peer.c: what a peer announces, it knows */
         for (size_t i = 0; i < m.u.inv.n; i++)
             tc_knownset_add(to->known[from], &m.u.inv.h[i]);
     err = tc_node_parts_message(to->node, (uint64_t)from + 1, &m);
-    if (err)
-        w_violation(w, "honest peer banned: node %d refused node %d's %s: %s", to->idx, from,
-                    tc_msg_type_name(m.type), tc_strerror(err));
+    if (err) {
+        char why[120];
+        snprintf(why, sizeof why, "its %s: %s", tc_msg_type_name(m.type), tc_strerror(err));
+        ban(w, to->idx, from, "refused", why);
+    }
     tc_msg_release(&m);
 }
 
@@ -393,6 +450,8 @@ void w_io_event(wworld *w, const sim_event *e)
     /* a message of a connection that has gone since (either side restarted) is lost with it */
     if (from >= 0 && (!w->nodes[from].up || w->nodes[from].epoch != e->u.whole.from_epoch))
         return;
+    if (from >= 0 && (nd->banned[from] || w->nodes[from].banned[nd->idx]))
+        return; /* sent before the ban: the link has gone */
     switch (e->u.whole.what) {
     case W_TIMER: {
         tc_nodeio_timer *t = e->u.whole.p;

@@ -111,7 +111,7 @@ void w_wallet_step(wworld *w)
     wwallet *ww = w->wallet;
     int up[WHOLE_MAX_NODES], n_up = 0;
     for (int i = 0; i < w->n; i++)
-        if (w->nodes[i].up)
+        if (w->nodes[i].up && !w->nodes[i].byz) /* what a Byzantine node acknowledges means nothing */
             up[n_up++] = i;
     for (int k = (int)sim_range(&w->rng, 1, 3); k > 0; k--) {
         if (ww == NULL || ww->keys == NULL || ww->n == 0 || n_up == 0)

@@ -1,4 +1,5 @@
-/* The whole-node mode's invariant checker: agreement (the same block and
+/* The whole-node mode's invariant checker, over the honest nodes only (a
+ * Byzantine node's ledger and signatures are not judged): agreement (the same block and
  * UTXO commitment at every height on every node), the node's UTXO set is the
  * one its tip commits to, supply = genesis + rewards, no honest double sign,
  * and liveness while no fault is in effect. It reads the nodes' ledgers and
@@ -61,6 +62,8 @@ static void check_one_sign(wworld *w, int from, const tc_pubkey *key, uint64_t h
 
 void w_check_signed(wworld *w, int from, const tc_msg *m)
 {
+    if (w->nodes[from].byz)
+        return; /* double signs are what it is there for */
     if (m->type == TC_MSG_VOTE) {
         tc_vote v;
         if (tc_vote_decode(&v, m->u.vote.p, m->u.vote.len) == 0)
@@ -104,8 +107,8 @@ static void check_height(wworld *w, wnode *nd, uint64_t h)
 
 void w_check_commits(wworld *w, wnode *nd)
 {
-    if (!nd->up || w->failed)
-        return;
+    if (!nd->up || w->failed || nd->byz)
+        return; /* a Byzantine node's ledger is not judged */
     tc_ledger *L = tc_node_parts_ledger(nd->node);
     uint64_t tip = tc_ledger_height(L);
     if (tip <= nd->checked)
@@ -140,12 +143,35 @@ void w_check_liveness(wworld *w)
                     gap, w->res->bound_ms);
 }
 
+void w_check_syncing(wworld *w)
+{
+    for (int i = 0; i < w->n && !w->failed; i++) {
+        wnode *nd = &w->nodes[i];
+        if (!nd->up || nd->byz || !tc_node_parts_syncing(nd->node)) {
+            nd->sync_since = 0;
+            continue;
+        }
+        if (nd->sync_since == 0)
+            nd->sync_since = w->now;
+        if (w->faults > 0)
+            continue;
+        uint64_t since = nd->sync_since > w->healthy_since_ms ? nd->sync_since : w->healthy_since_ms;
+        uint64_t d = w->now - since;
+        if (d > w->res->worst_sync_ms)
+            w->res->worst_sync_ms = d;
+        if (d > w->res->bound_ms)
+            w_violation(w, "sync: node %d has been syncing for %" PRIu64 " ms with no fault in effect (bound %" PRIu64
+                           " ms): a peer's height it cannot reach holds it there",
+                        i, d, w->res->bound_ms);
+    }
+}
+
 uint64_t w_min_height(const wworld *w, uint64_t *max)
 {
     uint64_t lo = UINT64_MAX, hi = 0;
     for (int i = 0; i < w->n; i++) {
         const wnode *nd = &w->nodes[i];
-        if (!nd->up)
+        if (!nd->up || nd->byz)
             continue;
         uint64_t h = tc_ledger_height(tc_node_parts_ledger(nd->node));
         lo = h < lo ? h : lo;

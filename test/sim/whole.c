@@ -199,9 +199,11 @@ static void restart(wworld *w, wnode *nd)
     if (!node_open(w, nd))
         return;
     w->res->restarts++;
-    for (int i = 0; i < w->n; i++)
-        if (i != nd->idx && w->nodes[i].up && nd->up)
-            w_link_up(w, nd->idx, i);
+    /* Byzantine peers first: an attacker races to be the one a syncing node asks */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < w->n; i++)
+            if (i != nd->idx && w->nodes[i].up && nd->up && w->nodes[i].byz == (pass == 0))
+                w_link_up(w, nd->idx, i);
     fault_ends(w);
 }
 
@@ -368,6 +370,12 @@ static void handle(wworld *w, const sim_event *e)
         w->part_active = false;
         fault_ends(w);
         break;
+    case W_UNLINK:
+        w_unlink(w, nd->idx, (int)e->u.whole.a);
+        break;
+    case W_BYZ:
+        w_byz_event(w, nd);
+        break;
     case W_WALLET: {
         /* Once every node has the heights asked for, the wallet stops
          * paying: what it has had acknowledged must then drain (DRAIN_MS).
@@ -384,10 +392,15 @@ static void handle(wworld *w, const sim_event *e)
     }
 }
 
+/* Every honest node up at the heights asked for, no fault left, the
+ * wallet drained and the Byzantine kind's own end reached. */
 static bool finished(wworld *w)
 {
+    if (!w_byz_settled(w)) /* first: its bound holds while the heights grow too */
+        return false;
     for (int i = 0; i < w->n; i++)
-        if (!w->nodes[i].up || tc_ledger_height(tc_node_parts_ledger(w->nodes[i].node)) < (uint64_t)w->cfg->heights)
+        if (!w->nodes[i].byz &&
+            (!w->nodes[i].up || tc_ledger_height(tc_node_parts_ledger(w->nodes[i].node)) < (uint64_t)w->cfg->heights))
             return false;
     return w->faults == 0 && w->now >= w->faults_until && w_wallet_pending(w) == 0;
 }
@@ -420,11 +433,13 @@ static void run_loop(wworld *w)
         for (int i = 0; i < w->n; i++)
             w_check_commits(w, &w->nodes[i]);
         w_check_liveness(w);
+        w_check_syncing(w);
         if (finished(w))
             break;
     }
     if (!w->failed)
         w_wallet_check(w);
+    w_byz_check_end(w); /* its figures even after a violation */
 }
 
 /* The devnet in w->root/net and every node's config; -1 with the reason in res. */
@@ -450,7 +465,7 @@ static int setup(wworld *w)
         if (node_config(w, &w->nodes[i]) != 0)
             return -1;
     }
-    return 0;
+    return w_byz_init(w);
 }
 
 static void teardown(wworld *w)
@@ -462,6 +477,7 @@ static void teardown(wworld *w)
         w_event_release(&e);
     sim_evq_release(&w->q);
     w_wallet_free(w);
+    w_byz_free(w);
     w_check_release(w);
     if (w->root[0])
         nftw(w->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
@@ -472,9 +488,11 @@ int whole_run(const whole_config *cfg, whole_result *res)
     memset(res, 0, sizeof *res);
     res->ok = true;
     res->bound_ms = LIVENESS_BOUND_MS;
-    if (cfg->n < 1 || cfg->n > WHOLE_MAX_NODES || cfg->broken >= cfg->n || (cfg->amnesia && cfg->profile != WP_CRASH)) {
+    if (cfg->n < 1 || cfg->n > WHOLE_MAX_NODES || cfg->broken >= cfg->n || (cfg->amnesia && cfg->profile != WP_CRASH) ||
+        (cfg->byz != WB_NONE && (cfg->byz_nodes < 1 || cfg->byz_nodes >= cfg->n))) {
         snprintf(res->violation, sizeof res->violation,
-                 "--nodes must be 1..%d (and --break below it); --amnesia needs --profile crash-restart",
+                 "--nodes must be 1..%d (and --break below it); --amnesia needs --profile crash-restart; "
+                 "--byz-nodes 1..nodes-1",
                  WHOLE_MAX_NODES);
         return -1;
     }
@@ -490,6 +508,7 @@ int whole_run(const whole_config *cfg, whole_result *res)
     int rc = setup(w);
     if (rc == 0) {
         plan_faults(w);
+        w_byz_plan(w);
         for (int i = 0; i < w->n && !w->failed; i++)
             node_open(w, &w->nodes[i]);
         for (int i = 0; i < w->n && !w->failed; i++)

@@ -30,7 +30,9 @@ enum w_what {
     W_RESTART,
     W_PART_START, /* a: the nodes on side 1 */
     W_PART_END,
-    W_WALLET
+    W_WALLET,
+    W_UNLINK, /* node banned peer a: their link goes down for good */
+    W_BYZ     /* a Byzantine node's own timer (byz.c: the junk flood) */
 };
 
 struct tc_nodeio_timer {
@@ -44,6 +46,7 @@ struct tc_nodeio_timer {
 /* One message in flight: its encoded payload. */
 typedef struct {
     uint16_t type;
+    bool bad; /* a Byzantine node's provably invalid message (byz.c counts its delivery) */
     size_t len;
     uint8_t data[];
 } wmsg;
@@ -65,6 +68,9 @@ typedef struct wnode {
     uint32_t link_gen[WHOLE_MAX_NODES]; /* per peer: links made so far (the same on both ends) */
     uint64_t checked; /* the checker has compared heights 1..checked of this node */
     uint64_t commits; /* heights this node committed (all incarnations) */
+    uint64_t sync_since; /* when it last began to sync (0: not syncing) */
+    bool byz;         /* Byzantine (byz.c): its messages pass the mutator; the checker skips it */
+    bool banned[WHOLE_MAX_NODES]; /* peers this node banned: never linked again */
 } wnode;
 
 typedef struct wworld {
@@ -95,6 +101,7 @@ typedef struct wworld {
     tc_hasher digest; /* every event, in order: two runs of a seed must agree */
     /* wallet (wallet.c) */
     struct wwallet *wallet;
+    struct wbyz *byz; /* byz.c; NULL when every node is honest */
 } wworld;
 
 /* whole.c */
@@ -120,6 +127,37 @@ void w_io_event(wworld *w, const sim_event *e);
 void w_io_ping(wworld *w, int a);
 /* Frees what a queued event owns. */
 void w_event_release(sim_event *e);
+/* Puts m on the wire from -> to as it is (loss, duplicates, delay and
+ * partitions apply); bad marks a Byzantine node's provably invalid message. */
+void w_wire(wnode *from, wnode *to, const tc_msg *m, bool bad);
+/* Whether from and to (both up) have a link. */
+bool w_linked(wnode *from, wnode *to);
+/* Drops the link of a and b for good (a banned b). */
+void w_unlink(wworld *w, int a, int b);
+
+/* byz.c */
+/* Picks cfg->byz_nodes Byzantine nodes by the seed and loads their keys:
+ * 0, or -1 with the reason in res->violation. */
+int w_byz_init(wworld *w);
+void w_byz_free(wworld *w);
+/* The faults a kind needs (bad-sync: an honest node down a while, so it syncs). */
+void w_byz_plan(wworld *w);
+/* The mutator at the transmit point of a Byzantine node: true when it put
+ * its own version of m (or nothing) on the wire instead. */
+bool w_byz_transmit(wnode *from, wnode *to, const tc_msg *m);
+/* The height node a's ping (and version) claims when its tip is h. */
+uint64_t w_byz_height(wworld *w, int a, uint64_t h);
+/* Whether the fork kind keeps honest a and b apart. */
+bool w_byz_partitioned(const wworld *w, int a, int b);
+/* A Byzantine node's W_BYZ event: a burst of junk proposals, and the next. */
+void w_byz_event(wworld *w, wnode *nd);
+/* A message from -> to was delivered (bad: provably invalid). */
+void w_byz_delivered(wworld *w, int to, int from, bool bad);
+/* Whether the Byzantine kind's own condition to end holds (double-vote:
+ * its signers jailed on every honest node); a violation once past its bound. */
+bool w_byz_settled(wworld *w);
+/* At the end: the bans provably invalid messages must have earned. */
+void w_byz_check_end(wworld *w);
 
 /* wcheck.c */
 /* Records what node from signs in m (a vote or a proposal of its own key)
@@ -133,7 +171,11 @@ void w_check_commits(wworld *w, wnode *nd);
 void w_check_liveness(wworld *w);
 void w_check_init(wworld *w);
 void w_check_release(wworld *w);
-/* Lowest and highest height over the nodes that are up. */
+/* No honest node syncs for longer than the liveness bound while no fault
+ * is in effect (what /health reports as syncing: a height liar must not
+ * hold it there). */
+void w_check_syncing(wworld *w);
+/* Lowest and highest height over the honest nodes that are up. */
 uint64_t w_min_height(const wworld *w, uint64_t *max);
 
 /* wallet.c */

@@ -503,6 +503,26 @@ static void test_climbing_liar_distrusted(void **state)
     world_free(&w, s);
 }
 
+/* The same liar silent instead of answering empty: its requests stall, and
+ * a claim of one block more each second must not clear its strikes, or it
+ * never reaches STRIKES and keeps the node syncing (found by tc-sim --whole
+ * --byz lying-heights). */
+static void test_silent_climbing_liar_refuted(void **state)
+{
+    (void)state;
+    static world w;
+    tc_sync *s = world_new(&w);
+    tc_sync_on_height(s, 1, 1000000000);
+    assert_true(tc_sync_active(s));
+    for (uint64_t k = 1; k <= 30; k++) {
+        w.now += 1000; /* a ping a second, each claiming one block more; nothing served */
+        tc_sync_on_height(s, 1, 1000000000 + k);
+        tc_sync_tick(s);
+    }
+    assert_false(tc_sync_active(s));
+    world_free(&w, s);
+}
+
 /* A peer that answers every request with one block splits ranges as far as
  * the window allows, never further; the sync still completes. */
 static void test_one_block_answers_stay_bounded(void **state)
@@ -620,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_departure_asked_elsewhere),
         cmocka_unit_test(test_empty_answer_asked_elsewhere),
         cmocka_unit_test(test_climbing_liar_distrusted),
+        cmocka_unit_test(test_silent_climbing_liar_refuted),
         cmocka_unit_test(test_one_block_answers_stay_bounded),
         cmocka_unit_test(test_requests_paced_per_peer),
         cmocka_unit_test(test_serve_from_ledger),
