@@ -105,6 +105,7 @@ struct tc_sync {
     bool active, loud;
     uint64_t applied; /* blocks this sync applied (consensus may commit some too) */
     uint64_t start_ms, start_height, last_log_ms, store_err_ms;
+    uint64_t first_apply_ms, last_apply_ms; /* start of its first apply, end of its last one that applied */
     verifier v;
     uint64_t banned[BANNED_KEPT]; /* peers punished lately (ids are never reused) */
     size_t n_banned;
@@ -395,6 +396,7 @@ static void begin(tc_sync *s, uint64_t tip)
     s->start_height = tip;
     s->next = tip + 1;
     s->applied = 0;
+    s->first_apply_ms = s->last_apply_ms = 0;
     for (size_t i = 0; i < s->n_peers; i++)
         s->peers[i].served = 0;
     s->loud = false;
@@ -404,12 +406,17 @@ static void begin(tc_sync *s, uint64_t tip)
 
 static void finish(tc_sync *s, uint64_t tip)
 {
-    uint64_t ms = now(s) - s->start_ms;
+    uint64_t ms = now(s) - s->start_ms, apply_ms = s->applied ? s->last_apply_ms - s->first_apply_ms : 0;
     bool loud = s->loud || tip >= s->start_height + QUIET_GAP;
+    /* apply_*: from the first block arrived and checked to the last one
+     * written, the sync's own rate without connecting and the first request */
     tc_log(loud ? TC_LOG_INFO : TC_LOG_DEBUG, "sync", "caught up; joining consensus",
-           "height=%llu blocks=%llu ms=%llu blocks_per_s=%.0f peers=%zu", (unsigned long long)tip,
-           (unsigned long long)(tip - s->start_height), (unsigned long long)ms,
-           ms ? (double)(tip - s->start_height) * 1000.0 / (double)ms : 0.0, peers_used(s));
+           "height=%llu blocks=%llu ms=%llu blocks_per_s=%.0f peers=%zu applied=%llu apply_ms=%llu "
+           "apply_blocks_per_s=%.0f",
+           (unsigned long long)tip, (unsigned long long)(tip - s->start_height), (unsigned long long)ms,
+           ms ? (double)(tip - s->start_height) * 1000.0 / (double)ms : 0.0, peers_used(s),
+           (unsigned long long)s->applied, (unsigned long long)apply_ms,
+           apply_ms ? (double)s->applied * 1000.0 / (double)apply_ms : 0.0);
     while (s->n_ranges)
         remove_range(s, s->n_ranges - 1);
     for (size_t i = 0; i < s->n_peers; i++)
@@ -578,8 +585,12 @@ static bool apply_some(tc_sync *s, uint64_t current, int *violation)
             return false;
         size_t applied = 0;
         tc_errmsg e;
+        if (s->applied == 0)
+            s->first_apply_ms = now(s);
         int err = s->io.apply(s->io.ctx, blks, certs, n, &applied, &e);
         s->applied += applied;
+        if (applied)
+            s->last_apply_ms = now(s);
         if (err == 0)
             return true;
         uint64_t bad = tip + 1 + applied;
