@@ -631,7 +631,7 @@ static bool apply_some(tc_sync *s, uint64_t current, int *violation)
             i++;
         tc_log_warn("sync", "peer served an invalid block; banning it", "height=%llu peer=%llu reason=%s",
                     (unsigned long long)bad, (unsigned long long)peer, e.msg);
-        reject(s, i, bad);
+        reject(s, i, s->r[i].from); /* the whole range again, from another peer: none of it was proven */
         int v = punish(s, peer, current, err, e.msg);
         if (v)
             *violation = v;
