@@ -129,8 +129,7 @@ void tc_cert_hash(const tc_cert *c, tc_hash *out)
 }
 
 /* Cheap checks first (target, order, membership, weight), signatures last. */
-int tc_cert_verify(const tc_cert *c, const tc_valset *vs, uint32_t chain_id, uint64_t height,
-                   const tc_hash *block, tc_sigcache *cache, tc_errmsg *e)
+int tc_cert_check(const tc_cert *c, const tc_valset *vs, uint64_t height, const tc_hash *block, tc_errmsg *e)
 {
     if (c->height != height || !tc_hash_eq(&c->block, block))
         return tc_fail(e, TC_ECERT_TARGET, "certificate for height %llu, expected %llu%s",
@@ -151,6 +150,15 @@ int tc_cert_verify(const tc_cert *c, const tc_valset *vs, uint32_t chain_id, uin
     if (weight < q)
         return tc_fail(e, TC_ECERT_QUORUM, "signed weight %llu below quorum %llu",
                        (unsigned long long)weight, (unsigned long long)q);
+    return 0;
+}
+
+int tc_cert_verify(const tc_cert *c, const tc_valset *vs, uint32_t chain_id, uint64_t height,
+                   const tc_hash *block, tc_sigcache *cache, tc_errmsg *e)
+{
+    int err = tc_cert_check(c, vs, height, block, e);
+    if (err)
+        return err;
     for (size_t i = 0; i < c->n; i++) {
         tc_vote v;
         tc_hash msg;

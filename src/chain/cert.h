@@ -53,6 +53,11 @@ int tc_cert_decode(tc_cert *c, const uint8_t *p, size_t len) TC_MUST_CHECK;
 /* BLAKE3 (TC_H_CERT) of the encoding. */
 void tc_cert_hash(const tc_cert *c, tc_hash *out);
 
+/* tc_cert_verify but for the signatures: target, order, signers in vs,
+ * quorum. For a certificate a later verified one proves (store/ledger.h's
+ * batches); on its own it proves nothing. */
+int tc_cert_check(const tc_cert *c, const tc_valset *vs, uint64_t height, const tc_hash *block,
+                  tc_errmsg *e) TC_MUST_CHECK;
 /* Checks c certifies `block` at `height` under vs: sorted unique signers, every
  * signer in vs, signed weight ≥ quorum, every signature valid (through cache,
  * which may be NULL). Returns 0 or TC_ECERT_* / TC_ESIG with detail in e. */

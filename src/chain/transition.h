@@ -10,6 +10,7 @@
 #ifndef TC_CHAIN_TRANSITION_H
 #define TC_CHAIN_TRANSITION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,11 @@ typedef struct {
     const tc_genesis *g; /* chain id, consensus and network parameters */
     tc_sigcache *cache;  /* may be NULL */
     tc_pool *pool;       /* may be NULL: signatures checked in the caller */
+    /* true: a block's last commit is checked (hash, target, signers,
+     * quorum) but its signatures are not. Only for a block that a later
+     * certificate, verified under the same validator set, proves with the
+     * hash links between them (store/ledger.h's batches). */
+    bool lazy_last_commit;
 } tc_rules;
 
 /* Writes the state the genesis block of g creates into st (empty before):

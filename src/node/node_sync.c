@@ -28,17 +28,18 @@ static int sync_send(void *ctx, uint64_t peer, uint64_t from, uint32_t count)
     return n->io.send(n->io.ctx, peer, &m);
 }
 
-static int sync_apply(void *ctx, const tc_block *const *blks, const tc_cert *const *certs, size_t count,
-                      size_t *applied, tc_errmsg *e)
+static int sync_apply(void *ctx, const tc_block *const *blks, const tc_cert *const *certs, const bool *ends,
+                      size_t count, size_t *applied, size_t *bad, tc_errmsg *e)
 {
     tc_node *n = ctx;
     size_t allowed;
     tc_errmsg why;
     int stop = tc_node_fork_allowed(n, blks, count, &allowed, &why), err = 0;
-    *applied = 0;
-    if (allowed)
-        err = tc_ledger_apply_blocks(n->L, blks, certs, allowed, applied, e);
+    *applied = *bad = 0;
+    if (allowed && (err = tc_ledger_apply_blocks(n->L, blks, certs, ends, allowed, bad, e)) == 0)
+        *applied = allowed;
     if (err == 0 && stop) { /* a halt (retried), or another branch's block where the network decided (set aside) */
+        *bad = allowed;
         err = stop;
         *e = why;
     }
@@ -79,10 +80,10 @@ static void sync_wake(void *ctx, uint64_t ms)
         n->io.timer_set(n->io.ctx, n->sync_ev, ms);
 }
 
-static void sync_verify(void *ctx, const tc_block *blk)
+static void sync_verify(void *ctx, const tc_block *blk, const tc_cert *cert)
 {
     tc_node *n = ctx;
-    tc_ledger_verify_ahead(n->L, blk);
+    tc_ledger_verify_ahead(n->L, blk, cert);
 }
 
 /* From a verifier thread: wake the loop (wake_post is thread-safe). */

@@ -105,6 +105,7 @@ struct tc_sync {
     bool active, loud;
     uint64_t applied; /* blocks this sync applied (consensus may commit some too) */
     uint64_t start_ms, start_height, last_log_ms, store_err_ms;
+    uint64_t first_apply_ms, last_apply_ms; /* start of its first apply, end of its last one that applied */
     verifier v;
     uint64_t banned[BANNED_KEPT]; /* peers punished lately (ids are never reused) */
     size_t n_banned;
@@ -149,8 +150,8 @@ static void *verifier_main(void *arg)
             run_unref(r); /* the queue's reference (ours keeps it) */
         }
         pthread_mutex_unlock(&v->mu);
-        for (size_t i = from; i < to && !atomic_load(&r->dropped) && !v->stop; i++)
-            v->io->verify(v->io->ctx, &r->blks[i]);
+        for (size_t i = from; i < to && !atomic_load(&r->dropped) && !v->stop; i++) /* the run's last ends its range */
+            v->io->verify(v->io->ctx, &r->blks[i], i + 1 == r->n ? &r->certs[i] : NULL);
         if (atomic_fetch_add(&r->checked, to - from) + (to - from) == r->n) {
             atomic_store(&r->verified, true);
             if (v->io->verified && !atomic_load(&r->dropped))
@@ -395,6 +396,7 @@ static void begin(tc_sync *s, uint64_t tip)
     s->start_height = tip;
     s->next = tip + 1;
     s->applied = 0;
+    s->first_apply_ms = s->last_apply_ms = 0;
     for (size_t i = 0; i < s->n_peers; i++)
         s->peers[i].served = 0;
     s->loud = false;
@@ -404,12 +406,17 @@ static void begin(tc_sync *s, uint64_t tip)
 
 static void finish(tc_sync *s, uint64_t tip)
 {
-    uint64_t ms = now(s) - s->start_ms;
+    uint64_t ms = now(s) - s->start_ms, apply_ms = s->applied ? s->last_apply_ms - s->first_apply_ms : 0;
     bool loud = s->loud || tip >= s->start_height + QUIET_GAP;
+    /* apply_*: from the first block arrived and checked to the last one
+     * written, the sync's own rate without connecting and the first request */
     tc_log(loud ? TC_LOG_INFO : TC_LOG_DEBUG, "sync", "caught up; joining consensus",
-           "height=%llu blocks=%llu ms=%llu blocks_per_s=%.0f peers=%zu", (unsigned long long)tip,
-           (unsigned long long)(tip - s->start_height), (unsigned long long)ms,
-           ms ? (double)(tip - s->start_height) * 1000.0 / (double)ms : 0.0, peers_used(s));
+           "height=%llu blocks=%llu ms=%llu blocks_per_s=%.0f peers=%zu applied=%llu apply_ms=%llu "
+           "apply_blocks_per_s=%.0f",
+           (unsigned long long)tip, (unsigned long long)(tip - s->start_height), (unsigned long long)ms,
+           ms ? (double)(tip - s->start_height) * 1000.0 / (double)ms : 0.0, peers_used(s),
+           (unsigned long long)s->applied, (unsigned long long)apply_ms,
+           apply_ms ? (double)s->applied * 1000.0 / (double)apply_ms : 0.0);
     while (s->n_ranges)
         remove_range(s, s->n_ranges - 1);
     for (size_t i = 0; i < s->n_peers; i++)
@@ -553,12 +560,14 @@ static int punish(tc_sync *s, uint64_t peer, uint64_t current, int err, const ch
 }
 
 /* Applies the held blocks that follow the tip, up to APPLY_MAX in one
- * transaction. Returns whether there was anything to apply; *violation is
- * set if `current` served an invalid block. */
+ * transaction, the last block of each range a checkpoint (sync.h). Returns
+ * whether there was anything to apply; *violation is set if `current`
+ * served an invalid block. */
 static bool apply_some(tc_sync *s, uint64_t current, int *violation)
 {
     const tc_block *blks[APPLY_MAX];
     const tc_cert *certs[APPLY_MAX];
+    bool ends[APPLY_MAX];
     {
         uint64_t tip = s->io.tip(s->io.ctx);
         trim(s, tip);
@@ -567,22 +576,32 @@ static bool apply_some(tc_sync *s, uint64_t current, int *violation)
             range *r = &s->r[i];
             if (r->state != R_READY || r->from > tip + 1 + n || !atomic_load(&r->data->verified))
                 break; /* a gap, or signatures still being verified (the verifiers call back) */
+            size_t first = n;
             for (size_t k = 0; k < r->n && n < APPLY_MAX; k++) {
                 if (r->from + k != tip + 1 + n)
                     continue; /* at or below the tip */
+                ends[n] = false;
                 blks[n] = &r->data->blks[k];
                 certs[n++] = &r->data->certs[k];
             }
+            if (n > first)
+                ends[n - 1] = true; /* where the serving peer changes: blame stays with one range */
         }
         if (n == 0)
             return false;
-        size_t applied = 0;
+        size_t applied = 0, at = 0;
         tc_errmsg e;
-        int err = s->io.apply(s->io.ctx, blks, certs, n, &applied, &e);
+        if (s->applied == 0)
+            s->first_apply_ms = now(s);
+        int err = s->io.apply(s->io.ctx, blks, certs, ends, n, &applied, &at, &e);
+        if (err == TC_EBLK_PREV && at > applied && ends[at - 1]) /* the ranges before it first (proven already): */
+            err = s->io.apply(s->io.ctx, blks, certs, ends, at, &applied, &at, &e); /* it is judged at the tip */
         s->applied += applied;
+        if (applied)
+            s->last_apply_ms = now(s);
         if (err == 0)
             return true;
-        uint64_t bad = tip + 1 + applied;
+        uint64_t bad = tip + 1 + at;
         if (ours(err)) {
             uint64_t t = now(s);
             if (t - s->store_err_ms >= LOG_MS && err != TC_ECONS_HALTED) { /* the fork query logs a halt */
@@ -596,10 +615,10 @@ static bool apply_some(tc_sync *s, uint64_t current, int *violation)
         while (i < s->n_ranges && !(s->r[i].from <= bad && bad < s->r[i].from + s->r[i].count))
             i++;
         if (i == s->n_ranges || s->r[i].state != R_READY)
-            abort(); /* the block just applied came from a held range */
+            abort(); /* the failing block came from a held range */
         uint64_t peer = s->r[i].peer;
-        if (err == TC_EBLK_PREV && s->io.branch &&
-            (err = s->io.branch(s->io.ctx, peer, blks[applied], certs[applied], &e)) == 0) {
+        if (err == TC_EBLK_PREV && at == applied && s->io.branch &&
+            (err = s->io.branch(s->io.ctx, peer, blks[at], certs[at], &e)) == 0) {
             /* another certified branch, not misbehaviour: the fork query decides */
             reject(s, i, bad);
             tc_sync_set_branch(s, peer, false);
@@ -612,7 +631,7 @@ static bool apply_some(tc_sync *s, uint64_t current, int *violation)
             i++;
         tc_log_warn("sync", "peer served an invalid block; banning it", "height=%llu peer=%llu reason=%s",
                     (unsigned long long)bad, (unsigned long long)peer, e.msg);
-        reject(s, i, bad);
+        reject(s, i, s->r[i].from); /* the whole range again, from another peer: none of it was proven */
         int v = punish(s, peer, current, err, e.msg);
         if (v)
             *violation = v;

@@ -17,12 +17,35 @@
  * about its height cannot keep the node syncing. Progress
  * (height / target, blocks/s, ETA) goes to the log.
  *
+ * Which certificates are verified (the safety argument; the ledger's
+ * tc_ledger_apply_blocks implements it): the validator set of height h is
+ * derived from the state after h-1. For a run of blocks h..j applied in one
+ * ledger write transaction, where the derived validator set is the same V
+ * at every height of the run, a certificate for block j that verifies under
+ * V (more than 2/3 of V's weight) proves blocks h..j: each block names its
+ * parent's hash, and honest validators only certify a block extending the
+ * chain they committed. So a batch is applied in one write transaction and
+ * the certificate of the last block of each part is verified under the set
+ * it was derived for, a part ending where the batch ends, where the derived
+ * set changes (the set after the change is trusted only once the blocks
+ * that derive it are proven) and where the serving peer's range ends (so
+ * the one peer whose range fails is blamed). If any block breaks a rule or
+ * such a certificate fails, the whole transaction is aborted (nothing is
+ * kept), the peer that served the failing range is banned and the range
+ * fetched again; the other ranges stay held and are applied again. No
+ * transaction is committed whose last block's certificate was not verified
+ * under a trusted set. The certificates in between (served, and each
+ * block's last commit, which is what is stored for the block before it) are
+ * decoded and checked for target, order, signers and quorum, not for their
+ * signatures; transaction signatures are all verified.
+ *
  * The object knows no sockets, disk or clock of its own: the node feeds it
  * events and it calls back through tc_sync_iface. Everything runs on the
  * node's event loop thread, except iface.verify and iface.verified: the
  * sync's own threads (one per core) verify the signatures of arrived blocks
- * before the in-order apply takes them, so Ed25519 work runs on every core
- * while the loop receives, decodes and writes. */
+ * (their transactions', and the certificate of a range's last block) before
+ * the in-order apply takes them, so Ed25519 work runs on every core while
+ * the loop receives, decodes and writes. */
 #ifndef TC_NODE_SYNC_H
 #define TC_NODE_SYNC_H
 
@@ -48,11 +71,14 @@ typedef struct {
     /* Sends getblocks(from, count) to peer: 0, or non-zero if it cannot
      * (the peer is gone). */
     int (*send_getblocks)(void *ctx, uint64_t peer, uint64_t from, uint32_t count);
-    /* Applies n consecutive certified blocks, the first after the tip
-     * (tc_ledger_apply_blocks's contract): 0, or the rule blks[*applied]
-     * breaks, or a store error. The arrays are valid during the call. */
-    int (*apply)(void *ctx, const tc_block *const *blks, const tc_cert *const *certs, size_t n, size_t *applied,
-                 tc_errmsg *e);
+    /* Applies n consecutive certified blocks, the first after the tip, as
+     * one batch (tc_ledger_apply_blocks's contract; ends[i]: block i is the
+     * last of a peer's range, a checkpoint): 0, or the rule blks[*bad]
+     * breaks, or a store error. *applied blocks, a prefix before *bad, were
+     * applied (the node may keep fewer than n: the rest breaks TC_EBLK_PREV).
+     * The arrays are valid during the call. */
+    int (*apply)(void *ctx, const tc_block *const *blks, const tc_cert *const *certs, const bool *ends, size_t n,
+                 size_t *applied, size_t *bad, tc_errmsg *e);
     /* Bans peer for serving an invalid block or certificate (err, why).
      * Called only for a peer other than the one whose message is being
      * handled: that one gets the violation as tc_sync_on_blocks's result. */
@@ -61,11 +87,12 @@ typedef struct {
     void (*rejoin)(void *ctx);
     /* Asks for tc_sync_tick in about ms milliseconds (none if one is already due). */
     void (*wake)(void *ctx, uint64_t ms);
-    /* Verifies blk's signatures into the cache apply will consult
-     * (tc_ledger_verify_ahead). Called from the sync's own threads while the
-     * event loop goes on, so it must be thread-safe. NULL: no such threads;
-     * apply verifies. */
-    void (*verify)(void *ctx, const tc_block *blk);
+    /* Verifies the signatures apply will check of blk, and of cert (NULL
+     * but for the last block of a served run: a checkpoint), into the cache
+     * apply will consult (tc_ledger_verify_ahead). Called from the sync's
+     * own threads while the event loop goes on, so it must be thread-safe.
+     * NULL: no such threads; apply verifies. */
+    void (*verify)(void *ctx, const tc_block *blk, const tc_cert *cert);
     /* Called from those threads when a run of blocks is verified: the node
      * calls tc_sync_tick on its loop soon (may be NULL: the next tick). */
     void (*verified)(void *ctx);

@@ -129,7 +129,7 @@ int tc_ledger_open(tc_ledger **out, const char *dir, const tc_genesis *g, const 
     *out = NULL;
     tc_ledger *L = tc_xcalloc(1, sizeof *L);
     L->g = g;
-    L->rules = (tc_rules){g, opts ? opts->cache : NULL, opts ? opts->pool : NULL};
+    L->rules = (tc_rules){g, opts ? opts->cache : NULL, opts ? opts->pool : NULL, false};
     tc_txn *t = NULL;
     int err = tc_store_open(&L->store, dir, opts ? opts->map_size : 0, e);
     if (err)

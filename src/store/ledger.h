@@ -12,6 +12,7 @@
 #ifndef TC_STORE_LEDGER_H
 #define TC_STORE_LEDGER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "chain/block.h"
@@ -52,26 +53,42 @@ tc_store *tc_ledger_store(tc_ledger *L);
  * Returns 0 or the first violated rule with detail in e (nothing written). */
 int tc_ledger_apply_block(tc_ledger *L, const tc_block *blk, const tc_cert *cert, tc_errmsg *e) TC_MUST_CHECK;
 /* Applies n consecutive certified blocks (blks[i] certified by certs[i], the
- * first one after the tip) with the same validation, certificate check and
- * undo data as tc_ledger_apply_block, but in one write transaction: one sync
- * to disk for the whole run. A block followed in the run by one whose last
- * commit certifies it is certified (and stored) with that last commit, which
- * its successor's checks verify anyway; certs[i] is then not used. The
- * signatures of the run are first verified across the pool into the
- * signature cache, so the in-order checks are cache hits. A crash leaves the
- * store at the old tip or after the last block.
+ * first one after the tip) in one write transaction, one sync to disk for
+ * the whole batch, with the validation and undo data of
+ * tc_ledger_apply_block, except which certificates' signatures are verified.
  *
- * If block k is invalid, blocks 0..k-1 are still committed (in a second
- * transaction) and the store ends at the last good block: *applied = k and
- * the rule block k breaks is returned with detail in e. On a store error
- * *applied says how far the store got (0 or the good prefix). */
-int tc_ledger_apply_blocks(tc_ledger *L, const tc_block *const *blks, const tc_cert *const *certs, size_t n,
-                           size_t *applied, tc_errmsg *e) TC_MUST_CHECK;
-/* Verifies blk's signatures (its last commit's and its transactions') into
- * the signature cache, so that applying it later finds them there. Decides
+ * A batch is proven by checkpoints: the block i whose certificate certs[i] is
+ * verified, signatures and all, under the validator set of its height. Block
+ * i is one if it is the last, if ends[i] (ends may be NULL: none marked; the
+ * sync marks the last block of each peer's range, so a bad block is blamed
+ * on the range that holds it), or if the next block names another validator
+ * set. Between checkpoints, certificates and the blocks' last commits are
+ * checked for everything but their signatures (target, order, signers in the
+ * set, quorum). Why that is enough: the validator set of height h is derived
+ * from the state after h-1. Blocks h..j that follow a proven tip and derive
+ * the same set V at every height are proven by a certificate of j that
+ * verifies under V with more than 2/3 of its weight: each block names its
+ * parent's hash, and honest validators certify only a block that extends
+ * the chain they committed, valid with its last commit. V is trusted because
+ * it is derived from the proven state before h; a set derived from unproven
+ * blocks never verifies a checkpoint (where the set changes, the block
+ * before is a checkpoint). A block followed in the batch by another is stored
+ * with that one's last commit (proven with it); the last with certs[n-1].
+ * Transaction signatures are all verified. The checkpoints' and the
+ * transactions' signatures are first verified across the pool into the
+ * signature cache, so the in-order checks are cache hits.
+ *
+ * Returns 0 (all n applied) or the first error; then nothing is applied (the
+ * transaction is aborted: a batch is never committed without its last
+ * checkpoint) and, for a rule error, blks[*bad] is the block that broke it
+ * or whose certificate failed. */
+int tc_ledger_apply_blocks(tc_ledger *L, const tc_block *const *blks, const tc_cert *const *certs, const bool *ends,
+                           size_t n, size_t *bad, tc_errmsg *e) TC_MUST_CHECK;
+/* Verifies blk's transaction signatures and cert's (may be NULL: none) into
+ * the signature cache, so that applying them later finds them there. Decides
  * nothing: a bad signature is simply not cached. Safe from any thread, also
  * while blocks are applied: it reads only what open set. */
-void tc_ledger_verify_ahead(const tc_ledger *L, const tc_block *blk);
+void tc_ledger_verify_ahead(const tc_ledger *L, const tc_block *blk, const tc_cert *cert);
 /* The same validation without a certificate and without writing anything:
  * the answer a validator needs before it prevotes a proposal. As a live
  * proposal, blk is also held to the clock rule: its time at most the

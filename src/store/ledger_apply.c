@@ -9,39 +9,42 @@
 #include "store/ledger_impl.h"
 #include "util/mem.h"
 
-/* Validates blk as the block after *at inside t and applies its effects. With
- * cert, also verifies a certificate for it against the validator set of its
- * height, writes block, certificate and undo data, and advances *at (nothing
- * is committed here). Without cert it only checks, as for a live proposal:
- * also against the clock rule at *now_ms (non-NULL exactly when cert is NULL).
- *
- * next_commit (may be NULL) is the last commit of the block that follows
- * blk in the same run: when it certifies blk it is the certificate verified
- * and stored, and cert is not looked at. Its signatures are verified for the
- * next block's header anyway, so a run costs one certificate per block, not
- * two (Tendermint's block sync does the same). When it does not hold, cert
- * decides, so a bad next block is never blamed on blk. */
-static int apply_in(tc_ledger *L, tc_txn *t, chain_tip *at, const tc_block *blk, const tc_cert *cert,
-                    const tc_cert *next_commit, const uint64_t *now_ms, int log_events, tc_errmsg *e)
+/* How apply_in certifies a block. cert NULL: it only checks, as for a live
+ * proposal, also against the clock rule at *now_ms (non-NULL exactly then).
+ * Else cert is verified (verify) or checked but for its signatures, and the
+ * block is stored with `stored` (NULL: cert). lazy: the block's last commit
+ * is checked but for its signatures (tc_rules.lazy_last_commit). */
+typedef struct {
+    const tc_cert *cert, *stored;
+    bool verify, lazy;
+    const uint64_t *now_ms;
+} certify;
+
+/* Validates blk as the block after *at inside t and applies its effects;
+ * with a certificate (c->cert), also writes block, certificate and undo
+ * data, and advances *at (nothing is committed here). */
+static int apply_in(tc_ledger *L, tc_txn *t, chain_tip *at, const tc_block *blk, const certify *c, tc_errmsg *e)
 {
+    tc_rules rules = L->rules;
+    rules.lazy_last_commit = c->lazy;
     tc_valset vs;
     tc_hash hash;
+    tc_errmsg why;
     ledger_state s;
     tc_ledger_state_init(&s, t, at);
-    s.st.log_events = cert != NULL && log_events;
-    int err = tc_block_apply(&L->rules, &s.st, &at->hdr, &at->hash, blk, now_ms, &vs, e);
-    if (err || cert == NULL)
+    s.st.log_events = c->cert != NULL;
+    int err = tc_block_apply(&rules, &s.st, &at->hdr, &at->hash, blk, c->now_ms, &vs, e);
+    if (err || c->cert == NULL)
         goto out; /* failed, or check only */
     uint64_t height = blk->hdr.height;
     tc_header_hash(&blk->hdr, &hash);
-    tc_errmsg why;
-    if (next_commit && tc_cert_verify(next_commit, &vs, L->g->chain_id, height, &hash, L->rules.cache, NULL) == 0)
-        cert = next_commit;
-    else if ((err = tc_cert_verify(cert, &vs, L->g->chain_id, height, &hash, L->rules.cache, &why))) {
+    err = c->verify ? tc_cert_verify(c->cert, &vs, L->g->chain_id, height, &hash, L->rules.cache, &why)
+                    : tc_cert_check(c->cert, &vs, height, &hash, &why);
+    if (err) {
         err = tc_fail(e, err, "commit certificate: %s", why.msg);
         goto out;
     }
-    if ((err = tc_ledger_store_block(t, height, blk, &hash, cert, &s.undo))) {
+    if ((err = tc_ledger_store_block(t, height, blk, &hash, c->stored ? c->stored : c->cert, &s.undo))) {
         err = tc_fail(e, err, "store: %s", tc_strerror(err));
         goto out;
     }
@@ -56,23 +59,15 @@ out:
     return err;
 }
 
-/* Applies blks[0..n) in one write transaction and commits it (one sync). On
- * the first failure nothing is committed and *done says how many blocks
- * before it were valid. */
-static int apply_run(tc_ledger *L, const tc_block *const *blks, const tc_cert *const *certs, size_t n, int log_events,
-                     size_t *done, tc_errmsg *e)
+int tc_ledger_apply_block(tc_ledger *L, const tc_block *blk, const tc_cert *cert, tc_errmsg *e)
 {
     tc_txn *t;
     chain_tip at = L->tip;
-    *done = 0;
     int err = tc_store_begin(L->store, 1, &t);
     if (err)
         return tc_fail(e, err, "store: %s", tc_strerror(err));
-    for (size_t i = 0; i < n && err == 0; i++)
-        if ((err = apply_in(L, t, &at, blks[i], certs[i], i + 1 < n ? &blks[i + 1]->last_commit : NULL, NULL,
-                            log_events, e)) == 0)
-            *done = i + 1;
-    if (err == 0 && (err = tc_ledger_write_tip(t, &at)))
+    if ((err = apply_in(L, t, &at, blk, &(certify){cert, NULL, true, false, NULL}, e)) == 0 &&
+        (err = tc_ledger_write_tip(t, &at)))
         err = tc_fail(e, err, "store: %s", tc_strerror(err));
     if (err) {
         tc_store_abort(t);
@@ -84,12 +79,6 @@ static int apply_run(tc_ledger *L, const tc_block *const *blks, const tc_cert *c
     return 0;
 }
 
-int tc_ledger_apply_block(tc_ledger *L, const tc_block *blk, const tc_cert *cert, tc_errmsg *e)
-{
-    size_t done;
-    return apply_run(L, &blk, &cert, 1, 1, &done, e);
-}
-
 int tc_ledger_check_block(tc_ledger *L, const tc_block *blk, uint64_t now_ms, tc_errmsg *e)
 {
     tc_txn *t;
@@ -97,7 +86,7 @@ int tc_ledger_check_block(tc_ledger *L, const tc_block *blk, uint64_t now_ms, tc
     int err = tc_store_begin(L->store, 1, &t);
     if (err)
         return tc_fail(e, err, "store: %s", tc_strerror(err));
-    err = apply_in(L, t, &at, blk, NULL, NULL, &now_ms, 0, e);
+    err = apply_in(L, t, &at, blk, &(certify){NULL, NULL, false, false, &now_ms}, e);
     tc_store_abort(t);
     return err;
 }
@@ -120,6 +109,16 @@ int tc_ledger_build_block(tc_ledger *L, const tc_tx *const *txs, size_t n, uint6
 }
 
 /* ---- batches of certified blocks (sync) -------------------------------------------- */
+
+/* Whether block i of a batch has its certificate verified (store/ledger.h):
+ * it ends the batch or a part the caller marked, or the next block names
+ * another validator set. A next header that lies about its set fails its own
+ * checks (so the batch), or merely adds a check here. */
+static bool checkpoint(const tc_block *const *blks, const bool *ends, size_t n, size_t i)
+{
+    return i + 1 == n || (ends && ends[i]) || !tc_hash_eq(&blks[i + 1]->hdr.valset_hash, &blks[i]->hdr.valset_hash);
+}
+
 /* One unit of signature work ahead of a batch: signer `i` of `cert`, or (cert
  * NULL) every signature of transaction `tx`. */
 typedef struct {
@@ -159,35 +158,33 @@ static void warm_one(void *ctx, size_t k)
     warm(&j->w[k], j->chain_id, j->cache);
 }
 
-void tc_ledger_verify_ahead(const tc_ledger *L, const tc_block *blk)
+void tc_ledger_verify_ahead(const tc_ledger *L, const tc_block *blk, const tc_cert *cert)
 {
     if (L->rules.cache == NULL)
         return;
-    for (size_t i = 0; i < blk->last_commit.n; i++)
-        warm(&(sigwork){&blk->last_commit, i, NULL}, L->g->chain_id, L->rules.cache);
+    for (size_t i = 0; cert && i < cert->n; i++)
+        warm(&(sigwork){cert, i, NULL}, L->g->chain_id, L->rules.cache);
     for (size_t i = 1; i < blk->n_tx; i++)
         warm(&(sigwork){NULL, 0, &blk->txs[i]}, L->g->chain_id, L->rules.cache);
 }
 
-/* Fills the signature cache with every signature the run's checks will
- * verify, across the pool: each block's last commit (which is also the
- * certificate apply_in keeps for the block before it), the last block's own
- * certificate, and the transactions. Which signatures count, and for which
- * validator set, is still decided in order by apply_in; this only moves the
- * Ed25519 work onto every core. */
-static void warm_sigs(tc_ledger *L, const tc_block *const *blks, const tc_cert *const *certs, size_t n)
+/* Fills the signature cache with every signature the batch's checks will
+ * verify, across the pool: the certificates of its checkpoints and the
+ * transactions. Which signatures count, and for which validator set, is
+ * still decided in order by batch_in; this only moves the Ed25519 work onto
+ * every core. */
+static void warm_sigs(tc_ledger *L, const tc_block *const *blks, const tc_cert *const *certs, const bool *ends,
+                      size_t n)
 {
     if (L->rules.cache == NULL || tc_pool_threads(L->rules.pool) < 2)
         return;
-    size_t cap = certs[n - 1]->n, k = 0;
+    size_t cap = 0, k = 0;
     for (size_t b = 0; b < n; b++)
-        cap += blks[b]->last_commit.n + blks[b]->n_tx;
+        cap += (checkpoint(blks, ends, n, b) ? certs[b]->n : 0) + blks[b]->n_tx;
     sigwork *w = tc_xcalloc(cap ? cap : 1, sizeof *w);
-    for (size_t i = 0; i < certs[n - 1]->n; i++)
-        w[k++] = (sigwork){certs[n - 1], i, NULL};
     for (size_t b = 0; b < n; b++) {
-        for (size_t i = 0; i < blks[b]->last_commit.n; i++)
-            w[k++] = (sigwork){&blks[b]->last_commit, i, NULL};
+        for (size_t i = 0; checkpoint(blks, ends, n, b) && i < certs[b]->n; i++)
+            w[k++] = (sigwork){certs[b], i, NULL};
         for (size_t i = 1; i < blks[b]->n_tx; i++)
             w[k++] = (sigwork){NULL, 0, &blks[b]->txs[i]};
     }
@@ -196,31 +193,34 @@ static void warm_sigs(tc_ledger *L, const tc_block *const *blks, const tc_cert *
     free(w);
 }
 
-int tc_ledger_apply_blocks(tc_ledger *L, const tc_block *const *blks, const tc_cert *const *certs, size_t n,
-                           size_t *applied, tc_errmsg *e)
+int tc_ledger_apply_blocks(tc_ledger *L, const tc_block *const *blks, const tc_cert *const *certs, const bool *ends,
+                           size_t n, size_t *bad, tc_errmsg *e)
 {
-    size_t good = 0;
-    *applied = 0;
+    tc_txn *t;
+    chain_tip at = L->tip;
+    *bad = 0;
     if (n == 0)
         return 0;
-    warm_sigs(L, blks, certs, n);
-    int err = apply_run(L, blks, certs, n, 1, &good, e);
-    if (err == 0) {
-        *applied = n;
-        return 0;
+    warm_sigs(L, blks, certs, ends, n);
+    int err = tc_store_begin(L->store, 1, &t);
+    if (err)
+        return tc_fail(e, err, "store: %s", tc_strerror(err));
+    for (size_t i = 0; i < n && err == 0; i++) {
+        *bad = i;
+        /* a block followed by another is stored with its last commit: that
+         * block's checkpoint proves it; the last with its own */
+        certify c = {certs[i], i + 1 < n ? &blks[i + 1]->last_commit : NULL, checkpoint(blks, ends, n, i), true, NULL};
+        err = apply_in(L, t, &at, blks[i], &c, e);
     }
-    if (good > 0) {
-        /* The valid prefix again, in a fresh transaction: LMDB cannot keep
-         * part of an aborted one. Its signatures are cached by now. */
-        size_t again;
-        tc_errmsg e2;
-        int err2 = apply_run(L, blks, certs, good, 0, &again, &e2);
-        if (err2) {
-            tc_fail(e, err2, "%s", e2.msg);
-            return err2;
-        }
-        *applied = good;
+    if (err == 0 && (err = tc_ledger_write_tip(t, &at)))
+        err = tc_fail(e, err, "store: %s", tc_strerror(err));
+    if (err) {
+        tc_store_abort(t); /* nothing of the batch is kept */
+        return err;
     }
-    return err;
+    *bad = 0;
+    if ((err = tc_store_commit(t)))
+        return tc_fail(e, err, "store commit: %s", tc_strerror(err));
+    L->tip = at;
+    return 0;
 }
-

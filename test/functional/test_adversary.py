@@ -26,6 +26,7 @@ import re
 import socket
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from OpenSSL import SSL
@@ -483,6 +484,40 @@ def test_peer_serves_invalid_blocks_during_sync(devnet_factory):
     tip and answers its getblocks with real blocks whose certificates have a
     flipped signature byte: the follower bans the adversary and catches up
     from the honest validators."""
+    sync_from_tampering_peer(devnet_factory, lambda got: [(b, adv.tamper_cert(c)) for b, c in got])
+
+
+def forge_middle_block(got):
+    """The run with its middle block's last commit forged (a signature byte
+    flipped), its header resealed and its certificate retargeted: every
+    certificate still decodes and names its block; the next block's link to
+    it is what breaks."""
+    out = list(got)
+    if len(out) < 3:
+        return [(b, adv.tamper_cert(c)) for b, c in out]
+    k = len(out) // 2
+    blk = adv.Block.decode(out[k][0])
+    key, sig = blk.last_commit.sigs[0]
+    blk.last_commit.sigs[0] = (key, bytes([sig[0] ^ 1]) + sig[1:])
+    blk.header = replace(blk.header, last_commit_hash=blk.last_commit.hash())
+    cert = adv.Cert.decode(out[k][1])
+    cert.block = blk.hash()
+    out[k] = (blk.encode(), cert.encode())
+    return out
+
+
+def test_peer_forges_a_block_inside_its_run(devnet_factory):
+    """Issue 17: between checkpoints only the last block of a peer's range
+    has its certificate's signatures verified. A run whose middle block
+    carries a forged last commit (resealed, its certificate retargeted) is
+    still caught by the hash link of the block after it: the peer is banned,
+    nothing of the run is applied, the honest peers then serve the chain."""
+    sync_from_tampering_peer(devnet_factory, forge_middle_block)
+
+
+def sync_from_tampering_peer(devnet_factory, tamper):
+    """The follower syncs from the adversary alone, which relays node0's runs
+    through tamper(run): banned, nothing applied; then from honest peers."""
     dn = start_devnet(devnet_factory, slots=5)
     nodes = [0, 1, 2, 3]
     dn.wait_until(lambda: dn.rpc(0, "getblockcount") >= 15, timeout=60)
@@ -507,7 +542,7 @@ def test_peer_serves_invalid_blocks_during_sync(devnet_factory):
             got = blocks_q.get(timeout=10)
         except queue.Empty:
             return True
-        out = [(b, adv.tamper_cert(c)) for b, c in got]
+        out = tamper(got)
         try:
             peer.send(T.BLOCKS, out)
             served[0] += len(out)
@@ -527,7 +562,7 @@ def test_peer_serves_invalid_blocks_during_sync(devnet_factory):
     finally:
         print(f"bad sync peer: served {served[0]} tampered blocks; follower at {dn.rpc(4, 'getblockcount')};"
               f" bans on the follower: {banned_subjects(dn, 4)}; link alive: {bad.alive()}")
-    assert dn.rpc(4, "getblockcount") == 0, "the follower applied a block with a tampered certificate"
+    assert dn.rpc(4, "getblockcount") == 0, "the follower applied blocks of a tampered run"
     for i in nodes:  # now the honest peers
         dn.rpc(4, "addnode", f"127.0.0.1:{dn.node(i).p2p_port}", "add")
     dn.wait_until(lambda: dn.rpc(4, "getblockcount") >= dn.rpc(0, "getblockcount") - 1, timeout=60,

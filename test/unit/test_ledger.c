@@ -784,7 +784,9 @@ static void run_teardown(testchain *a)
     testchain_release(a);
 }
 
-static int apply_batch(testchain *c, size_t from, size_t n, size_t *applied, tc_errmsg *e)
+/* Applies blks[from, from + n) as one batch; ends as tc_ledger_apply_blocks's
+ * (indexed from `from`, may be NULL). *bad as its. */
+static int apply_batch_ends(testchain *c, size_t from, size_t n, const bool *ends, size_t *bad, tc_errmsg *e)
 {
     const tc_block *bp[RUN_BLOCKS];
     const tc_cert *cp[RUN_BLOCKS];
@@ -792,7 +794,23 @@ static int apply_batch(testchain *c, size_t from, size_t n, size_t *applied, tc_
         bp[i] = &blks[from + i];
         cp[i] = &certs[from + i];
     }
-    return tc_ledger_apply_blocks(c->L, bp, cp, n, applied, e);
+    return tc_ledger_apply_blocks(c->L, bp, cp, ends ? ends + from : NULL, n, bad, e);
+}
+
+static int apply_batch(testchain *c, size_t from, size_t n, size_t *bad, tc_errmsg *e)
+{
+    return apply_batch_ends(c, from, n, NULL, bad, e);
+}
+
+/* The index of the first block of the run after which the validator set
+ * changes (the next block names another set), from `from`. */
+static size_t set_change(size_t from)
+{
+    for (size_t i = from; i + 1 < RUN_BLOCKS; i++)
+        if (!tc_hash_eq(&blks[i + 1].hdr.valset_hash, &blks[i].hdr.valset_hash))
+            return i;
+    fail_msg("no validator set change in the run after %zu", from);
+    return 0;
 }
 
 /* Batches of any size leave exactly the store that one-by-one apply leaves,
@@ -819,11 +837,10 @@ static void test_batch_equals_one_by_one(void **state)
         tc_buf_init(&got);
         dump_store(&b, &start);
         for (size_t at = 0, s = 0; at < RUN_BLOCKS; s++) {
-            size_t n = sizes[s % 3] < RUN_BLOCKS - at ? sizes[s % 3] : RUN_BLOCKS - at, applied = 0;
+            size_t n = sizes[s % 3] < RUN_BLOCKS - at ? sizes[s % 3] : RUN_BLOCKS - at, bad = 99;
             tc_errmsg e;
-            if (apply_batch(&b, at, n, &applied, &e))
+            if (apply_batch(&b, at, n, &bad, &e))
                 fail_msg("batch at %zu: %s", at, e.msg);
-            assert_int_equal(applied, n);
             at += n;
             assert_int_equal(tc_ledger_height(b.L), at);
         }
@@ -859,12 +876,12 @@ static void copy_block(const tc_block *blk, tc_block *out)
     tc_buf_release(&raw);
 }
 
-/* A bad block inside a batch: the blocks before it are committed, the store
- * ends exactly at the last good block, the rule broken is reported; nothing
- * after it is applied. Same for a bad certificate where one counts: on the
- * last block of the run, or as a last commit (which is then blamed on the
- * block carrying it, not on the block it certifies). */
-static void test_batch_stops_at_last_good_block(void **state)
+/* A bad block inside a batch: nothing of the batch is applied, the rule
+ * broken is reported and *bad names the block. Same for a bad certificate
+ * where one is verified (the last block's), and for a last commit with a
+ * forged signature in the middle, which changes its block's hash: the next
+ * block's link to it breaks. The good batch then applies (positive control). */
+static void test_batch_bad_block_applies_nothing(void **state)
 {
     (void)state;
     testchain a;
@@ -872,68 +889,71 @@ static void test_batch_stops_at_last_good_block(void **state)
     static const struct {
         size_t at, n; /* what is broken; the run's length from block 1 */
         int want;
+        size_t bad; /* the block blamed */
         const char *what;
     } cases[] = {
-        {12, 20, TC_EBLK_REWARD, "the coinbase pays too much"},
-        {12, 13, TC_ESIG, "the last block's certificate has a forged signature"},
-        {12, 13, TC_ECERT_QUORUM, "the last block's certificate is short of quorum"},
-        {13, 20, TC_EBLK_LAST_COMMIT, "a last commit has a forged signature"},
+        {12, 20, TC_EBLK_REWARD, 12, "the coinbase pays too much"},
+        {12, 13, TC_ESIG, 12, "the last block's certificate has a forged signature"},
+        {12, 13, TC_ECERT_QUORUM, 12, "the last block's certificate is short of quorum"},
+        {13, 20, TC_ECERT_TARGET, 13, "a last commit in the middle has a forged signature"},
+        {13, 20, TC_EBLK_PREV, 14, "the same with a certificate retargeted to it: the next block's link breaks"},
     };
     for (size_t kind = 0; kind < sizeof cases / sizeof cases[0]; kind++) {
         testchain b;
         testchain_init(&b, 4, 2, 3, 1);
-        size_t bad = cases[kind].at, applied = 99;
-        tc_block saved = blks[bad];
-        tc_cert_sig saved_sig = certs[bad].sigs[0];
-        size_t saved_n = certs[bad].n;
-        if (kind == 0 || kind == 3) {
-            copy_block(&saved, &blks[bad]);
-            if (kind == 0)
-                blks[bad].txs[0].out[0].value++;
+        size_t at = cases[kind].at, bad = 99;
+        tc_block saved = blks[at];
+        tc_cert_sig saved_sig = certs[at].sigs[0];
+        size_t saved_n = certs[at].n;
+        bool block = cases[kind].want != TC_ESIG && cases[kind].want != TC_ECERT_QUORUM;
+        if (block) {
+            copy_block(&saved, &blks[at]);
+            if (cases[kind].want == TC_EBLK_REWARD)
+                blks[at].txs[0].out[0].value++;
             else
-                blks[bad].last_commit.sigs[0].sig.b[5] ^= 1;
-            reseal(&blks[bad]);
-        } else if (kind == 1) {
-            certs[bad].sigs[0].sig.b[5] ^= 1;
+                blks[at].last_commit.sigs[0].sig.b[5] ^= 1;
+            reseal(&blks[at]);
+            if (cases[kind].want == TC_EBLK_PREV)
+                tc_header_hash(&blks[at].hdr, &certs[at].block);
+        } else if (cases[kind].want == TC_ESIG) {
+            certs[at].sigs[0].sig.b[5] ^= 1;
         } else {
-            certs[bad].n = 2;
+            certs[at].n = 2;
         }
         tc_errmsg e = {""};
-        int err = apply_batch(&b, 0, cases[kind].n, &applied, &e);
+        int err = apply_batch(&b, 0, cases[kind].n, &bad, &e);
         if (err != cases[kind].want)
             fail_msg("%s: expected %s, got %s: %s", cases[kind].what, tc_errname(cases[kind].want), tc_errname(err),
                      e.msg);
         assert_true(strlen(e.msg) > 0);
-        assert_int_equal(applied, bad);
-        assert_int_equal(tc_ledger_height(b.L), bad);
-        tc_hash hash, want_hash;
-        tc_ledger_tip(b.L, NULL, &hash);
-        tc_header_hash(&blks[bad - 1].hdr, &want_hash);
-        assert_memory_equal(hash.b, want_hash.b, 32);
+        assert_int_equal(bad, cases[kind].bad);
+        assert_int_equal(tc_ledger_height(b.L), 0);
         assert_commitment_consistent(&b);
-        if (kind == 0 || kind == 3) {
-            tc_block_release(&blks[bad]);
-            blks[bad] = saved;
+        if (block) {
+            tc_block_release(&blks[at]);
+            blks[at] = saved;
+            tc_header_hash(&saved.hdr, &certs[at].block);
         } else {
-            certs[bad].sigs[0] = saved_sig;
-            certs[bad].n = saved_n;
+            certs[at].sigs[0] = saved_sig;
+            certs[at].n = saved_n;
         }
-        /* the rest, good again, continues from there */
-        err = apply_batch(&b, bad, RUN_BLOCKS - bad, &applied, &e);
-        if (err)
-            fail_msg("%s: rest: %s", cases[kind].what, e.msg);
+        /* good again: the whole run applies */
+        if ((err = apply_batch(&b, 0, RUN_BLOCKS, &bad, &e)))
+            fail_msg("%s: good run: %s", cases[kind].what, e.msg);
         assert_int_equal(tc_ledger_height(b.L), RUN_BLOCKS);
         /* a run that does not start after the tip is refused whole */
-        assert_int_equal(apply_batch(&b, 0, 2, &applied, NULL), TC_EBLK_HEIGHT);
-        assert_int_equal(applied, 0);
+        assert_int_equal(apply_batch(&b, 0, 2, &bad, NULL), TC_EBLK_HEIGHT);
+        assert_int_equal(bad, 0);
         testchain_release(&b);
     }
     run_teardown(&a);
 }
 
-/* Inside a run, a block is certified by the next block's last commit: a
- * served certificate there is not looked at (nor stored); the last block's
- * own is. */
+/* Between checkpoints a served certificate is checked but for its
+ * signatures and not stored: a block is stored with the next block's last
+ * commit, which the next checkpoint proves. A run costs the signatures of
+ * its checkpoints (the last block, and the block before each change of
+ * validator set), not of a certificate per block. */
 static void test_batch_certifies_by_next_last_commit(void **state)
 {
     (void)state;
@@ -941,12 +961,17 @@ static void test_batch_certifies_by_next_last_commit(void **state)
     run_setup(&a);
     testchain b;
     testchain_init(&b, 4, 2, 3, 1);
+    size_t changes = 0;
+    for (size_t i = 0; i + 1 < RUN_BLOCKS; i++)
+        changes += !tc_hash_eq(&blks[i + 1].hdr.valset_hash, &blks[i].hdr.valset_hash);
+    assert_true(changes >= 1);
+    assert_true(set_change(0) != 12);
     certs[12].sigs[0].sig.b[5] ^= 1;
     tc_sigcache_stats s0, s1;
     tc_sigcache_get_stats(b.cache, &s0);
-    size_t applied;
+    size_t bad;
     tc_errmsg e;
-    if (apply_batch(&b, 0, RUN_BLOCKS, &applied, &e))
+    if (apply_batch(&b, 0, RUN_BLOCKS, &bad, &e))
         fail_msg("run: %s", e.msg);
     tc_sigcache_get_stats(b.cache, &s1);
     tc_cert stored;
@@ -959,12 +984,57 @@ static void test_batch_certifies_by_next_last_commit(void **state)
     assert_int_equal(x.len, y.len);
     assert_memory_equal(x.p, y.p, x.len);
     certs[12].sigs[0].sig.b[5] ^= 1;
-    /* one certificate's signatures per block (3 or 4 signers), not two */
-    assert_true(s1.verifies - s0.verifies <= 4 * RUN_BLOCKS + 2 * RUN_BLOCKS /* transfers */);
+    /* 2 transfers a block, 4 signers at most per checkpoint */
+    uint64_t spent = s1.verifies - s0.verifies;
+    if (spent > 2 * RUN_BLOCKS + 4 * (1 + changes))
+        fail_msg("%llu signature verifies for %d blocks with %zu set changes", (unsigned long long)spent, RUN_BLOCKS,
+                 changes);
     tc_buf_release(&x);
     tc_buf_release(&y);
     tc_cert_release(&stored);
     testchain_release(&b);
+    run_teardown(&a);
+}
+
+/* Where the validator set changes the batch verifies: a forged certificate
+ * of the block before the change is caught (nothing applied), though the
+ * same forgery one block earlier, between checkpoints, is not looked at. A
+ * block the caller marks as the end of a part (a peer's range) is verified
+ * likewise. */
+static void test_batch_verifies_at_set_change_and_ends(void **state)
+{
+    (void)state;
+    testchain a;
+    run_setup(&a);
+    size_t c = set_change(0);
+    assert_true(c >= 2 && c + 5 < RUN_BLOCKS);
+    size_t n = c + 5, bad = 99;
+    tc_errmsg e;
+    for (int where = 0; where < 3; where++) {
+        testchain b;
+        testchain_init(&b, 4, 2, 3, 1);
+        bool ends[RUN_BLOCKS] = {false};
+        size_t at = where == 0 ? c : c - 1;
+        if (where == 2)
+            ends[at] = true; /* c - 1 marked: verified too */
+        certs[at].sigs[0].sig.b[5] ^= 1;
+        int err = apply_batch_ends(&b, 0, n, ends, &bad, &e);
+        certs[at].sigs[0].sig.b[5] ^= 1;
+        if (where == 1) { /* c - 1 between checkpoints: applies */
+            if (err)
+                fail_msg("forged certificate between checkpoints: %s", e.msg);
+            assert_int_equal(tc_ledger_height(b.L), n);
+        } else {
+            if (err != TC_ESIG)
+                fail_msg("forged certificate at %zu (set change after %zu): got %s", at, c, tc_errname(err));
+            assert_int_equal(bad, at);
+            assert_int_equal(tc_ledger_height(b.L), 0);
+            assert_int_equal(apply_batch_ends(&b, 0, n, ends, &bad, &e), 0); /* positive control */
+            assert_int_equal(tc_ledger_height(b.L), n);
+        }
+        assert_commitment_consistent(&b);
+        testchain_release(&b);
+    }
     run_teardown(&a);
 }
 
@@ -1048,7 +1118,8 @@ int main(void)
         cmocka_unit_test(test_evidence_jails_double_signer),
         cmocka_unit_test(test_sigcache_spares_block_verification),
         cmocka_unit_test(test_batch_equals_one_by_one),
-        cmocka_unit_test(test_batch_stops_at_last_good_block),
+        cmocka_unit_test(test_batch_bad_block_applies_nothing),
+        cmocka_unit_test(test_batch_verifies_at_set_change_and_ends),
         cmocka_unit_test(test_batch_certifies_by_next_last_commit),
         cmocka_unit_test(test_truncated_store_refused),
     };

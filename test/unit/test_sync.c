@@ -44,6 +44,7 @@ typedef struct {
     int branch_rc;          /* what iface.branch answers */
     uint64_t branch_peer, branch_height;
     int branches;
+    size_t ends_seen; /* applied blocks marked as a range's last that are one */
 } world;
 
 static uint64_t w_now(void *ctx)
@@ -65,24 +66,31 @@ static int w_send(void *ctx, uint64_t peer, uint64_t from, uint32_t count)
     return 0;
 }
 
-static int w_apply(void *ctx, const tc_block *const *blks, const tc_cert *const *certs, size_t n, size_t *applied,
-                   tc_errmsg *e)
+/* As tc_ledger_apply_blocks: the whole batch or nothing, *bad naming the
+ * failing block; every range's last block is marked (checked in ends_seen). */
+static int w_apply(void *ctx, const tc_block *const *blks, const tc_cert *const *certs, const bool *ends, size_t n,
+                   size_t *applied, size_t *bad, tc_errmsg *e)
 {
     world *w = ctx;
     w->applies++;
     if (n > w->max_batch)
         w->max_batch = n;
-    *applied = 0;
+    *applied = *bad = 0;
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(blks[i]->hdr.height, w->tip + 1); /* in order, nothing skipped */
-        assert_int_equal(certs[i]->height, w->tip + 1);
+        assert_int_equal(blks[i]->hdr.height, w->tip + 1 + i); /* in order, nothing skipped */
+        assert_int_equal(certs[i]->height, w->tip + 1 + i);
+        *bad = i;
         if (blks[i]->hdr.time_ms == BAD_TIME)
             return tc_fail(e, TC_EBLK_TIME, "bad time");
         if (blks[i]->hdr.time_ms == OTHER_TIME)
             return tc_fail(e, TC_EBLK_PREV, "other parent");
-        w->tip++;
-        (*applied)++;
     }
+    for (size_t i = 0; i < n; i++)
+        if (ends[i] && blks[i]->hdr.height % TC_MSG_MAX_BLOCKS == 0)
+            w->ends_seen++;
+    *bad = 0;
+    w->tip += n;
+    *applied = n;
     return 0;
 }
 
@@ -113,7 +121,7 @@ static void w_wake(void *ctx, uint64_t ms)
 }
 
 /* These two run on the sync's verifier threads: atomics only. */
-static void w_verify(void *ctx, const tc_block *blk)
+static void w_verify(void *ctx, const tc_block *blk, const tc_cert *cert)
 {
     atomic_fetch_add(&((world *)ctx)->verified, 1);
 }
@@ -237,6 +245,7 @@ static void test_parallel_window_in_order(void **state)
     assert_false(tc_sync_active(s));
     assert_int_equal(w.rejoins, 1);
     assert_true(w.max_batch > TC_MSG_MAX_BLOCKS); /* buffered runs went in together */
+    assert_int_equal(w.ends_seen, CHAIN / TC_MSG_MAX_BLOCKS); /* each range's last block a checkpoint */
     for (size_t i = 0; i < w.n_req; i++) /* never beyond the window */
         assert_true(w.req[i].from <= w.tip + 32 * TC_MSG_MAX_BLOCKS);
     world_free(&w, s);
@@ -290,14 +299,15 @@ static void test_bad_block_banned_and_fetched_elsewhere(void **state)
     assert_int_equal(answer(&w, s, find_req(&w, 257), 600), 0); /* held, not yet checked */
     assert_int_equal(answer(&w, s, find_req(&w, 1), 600), 0);
     assert_int_equal(w.tip, 128);
-    /* 129..256 from peer 1 lets the run through 299 in; 300 fails; peer 2,
-     * not the one being handled, is banned through io */
+    /* 129..256 from peer 1 lets the run in; 300 fails, so nothing of the
+     * batch is kept and peer 2, not the one being handled, is banned through
+     * io; the ranges before its range are applied again */
     assert_int_equal(answer(&w, s, find_req(&w, 129), 600), 0);
-    assert_int_equal(w.tip, 299);
+    assert_int_equal(w.tip, 256);
     assert_int_equal(w.n_banned, 1);
     assert_int_equal(w.banned[0], 2);
-    /* 300.. is asked again, not from the banned peer, which is never asked again */
-    size_t again = find_req(&w, 300);
+    /* its whole range is asked again, not from the banned peer, which is never asked again */
+    size_t again = find_req(&w, 257);
     assert_true(w.req[again].peer != 2);
     size_t after = w.n_req;
     tc_sync_on_height(s, 2, 600); /* still listed until the ban drops it: ignored */
@@ -316,7 +326,7 @@ static void test_bad_block_banned_and_fetched_elsewhere(void **state)
     size_t k = find_req(&w, 601);
     assert_int_equal(w.req[k].peer, 3);
     assert_int_equal(answer(&w, s, k, 800), TC_EBLK_TIME);
-    assert_int_equal(w.tip, 699);
+    assert_int_equal(w.tip, 600);
     assert_int_equal(w.n_banned, 1);
     world_free(&w, s);
 }
@@ -324,24 +334,27 @@ static void test_bad_block_banned_and_fetched_elsewhere(void **state)
 /* A certified block that names another parent is another branch: the
  * peer is not banned, its range is fetched elsewhere and it is asked for
  * nothing more until set back on our branch; a branch block whose
- * certificate does not check (iface.branch says so) is still a ban. */
+ * certificate does not check (iface.branch says so) is still a ban. It is
+ * judged once it follows the tip: the ranges before it are applied first.
+ * Inside a peer's own run, a block that does not name the one before it is
+ * no branch: that run is invalid. */
 static void test_other_branch_not_banned(void **state)
 {
     (void)state;
     static world w;
     tc_sync *s = world_new(&w);
-    w.bad_height = 300;
+    w.bad_height = 257; /* the first of peer 2's range */
     w.bad_peer = 2;
-    encode_block(300, OTHER_TIME, &w.bad[0], &w.bad[1]);
+    encode_block(257, OTHER_TIME, &w.bad[0], &w.bad[1]);
     for (uint64_t p = 1; p <= 3; p++)
         tc_sync_on_height(s, p, 600);
     assert_int_equal(answer(&w, s, find_req(&w, 257), 600), 0);
     assert_int_equal(answer(&w, s, find_req(&w, 1), 600), 0);
     assert_int_equal(answer(&w, s, find_req(&w, 129), 600), 0);
-    assert_int_equal(w.tip, 299);
+    assert_int_equal(w.tip, 256);
     assert_int_equal(w.branches, 1);
     assert_int_equal(w.branch_peer, 2);
-    assert_int_equal(w.branch_height, 300);
+    assert_int_equal(w.branch_height, 257);
     assert_int_equal(w.n_banned, 0);
     size_t after = w.n_req;
     tc_sync_on_height(s, 2, 600); /* its reports are ignored now */
@@ -357,17 +370,29 @@ static void test_other_branch_not_banned(void **state)
     assert_int_equal(w.tip, 700);
 
     /* the same from the peer being handled, with a certificate that fails */
-    w.bad_height = 750;
+    w.bad_height = 701;
     w.bad_peer = 3;
     w.branch_rc = TC_ECERT_QUORUM;
     tc_buf_release(&w.bad[0]);
     tc_buf_release(&w.bad[1]);
-    encode_block(750, OTHER_TIME, &w.bad[0], &w.bad[1]);
+    encode_block(701, OTHER_TIME, &w.bad[0], &w.bad[1]);
     tc_sync_on_height(s, 3, 800);
     size_t k = find_req(&w, 701);
     assert_int_equal(w.req[k].peer, 3);
     assert_int_equal(answer(&w, s, k, 800), TC_ECERT_QUORUM);
-    assert_int_equal(w.tip, 749);
+    assert_int_equal(w.tip, 700);
+    assert_int_equal(w.branches, 2);
+
+    /* inside a peer's own run: banned, no branch asked about */
+    tc_sync_on_height(s, 1, 800);
+    k = find_req(&w, 701);
+    w.bad_height = 750;
+    w.bad_peer = w.req[k].peer;
+    tc_buf_release(&w.bad[0]);
+    tc_buf_release(&w.bad[1]);
+    encode_block(750, OTHER_TIME, &w.bad[0], &w.bad[1]);
+    assert_int_equal(answer(&w, s, k, 800), TC_EBLK_PREV);
+    assert_int_equal(w.tip, 700);
     assert_int_equal(w.branches, 2);
     world_free(&w, s);
 }

@@ -36,7 +36,7 @@ static void mc_init(memchain *m, size_t n_val, uint32_t delay, uint32_t jail_aft
     testchain_init_genesis(&m->c, n_val, delay, jail_after);
     memstate_init(&m->ms);
     assert_int_equal(tc_genesis_apply(&m->ms.st, &m->c.g), 0);
-    m->r = (tc_rules){&m->c.g, NULL, NULL};
+    m->r = (tc_rules){&m->c.g, NULL, NULL, false};
     tc_genesis_block(&m->c.g, &g);
     m->tip = g.hdr;
     tc_header_hash(&g.hdr, &m->tip_hash);
