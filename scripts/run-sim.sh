@@ -139,6 +139,13 @@ run_byz() {
   awk -v h="$hours" -v a="$t0" -v b="$t1" -v n="$(( per * ${#kinds[@]} ))" 'BEGIN { printf "sim: byzantine: %d seeds, %.2f simulated node-hours in %.1fs wall: %.3f node-hours per wall-second\n", n, h, b - a, h / (b - a) }'
 
   must_catch "byzantine over 1/3 (fork)" --byz fork
+
+  # Over 1/3 with the halves joined after the fork: every honest node must
+  # halt commits, commit nothing while halted, and name only double signers
+  # (DESIGN.md 6; test/sim/wfork.c).
+  lo=$(( 19 * 1000000 + 1 )); hi=$(( lo + per - 1 ))
+  "$sim" --whole --seeds "$lo..$hi" --nodes 4..7 --heights 10 --byz fork-halt >"$tmp/forkhalt.out" 2>&1
+  tally "$tmp/forkhalt.out" "byzantine over 1/3 (fork-halt)" "$per"
 }
 
 if [ "${WHOLE:-0}" = 1 ]; then

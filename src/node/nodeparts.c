@@ -239,3 +239,14 @@ bool tc_node_parts_syncing(const tc_node *n)
 {
     return n->sync != NULL && tc_sync_active(n->sync);
 }
+
+bool tc_node_parts_fork_halted(const tc_node *n, uint64_t *height)
+{
+    return n->forkq != NULL && tc_forkq_halted(n->forkq, height);
+}
+
+size_t tc_node_parts_fork_culprits(const tc_node *n, const tc_pubkey **out)
+{
+    *out = NULL;
+    return n->forkq ? tc_forkq_culprits(n->forkq, out) : 0;
+}

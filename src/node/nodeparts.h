@@ -54,5 +54,10 @@ int tc_node_parts_exit_code(const tc_node *n);
 /* Whether block sync is running (peers claim heights above the tip): what
  * /health reports as syncing. */
 bool tc_node_parts_syncing(const tc_node *n);
+/* Whether a fork halts commits (two valid certificates at the fork
+ * height, node/forkq.h), and the fork height in *height (if not NULL). */
+bool tc_node_parts_fork_halted(const tc_node *n, uint64_t *height);
+/* The culprit keys the fork query named (tc_forkq_culprits). */
+size_t tc_node_parts_fork_culprits(const tc_node *n, const tc_pubkey **out);
 
 #endif

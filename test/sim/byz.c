@@ -28,13 +28,14 @@
 
 static const char *const kind_names[WB_COUNT] = {"none",    "equivocate",    "double-vote", "invalid-block",
                                                  "bad-time", "withhold",     "junk-proposals",
-                                                 "lying-heights", "bad-sync", "fork"};
+                                                 "lying-heights", "bad-sync", "fork", "fork-halt"};
 
 struct wbyz {
     tc_keypair kp[WHOLE_MAX_NODES]; /* operator keys of the Byzantine nodes */
     uint32_t chain_id;
     uint64_t salt;                  /* from the seed: which targets get which version */
     tc_hmap *alt;                   /* fork: original block hash -> the other branch's block hash */
+    tc_hmap *others;                /* fork: the other branch's block hashes (-> the same copy as in alt) */
     uint64_t bad[WHOLE_MAX_NODES][WHOLE_MAX_NODES];      /* [to][from]: provably invalid messages delivered */
     uint64_t conflicts[WHOLE_MAX_NODES];                /* [from]: conflicting votes sent */
     uint64_t first_conflict_ms;                         /* 0: none yet */
@@ -56,7 +57,7 @@ int whole_byz_parse(const char *s)
 
 int whole_byz_default_nodes(enum whole_byz k, int n)
 {
-    if (k != WB_FORK)
+    if (k != WB_FORK && k != WB_FORK_HALT)
         return (n - 1) / 3; /* under 1/3 of the weight */
     /* over 1/3, and enough that each half of the honest nodes makes a quorum with them */
     int q = 2 * n / 3 + 1;
@@ -93,7 +94,8 @@ static int fork_side(const wworld *w, int idx)
 
 bool w_byz_partitioned(const wworld *w, int a, int b)
 {
-    return w->cfg->byz == WB_FORK && !w->nodes[a].byz && !w->nodes[b].byz && fork_side(w, a) != fork_side(w, b);
+    return (w->cfg->byz == WB_FORK || (w->cfg->byz == WB_FORK_HALT && !w->fork_healed)) && !w->nodes[a].byz &&
+           !w->nodes[b].byz && fork_side(w, a) != fork_side(w, b);
 }
 
 /* ---- setup ------------------------------------------------------------------------ */
@@ -106,6 +108,7 @@ int w_byz_init(wworld *w)
     w->byz = tc_xcalloc(1, sizeof *w->byz);
     w->byz->salt = mix(c->seed ^ 0xb12a7711e5ull);
     w->byz->alt = tc_hmap_new(32);
+    w->byz->others = tc_hmap_new(32);
     /* which nodes: K of N picked by the seed */
     sim_rng r;
     sim_rng_seed(&r, w->byz->salt);
@@ -143,6 +146,7 @@ void w_byz_free(wworld *w)
         tc_keypair_wipe(&w->byz->kp[i]);
     tc_hmap_each(w->byz->alt, free_alt, NULL);
     tc_hmap_free(w->byz->alt);
+    tc_hmap_free(w->byz->others); /* its values are alt's */
     free(w->byz);
     w->byz = NULL;
 }
@@ -376,16 +380,36 @@ static bool bad_sync(wnode *from, wnode *to, const tc_msg *m)
     return true;
 }
 
+/* fork-halt: a Byzantine vote for one side's version of a block is never
+ * relayed to the other side (to side 1 for an original, to side 0 and the
+ * Byzantine nodes, which run side 0's chain, for the other version). A
+ * careful adversary hides its double signs; `fork` leaks them, and a
+ * Byzantine node's own real code then records the evidence and jails them
+ * all at the next height, leaving no commit for a halt to stop. */
+static bool hidden_relay(wworld *w, const wnode *to, const tc_msg *m)
+{
+    tc_vote v;
+    if (m->type != TC_MSG_VOTE || tc_vote_decode(&v, m->u.vote.p, m->u.vote.len) != 0 ||
+        tc_hmap_get(fork_side(w, to->idx) ? w->byz->alt : w->byz->others, v.block.b) == NULL)
+        return false;
+    for (int i = 0; i < w->n; i++)
+        if (w->nodes[i].byz && tc_pubkey_eq(&v.validator, &w->byz->kp[i].pk))
+            return true;
+    return false;
+}
+
 /* fork (over 1/3): side 1 of the honest nodes gets another block for every
  * Byzantine proposal, and every Byzantine vote for such a block is turned
  * into one for the other, so each side sees a quorum for its own block. */
 static bool fork_both(wnode *from, wnode *to, const tc_msg *m)
 {
     wworld *w = from->w;
-    if (fork_side(w, to->idx) == 0)
-        return false;
     tc_proposal p;
     tc_vote v;
+    if (w->cfg->byz == WB_FORK_HALT && !w->fork_healed && !own_vote(from, m, &v) && hidden_relay(w, to, m))
+        return true;
+    if (fork_side(w, to->idx) == 0 || w->fork_healed)
+        return false; /* fork-halt: once the halves are joined the Byzantine nodes only watch */
     if (m->type == TC_MSG_PROPOSAL && !own_proposal(from, m, &p) &&
         tc_proposal_decode(&p, m->u.proposal.proposal.p, m->u.proposal.proposal.len) == 0 &&
         tc_hmap_get(w->byz->alt, p.block.b))
@@ -398,6 +422,7 @@ static bool fork_both(wnode *from, wnode *to, const tc_msg *m)
             tc_hash *a = tc_xmalloc(sizeof *a);
             *a = other;
             tc_hmap_put(w->byz->alt, p.block.b, a);
+            tc_hmap_put(w->byz->others, a->b, a);
         }
         return true;
     }
@@ -408,6 +433,12 @@ static bool fork_both(wnode *from, wnode *to, const tc_msg *m)
         return false;
     send_vote_for(from, to, v, other);
     return true;
+}
+
+bool w_byz_hidden(const wnode *to, const tc_msg *m)
+{
+    wworld *w = to->w;
+    return w->cfg->byz == WB_FORK_HALT && !w->fork_healed && hidden_relay(w, to, m);
 }
 
 bool w_byz_transmit(wnode *from, wnode *to, const tc_msg *m)
@@ -430,6 +461,7 @@ bool w_byz_transmit(wnode *from, wnode *to, const tc_msg *m)
     case WB_BAD_SYNC:
         return bad_sync(from, to, m);
     case WB_FORK:
+    case WB_FORK_HALT:
         return fork_both(from, to, m);
     default:
         return false;

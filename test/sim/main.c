@@ -83,7 +83,7 @@ static void usage_whole(void)
             "              [--byz KIND [--byz-nodes K]] [--verbose]\n"
             "  --byz KIND: K nodes (default under 1/3; fork: over 1/3) are Byzantine: equivocate,\n"
             "        double-vote, invalid-block, bad-time, withhold, junk-proposals,\n"
-            "        lying-heights, bad-sync or fork (docs/simulator.md)\n"
+            "        lying-heights, bad-sync, fork or fork-halt (docs/simulator.md)\n"
             "  --break K: node K applies a forged block at height 2 (a checker self-test:\n"
             "        the agreement violation must be reported, exit 1).\n"
             "  --amnesia: (crash-restart) a restarted node has lost its sign log; the sign\n"

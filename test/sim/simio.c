@@ -86,7 +86,7 @@ void w_wire(wnode *from, wnode *to, const tc_msg *m, bool bad)
  * messages pass its mutator (byz.c). */
 static void transmit(wnode *from, wnode *to, const tc_msg *m)
 {
-    if (from->byz && w_byz_transmit(from, to, m))
+    if ((from->byz && w_byz_transmit(from, to, m)) || (to->byz && w_byz_hidden(to, m)))
         return;
     w_wire(from, to, m, false);
 }

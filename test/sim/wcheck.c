@@ -86,6 +86,10 @@ static void check_height(wworld *w, wnode *nd, uint64_t h)
     }
     tc_hash hash;
     tc_header_hash(&blk.hdr, &hash);
+    if (w->fork_height && h >= w->fork_height) {
+        tc_block_release(&blk); /* fork-halt: two branches from here on, judged by wfork.c */
+        return;
+    }
     if (h > w->ncanon) {
         if (w->ncanon == w->capcanon) {
             w->capcanon = w->capcanon ? 2 * w->capcanon : 64;
@@ -97,7 +101,8 @@ static void check_height(wworld *w, wnode *nd, uint64_t h)
         w->ncanon++;
         w->last_advance_ms = w->now;
         w_wallet_on_block(w, &blk);
-    } else if (!tc_hash_eq(&w->canon[h - 1], &hash) || !tc_hash_eq(&w->canon_utxo[h - 1], &blk.hdr.utxo_commitment)) {
+    } else if ((!tc_hash_eq(&w->canon[h - 1], &hash) || !tc_hash_eq(&w->canon_utxo[h - 1], &blk.hdr.utxo_commitment)) &&
+               !w_fork_disagree(w, nd, h)) {
         char a[17], b[17];
         w_violation(w, "agreement: node %d committed block %s at height %" PRIu64 ", another node %s", nd->idx,
                     tc_hex_encode(a, hash.b, 8), h, tc_hex_encode(b, w->canon[h - 1].b, 8));
@@ -118,10 +123,12 @@ void w_check_commits(wworld *w, wnode *nd)
     nd->commits += tip - nd->checked;
     nd->checked = tip;
     tc_hash live;
+    tc_header hdr;
     uint64_t count, sat;
     tc_ledger_utxo_commitment(L, &live);
     tc_ledger_utxo_totals(L, &count, &sat);
-    if (!w->failed && !tc_hash_eq(&live, &w->canon_utxo[tip - 1]))
+    tc_ledger_tip(L, &hdr, NULL); /* its own tip: agreed above, or (fork-halt) its branch's */
+    if (!w->failed && !tc_hash_eq(&live, &hdr.utxo_commitment))
         w_violation(w, "state: node %d's UTXO set at height %" PRIu64 " is not the one its block commits to", nd->idx,
                     tip);
     uint64_t want = w->supply0 + tip * TC_BLOCK_REWARD;

@@ -396,6 +396,8 @@ static void handle(wworld *w, const sim_event *e)
  * wallet drained and the Byzantine kind's own end reached. */
 static bool finished(wworld *w)
 {
+    if (w->cfg->byz == WB_FORK_HALT)
+        return w_fork_finished(w); /* heights stop at the halt, by design */
     if (!w_byz_settled(w)) /* first: its bound holds while the heights grow too */
         return false;
     for (int i = 0; i < w->n; i++)
@@ -434,10 +436,11 @@ static void run_loop(wworld *w)
             w_check_commits(w, &w->nodes[i]);
         w_check_liveness(w);
         w_check_syncing(w);
+        w_fork_step(w);
         if (finished(w))
             break;
     }
-    if (!w->failed)
+    if (!w->failed && w->cfg->byz != WB_FORK_HALT) /* halted: acknowledged payments wait for the operator */
         w_wallet_check(w);
     w_byz_check_end(w); /* its figures even after a violation */
 }

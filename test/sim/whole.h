@@ -25,6 +25,7 @@ enum whole_byz {
     WB_LYING_HEIGHTS, /* claims heights far above its tip, never serves blocks or hashes */
     WB_BAD_SYNC,      /* serves sync blocks with forged certificates */
     WB_FORK,          /* over 1/3: both halves of the honest nodes get a certified block of their own */
+    WB_FORK_HALT,     /* fork, then the halves are joined: every honest node must halt (wfork.c) */
     WB_COUNT
 };
 

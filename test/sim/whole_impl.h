@@ -71,6 +71,8 @@ typedef struct wnode {
     uint64_t sync_since; /* when it last began to sync (0: not syncing) */
     bool byz;         /* Byzantine (byz.c): its messages pass the mutator; the checker skips it */
     bool banned[WHOLE_MAX_NODES]; /* peers this node banned: never linked again */
+    bool halted;       /* fork-halt (wfork.c): its fork query halted commits */
+    uint64_t halt_tip; /* its height when it halted */
 } wnode;
 
 typedef struct wworld {
@@ -102,6 +104,10 @@ typedef struct wworld {
     /* wallet (wallet.c) */
     struct wwallet *wallet;
     struct wbyz *byz; /* byz.c; NULL when every node is honest */
+    /* fork-halt (wfork.c) */
+    uint64_t fork_height;     /* first height two honest nodes committed differently (0: none yet) */
+    uint64_t fork_seen_ms, fork_heal_ms, fork_last_halt_ms;
+    bool fork_healed;         /* the halves are joined */
 } wworld;
 
 /* whole.c */
@@ -135,6 +141,15 @@ bool w_linked(wnode *from, wnode *to);
 /* Drops the link of a and b for good (a banned b). */
 void w_unlink(wworld *w, int a, int b);
 
+/* wfork.c: the fork-halt kind. A disagreement at height h on nd: true if
+ * the kind expects it (recorded; the halves are joined soon after). */
+bool w_fork_disagree(wworld *w, const wnode *nd, uint64_t h);
+/* After every event: join the halves, record halts, check that no halted
+ * node commits or resumes and that every honest node halts in time. */
+void w_fork_step(wworld *w);
+/* Every honest node halted long enough, and its culprits checked. */
+bool w_fork_finished(wworld *w);
+
 /* byz.c */
 /* Picks cfg->byz_nodes Byzantine nodes by the seed and loads their keys:
  * 0, or -1 with the reason in res->violation. */
@@ -145,6 +160,10 @@ void w_byz_plan(wworld *w);
 /* The mutator at the transmit point of a Byzantine node: true when it put
  * its own version of m (or nothing) on the wire instead. */
 bool w_byz_transmit(wnode *from, wnode *to, const tc_msg *m);
+/* fork-halt: m, relayed by an honest node to Byzantine node to, is a
+ * Byzantine vote for the other side's version of a block, which the
+ * adversary keeps from its own nodes too (true: not delivered). */
+bool w_byz_hidden(const wnode *to, const tc_msg *m);
 /* The height node a's ping (and version) claims when its tip is h. */
 uint64_t w_byz_height(wworld *w, int a, uint64_t h);
 /* Whether the fork kind keeps honest a and b apart. */
