@@ -195,6 +195,25 @@ static int check_cert(tc_node *n, const tc_cert *cert, uint64_t height, const tc
     return err;
 }
 
+/* Whether a certificate that failed check_cert is provably invalid, on any
+ * branch: it names another height or block, or one of its signatures does
+ * not verify under its own key. Otherwise it failed only on membership or
+ * weight under *our* set of that height, and another branch's set can
+ * differ there (registrations in its blocks above the fork); at the fork
+ * height itself both branches derive the set from their common parent. */
+static bool provably_invalid(tc_node *n, const tc_cert *cert, uint64_t height, const tc_hash *hash, uint64_t fork_height)
+{
+    if (cert->height != height || !tc_hash_eq(&cert->block, hash) || (fork_height && height == fork_height))
+        return true;
+    for (size_t i = 0; i < cert->n; i++) {
+        tc_vote v;
+        tc_cert_vote(cert, i, &v);
+        if (tc_vote_verify(&v, n->g.chain_id) != 0)
+            return true;
+    }
+    return false;
+}
+
 int tc_node_fork_branch(void *ctx, uint64_t peer, const tc_block *blk, const tc_cert *cert, tc_errmsg *e)
 {
     tc_node *n = ctx;
@@ -203,11 +222,15 @@ int tc_node_fork_branch(void *ctx, uint64_t peer, const tc_block *blk, const tc_
     tc_errmsg why;
     tc_header_hash(&blk->hdr, &hash);
     int err = check_cert(n, cert, height, &hash, &why);
-    if (err) {
+    if (err && provably_invalid(n, cert, height, &hash, 0)) { /* its parent differs: never the fork height's set */
         tc_log_warn("fork", "peer served a block of another branch with an invalid certificate; banning it",
                     "height=%llu peer=%llu reason=%s", (unsigned long long)height, (unsigned long long)peer, why.msg);
         return tc_fail(e, err, "another branch with an invalid certificate: %s", why.msg);
     }
+    if (err) /* signatures good, but not a quorum of our set there: its branch's set may differ */
+        tc_log_info("fork", "peer served a block of another branch certified under another validator set; not banned, "
+                    "looking for the fork height", "height=%llu peer=%llu reason=%s", (unsigned long long)height,
+                    (unsigned long long)peer, why.msg);
     bool warned = false;
     for (size_t i = 0; i < sizeof n->fork_warned / sizeof n->fork_warned[0] && !warned; i++)
         warned = n->fork_warned[i] == peer;
@@ -241,15 +264,16 @@ int tc_node_on_hash(tc_node *n, uint64_t peer, const tc_msg_hash *mh)
             return TC_EBADVAL;
         tc_errmsg e;
         int err = check_cert(n, &cert, mh->height, &mh->hash, &e);
-        if (err) {
+        uint64_t fork_height = st.state == TC_FORKQ_QUERYING || st.state == TC_FORKQ_HALTED ? st.height : 0;
+        if (err && provably_invalid(n, &cert, mh->height, &mh->hash, fork_height)) {
             tc_log_warn("fork", "peer answered gethash with an invalid certificate; banning it",
                         "height=%llu peer=%llu reason=%s", (unsigned long long)mh->height, (unsigned long long)peer,
                         e.msg);
             tc_cert_release(&cert);
             return err;
         }
-        a.cert_valid = true;
-        a.cert = &cert;
+        a.cert_valid = err == 0; /* else counted as an answer without a valid certificate: its set may differ */
+        a.cert = err == 0 ? &cert : NULL;
     }
     tc_pubkey voter;
     if (voter_of(n, peer, mh->height, &voter))

@@ -334,14 +334,9 @@ def _liars_change_nothing(dn, fork, y_chain):
             liar.close()
 
 
-@pytest.mark.needs_daemon
-def test_forged_certificate_banned_no_rollback(devnet_factory):
-    """Two hostile peers of a follower: one claims a slightly higher chain and serves,
-    for the follower's next height, a block naming another parent with a
-    forged certificate (a real one re-aimed at that block: its signatures
-    fail); one answers with a hash message for a committed height: another
-    hash, a forged certificate. Both are banned; nothing is rolled back
-    and the follower stays on the chain."""
+def _follower_and_template(devnet_factory):
+    """4 validators and follower node4 (linked to node0 only) at height 3;
+    a peer link to node0, and block 2 with its certificate as a template."""
     dn = devnet_factory(nodes=5, init=False, start=False)
     adv.init_devnet(dn, validators=4)
     for i in range(4):
@@ -355,7 +350,18 @@ def test_forged_certificate_banned_no_rollback(devnet_factory):
     src = adv.Peer(dn.node(0).p2p_port, genesis)
     src.connect()
     template_raw = adv.fetch_blocks(src, 2, 1)[0]
-    template, real_cert = template_raw[0], adv.Cert.decode(template_raw[2])
+    return dn, genesis, src, template_raw[0], adv.Cert.decode(template_raw[2])
+
+
+@pytest.mark.needs_daemon
+def test_forged_certificate_banned_no_rollback(devnet_factory):
+    """Two hostile peers of a follower: one claims a slightly higher chain and serves,
+    for the follower's next height, a block naming another parent with a
+    forged certificate (a real one re-aimed at that block: its signatures
+    fail); one answers with a hash message for a committed height: another
+    hash, a forged certificate. Both are banned; nothing is rolled back
+    and the follower stays on the chain."""
+    dn, genesis, src, template, real_cert = _follower_and_template(devnet_factory)
 
     def serve(peer, t, m):
         if t != T.GETBLOCKS:
@@ -389,4 +395,49 @@ def test_forged_certificate_banned_no_rollback(devnet_factory):
     t = dn.rpc(0, "getblockcount")
     dn.wait_until(lambda: dn.rpc(4, "getblockcount") >= t, timeout=scaled(20))
     assert dn.rpc(4, "getblockhash", t) == dn.rpc(0, "getblockhash", t)
+    src.close()
+
+
+@pytest.mark.needs_daemon
+def test_other_set_certificate_not_banned(devnet_factory):
+    """A peer serves, for the follower's next height, a block naming another
+    parent whose certificate's signatures all verify, by keys that are not
+    the follower's validators there. Another branch may have registered
+    other validators above the fork, so that is not provably invalid: the
+    peer is not banned, the follower looks for the fork height (asking the
+    peer by gethash), and nothing is rolled back. The positive control is
+    test_forged_certificate_banned_no_rollback: a signature that does not
+    verify under its own key is banned at once. Before this rule, the peer
+    here was banned as for a forged certificate."""
+    dn, genesis, src, template, _ = _follower_and_template(devnet_factory)
+    others = sorted((adv.Key.generate() for _ in range(3)), key=lambda k: k.pub)
+    served = []
+
+    def serve(peer, t, m):
+        if t != T.GETBLOCKS:
+            return False
+        height = m[0]
+        raw, h = adv.junk_block(template, height, 7, prev=adv.h("block header", b"other branch"))
+        sigs = [(k.pub, adv.make_vote(k, adv.PRECOMMIT, height, 0, h).sig) for k in others]
+        try:
+            peer.send(T.BLOCKS, [(raw, adv.Cert(height, 0, h, sigs).encode())])
+            served.append(height)
+        except (adv.LinkClosed, TimeoutError):
+            pass
+        return True
+    server = adv.Peer(dn.node(4).p2p_port, genesis, height=dn.rpc(4, "getblockcount") + 3, on_message=serve)
+    server.connect()
+    dn.wait_until(lambda: "certified under another validator set; not banned" in dn.node(4).log.read_text(),
+                  timeout=scaled(20), message="the follower judging the other set's certificate")
+    time.sleep(2)
+    assert served, "the follower never asked the server for blocks"
+    assert server.alive(), f"the server was dropped: {server.closed_reason}"
+    bans = {b["subject"] for b in dn.rpc(4, "listbanned")}
+    assert "key:" + server.key.pub.hex() not in bans, bans
+    log = dn.node(4).log.read_text()
+    assert "rolled back block" not in log
+    t = dn.rpc(0, "getblockcount")
+    dn.wait_until(lambda: dn.rpc(4, "getblockcount") >= t, timeout=scaled(20))
+    assert dn.rpc(4, "getblockhash", t) == dn.rpc(0, "getblockhash", t)
+    server.close()
     src.close()
