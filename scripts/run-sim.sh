@@ -56,15 +56,15 @@ must_catch() {
   fi
 }
 
-# The whole-node mode: $1 seeds over the four profiles, 4..7 nodes, two
+# The whole-node mode: $1 seeds over the five profiles, 4..7 nodes, two
 # processes at a time; then the replay and broken-node checks. Adds to
 # passed/failed and prints simulated node-hours per wall-second.
 run_whole() {
   local total=$1 per lo hi p j=0 t0 t1
-  local wprofiles=(honest lossy crash-restart partition)
+  local wprofiles=(honest lossy crash-restart partition disk-full)
   per=$(( (total + 3) / 4 ))
   t0=$(date +%s.%N)
-  for ((p = 0; p < 4; p++)); do
+  for ((p = 0; p < ${#wprofiles[@]}; p++)); do
     lo=$(( (p + 1) * 1000000 + 1 )); hi=$(( lo + per - 1 ))
     while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n; done
     ( "$sim" --whole --seeds "$lo..$hi" --nodes 4..7 --heights 10 --profile "${wprofiles[$p]}" \
@@ -73,7 +73,7 @@ run_whole() {
   wait
   t1=$(date +%s.%N)
   hours=0
-  for ((p = 0; p < 4; p++)); do
+  for ((p = 0; p < ${#wprofiles[@]}; p++)); do
     tally "$tmp/whole$p.out" "whole ${wprofiles[$p]}" "$per"
   done
   awk -v h="$hours" -v a="$t0" -v b="$t1" 'BEGIN { printf "sim: whole: %.2f simulated node-hours in %.1fs wall: %.3f node-hours per wall-second\n", h, b - a, h / (b - a) }'

@@ -55,6 +55,7 @@ typedef struct {
     int64_t propose_timeout_ms, prevote_timeout_ms, precommit_timeout_ms; /* -1: from genesis */
     uint64_t heartbeat_interval_s;
     uint64_t store_map_mb;
+    uint64_t store_map_bytes; /* not a config key: when set, overrides store_map_mb (the simulator's full disk) */
     char resume_signing[8]; /* "wait" | "now" (node/signhold.h) */
     uint64_t double_sign_check_height; /* certificates searched for this validator's key (node/signhold.h) */
     uint64_t rpc_max_connections, metrics_max_connections; /* HTTP clients at once */

@@ -88,7 +88,7 @@ static int open_state(tc_node *n, tc_errmsg *e)
         return err;
     n->cache = tc_sigcache_new(SIGCACHE_ENTRIES);
     n->pool = n->io.verify_threads ? tc_pool_new(0) : NULL;
-    tc_ledger_opts lo = {cfg->store_map_mb << 20, n->cache, n->pool};
+    tc_ledger_opts lo = {cfg->store_map_bytes ? cfg->store_map_bytes : cfg->store_map_mb << 20, n->cache, n->pool};
     char store[TC_CONFIG_PATH + 16];
     snprintf(store, sizeof store, "%s/chain", cfg->datadir);
     if ((err = tc_diskguard_check_start(cfg->datadir, e)) || (err = tc_verify_open(&n->L, store, &n->g, &lo, e)))

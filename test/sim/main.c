@@ -78,7 +78,7 @@ static void usage_whole(void)
 {
     fprintf(stderr,
             "usage: tc-sim --whole [--seed S | --seeds A..B | --count C] [--nodes N|LO..HI]\n"
-            "              [--heights H] [--profile honest|lossy|crash-restart|partition]\n"
+            "              [--heights H] [--profile honest|lossy|crash-restart|partition|disk-full]\n"
             "              [--no-txs] [--break K] [--amnesia [--amnesia-nodes K] [--resume-now]]\n"
             "              [--byz KIND [--byz-nodes K]] [--verbose]\n"
             "  --byz KIND: K nodes (default under 1/3; fork: over 1/3) are Byzantine: equivocate,\n"

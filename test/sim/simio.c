@@ -334,6 +334,10 @@ static uint64_t io_wall(void *ctx)
 static void io_stop(void *ctx)
 {
     wnode *nd = ctx;
+    if (nd->fill_armed) { /* disk-full: the store it was given filled; the node names it and stops */
+        w_full_stop(nd->w, nd);
+        return;
+    }
     w_violation(nd->w, "node %d stopped itself (exit code %d)", nd->idx,
                 nd->node ? tc_node_parts_exit_code(nd->node) : 2);
 }

@@ -5,6 +5,7 @@
  * event digest that shows a seed replays exactly. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,8 +26,11 @@
 #define LIVENESS_BOUND_MS 20000 /* with no fault in effect, the next height within this */
 #define DRAIN_MS 30000          /* after the last height: acknowledged transactions still to commit */
 #define STORE_MAP_MB 256
+#define FILL_SPARE 32768       /* disk-full: bytes left in the store's map when it is reopened */
+#define FILL_WINDOW_MS 15000   /* disk-full: the run lasts at least this after the fill, to reach the stop */
+#define FREE_AFTER_MS 3000     /* disk-full: the operator frees space this long after the stop */
 
-static const char *profile_names[WP_COUNT] = {"honest", "lossy", "crash-restart", "partition"};
+static const char *profile_names[WP_COUNT] = {"honest", "lossy", "crash-restart", "partition", "disk-full"};
 
 const char *whole_profile_name(enum whole_profile p)
 {
@@ -207,6 +211,31 @@ static void restart(wworld *w, wnode *nd)
     fault_ends(w);
 }
 
+/* disk-full: nd's store is reopened with FILL_SPARE bytes to spare in its
+ * map (LMDB reports MDB_MAP_FULL as a full disk: store/diskguard.h), so a
+ * few commits later it cannot write. */
+static void fill(wworld *w, wnode *nd)
+{
+    char path[TC_CONFIG_PATH + 32];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/chain/data.mdb", nd->cfg.datadir);
+    if (!nd->up || stat(path, &st) != 0)
+        return;
+    fault_begins(w);
+    node_close(w, nd);
+    nd->cfg.store_map_bytes = (uint64_t)st.st_size + FILL_SPARE;
+    nd->fill_armed = true;
+    restart(w, nd);
+}
+
+void w_full_stop(wworld *w, wnode *nd)
+{
+    nd->fill_armed = false;
+    nd->full_stops++;
+    w_at(w, w->now, W_CRASH, nd->idx, 0);
+    w_at(w, w->now + FREE_AFTER_MS, W_FREED, -1, (uint64_t)nd->idx);
+}
+
 /* ---- the broken node (checker self-test) ------------------------------------------- */
 
 /* Replaces nd's tip with another block of the same height that every
@@ -286,6 +315,12 @@ static void plan_faults(wworld *w)
         w->loss = 10;
         break;
     }
+    case WP_DISK_FULL: {
+        uint64_t t = sim_range(&w->rng, 1000, 3000);
+        w_at(w, t, W_FILL, (int)sim_range(&w->rng, 0, (uint64_t)w->n - 1), 0);
+        w->faults_until = t + FILL_WINDOW_MS;
+        break;
+    }
     case WP_PARTITION: {
         uint64_t t = sim_range(&w->rng, 500, 3000);
         for (int k = (int)sim_range(&w->rng, 1, 2); k > 0; k--) {
@@ -336,6 +371,8 @@ static void handle(wworld *w, const sim_event *e)
     wnode *nd = e->node >= 0 ? &w->nodes[e->node] : NULL;
     if (nd && (!nd->up || nd->epoch != e->epoch) && e->u.whole.what != W_CRASH)
         return; /* for an incarnation that has gone */
+    if (nd && nd->up && tc_node_parts_exit_code(nd->node) != 0 && e->u.whole.what != W_CRASH)
+        return; /* it stopped itself (disk-full: its close is queued) */
     switch (e->u.whole.what) {
     case W_TIMER:
     case W_DELIVER:
@@ -359,6 +396,13 @@ static void handle(wworld *w, const sim_event *e)
         }
         break;
     case W_RESTART:
+        restart(w, &w->nodes[e->u.whole.a]);
+        break;
+    case W_FILL:
+        fill(w, nd);
+        break;
+    case W_FREED: /* the map it had, the disk as it was: the node syncs what it missed */
+        w->nodes[e->u.whole.a].cfg.store_map_bytes = 0;
         restart(w, &w->nodes[e->u.whole.a]);
         break;
     case W_PART_START:
@@ -442,6 +486,9 @@ static void run_loop(wworld *w)
     }
     if (!w->failed && w->cfg->byz != WB_FORK_HALT) /* halted: acknowledged payments wait for the operator */
         w_wallet_check(w);
+    for (int i = 0; i < w->n && !w->failed && w->cfg->profile == WP_DISK_FULL; i++)
+        if (w->nodes[i].fill_armed)
+            w_violation(w, "disk-full: node %d's store never filled (%d bytes to spare)", i, FILL_SPARE);
     w_byz_check_end(w); /* its figures even after a violation */
 }
 

@@ -11,7 +11,7 @@
 
 #define WHOLE_MAX_NODES 16
 
-enum whole_profile { WP_HONEST = 0, WP_LOSSY, WP_CRASH, WP_PARTITION, WP_COUNT };
+enum whole_profile { WP_HONEST = 0, WP_LOSSY, WP_CRASH, WP_PARTITION, WP_DISK_FULL, WP_COUNT };
 
 /* What the Byzantine nodes do (test/sim/byz.c; docs/simulator.md). */
 enum whole_byz {

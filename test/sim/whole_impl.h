@@ -32,7 +32,9 @@ enum w_what {
     W_PART_END,
     W_WALLET,
     W_UNLINK, /* node banned peer a: their link goes down for good */
-    W_BYZ     /* a Byzantine node's own timer (byz.c: the junk flood) */
+    W_BYZ,    /* a Byzantine node's own timer (byz.c: the junk flood) */
+    W_FILL,   /* disk-full: node's store reopened with a few pages to spare */
+    W_FREED   /* disk-full: the operator freed space; node restarted with its map */
 };
 
 struct tc_nodeio_timer {
@@ -72,6 +74,8 @@ typedef struct wnode {
     bool byz;         /* Byzantine (byz.c): its messages pass the mutator; the checker skips it */
     bool banned[WHOLE_MAX_NODES]; /* peers this node banned: never linked again */
     bool halted;       /* fork-halt (wfork.c): its fork query halted commits */
+    bool fill_armed;   /* disk-full: its store is nearly full; a stop for it is expected */
+    int full_stops;    /* disk-full: times it stopped on a full store */
     uint64_t halt_tip; /* its height when it halted */
 } wnode;
 
@@ -140,6 +144,10 @@ void w_wire(wnode *from, wnode *to, const tc_msg *m, bool bad);
 bool w_linked(wnode *from, wnode *to);
 /* Drops the link of a and b for good (a banned b). */
 void w_unlink(wworld *w, int a, int b);
+
+/* disk-full: nd stopped itself on its full store, as it must: closed now,
+ * restarted with its map FREE_AFTER_MS later (whole.c). */
+void w_full_stop(wworld *w, wnode *nd);
 
 /* wfork.c: the fork-halt kind. A disagreement at height h on nd: true if
  * the kind expects it (recorded; the halves are joined soon after). */
