@@ -653,8 +653,8 @@ static bool signhold_gate_check(tc_node *n)
  * operators act. Says so, once a minute. */
 static void warn_held_and_stuck(tc_node *n)
 {
-    uint64_t gap = tc_node_timing(n).block_interval_ms ? tc_node_timing(n).block_interval_ms
-                                                      : n->cfg.empty_block_interval_ms;
+    uint64_t gap = tc_node_timing(n).block_interval_ms;
+    gap = gap ? gap : n->cfg.empty_block_interval_ms;
     uint64_t now = n->io.mono_ms(n->io.ctx), wait = 2ull * n->hold.drift_ms + 2 * gap;
     if (!n->hold.held || now - n->committed_ms < wait ||
         (n->hold_stuck_warned_ms && now - n->hold_stuck_warned_ms < HOLD_STUCK_WARN_MS))

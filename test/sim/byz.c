@@ -389,11 +389,15 @@ static bool bad_sync(wnode *from, wnode *to, const tc_msg *m)
 static bool hidden_relay(wworld *w, const wnode *to, const tc_msg *m)
 {
     tc_vote v;
-    if (m->type != TC_MSG_VOTE || tc_vote_decode(&v, m->u.vote.p, m->u.vote.len) != 0 ||
-        tc_hmap_get(fork_side(w, to->idx) ? w->byz->alt : w->byz->others, v.block.b) == NULL)
-        return false;
+    return m->type == TC_MSG_VOTE && tc_vote_decode(&v, m->u.vote.p, m->u.vote.len) == 0 &&
+           tc_hmap_get(fork_side(w, to->idx) ? w->byz->alt : w->byz->others, v.block.b) != NULL &&
+           w_byz_key(w, &v.validator);
+}
+
+bool w_byz_key(const wworld *w, const tc_pubkey *key)
+{
     for (int i = 0; i < w->n; i++)
-        if (w->nodes[i].byz && tc_pubkey_eq(&v.validator, &w->byz->kp[i].pk))
+        if (w->nodes[i].byz && tc_pubkey_eq(&w->nodes[i].op, key))
             return true;
     return false;
 }

@@ -38,15 +38,6 @@ bool w_fork_disagree(wworld *w, const wnode *nd, uint64_t h)
     return true;
 }
 
-/* Whether key is the operator key of a Byzantine node. */
-static bool is_byz_key(const wworld *w, const tc_pubkey *key)
-{
-    for (int i = 0; i < w->n; i++)
-        if (w->nodes[i].byz && tc_pubkey_eq(&w->nodes[i].op, key))
-            return true;
-    return false;
-}
-
 static void record_halt(wworld *w, wnode *nd, uint64_t tip)
 {
     bool halted = tc_node_parts_fork_halted(nd->node, NULL);
@@ -99,9 +90,9 @@ static void check_culprits(wworld *w, wnode *nd)
         for (size_t s = 0; s < own.n; s++)
             signed_own |= tc_pubkey_eq(&own.sigs[s].key, &keys[k]);
         char hex[17];
-        if (!is_byz_key(w, &keys[k]) || !signed_own)
+        if (!w_byz_key(w, &keys[k]) || !signed_own)
             w_violation(w, "fork: node %d named %s a culprit: %s", nd->idx, tc_hex_encode(hex, keys[k].b, 8),
-                        is_byz_key(w, &keys[k]) ? "it did not sign this node's certificate" : "an honest validator");
+                        w_byz_key(w, &keys[k]) ? "it did not sign this node's certificate" : "an honest validator");
     }
     if (!w->failed && 3 * n <= (size_t)w->n)
         w_violation(w, "fork: node %d named %zu culprits of %d validators, not more than 1/3", nd->idx, n, w->n);

@@ -172,6 +172,8 @@ bool w_byz_transmit(wnode *from, wnode *to, const tc_msg *m);
  * Byzantine vote for the other side's version of a block, which the
  * adversary keeps from its own nodes too (true: not delivered). */
 bool w_byz_hidden(const wnode *to, const tc_msg *m);
+/* Whether key is the operator key of a Byzantine node. */
+bool w_byz_key(const wworld *w, const tc_pubkey *key);
 /* The height node a's ping (and version) claims when its tip is h. */
 uint64_t w_byz_height(wworld *w, int a, uint64_t h);
 /* Whether the fork kind keeps honest a and b apart. */
